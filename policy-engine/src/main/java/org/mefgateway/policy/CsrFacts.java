@@ -1,0 +1,53 @@
+package org.mefgateway.policy;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What was parsed and checked from a PKCS#10 request: everything the rules look at, and the
+ * subject public key the certificate will carry. Built only by {@link CsrParser}.
+ *
+ * @param subjectPublicKeyInfo   DER of the CSR's SubjectPublicKeyInfo, copied into the certificate
+ * @param keyAlgorithm           "EC", "RSA", "Ed25519", ... or the OID when unknown
+ * @param ecCurve                the named curve ("secp256r1", ...) for EC keys, else empty
+ * @param keySizeBits            key size in bits (field size for EC, modulus for RSA)
+ * @param signatureAlgorithmOid  OID of the CSR's signature algorithm
+ * @param signatureValid         whether the CSR signature verifies with its own public key
+ *                               (proof of possession, RFC 2986 / RFC 7030 3.4)
+ * @param subject                RFC 4514 string of the subject DN; "" for an empty subject
+ * @param subjectAltNames        requested subjectAltName entries, in order
+ * @param requestedEkus          OIDs of the requested extendedKeyUsage, in order
+ * @param requestedExtensionOids OIDs of every extension in the extensionRequest attribute
+ * @param criticalExtensionOids  those of them marked critical
+ * @param requestsCa             whether basicConstraints cA=TRUE is requested
+ * @param challengePassword      the challengePassword attribute, if present
+ */
+public record CsrFacts(
+        byte[] subjectPublicKeyInfo,
+        String keyAlgorithm,
+        Optional<String> ecCurve,
+        int keySizeBits,
+        String signatureAlgorithmOid,
+        boolean signatureValid,
+        String subject,
+        List<SubjectAltName> subjectAltNames,
+        List<String> requestedEkus,
+        Set<String> requestedExtensionOids,
+        Set<String> criticalExtensionOids,
+        boolean requestsCa,
+        Optional<String> challengePassword) {
+
+    public CsrFacts {
+        subjectPublicKeyInfo = subjectPublicKeyInfo.clone();
+        subjectAltNames = List.copyOf(subjectAltNames);
+        requestedEkus = List.copyOf(requestedEkus);
+        requestedExtensionOids = Set.copyOf(requestedExtensionOids);
+        criticalExtensionOids = Set.copyOf(criticalExtensionOids);
+    }
+
+    @Override
+    public byte[] subjectPublicKeyInfo() {
+        return subjectPublicKeyInfo.clone();
+    }
+}

@@ -1,0 +1,32 @@
+package org.mefgateway.policy;
+
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What the MEF knows about a request besides the CSR.
+ *
+ * @param label        EST label the request arrived on ("" for the default)
+ * @param tlsIdentity  SHA-256 fingerprint (lower-case hex) of the authenticating TLS client certificate
+ * @param enrolee      the registered Enrolee that certificate belongs to
+ * @param challenge    the challenge found for the CSR's challengePassword; empty when none matches
+ * @param caNotAfter   end of the CA certificate's validity: nothing is issued beyond it
+ * @param now          the decision time
+ */
+public record EnrolmentContext(
+        String label,
+        String tlsIdentity,
+        RegisteredEnrolee enrolee,
+        Optional<IssuedChallenge> challenge,
+        Instant caNotAfter,
+        Instant now) {
+    public EnrolmentContext {
+        Objects.requireNonNull(label, "label");
+        Objects.requireNonNull(tlsIdentity, "tlsIdentity");
+        Objects.requireNonNull(enrolee, "enrolee");
+        Objects.requireNonNull(challenge, "challenge");
+        Objects.requireNonNull(caNotAfter, "caNotAfter");
+        Objects.requireNonNull(now, "now");
+    }
+}
