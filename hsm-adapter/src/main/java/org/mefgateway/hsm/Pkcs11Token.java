@@ -1,0 +1,200 @@
+package org.mefgateway.hsm;
+
+import java.io.IOException;
+import java.math.BigInteger;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.KeyStore;
+import java.security.KeyStoreException;
+import java.security.PrivateKey;
+import java.security.Provider;
+import java.security.SecureRandom;
+import java.security.Security;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Date;
+import java.util.List;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+
+/**
+ * A logged-in PKCS#11 token reached through its own SunPKCS11 provider instance.
+ *
+ * <p>CA keys are generated on the token with CKA_TOKEN, CKA_SENSITIVE and CKA_PRIVATE true and
+ * CKA_EXTRACTABLE false (set through the provider's {@code attributes(generate, ...)} template),
+ * so the private key can be used but never read. The CA certificate is stored next to the key:
+ * SunPKCS11's KeyStore only lists private keys that have a certificate object beside them, and
+ * that certificate is also how the key is found again on the next start.
+ */
+public final class Pkcs11Token implements AutoCloseable {
+    private final HsmConfig config;
+    private final Provider provider;
+    private final KeyStore keyStore;
+
+    private Pkcs11Token(HsmConfig config, Provider provider, KeyStore keyStore) {
+        this.config = config;
+        this.provider = provider;
+        this.keyStore = keyStore;
+    }
+
+    /** Loads the PKCS#11 library, finds the token by label and logs in with the configured PIN. */
+    public static Pkcs11Token open(HsmConfig config) throws HsmException {
+        String library = config.library().toAbsolutePath().toString();
+        long slot = TokenSlots.slotOf(library, config.tokenLabel());
+        Provider provider = Security.getProvider("SunPKCS11").configure("--" + providerConfig(library, slot, config));
+        char[] pin = Pin.read(config);
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS11", provider);
+            ks.load(null, pin);
+            return new Pkcs11Token(config, provider, ks);
+        } catch (IOException e) {
+            throw new HsmException("cannot log in to token '" + config.tokenLabel() + "' (wrong PIN or token not ready)", e);
+        } catch (Exception e) {
+            throw new HsmException("cannot open token '" + config.tokenLabel() + "': " + e.getMessage(), e);
+        } finally {
+            java.util.Arrays.fill(pin, '\0');
+        }
+    }
+
+    /**
+     * The key template gives the CA key nothing but CKA_SIGN (SoftHSM would otherwise also allow
+     * decrypt and unwrap) and labels both halves so that operators' tools show what they are.
+     */
+    private static String providerConfig(String library, long slot, HsmConfig config) {
+        String name = "MEF-" + config.tokenLabel().replaceAll("[^A-Za-z0-9]", "_");
+        String label = "0h" + java.util.HexFormat.of().formatHex(config.keyLabel().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return String.join("\n",
+                "name = " + name,
+                "library = " + library,
+                "slot = " + slot,
+                "attributes(generate, CKO_PRIVATE_KEY, CKK_EC) = {",
+                "  CKA_TOKEN = true",
+                "  CKA_PRIVATE = true",
+                "  CKA_SENSITIVE = true",
+                "  CKA_EXTRACTABLE = false",
+                "  CKA_SIGN = true",
+                "  CKA_DECRYPT = false",
+                "  CKA_UNWRAP = false",
+                "  CKA_DERIVE = false",
+                "  CKA_LABEL = " + label,
+                "}",
+                "attributes(generate, CKO_PUBLIC_KEY, CKK_EC) = {",
+                "  CKA_TOKEN = true",
+                "  CKA_VERIFY = true",
+                "  CKA_LABEL = " + label,
+                "}",
+                "");
+    }
+
+    public Provider provider() {
+        return provider;
+    }
+
+    public HsmConfig config() {
+        return config;
+    }
+
+    /** Whether the configured CA key (with its certificate) exists on the token. */
+    public boolean hasCaKey() throws HsmException {
+        try {
+            return keyStore.isKeyEntry(config.keyLabel());
+        } catch (KeyStoreException e) {
+            throw new HsmException("cannot list keys on token '" + config.tokenLabel() + "'", e);
+        }
+    }
+
+    /** Labels of the private keys on the token that have a certificate. */
+    public List<String> keyLabels() throws HsmException {
+        try {
+            List<String> labels = new ArrayList<>();
+            for (String alias : Collections.list(keyStore.aliases())) {
+                if (keyStore.isKeyEntry(alias)) {
+                    labels.add(alias);
+                }
+            }
+            return labels;
+        } catch (KeyStoreException e) {
+            throw new HsmException("cannot list keys on token '" + config.tokenLabel() + "'", e);
+        }
+    }
+
+    /** Looks the CA key and its certificate up once; the handle is kept by the returned CaKey. */
+    public CaKey caKey() throws HsmException {
+        String label = config.keyLabel();
+        try {
+            if (!keyStore.isKeyEntry(label)) {
+                throw new HsmException("no CA key '" + label + "' on token '" + config.tokenLabel() + "' (run 'mefgate init' first)");
+            }
+            PrivateKey key = (PrivateKey) keyStore.getKey(label, null);
+            Certificate[] chain = keyStore.getCertificateChain(label);
+            List<X509Certificate> certs = new ArrayList<>();
+            for (Certificate c : chain) {
+                certs.add((X509Certificate) c);
+            }
+            return new CaKey(label, key, certs, provider);
+        } catch (HsmException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new HsmException("cannot read CA key '" + label + "' from token '" + config.tokenLabel() + "'", e);
+        }
+    }
+
+    /**
+     * Generates an EC P-256 CA key inside the token and stores a self-signed root certificate for
+     * it beside the key. Refuses to overwrite an existing key of that label.
+     */
+    public CaKey createSelfSignedCa(String subjectDn, Duration validity) throws HsmException {
+        if (hasCaKey()) {
+            throw new HsmException("token '" + config.tokenLabel() + "' already has a CA key '" + config.keyLabel() + "'");
+        }
+        try {
+            KeyPairGenerator kpg = KeyPairGenerator.getInstance("EC", provider);
+            kpg.initialize(new ECGenParameterSpec("secp256r1"));
+            KeyPair pair = kpg.generateKeyPair();
+
+            Instant now = Instant.now();
+            X500Name subject = new X500Name(subjectDn);
+            JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
+            X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
+                    subject, new BigInteger(127, new SecureRandom()), Date.from(now.minus(Duration.ofMinutes(1))),
+                    Date.from(now.plus(validity)), subject, pair.getPublic())
+                    .addExtension(Extension.basicConstraints, true, new BasicConstraints(true))
+                    .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature))
+                    .addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(pair.getPublic()));
+            X509CertificateHolder holder = builder.build(new TokenContentSigner(pair.getPrivate(), provider));
+            X509Certificate cert = new JcaX509CertificateConverter().getCertificate(holder);
+            cert.verify(pair.getPublic());
+
+            keyStore.setKeyEntry(config.keyLabel(), pair.getPrivate(), null, new Certificate[] {cert});
+            return caKey();
+        } catch (HsmException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new HsmException("cannot create the CA key on token '" + config.tokenLabel() + "': " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            // Logging out closes the provider's sessions on the token.
+            if (provider instanceof java.security.AuthProvider auth) {
+                auth.logout();
+            }
+        } catch (Exception e) {
+            // The token may already be gone; nothing left to release on our side.
+        }
+    }
+}
