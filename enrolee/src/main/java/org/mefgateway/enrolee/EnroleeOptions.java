@@ -1,0 +1,27 @@
+package org.mefgateway.enrolee;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
+import java.util.List;
+
+/**
+ * What an {@link Enrolee} needs to enrol.
+ *
+ * @param mef               the MEF's base URL, {@code https://HOST:PORT}
+ * @param label             the EST label (path segment after {@code /.well-known/est}), or null
+ * @param bootstrap         the bootstrap credential: a key store with one private key entry and its
+ *                          chain, used as the TLS client certificate
+ * @param bootstrapPassword the password of the bootstrap key entry
+ * @param mefTrustAnchors   the explicit trust anchor(s) that authenticate the MEF's TLS server
+ *                          before the Enrolee has installed the MEF's CA certificates
+ * @param out               where to write the resulting PKCS#12 (see {@link Credentials})
+ * @param outPassword       the password protecting that file
+ */
+public record EnroleeOptions(URI mef, String label, KeyStore bootstrap, char[] bootstrapPassword,
+                             List<X509Certificate> mefTrustAnchors, Path out, char[] outPassword) {
+    public EnroleeOptions {
+        mefTrustAnchors = List.copyOf(mefTrustAnchors);
+    }
+}

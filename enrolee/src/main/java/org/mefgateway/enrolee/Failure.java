@@ -1,0 +1,27 @@
+package org.mefgateway.enrolee;
+
+/**
+ * Why an enrolment stopped, and the CLI exit code an operator or a script acts on.
+ * The codes are part of the CLI contract (see README.md); do not renumber them.
+ */
+public enum Failure {
+    /** The MEF answered 4xx: it refused the request; the reason is the server's text. */
+    REFUSED(3),
+    /** TLS failure, unreachable MEF, 5xx, or a response that is not what the EST contract says. */
+    UNAVAILABLE(4),
+    /** What the MEF returned is well-formed but failed this Enrolee's checks; nothing was written. */
+    VERIFICATION(5),
+    /** The MEF accepted the request but deferred issuance (202 + Retry-After). */
+    PENDING(6);
+
+    private final int exitCode;
+
+    Failure(int exitCode) {
+        this.exitCode = exitCode;
+    }
+
+    /** The CLI exit code for this failure. */
+    public int exitCode() {
+        return exitCode;
+    }
+}
