@@ -1,0 +1,160 @@
+package org.mefgateway.gateway;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.http.ClientAuth;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.KeyCertOptions;
+import io.vertx.core.net.TrustOptions;
+import io.vertx.ext.web.Router;
+import java.nio.file.Files;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManagerFactory;
+import org.mefgateway.gateway.admin.AdminApi;
+import org.mefgateway.gateway.ca.CertificateAuthority;
+import org.mefgateway.gateway.est.EstApi;
+import org.mefgateway.gateway.mef.RegistrationAuthority;
+import org.mefgateway.gateway.store.Store;
+import org.mefgateway.hsm.CaKey;
+import org.mefgateway.hsm.CaSigner;
+import org.mefgateway.hsm.Pkcs11Token;
+import org.mefgateway.policy.PolicyEngine;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** A running MEF: the token, the store, and the EST and admin listeners wired together. */
+public final class Gateway implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
+    /** TS-0003 10.2 and the brief: TLS 1.2 at least, 1.3 preferred. */
+    static final Set<String> TLS_PROTOCOLS = Set.of("TLSv1.2", "TLSv1.3");
+
+    private final Vertx vertx;
+    private final Pkcs11Token token;
+    private final CaSigner signer;
+    private final Store store;
+    private final HttpServer est;
+    private final HttpServer admin;
+
+    private Gateway(Vertx vertx, Pkcs11Token token, CaSigner signer, Store store, HttpServer est, HttpServer admin) {
+        this.vertx = vertx;
+        this.token = token;
+        this.signer = signer;
+        this.store = store;
+        this.est = est;
+        this.admin = admin;
+    }
+
+    /** Starts the gateway and returns once both listeners accept connections. */
+    public static Gateway start(GatewayConfig config, Clock clock) throws Exception {
+        DataDir data = config.dataDir();
+        for (var required : List.of(data.tlsServerKeyStore(), data.tlsServerPassword())) {
+            if (!Files.exists(required)) {
+                throw new ConfigException(required + " is missing: run 'mefgate init' first");
+            }
+        }
+        Pkcs11Token token = Pkcs11Token.open(config.hsm());
+        Vertx vertx = null;
+        Store store = null;
+        CaSigner signer = null;
+        try {
+            CaKey caKey = token.caKey();
+            signer = caKey.signer(config.hsm().signerThreads(), config.hsm().queueCapacity());
+            store = Store.openH2(data.database(), 8);
+            vertx = Vertx.vertx();
+            WorkerExecutor storeWorkers = vertx.createSharedWorkerExecutor("mef-store", 8);
+            WorkerExecutor cpuWorkers = vertx.createSharedWorkerExecutor("mef-cpu", Runtime.getRuntime().availableProcessors());
+
+            RegistrationAuthority ra = new RegistrationAuthority(store, new PolicyEngine(config.profile()),
+                    new CertificateAuthority(signer), storeWorkers, cpuWorkers, clock);
+            KeyManagerFactory serverKeys = TlsMaterial.keyManagers(data.tlsServerKeyStore(), data.tlsServerPassword());
+
+            List<X509Certificate> bootstrapAnchors = TlsMaterial.certificatesIn(config.est().bootstrapTrustDir());
+            if (bootstrapAnchors.isEmpty()) {
+                LOG.warn("no bootstrap trust anchors in {}: no Enrolee can authenticate until the operator adds its maker's CA there",
+                        config.est().bootstrapTrustDir());
+            }
+            Router estRouter = new EstApi(ra, caKey.chain(), config.est().maxBodyBytes()).router(vertx);
+            HttpServer est = listen(vertx, estRouter, serverKeys, bootstrapAnchors, config.est().host(), config.est().port());
+
+            Set<X509Certificate> operators = new HashSet<>(TlsMaterial.certificatesIn(data.operatorsDir()));
+            Router adminRouter = new AdminApi(store, storeWorkers, operators, clock).router(vertx);
+            HttpServer admin = listen(vertx, adminRouter, serverKeys, List.copyOf(operators), config.admin().host(), config.admin().port());
+
+            Files.createDirectories(data.portsFile().getParent());
+            Files.writeString(data.portsFile(), "est=" + est.actualPort() + "\nadmin=" + admin.actualPort() + "\n");
+            LOG.info("MEF listening: EST https://{}:{}{}, admin https://{}:{} (CA key '{}' on token '{}')",
+                    config.est().host(), est.actualPort(), "/.well-known/est", config.admin().host(), admin.actualPort(),
+                    caKey.label(), config.hsm().tokenLabel());
+            return new Gateway(vertx, token, signer, store, est, admin);
+        } catch (Exception | Error e) {
+            if (vertx != null) {
+                vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            }
+            if (store != null) {
+                store.close();
+            }
+            if (signer != null) {
+                signer.close();
+            }
+            token.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A TLS listener. With trust anchors, clients may present a certificate and it is validated
+     * against exactly those anchors during the handshake (REQUEST: /cacerts stays anonymous);
+     * without any, no client certificate is asked for, rather than falling back to the JDK's
+     * public CAs.
+     */
+    private static HttpServer listen(Vertx vertx, Router router, KeyManagerFactory keys, List<X509Certificate> clientAnchors,
+                                     String host, int port) throws Exception {
+        HttpServerOptions options = new HttpServerOptions()
+                .setSsl(true)
+                .setKeyCertOptions(KeyCertOptions.wrap(keys))
+                .setEnabledSecureTransportProtocols(TLS_PROTOCOLS)
+                .setIdleTimeout(60)
+                .setSslHandshakeTimeout(10)
+                .setSslHandshakeTimeoutUnit(TimeUnit.SECONDS);
+        if (!clientAnchors.isEmpty()) {
+            options.setClientAuth(ClientAuth.REQUEST).setTrustOptions(TrustOptions.wrap(TlsMaterial.trustManagers(clientAnchors)));
+        }
+        Future<HttpServer> listening = vertx.createHttpServer(options).requestHandler(router).listen(port, host);
+        return listening.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+
+    public int estPort() {
+        return est.actualPort();
+    }
+
+    public int adminPort() {
+        return admin.actualPort();
+    }
+
+    public Store store() {
+        return store;
+    }
+
+    /** Stops accepting, lets in-flight requests finish, then closes the signer, the store and the token. */
+    @Override
+    public void close() {
+        try {
+            est.shutdown(10, TimeUnit.SECONDS).toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
+            admin.shutdown(1, TimeUnit.SECONDS).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            vertx.close().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.warn("shutdown did not complete cleanly: {}", e.toString());
+        } finally {
+            signer.close();
+            store.close();
+            token.close();
+        }
+    }
+}

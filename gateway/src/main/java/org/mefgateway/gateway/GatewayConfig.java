@@ -1,0 +1,182 @@
+package org.mefgateway.gateway;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.mefgateway.hsm.HsmConfig;
+import org.mefgateway.policy.Profile;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+
+/**
+ * The gateway's one configuration file (ops/config/mefgate.yaml). Relative paths are resolved
+ * against the directory the gateway is started in. Secrets are never in this file: only the
+ * names of the environment variables or files that hold them.
+ */
+public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm, Ca ca, Profile profile) {
+
+    /** The EST listener that Enrolees reach. */
+    public record Est(String host, int port, List<String> serverNames, Path bootstrapTrustDir, int maxBodyBytes) {
+    }
+
+    /** The operator listener: admin API (client certificate of an operator) and health. */
+    public record Admin(String host, int port) {
+    }
+
+    /** The root CA created on the token by {@code mefgate init}. */
+    public record Ca(String subject, Duration validity) {
+    }
+
+    public static GatewayConfig load(Path file) throws ConfigException {
+        Map<String, Object> root;
+        try (Reader reader = Files.newBufferedReader(file)) {
+            Object parsed = new Yaml(new SafeConstructor(new LoaderOptions())).load(reader);
+            if (!(parsed instanceof Map)) {
+                throw new ConfigException(file + ": expected a YAML mapping at the top level");
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> map = (Map<String, Object>) parsed;
+            root = map;
+        } catch (IOException e) {
+            throw new ConfigException("cannot read " + file + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            throw new ConfigException(file + ": not valid YAML: " + e.getMessage());
+        }
+        return fromMap(new Section(file.toString(), "", root));
+    }
+
+    static GatewayConfig fromMap(Section root) throws ConfigException {
+        DataDir dataDir = new DataDir(root.path("dataDir", "var"));
+
+        Section est = root.section("est");
+        List<String> names = est.strings("serverNames", List.of("localhost", "127.0.0.1"));
+        Est estConfig = new Est(est.string("host", "127.0.0.1"), est.port("port", 8443), names,
+                est.path("bootstrapTrustDir", dataDir.root().resolve("bootstrap-trust").toString()),
+                est.integer("maxBodyBytes", 64 * 1024));
+
+        Section admin = root.section("admin");
+        Admin adminConfig = new Admin(admin.string("host", "127.0.0.1"), admin.port("port", 9443));
+
+        Section hsm = root.section("hsm");
+        Optional<String> pinEnv = hsm.optionalString("pinEnv");
+        Optional<Path> pinFile = hsm.optionalString("pinFile").map(Path::of);
+        if (pinEnv.isEmpty() && pinFile.isEmpty()) {
+            pinEnv = Optional.of("MEF_HSM_PIN");
+        }
+        HsmConfig hsmConfig;
+        try {
+            hsmConfig = new HsmConfig(hsm.path("library", "/usr/lib/softhsm/libsofthsm2.so"),
+                    hsm.string("tokenLabel", "mef-ca"), hsm.string("keyLabel", "mef-ca-p256"),
+                    pinEnv, pinFile, hsm.integer("signerThreads", 2), hsm.integer("queueCapacity", 1024));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(root.file + ": " + e.getMessage());
+        }
+
+        Section ca = root.section("ca");
+        Ca caConfig = new Ca(ca.string("subject", "CN=MEF Gateway Root CA,O=MEF Gateway"),
+                Duration.ofDays(ca.integer("validityDays", 3650)));
+
+        Section profile = root.section("profile");
+        Profile defaults = Profile.oneM2MDefault("default");
+        Profile profileConfig;
+        try {
+            profileConfig = new Profile(defaults.name(), defaults.signatureAlgorithmOids(),
+                    Duration.ofDays(profile.integer("validityDays", (int) defaults.validity().toDays())),
+                    defaults.backdate(), defaults.suidEkus(),
+                    Duration.ofSeconds(profile.integer("challengeLifetimeSeconds", (int) defaults.challengeLifetime().toSeconds())));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(root.file + ": profile: " + e.getMessage());
+        }
+        return new GatewayConfig(dataDir, estConfig, adminConfig, hsmConfig, caConfig, profileConfig);
+    }
+
+    /** A YAML mapping with typed getters whose errors name the file and the key. */
+    static final class Section {
+        final String file;
+        private final String prefix;
+        private final Map<String, Object> values;
+
+        Section(String file, String prefix, Map<String, Object> values) {
+            this.file = file;
+            this.prefix = prefix;
+            this.values = values;
+        }
+
+        Section section(String key) throws ConfigException {
+            Object v = values.get(key);
+            if (v == null) {
+                return new Section(file, prefix + key + ".", Map.of());
+            }
+            if (!(v instanceof Map)) {
+                throw error(key, "expected a mapping");
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> map = (Map<String, Object>) v;
+            return new Section(file, prefix + key + ".", map);
+        }
+
+        String string(String key, String fallback) throws ConfigException {
+            return optionalString(key).orElse(fallback);
+        }
+
+        Optional<String> optionalString(String key) throws ConfigException {
+            Object v = values.get(key);
+            if (v == null) {
+                return Optional.empty();
+            }
+            if (v instanceof Map || v instanceof List) {
+                throw error(key, "expected a single value");
+            }
+            return Optional.of(v.toString());
+        }
+
+        Path path(String key, String fallback) throws ConfigException {
+            return Path.of(string(key, fallback));
+        }
+
+        int integer(String key, int fallback) throws ConfigException {
+            Object v = values.get(key);
+            if (v == null) {
+                return fallback;
+            }
+            if (!(v instanceof Integer i)) {
+                throw error(key, "expected a whole number, got '" + v + "'");
+            }
+            return i;
+        }
+
+        int port(String key, int fallback) throws ConfigException {
+            int p = integer(key, fallback);
+            if (p < 0 || p > 65535) {
+                throw error(key, "expected a port number 0..65535 (0 picks a free port), got " + p);
+            }
+            return p;
+        }
+
+        List<String> strings(String key, List<String> fallback) throws ConfigException {
+            Object v = values.get(key);
+            if (v == null) {
+                return fallback;
+            }
+            if (!(v instanceof List<?> list)) {
+                throw error(key, "expected a list");
+            }
+            List<String> out = new ArrayList<>();
+            for (Object o : list) {
+                out.add(String.valueOf(o));
+            }
+            return List.copyOf(out);
+        }
+
+        private ConfigException error(String key, String what) {
+            return new ConfigException(file + ": " + prefix + key + ": " + what);
+        }
+    }
+}

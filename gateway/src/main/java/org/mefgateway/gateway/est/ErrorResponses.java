@@ -1,0 +1,78 @@
+package org.mefgateway.gateway.est;
+
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import java.util.UUID;
+import java.util.concurrent.CompletionException;
+import org.mefgateway.gateway.store.StoreException;
+import org.mefgateway.hsm.HsmBusyException;
+import org.mefgateway.hsm.HsmException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every error leaves as a status and a one-line text/plain reason. Clients never see a stack
+ * trace: an unexpected failure is a 500 with a reference that finds the details in the log.
+ */
+public final class ErrorResponses {
+    private static final Logger LOG = LoggerFactory.getLogger(ErrorResponses.class);
+
+    private ErrorResponses() {
+    }
+
+    public static void install(Router router) {
+        router.route().failureHandler(ErrorResponses::handle);
+        router.errorHandler(404, ctx -> send(ctx, 404, "no such resource: " + ctx.request().path()));
+        router.errorHandler(405, ctx -> send(ctx, 405, "method " + ctx.request().method() + " is not allowed on " + ctx.request().path()));
+    }
+
+    private static void handle(RoutingContext ctx) {
+        Throwable failure = unwrap(ctx.failure());
+        if (failure == null) {
+            int status = ctx.statusCode() < 400 ? 500 : ctx.statusCode();
+            send(ctx, status, switch (status) {
+                case 413 -> "the request body is too large";
+                case 404 -> "no such resource: " + ctx.request().path();
+                case 405 -> "method " + ctx.request().method() + " is not allowed on " + ctx.request().path();
+                default -> "the request cannot be served (" + status + ")";
+            });
+            return;
+        }
+        if (failure instanceof EstError e) {
+            e.retryAfter().ifPresent(d -> ctx.response().putHeader("Retry-After", String.valueOf(Math.max(1, d.toSeconds()))));
+            send(ctx, e.status(), e.reason());
+        } else if (failure instanceof HsmBusyException) {
+            ctx.response().putHeader("Retry-After", "1");
+            send(ctx, 503, "the CA is busy; nothing was issued, retry shortly");
+        } else if (failure instanceof HsmException e) {
+            LOG.error("HSM failure: {}", e.getMessage());
+            ctx.response().putHeader("Retry-After", "10");
+            send(ctx, 503, "the CA's HSM is unavailable; nothing was issued, retry later");
+        } else if (failure instanceof StoreException e) {
+            LOG.error("store failure: {}", e.getMessage(), e);
+            ctx.response().putHeader("Retry-After", "10");
+            send(ctx, 503, "the certificate store is unavailable; nothing was issued, retry later");
+        } else {
+            String ref = UUID.randomUUID().toString();
+            LOG.error("internal error ref={} on {} {}", ref, ctx.request().method(), ctx.request().path(), failure);
+            send(ctx, 500, "internal error (ref " + ref + ")");
+        }
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        while (t instanceof CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    static void send(RoutingContext ctx, int status, String reason) {
+        if (ctx.response().ended()) {
+            return;
+        }
+        ctx.response()
+                .setStatusCode(status)
+                .putHeader("Content-Type", "text/plain; charset=utf-8")
+                .end(reason + "\n");
+    }
+}

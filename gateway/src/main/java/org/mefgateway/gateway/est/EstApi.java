@@ -1,0 +1,132 @@
+package org.mefgateway.gateway.est;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import org.mefgateway.gateway.TlsMaterial;
+import org.mefgateway.gateway.mef.RegistrationAuthority;
+import org.mefgateway.gateway.store.StoredEnrolee;
+
+/**
+ * The EST protocol front end (RFC 7030, RFC 8951) and the MEF Client Command read by Enrolees.
+ * It knows HTTP and the wire format; what to issue is the Registration Authority's business.
+ */
+public final class EstApi {
+    static final String EST = "/.well-known/est";
+    /** The default (and, in this version, only) profile's label: requests without a label. */
+    static final String DEFAULT_LABEL = "";
+
+    private final RegistrationAuthority ra;
+    private final String cacertsBody;
+    private final int maxBodyBytes;
+
+    public EstApi(RegistrationAuthority ra, List<X509Certificate> caCertificates, int maxBodyBytes) {
+        this.ra = ra;
+        this.cacertsBody = EstWire.encodeBase64(EstWire.certsOnly(caCertificates.stream().map(EstWire::der).toList()));
+        this.maxBodyBytes = maxBodyBytes;
+    }
+
+    public Router router(Vertx vertx) {
+        Router router = Router.router(vertx);
+        router.get(EST + "/cacerts").handler(this::cacerts);
+        router.get(EST + "/csrattrs").handler(this::csrattrs);
+        // Two routes: the content type is checked before the body is read.
+        router.post(EST + "/simpleenroll").handler(ctx -> requireContentType(ctx, EstWire.PKCS10));
+        router.post(EST + "/simpleenroll")
+                .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
+                .handler(this::simpleenroll);
+        router.get("/mef/command").handler(this::command);
+        ErrorResponses.install(router);
+        return router;
+    }
+
+    /** RFC 7030 4.1: the CA certificates, to anyone (the Enrolee installs them as trust anchors). */
+    private void cacerts(RoutingContext ctx) {
+        ctx.response()
+                .putHeader("Content-Type", EstWire.PKCS7_CERTS_ONLY)
+                .putHeader("Content-Transfer-Encoding", "base64")
+                .end(cacertsBody);
+    }
+
+    /** RFC 7030 4.5 / TS-0003 steps 4-5, for an authenticated Enrolee. */
+    private void csrattrs(RoutingContext ctx) {
+        ra.authenticate(clientCertificate(ctx.request()))
+                .compose(ra::csrAttributes)
+                .onSuccess(der -> ctx.response()
+                        .putHeader("Content-Type", EstWire.CSRATTRS)
+                        .putHeader("Content-Transfer-Encoding", "base64")
+                        .end(EstWire.encodeBase64(der)))
+                .onFailure(ctx::fail);
+    }
+
+    /** RFC 7030 4.2.1 / TS-0003 steps 7-12. */
+    private void simpleenroll(RoutingContext ctx) {
+        Optional<X509Certificate> client = clientCertificate(ctx.request());
+        ra.authenticate(client)
+                .compose(enrolee -> ra.enrol(enrolee, TlsMaterial.fingerprint(client.get()), DEFAULT_LABEL,
+                        EstWire.decodeBase64(ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes())))
+                .onSuccess(der -> ctx.response()
+                        .putHeader("Content-Type", EstWire.PKCS7_CERTS_ONLY)
+                        .putHeader("Content-Transfer-Encoding", "base64")
+                        .end(EstWire.encodeBase64(EstWire.certsOnly(List.of(der)))))
+                .onFailure(ctx::fail);
+    }
+
+    /**
+     * The MEF Client Command pending for the Enrolee (TS-0003 8.3.9.7): CERT_PROV with where and
+     * what to enrol, or NO_MORE_COMMANDS once its certificate was issued. The URI is the EST base
+     * the Enrolee reached this MEF at.
+     */
+    private void command(RoutingContext ctx) {
+        ra.authenticate(clientCertificate(ctx.request()))
+                .onSuccess(stored -> ctx.response()
+                        .putHeader("Content-Type", "application/json")
+                        .end(command(stored, "https://" + ctx.request().authority() + EST).encode()))
+                .onFailure(ctx::fail);
+    }
+
+    static JsonObject command(StoredEnrolee stored, String estUri) {
+        JsonObject json = new JsonObject()
+                .put("enroleeId", stored.enrolee().id())
+                .put("command", stored.command().name());
+        if (stored.command() == StoredEnrolee.Command.CERT_PROV) {
+            json.put("certProvProtocolID", "EST")
+                    .put("URI", estUri)
+                    .put("certSubjectType", stored.enrolee().type().code())
+                    .put("certSubjectID", stored.enrolee().certSubjectId());
+        }
+        return json;
+    }
+
+    private static void requireContentType(RoutingContext ctx, String expected) {
+        String type = ctx.request().getHeader("Content-Type");
+        String mediaType = type == null ? "" : type.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
+        if (!mediaType.equals(expected)) {
+            ctx.fail(EstError.of(415, "Content-Type must be " + expected + (type == null ? " (none was sent)" : ", not " + type)));
+            return;
+        }
+        ctx.next();
+    }
+
+    /** The verified TLS client certificate of the connection, if the client presented one. */
+    public static Optional<X509Certificate> clientCertificate(HttpServerRequest request) {
+        if (!request.isSSL()) {
+            return Optional.empty();
+        }
+        try {
+            List<Certificate> chain = request.connection().peerCertificates();
+            return chain == null || chain.isEmpty() ? Optional.empty() : Optional.of((X509Certificate) chain.get(0));
+        } catch (SSLPeerUnverifiedException e) {
+            return Optional.empty();
+        }
+    }
+}

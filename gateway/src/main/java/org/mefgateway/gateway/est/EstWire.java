@@ -1,0 +1,123 @@
+package org.mefgateway.gateway.est;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1EncodableVector;
+import org.bouncycastle.asn1.ASN1Encoding;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.DERPrintableString;
+import org.bouncycastle.asn1.DERSequence;
+import org.bouncycastle.asn1.DERSet;
+import org.bouncycastle.asn1.pkcs.Attribute;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.ExtensionsGenerator;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cms.CMSAbsentContent;
+import org.bouncycastle.cms.CMSException;
+import org.bouncycastle.cms.CMSSignedDataGenerator;
+import org.bouncycastle.util.CollectionStore;
+import org.mefgateway.gateway.ca.CertificateAuthority;
+import org.mefgateway.policy.Oids;
+import org.mefgateway.policy.SubjectAltName;
+
+/**
+ * The EST wire format (RFC 7030 as clarified by RFC 8951): base64 of DER in both directions,
+ * certs-only CMS for certificates, and the csrattrs SEQUENCE OF AttrOrOID.
+ */
+public final class EstWire {
+    public static final String PKCS7_CERTS_ONLY = "application/pkcs7-mime; smime-type=certs-only";
+    public static final String CSRATTRS = "application/csrattrs";
+    public static final String PKCS10 = "application/pkcs10";
+
+    private static final Base64.Encoder ENCODER = Base64.getMimeEncoder(64, "\r\n".getBytes(StandardCharsets.US_ASCII));
+
+    private EstWire() {
+    }
+
+    /**
+     * Decodes a base64 body. RFC 8951 section 3: the receiver tolerates white space and ignores
+     * Content-Transfer-Encoding, so CR, LF, space and tab are skipped; anything else outside the
+     * base64 alphabet is an error.
+     */
+    public static byte[] decodeBase64(byte[] body) {
+        byte[] compact = new byte[body.length];
+        int n = 0;
+        for (byte b : body) {
+            if (b != '\r' && b != '\n' && b != ' ' && b != '\t') {
+                compact[n++] = b;
+            }
+        }
+        if (n == 0) {
+            throw EstError.of(400, "the request body is empty: expected base64 of a DER PKCS#10 request");
+        }
+        try {
+            return Base64.getDecoder().decode(java.util.Arrays.copyOf(compact, n));
+        } catch (IllegalArgumentException e) {
+            throw EstError.of(400, "the request body is not base64 (RFC 8951: base64 of the DER request)");
+        }
+    }
+
+    /** Base64 in lines of 64 characters, each ended with CRLF. */
+    public static String encodeBase64(byte[] der) {
+        return ENCODER.encodeToString(der) + "\r\n";
+    }
+
+    /** A degenerate ("certs-only") CMS SignedData holding these certificates (RFC 7030 4.1.3, 4.2.3). */
+    public static byte[] certsOnly(List<byte[]> certificatesDer) {
+        try {
+            List<X509CertificateHolder> holders = new ArrayList<>();
+            for (byte[] der : certificatesDer) {
+                holders.add(new X509CertificateHolder(der));
+            }
+            CMSSignedDataGenerator gen = new CMSSignedDataGenerator();
+            gen.addCertificates(new CollectionStore<>(holders));
+            return gen.generate(new CMSAbsentContent()).getEncoded(ASN1Encoding.DER);
+        } catch (IOException | CMSException e) {
+            throw new IllegalStateException("certs-only message cannot be built", e);
+        }
+    }
+
+    public static byte[] der(X509Certificate cert) {
+        try {
+            return cert.getEncoded();
+        } catch (CertificateEncodingException e) {
+            throw new IllegalStateException("certificate cannot be encoded", e);
+        }
+    }
+
+    /**
+     * The CSR attributes for one Enrolee (TS-0003 step 5, RFC 7030 4.5.2): the signature algorithm
+     * and key type the profile accepts, the fresh challengePassword, and an extensionRequest
+     * carrying the subjectAltName identity it must request and the EKUs of its SUIDs.
+     */
+    public static byte[] csrAttributes(String challengePassword, SubjectAltName identity, List<String> ekus) {
+        try {
+            ASN1EncodableVector attrs = new ASN1EncodableVector();
+            attrs.add(new ASN1ObjectIdentifier(Oids.ECDSA_WITH_SHA256));
+            attrs.add(new Attribute(new ASN1ObjectIdentifier(Oids.EC_PUBLIC_KEY),
+                    new DERSet(new ASN1ObjectIdentifier(Oids.SECP256R1))));
+            attrs.add(new Attribute(new ASN1ObjectIdentifier(Oids.CHALLENGE_PASSWORD),
+                    new DERSet(new DERPrintableString(challengePassword, true))));
+            ExtensionsGenerator ext = new ExtensionsGenerator();
+            ext.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(CertificateAuthority.generalName(identity)));
+            if (!ekus.isEmpty()) {
+                KeyPurposeId[] purposes = ekus.stream()
+                        .map(oid -> KeyPurposeId.getInstance(new ASN1ObjectIdentifier(oid))).toArray(KeyPurposeId[]::new);
+                ext.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(purposes));
+            }
+            attrs.add(new Attribute(new ASN1ObjectIdentifier(Oids.EXTENSION_REQUEST), new DERSet((ASN1Encodable) ext.generate())));
+            return new DERSequence(attrs).getEncoded(ASN1Encoding.DER);
+        } catch (IOException e) {
+            throw new IllegalStateException("csrattrs cannot be encoded", e);
+        }
+    }
+}

@@ -1,0 +1,161 @@
+package org.mefgateway.gateway.mef;
+
+import io.vertx.core.Future;
+import io.vertx.core.WorkerExecutor;
+import java.math.BigInteger;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import org.mefgateway.gateway.TlsMaterial;
+import org.mefgateway.gateway.ca.CertificateAuthority;
+import org.mefgateway.gateway.ca.Serials;
+import org.mefgateway.gateway.est.EstError;
+import org.mefgateway.gateway.est.EstWire;
+import org.mefgateway.gateway.store.DuplicateException;
+import org.mefgateway.gateway.store.IssuedCertificate;
+import org.mefgateway.gateway.store.Store;
+import org.mefgateway.gateway.store.StoredEnrolee;
+import org.mefgateway.policy.CertificateTemplate;
+import org.mefgateway.policy.CsrFacts;
+import org.mefgateway.policy.CsrParser;
+import org.mefgateway.policy.Decision;
+import org.mefgateway.policy.EnrolmentContext;
+import org.mefgateway.policy.IssuedChallenge;
+import org.mefgateway.policy.MalformedCsrException;
+import org.mefgateway.policy.PolicyEngine;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The MEF acting as Registration Authority: it knows the registered Enrolees, hands out
+ * challenges, asks the policy engine about every CSR and forwards what it allows to the CA.
+ * The order of an issuance is fixed: decide, consume the challenge, sign, record durably,
+ * and only then return the certificate.
+ *
+ * <p>Blocking work runs on dedicated worker pools (CSR parsing and verification on {@code cpu},
+ * JDBC on {@code store}); signing runs on the HSM signer's own pool. Nothing here blocks an
+ * event loop.
+ */
+public final class RegistrationAuthority {
+    private static final Logger LOG = LoggerFactory.getLogger(RegistrationAuthority.class);
+    private static final int SERIAL_ATTEMPTS = 3;
+
+    private final Store store;
+    private final PolicyEngine policy;
+    private final CertificateAuthority ca;
+    private final WorkerExecutor storeWorkers;
+    private final WorkerExecutor cpuWorkers;
+    private final Clock clock;
+
+    public RegistrationAuthority(Store store, PolicyEngine policy, CertificateAuthority ca,
+                                 WorkerExecutor storeWorkers, WorkerExecutor cpuWorkers, Clock clock) {
+        this.store = store;
+        this.policy = policy;
+        this.ca = ca;
+        this.storeWorkers = storeWorkers;
+        this.cpuWorkers = cpuWorkers;
+        this.clock = clock;
+    }
+
+    /**
+     * The Enrolee behind a TLS client certificate. TS-0003 8.3.6.2.1: the Enrolee is authenticated
+     * by TLS (its bootstrap certificate, validated against the configured trust anchors during the
+     * handshake), never by HTTP authentication; here the certificate is matched to a registration.
+     */
+    public Future<StoredEnrolee> authenticate(Optional<X509Certificate> clientCertificate) {
+        if (clientCertificate.isEmpty()) {
+            return Future.failedFuture(EstError.of(401,
+                    "a TLS client certificate is required: present the bootstrap certificate the operator registered (TS-0003 8.3.6.2.1)"));
+        }
+        String fingerprint = TlsMaterial.fingerprint(clientCertificate.get());
+        return storeWorkers.executeBlocking(() -> store.enroleeByFingerprint(fingerprint), false)
+                .compose(found -> found.map(Future::succeededFuture).orElseGet(() -> Future.failedFuture(EstError.of(403,
+                        "this client certificate (SHA-256 " + fingerprint + ") is not registered with the MEF: ask the operator to register the Enrolee"))));
+    }
+
+    /**
+     * TS-0003 steps 4-5: a fresh challengePassword bound to this Enrolee, single use, expiring after
+     * the profile's challenge lifetime, with the identity and EKUs its CSR must request.
+     */
+    public Future<byte[]> csrAttributes(StoredEnrolee enrolee) {
+        String challenge = Challenges.next();
+        Instant now = clock.instant();
+        Instant expires = now.plus(policy.profile().challengeLifetime());
+        return storeWorkers.executeBlocking(() -> {
+            store.saveChallenge(Challenges.hash(challenge), enrolee.enrolee().id(), now, expires);
+            return EstWire.csrAttributes(challenge, enrolee.enrolee().identity(),
+                    policy.profile().ekusFor(enrolee.enrolee().suids()));
+        }, false);
+    }
+
+    /** TS-0003 steps 7-12 for one CSR; completes with the DER of the recorded certificate. */
+    public Future<byte[]> enrol(StoredEnrolee enrolee, String tlsIdentity, String label, byte[] csrDer) {
+        return cpuWorkers.executeBlocking(() -> parse(csrDer), false)
+                .compose(csr -> storeWorkers.executeBlocking(() -> lookupChallenge(csr), false)
+                        .map(challenge -> decide(enrolee, tlsIdentity, label, csr, challenge))
+                        .compose(issue -> consumeChallenge(enrolee, csr).map(issue)))
+                .compose(issue -> issueAndRecord(enrolee, issue, SERIAL_ATTEMPTS));
+    }
+
+    private static CsrFacts parse(byte[] der) {
+        try {
+            return CsrParser.parse(der);
+        } catch (MalformedCsrException e) {
+            throw EstError.denied(400, "csr.malformed", e.getMessage());
+        }
+    }
+
+    private Optional<IssuedChallenge> lookupChallenge(CsrFacts csr) {
+        return csr.challengePassword().flatMap(value -> store.challenge(Challenges.hash(value)));
+    }
+
+    private Decision.Issue decide(StoredEnrolee enrolee, String tlsIdentity, String label, CsrFacts csr,
+                                  Optional<IssuedChallenge> challenge) {
+        EnrolmentContext ctx = new EnrolmentContext(label, tlsIdentity, enrolee.enrolee(), challenge,
+                ca.caCertificate().getNotAfter().toInstant(), clock.instant());
+        Decision decision = policy.decide(csr, ctx);
+        if (decision instanceof Decision.Deny deny) {
+            LOG.info("denied enrolee={} profile={} rule={} status={} reason={}",
+                    enrolee.enrolee().id(), deny.profile(), deny.ruleId(), deny.httpStatus(), deny.reason());
+            throw EstError.denied(deny.httpStatus(), deny.ruleId(), deny.reason());
+        }
+        return (Decision.Issue) decision;
+    }
+
+    /** Single use, enforced by the database: of two CSRs racing with one challenge, one gets a certificate. */
+    private Future<Void> consumeChallenge(StoredEnrolee enrolee, CsrFacts csr) {
+        String hash = Challenges.hash(csr.challengePassword().orElseThrow());
+        return storeWorkers.executeBlocking(() -> {
+            if (!store.consumeChallenge(hash, enrolee.enrolee().id(), clock.instant())) {
+                throw EstError.denied(403, "challenge.unused",
+                        "this challengePassword has just been used by another request; get a new one from csrattrs");
+            }
+            return null;
+        }, false);
+    }
+
+    private Future<byte[]> issueAndRecord(StoredEnrolee enrolee, Decision.Issue issue, int attemptsLeft) {
+        CertificateTemplate t = issue.template();
+        BigInteger serial = Serials.next();
+        return Future.fromCompletionStage(ca.issue(t, serial))
+                .compose(der -> storeWorkers.executeBlocking(() -> {
+                    store.recordIssuance(new IssuedCertificate(serial.toString(16), enrolee.enrolee().id(), issue.profile(),
+                            t.subject(), t.subjectAltNames().stream().map(Object::toString).collect(Collectors.joining(",")),
+                            t.notBefore(), t.notAfter(), "ISSUED", clock.instant(), der));
+                    LOG.info("issued enrolee={} profile={} serial={} subject={}", enrolee.enrolee().id(), issue.profile(),
+                            serial.toString(16), t.subject());
+                    return der;
+                }, false))
+                .recover(e -> {
+                    // 127 random bits collide practically never; if they do, the ledger's key says so
+                    // and the certificate with the duplicate serial is discarded, never returned.
+                    if (e instanceof DuplicateException && attemptsLeft > 1) {
+                        LOG.warn("serial {} already in the ledger; issuing again with a new serial", serial.toString(16));
+                        return issueAndRecord(enrolee, issue, attemptsLeft - 1);
+                    }
+                    return Future.failedFuture(e);
+                });
+    }
+}
