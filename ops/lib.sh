@@ -1,0 +1,69 @@
+# Shared by the ops scripts: where things are, and how to get what they need on a fresh machine.
+# shellcheck shell=bash
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+VERSION=0.1.0-SNAPSHOT
+GATEWAY_JAR="$ROOT/gateway/target/gateway-$VERSION-cli.jar"
+ENROLEE_JAR="$ROOT/enrolee/target/enrolee-$VERSION-cli.jar"
+SOFTHSM_LIB=/usr/lib/softhsm/libsofthsm2.so
+
+log() { printf '%s\n' "ops: $*" >&2; }
+
+# Installs the Debian packages the gateway, its tests and the demo use, when they are missing.
+ensure_packages() {
+  local missing=()
+  [ -e "$SOFTHSM_LIB" ] && command -v softhsm2-util >/dev/null || missing+=(softhsm2)
+  command -v pkcs11-tool >/dev/null || missing+=(opensc)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v curl >/dev/null || missing+=(curl)
+  command -v mvn >/dev/null || missing+=(maven)
+  command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+      log "missing packages: ${missing[*]} (run as root, or install them: apt-get install ${missing[*]})"
+      exit 1
+    fi
+    log "installing ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+# Builds the two executable jars unless they are newer than every source file.
+ensure_built() {
+  if [ -f "$GATEWAY_JAR" ] && [ -f "$ENROLEE_JAR" ] \
+     && [ -z "$(cd "$ROOT" && find pom.xml policy-engine hsm-adapter gateway enrolee -newer "$GATEWAY_JAR" \( -name '*.java' -o -name 'pom.xml' -o -name '*.sql' \) -not -path '*/target/*' -print -quit)" ]; then
+    return
+  fi
+  log "building (mvn package, tests skipped; ops/test runs them)"
+  (cd "$ROOT" && mvn -q -B -DskipTests -pl gateway,enrolee -am package)
+}
+
+# The local SoftHSM2 token under var/: created once, with random PINs in owner-only files.
+export SOFTHSM2_CONF="$ROOT/var/softhsm2.conf"
+ensure_token() (
+  if [ -f "$SOFTHSM2_CONF" ] && softhsm2-util --show-slots 2>/dev/null | grep -q 'Label:.*mef-ca'; then
+    return
+  fi
+  log "creating the SoftHSM2 token 'mef-ca' under var/tokens"
+  cd "$ROOT"
+  mkdir -p var/tokens var/secrets
+  chmod 700 var/secrets
+  cat > "$SOFTHSM2_CONF" <<CONF
+directories.tokendir = $ROOT/var/tokens
+objectstore.backend = file
+log.level = ERROR
+slots.removable = false
+CONF
+  umask 077
+  openssl rand -hex 16 > var/secrets/hsm-user.pin
+  openssl rand -hex 16 > var/secrets/hsm-so.pin
+  # softhsm2-util takes PINs only as arguments; this runs once, on a local development token.
+  softhsm2-util --init-token --free --label mef-ca \
+    --pin "$(cat var/secrets/hsm-user.pin)" --so-pin "$(cat var/secrets/hsm-so.pin)" >/dev/null
+)
+
+mefgate() { java -jar "$GATEWAY_JAR" "$@"; }
+enrolee() { java -jar "$ENROLEE_JAR" "$@"; }

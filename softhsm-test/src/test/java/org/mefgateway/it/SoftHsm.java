@@ -1,0 +1,83 @@
+package org.mefgateway.it;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import org.mefgateway.hsm.HsmConfig;
+
+/**
+ * A fresh SoftHSM2 token for one test class. SoftHSM reads SOFTHSM2_CONF once per process, and
+ * surefire gives every test class its own JVM with SOFTHSM2_CONF pointing at {@link #CONF}; this
+ * fixture writes that file anew with an empty token directory of its own, then initialises one
+ * token with random PINs through softhsm2-util (the way an operator would).
+ */
+final class SoftHsm {
+    static final Path LIBRARY = Paths.get("/usr/lib/softhsm/libsofthsm2.so");
+    static final Path CONF = Paths.get(System.getProperty("softhsm.conf", "target/softhsm/softhsm2.conf"));
+
+    final Path dir;
+    final String tokenLabel;
+    final Path pinFile;
+    private final String pin;
+
+    private SoftHsm(Path dir, String tokenLabel, Path pinFile, String pin) {
+        this.dir = dir;
+        this.tokenLabel = tokenLabel;
+        this.pinFile = pinFile;
+        this.pin = pin;
+    }
+
+    static SoftHsm fresh(String tokenLabel) throws IOException, InterruptedException {
+        if (!CONF.toString().equals(System.getenv("SOFTHSM2_CONF"))) {
+            throw new IllegalStateException("SOFTHSM2_CONF must be " + CONF + " (set by surefire), is " + System.getenv("SOFTHSM2_CONF"));
+        }
+        Files.createDirectories(CONF.getParent());
+        Path dir = Files.createTempDirectory(CONF.getParent(), "token-");
+        Path tokens = Files.createDirectory(dir.resolve("tokens"));
+        Files.writeString(CONF, String.join("\n",
+                "directories.tokendir = " + tokens.toAbsolutePath(),
+                "objectstore.backend = file",
+                "log.level = ERROR",
+                "slots.removable = false",
+                ""));
+        String pin = randomPin();
+        Path pinFile = dir.resolve("user.pin");
+        Files.createFile(pinFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(pinFile, pin);
+        run(List.of("softhsm2-util", "--init-token", "--free", "--label", tokenLabel, "--so-pin", randomPin(), "--pin", pin));
+        return new SoftHsm(dir, tokenLabel, pinFile, pin);
+    }
+
+    HsmConfig config(String keyLabel) {
+        return new HsmConfig(LIBRARY, tokenLabel, keyLabel, Optional.empty(), Optional.of(pinFile), 2, 256);
+    }
+
+    /** The user PIN, for tools such as pkcs11-tool that take it as an argument. Tests only. */
+    String pin() {
+        return pin;
+    }
+
+    static String run(List<String> command) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        pb.environment().put("SOFTHSM2_CONF", CONF.toAbsolutePath().toString());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IOException(command.get(0) + " failed (" + p.exitValue() + "): " + out);
+        }
+        return out;
+    }
+
+    private static String randomPin() {
+        byte[] b = new byte[8];
+        new SecureRandom().nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+}

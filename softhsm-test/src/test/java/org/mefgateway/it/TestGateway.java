@@ -1,0 +1,123 @@
+package org.mefgateway.it;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import org.mefgateway.gateway.Gateway;
+import org.mefgateway.gateway.GatewayConfig;
+import org.mefgateway.gateway.Initialiser;
+import org.mefgateway.gateway.Pem;
+import org.mefgateway.gateway.admin.AdminClient;
+import org.mefgateway.gateway.store.IssuedCertificate;
+
+/**
+ * A real gateway for one test class: a fresh SoftHSM2 token, {@code mefgate init} into a temporary
+ * data directory, and both TLS listeners on free ports. Its trust anchors for bootstrap
+ * certificates are the test's device maker CAs.
+ */
+final class TestGateway implements AutoCloseable {
+    final SoftHsm hsm;
+    final Path dataDir;
+    final GatewayConfig config;
+    final Gateway gateway;
+    final MutableClock clock;
+    final X509Certificate caCertificate;
+
+    private TestGateway(SoftHsm hsm, Path dataDir, GatewayConfig config, Gateway gateway, MutableClock clock) throws Exception {
+        this.hsm = hsm;
+        this.dataDir = dataDir;
+        this.config = config;
+        this.gateway = gateway;
+        this.clock = clock;
+        this.caCertificate = Pem.read(config.dataDir().caCertificate()).get(0);
+    }
+
+    static TestGateway start(DeviceMaker... trustedMakers) throws Exception {
+        SoftHsm hsm = SoftHsm.fresh("mef-test");
+        Path dir = hsm.dir.resolve("var");
+        Path trust = Files.createDirectories(dir.resolve("bootstrap-trust"));
+        for (int i = 0; i < trustedMakers.length; i++) {
+            Pem.write(trust.resolve("maker-" + i + ".pem"), trustedMakers[i].caCertificate);
+        }
+        Path configFile = hsm.dir.resolve("mefgate.yaml");
+        Files.writeString(configFile, String.join("\n",
+                "dataDir: " + dir,
+                "est: {host: 127.0.0.1, port: 0, bootstrapTrustDir: " + trust + "}",
+                "admin: {host: 127.0.0.1, port: 0}",
+                "hsm: {library: " + SoftHsm.LIBRARY + ", tokenLabel: mef-test, keyLabel: ca-p256, pinFile: " + hsm.pinFile + "}",
+                "ca: {subject: 'CN=Test MEF Root CA,O=MEF Gateway Tests', validityDays: 30}",
+                "profile: {validityDays: 7, challengeLifetimeSeconds: 300}",
+                ""));
+        GatewayConfig config = GatewayConfig.load(configFile);
+        new Initialiser(config, line -> { }).run();
+        MutableClock clock = new MutableClock();
+        return new TestGateway(hsm, dir, config, Gateway.start(config, clock), clock);
+    }
+
+    URI est(String path) {
+        return URI.create("https://127.0.0.1:" + gateway.estPort() + "/.well-known/est" + path);
+    }
+
+    URI mefBase() {
+        return URI.create("https://127.0.0.1:" + gateway.estPort());
+    }
+
+    /** Registers a device as an Enrolee through the admin API, as an operator would. */
+    void register(DeviceMaker.Device device, String id, String type, String subjectId, int... suids) throws Exception {
+        StringBuilder s = new StringBuilder();
+        for (int suid : suids) {
+            s.append(s.length() == 0 ? "" : ",").append(suid);
+        }
+        String json = "{\"id\":\"" + id + "\",\"bootstrapCertificate\":" + io.vertx.core.json.Json.encode(Pem.encode(device.certificate()))
+                + ",\"certSubjectType\":\"" + type + "\",\"certSubjectID\":\"" + subjectId + "\",\"suids\":[" + s + "]}";
+        HttpResponse<String> r = new AdminClient(config).postJson("/admin/enrolees", json);
+        if (r.statusCode() != 201) {
+            throw new IllegalStateException("registration refused: " + r.statusCode() + " " + r.body());
+        }
+    }
+
+    List<IssuedCertificate> issued() {
+        return gateway.store().certificates();
+    }
+
+    /** An HTTPS client that trusts the gateway's CA and presents the device's bootstrap certificate, if any. */
+    HttpClient client(DeviceMaker.Device device) throws Exception {
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("mef-ca", caCertificate);
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
+        tmf.init(trust);
+        KeyManagerFactory kmf = null;
+        if (device != null) {
+            kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(device.keyStore(), DeviceMaker.Device.PASSWORD);
+        }
+        SSLContext tls = SSLContext.getInstance("TLS");
+        tls.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        return HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(10)).build();
+    }
+
+    static HttpResponse<String> get(HttpClient client, URI uri) throws Exception {
+        return client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static HttpResponse<String> post(HttpClient client, URI uri, String contentType, String body) throws Exception {
+        return client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).header("Content-Type", contentType)
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Override
+    public void close() {
+        gateway.close();
+    }
+}
