@@ -10,7 +10,14 @@ import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
+import java.net.Socket;
+import java.security.Principal;
+import java.security.PrivateKey;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.X509ExtendedKeyManager;
+import javax.net.ssl.X509KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import org.mefgateway.gateway.Gateway;
@@ -92,6 +99,15 @@ final class TestGateway implements AutoCloseable {
 
     /** An HTTPS client that trusts the gateway's CA and presents the device's bootstrap certificate, if any. */
     HttpClient client(DeviceMaker.Device device) throws Exception {
+        return client(device, false);
+    }
+
+    /**
+     * With {@code always}, the client presents its certificate even when its issuer is not among
+     * the CAs the server asks for (the JDK's client would otherwise send none), as a hostile or
+     * misconfigured client would.
+     */
+    HttpClient client(DeviceMaker.Device device, boolean always) throws Exception {
         KeyStore trust = KeyStore.getInstance("PKCS12");
         trust.load(null, null);
         trust.setCertificateEntry("mef-ca", caCertificate);
@@ -102,8 +118,48 @@ final class TestGateway implements AutoCloseable {
             kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
             kmf.init(device.keyStore(), DeviceMaker.Device.PASSWORD);
         }
+        KeyManager[] keyManagers = kmf == null ? null : kmf.getKeyManagers();
+        if (always && keyManagers != null) {
+            X509KeyManager km = (X509KeyManager) keyManagers[0];
+            keyManagers = new KeyManager[] {new X509ExtendedKeyManager() {
+                @Override
+                public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+                    return "bootstrap";
+                }
+
+                @Override
+                public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
+                    return "bootstrap";
+                }
+
+                @Override
+                public String[] getClientAliases(String keyType, Principal[] issuers) {
+                    return new String[] {"bootstrap"};
+                }
+
+                @Override
+                public String[] getServerAliases(String keyType, Principal[] issuers) {
+                    return null;
+                }
+
+                @Override
+                public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+                    return null;
+                }
+
+                @Override
+                public X509Certificate[] getCertificateChain(String alias) {
+                    return km.getCertificateChain(alias);
+                }
+
+                @Override
+                public PrivateKey getPrivateKey(String alias) {
+                    return km.getPrivateKey(alias);
+                }
+            }};
+        }
         SSLContext tls = SSLContext.getInstance("TLS");
-        tls.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        tls.init(keyManagers, tmf.getTrustManagers(), null);
         return HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(10)).build();
     }
 
