@@ -89,7 +89,7 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         try {
             profileConfig = new Profile(defaults.name(), defaults.signatureAlgorithmOids(),
                     Duration.ofDays(profile.integer("validityDays", (int) defaults.validity().toDays())),
-                    defaults.backdate(), defaults.suidEkus(),
+                    defaults.backdate(), profile.suidEkus("suidEkus", defaults.suidEkus()),
                     Duration.ofSeconds(profile.integer("challengeLifetimeSeconds", (int) defaults.challengeLifetime().toSeconds())));
         } catch (IllegalArgumentException e) {
             throw new ConfigException(root.file + ": profile: " + e.getMessage());
@@ -158,6 +158,25 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
                 throw error(key, "expected a port number 0..65535 (0 picks a free port), got " + p);
             }
             return p;
+        }
+
+        /** A mapping of SUID numbers to EKU OIDs, such as {40: "1.3.6.1.4.1.99999.1.40"}. */
+        Map<Integer, String> suidEkus(String key, Map<Integer, String> fallback) throws ConfigException {
+            Object v = values.get(key);
+            if (v == null) {
+                return fallback;
+            }
+            if (!(v instanceof Map<?, ?> map)) {
+                throw error(key, "expected a mapping of SUID numbers to EKU OIDs");
+            }
+            Map<Integer, String> out = new java.util.TreeMap<>();
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                if (!(e.getKey() instanceof Integer suid)) {
+                    throw error(key, "keys must be SUID numbers (40..45), not '" + e.getKey() + "'");
+                }
+                out.put(suid, String.valueOf(e.getValue()));
+            }
+            return out;
         }
 
         List<String> strings(String key, List<String> fallback) throws ConfigException {

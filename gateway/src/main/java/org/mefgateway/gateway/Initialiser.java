@@ -16,6 +16,7 @@ import java.util.Date;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
+import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
@@ -97,7 +98,7 @@ public final class Initialiser {
         X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
                 X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded()), Serials.next(),
                 Date.from(now.minus(Duration.ofMinutes(1))), Date.from(notAfter),
-                new X500Name("CN=" + config.est().serverNames().get(0) + ",O=MEF Gateway"), pair.getPublic())
+                dn("CN=" + config.est().serverNames().get(0) + ",O=MEF Gateway"), pair.getPublic())
                 .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
                 .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature))
                 .addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth))
@@ -117,7 +118,7 @@ public final class Initialiser {
     private void writeOperatorCredential() throws Exception {
         KeyPair pair = newKeyPair();
         Instant now = Instant.now();
-        X500Name subject = new X500Name("CN=mef-operator,O=MEF Gateway");
+        X500Name subject = dn("CN=mef-operator,O=MEF Gateway");
         X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(subject, Serials.next(),
                 Date.from(now.minus(Duration.ofMinutes(1))), Date.from(now.plus(Duration.ofDays(825))), subject, pair.getPublic())
                 .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
@@ -127,6 +128,11 @@ public final class Initialiser {
         DataDir data = config.dataDir();
         writePkcs12(data.operatorKeyStore(), data.operatorPassword(), "operator", pair.getPrivate(), cert);
         Pem.write(data.operatorsDir().resolve("operator.pem"), cert);
+    }
+
+    /** RFC 4514 text as operators write it ("CN=..,O=.."), encoded most significant RDN first. */
+    private static X500Name dn(String rfc4514) {
+        return X500Name.getInstance(new X500Principal(rfc4514).getEncoded());
     }
 
     private static KeyPair newKeyPair() throws Exception {

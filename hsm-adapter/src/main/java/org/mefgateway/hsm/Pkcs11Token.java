@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Date;
 import java.util.List;
+import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
@@ -165,7 +166,8 @@ public final class Pkcs11Token implements AutoCloseable {
             KeyPair pair = kpg.generateKeyPair();
 
             Instant now = Instant.now();
-            X500Name subject = new X500Name(subjectDn);
+            // X500Principal reads RFC 4514 text most-significant-last, as operators write it ("CN=..,O=..").
+            X500Name subject = X500Name.getInstance(new X500Principal(subjectDn).getEncoded());
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
                     subject, new BigInteger(127, new SecureRandom()), Date.from(now.minus(Duration.ofMinutes(1))),

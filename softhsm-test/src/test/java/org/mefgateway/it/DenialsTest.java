@@ -13,6 +13,7 @@ import java.security.spec.ECGenParameterSpec;
 import java.security.spec.RSAKeyGenParameterSpec;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -28,22 +29,27 @@ class DenialsTest {
     static final String AE_ID = "//m2m.example.com/CSE3219/C0001";
     static DeviceMaker maker;
     static TestGateway mef;
-    static DeviceMaker.Device device;
     static DeviceMaker.Device other;
-    static HttpClient deviceClient;
     static int registrations;
 
+    /** A freshly registered device per test: one instruction to enrol, one certificate. */
+    HttpClient deviceClient;
     int issuedBefore;
 
     @BeforeAll
     static void start() throws Exception {
         maker = DeviceMaker.create("Denials Maker CA");
         mef = TestGateway.start(maker);
-        device = maker.device("denials-device");
         other = maker.device("other-device");
-        mef.register(device, "ae-denials", "AE-ID", AE_ID, 40);
         mef.register(other, "ae-other", "AE-ID", "//m2m.example.com/CSE3219/C0002", 40);
+    }
+
+    @BeforeEach
+    void registerDevice() throws Exception {
+        DeviceMaker.Device device = maker.device("denials-device-" + ++registrations);
+        mef.register(device, "ae-denials-" + registrations, "AE-ID", AE_ID, 40);
         deviceClient = mef.client(device);
+        issuedBefore = mef.issued().size();
     }
 
     @AfterAll
@@ -51,9 +57,16 @@ class DenialsTest {
         mef.close();
     }
 
-    @BeforeEach
-    void countIssued() {
-        issuedBefore = mef.issued().size();
+    @Test
+    void bootstrapCertificateGetsNoSecondCertificateOnceTheCommandIsDone() throws Exception {
+        String first = challenge(deviceClient);
+        String second = challenge(deviceClient);
+        assertEquals(200, enrol(deviceClient, valid(first).base64()).statusCode());
+        issuedBefore++;
+
+        // A challenge fetched before the issuance does not buy a second certificate either.
+        assertRefused(enrol(deviceClient, valid(second).base64()), 403, "no CERT_PROV command is pending");
+        assertRefused(TestGateway.get(deviceClient, mef.est("/csrattrs")), 403, "no CERT_PROV command is pending");
     }
 
     private String challenge(HttpClient client) throws Exception {
@@ -85,7 +98,30 @@ class DenialsTest {
         assertEquals(200, enrol(deviceClient, valid(challenge).base64()).statusCode());
         issuedBefore++;
 
-        assertRefused(enrol(deviceClient, valid(challenge).base64()), 403, "already used");
+        // The command is done, which refuses before the challenge is even looked at; the
+        // challenge's own single use is proven by the race below and by StoreTest.
+        assertRefused(enrol(deviceClient, valid(challenge).base64()), 403, "no CERT_PROV command is pending");
+    }
+
+    @Test
+    void twoCsrsRacingWithOneChallengeGetOneCertificate() throws Exception {
+        String challenge = challenge(deviceClient);
+        String a = valid(challenge).base64();
+        String b = valid(challenge).base64();
+
+        var first = deviceClient.sendAsync(request(a), HttpResponse.BodyHandlers.ofString());
+        var second = deviceClient.sendAsync(request(b), HttpResponse.BodyHandlers.ofString());
+        List<HttpResponse<String>> responses = List.of(first.get(), second.get());
+
+        assertEquals(1, responses.stream().filter(r -> r.statusCode() == 200).count(), responses.toString());
+        HttpResponse<String> loser = responses.stream().filter(r -> r.statusCode() != 200).findFirst().orElseThrow();
+        assertEquals(403, loser.statusCode(), loser.body());
+        assertEquals(issuedBefore + 1, mef.issued().size(), "exactly one certificate");
+    }
+
+    private java.net.http.HttpRequest request(String body) {
+        return java.net.http.HttpRequest.newBuilder(mef.est("/simpleenroll")).header("Content-Type", "application/pkcs10")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build();
     }
 
     @Test

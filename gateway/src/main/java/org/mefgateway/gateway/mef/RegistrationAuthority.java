@@ -80,6 +80,9 @@ public final class RegistrationAuthority {
      * the profile's challenge lifetime, with the identity and EKUs its CSR must request.
      */
     public Future<byte[]> csrAttributes(StoredEnrolee enrolee) {
+        if (enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
+            return Future.failedFuture(noPendingCommand(enrolee.enrolee().id()));
+        }
         String challenge = Challenges.next();
         Instant now = clock.instant();
         Instant expires = now.plus(policy.profile().challengeLifetime());
@@ -92,11 +95,28 @@ public final class RegistrationAuthority {
 
     /** TS-0003 steps 7-12 for one CSR; completes with the DER of the recorded certificate. */
     public Future<byte[]> enrol(StoredEnrolee enrolee, String tlsIdentity, String label, byte[] csrDer) {
+        if (enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
+            return Future.failedFuture(noPendingCommand(enrolee.enrolee().id()));
+        }
         return cpuWorkers.executeBlocking(() -> parse(csrDer), false)
                 .compose(csr -> storeWorkers.executeBlocking(() -> lookupChallenge(csr), false)
                         .map(challenge -> decide(enrolee, tlsIdentity, label, csr, challenge))
-                        .compose(issue -> consumeChallenge(enrolee, csr).map(issue)))
-                .compose(issue -> issueAndRecord(enrolee, issue, SERIAL_ATTEMPTS));
+                        .compose(issue -> {
+                            String challengeHash = Challenges.hash(csr.challengePassword().orElseThrow());
+                            return beginIssuance(enrolee, challengeHash)
+                                    .compose(claimed -> issueAndRecord(enrolee, issue, SERIAL_ATTEMPTS)
+                                            .recover(failure -> abandonIssuance(enrolee, challengeHash, failure)));
+                        }));
+    }
+
+    /**
+     * TS-0003 8.3.9.7: an Enrolee enrols when the MEF instructed it to (a pending CERT_PROV
+     * command). Once its certificate is issued the command is NO_MORE_COMMANDS, and its bootstrap
+     * certificate gets no second certificate until the operator instructs it again.
+     */
+    private static EstError noPendingCommand(String enroleeId) {
+        return EstError.denied(403, "enrolee.no-pending-command", "no CERT_PROV command is pending for Enrolee " + enroleeId
+                + ": its certificate was already issued; the operator must instruct it again");
     }
 
     private static CsrFacts parse(byte[] der) {
@@ -124,16 +144,32 @@ public final class RegistrationAuthority {
         return (Decision.Issue) decision;
     }
 
-    /** Single use, enforced by the database: of two CSRs racing with one challenge, one gets a certificate. */
-    private Future<Void> consumeChallenge(StoredEnrolee enrolee, CsrFacts csr) {
-        String hash = Challenges.hash(csr.challengePassword().orElseThrow());
+    /** Single use of the challenge and of the command, enforced by the database. */
+    private Future<Void> beginIssuance(StoredEnrolee enrolee, String challengeHash) {
         return storeWorkers.executeBlocking(() -> {
-            if (!store.consumeChallenge(hash, enrolee.enrolee().id(), clock.instant())) {
-                throw EstError.denied(403, "challenge.unused",
+            switch (store.beginIssuance(challengeHash, enrolee.enrolee().id(), clock.instant())) {
+                case CLAIMED -> {
+                    return null;
+                }
+                case CHALLENGE_NOT_USABLE -> throw EstError.denied(403, "challenge.unused",
                         "this challengePassword has just been used by another request; get a new one from csrattrs");
+                default -> throw noPendingCommand(enrolee.enrolee().id());
             }
-            return null;
         }, false);
+    }
+
+    /** Nothing was issued: give the challenge and the command back, then report the original failure. */
+    private Future<byte[]> abandonIssuance(StoredEnrolee enrolee, String challengeHash, Throwable failure) {
+        return storeWorkers.executeBlocking(() -> {
+            store.abandonIssuance(challengeHash, enrolee.enrolee().id());
+            return null;
+        }, false).transform(released -> {
+            if (released.failed()) {
+                LOG.error("could not release the claim of enrolee={} after a failed issuance: {}", enrolee.enrolee().id(),
+                        released.cause().toString());
+            }
+            return Future.<byte[]>failedFuture(failure);
+        });
     }
 
     private Future<byte[]> issueAndRecord(StoredEnrolee enrolee, Decision.Issue issue, int attemptsLeft) {

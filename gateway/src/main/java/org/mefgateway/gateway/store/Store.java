@@ -144,37 +144,85 @@ public final class Store implements AutoCloseable {
         }
     }
 
+    /** What {@link #beginIssuance} found. */
+    public enum Claim { CLAIMED, CHALLENGE_NOT_USABLE, NO_PENDING_COMMAND }
+
     /**
-     * Marks the challenge used, atomically: true for exactly one caller, and only while it is
-     * unused, unexpired and issued to this Enrolee. Two CSRs racing with one challenge get one
-     * certificate between them.
+     * Claims one issuance, atomically: marks the challenge used and the Enrolee's CERT_PROV
+     * command done, in one transaction, only while the challenge is unused, unexpired and issued
+     * to this Enrolee and the command is still pending. Of two CSRs racing, with one challenge or
+     * with two, exactly one gets a certificate per instruction.
      */
-    public boolean consumeChallenge(String hash, String enroleeId, Instant now) {
-        String sql = "UPDATE challenge SET used_at = ? WHERE hash = ? AND enrolee_id = ? AND used_at IS NULL AND expires_at > ?";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setObject(1, timestamp(now));
-            ps.setString(2, hash);
-            ps.setString(3, enroleeId);
-            ps.setObject(4, timestamp(now));
-            return ps.executeUpdate() == 1;
+    public Claim beginIssuance(String challengeHash, String enroleeId, Instant now) {
+        String useChallenge = "UPDATE challenge SET used_at = ? WHERE hash = ? AND enrolee_id = ? AND used_at IS NULL AND expires_at > ?";
+        String takeCommand = "UPDATE enrolee SET command = ? WHERE id = ? AND command = ?";
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement challenge = c.prepareStatement(useChallenge); PreparedStatement command = c.prepareStatement(takeCommand)) {
+                challenge.setObject(1, timestamp(now));
+                challenge.setString(2, challengeHash);
+                challenge.setString(3, enroleeId);
+                challenge.setObject(4, timestamp(now));
+                if (challenge.executeUpdate() != 1) {
+                    c.rollback();
+                    return Claim.CHALLENGE_NOT_USABLE;
+                }
+                command.setString(1, StoredEnrolee.Command.NO_MORE_COMMANDS.name());
+                command.setString(2, enroleeId);
+                command.setString(3, StoredEnrolee.Command.CERT_PROV.name());
+                if (command.executeUpdate() != 1) {
+                    c.rollback();
+                    return Claim.NO_PENDING_COMMAND;
+                }
+                c.commit();
+                return Claim.CLAIMED;
+            } catch (SQLException | RuntimeException ex) {
+                c.rollback();
+                throw ex;
+            }
         } catch (SQLException ex) {
-            throw failure("consume a challenge", ex);
+            throw failure("claim an issuance for " + enroleeId, ex);
+        }
+    }
+
+    /**
+     * Undoes {@link #beginIssuance} when nothing was issued (the HSM or the store failed): the
+     * challenge is usable again and the command pending, so the client's retry of the same
+     * request can succeed (RFC 7030 4.2.3).
+     */
+    public void abandonIssuance(String challengeHash, String enroleeId) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement challenge = c.prepareStatement("UPDATE challenge SET used_at = NULL WHERE hash = ? AND enrolee_id = ?");
+                 PreparedStatement command = c.prepareStatement("UPDATE enrolee SET command = ? WHERE id = ?")) {
+                challenge.setString(1, challengeHash);
+                challenge.setString(2, enroleeId);
+                challenge.executeUpdate();
+                command.setString(1, StoredEnrolee.Command.CERT_PROV.name());
+                command.setString(2, enroleeId);
+                command.executeUpdate();
+                c.commit();
+            } catch (SQLException | RuntimeException ex) {
+                c.rollback();
+                throw ex;
+            }
+        } catch (SQLException ex) {
+            throw failure("release the issuance claim of " + enroleeId, ex);
         }
     }
 
     // --- Issued-certificate ledger -----------------------------------------------------------
 
     /**
-     * Records an issued certificate and marks the Enrolee's command done, in one transaction.
-     * Returns only once it is committed: the caller may then hand the certificate out.
+     * Records an issued certificate. Returns only once it is committed: the caller may then hand
+     * the certificate out.
      */
     public void recordIssuance(IssuedCertificate cert) {
         String insert = "INSERT INTO issued_certificate (serial, enrolee_id, profile, subject, sans, not_before, not_after, status, issued_at, der) "
                 + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-        String done = "UPDATE enrolee SET command = ? WHERE id = ?";
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
-            try (PreparedStatement ps = c.prepareStatement(insert); PreparedStatement cmd = c.prepareStatement(done)) {
+            try (PreparedStatement ps = c.prepareStatement(insert)) {
                 if (exists(c, "SELECT 1 FROM issued_certificate WHERE serial = ?", cert.serialHex())) {
                     throw new DuplicateException("serial " + cert.serialHex() + " was issued before");
                 }
@@ -189,9 +237,6 @@ public final class Store implements AutoCloseable {
                 ps.setObject(9, timestamp(cert.issuedAt()));
                 ps.setBytes(10, cert.der());
                 ps.executeUpdate();
-                cmd.setString(1, StoredEnrolee.Command.NO_MORE_COMMANDS.name());
-                cmd.setString(2, cert.enroleeId());
-                cmd.executeUpdate();
                 c.commit();
             } catch (SQLException | RuntimeException ex) {
                 c.rollback();
