@@ -84,7 +84,7 @@ public final class Gateway implements AutoCloseable {
             HttpServer est = listen(vertx, estRouter, serverKeys, bootstrapAnchors, config.est().host(), config.est().port());
 
             Set<X509Certificate> operators = new HashSet<>(TlsMaterial.certificatesIn(data.operatorsDir()));
-            Router adminRouter = new AdminApi(store, storeWorkers, operators, clock).router(vertx);
+            Router adminRouter = new AdminApi(store, signer, storeWorkers, operators, clock).router(vertx);
             HttpServer admin = listen(vertx, adminRouter, serverKeys, List.copyOf(operators), config.admin().host(), config.admin().port());
 
             Files.createDirectories(data.portsFile().getParent());

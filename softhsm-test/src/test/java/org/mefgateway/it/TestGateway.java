@@ -35,14 +35,17 @@ import org.mefgateway.gateway.store.IssuedCertificate;
 final class TestGateway implements AutoCloseable {
     final SoftHsm hsm;
     final Path dataDir;
+    final Path configFile;
     final GatewayConfig config;
     final Gateway gateway;
     final MutableClock clock;
     final X509Certificate caCertificate;
 
-    private TestGateway(SoftHsm hsm, Path dataDir, GatewayConfig config, Gateway gateway, MutableClock clock) throws Exception {
+    private TestGateway(SoftHsm hsm, Path dataDir, Path configFile, GatewayConfig config, Gateway gateway, MutableClock clock)
+            throws Exception {
         this.hsm = hsm;
         this.dataDir = dataDir;
+        this.configFile = configFile;
         this.config = config;
         this.gateway = gateway;
         this.clock = clock;
@@ -68,7 +71,7 @@ final class TestGateway implements AutoCloseable {
         GatewayConfig config = GatewayConfig.load(configFile);
         new Initialiser(config, line -> { }).run();
         MutableClock clock = new MutableClock();
-        return new TestGateway(hsm, dir, config, Gateway.start(config, clock), clock);
+        return new TestGateway(hsm, dir, configFile, config, Gateway.start(config, clock), clock);
     }
 
     URI est(String path) {

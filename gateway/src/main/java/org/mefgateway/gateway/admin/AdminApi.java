@@ -1,5 +1,6 @@
 package org.mefgateway.gateway.admin;
 
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.json.DecodeException;
@@ -15,6 +16,7 @@ import java.util.HashSet;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.mefgateway.gateway.LogText;
 import org.mefgateway.gateway.Pem;
 import org.mefgateway.gateway.TlsMaterial;
 import org.mefgateway.gateway.est.ErrorResponses;
@@ -24,6 +26,7 @@ import org.mefgateway.gateway.store.DuplicateException;
 import org.mefgateway.gateway.store.IssuedCertificate;
 import org.mefgateway.gateway.store.Store;
 import org.mefgateway.gateway.store.StoredEnrolee;
+import org.mefgateway.hsm.CaSigner;
 import org.mefgateway.policy.CertSubjectType;
 import org.mefgateway.policy.RegisteredEnrolee;
 import org.slf4j.Logger;
@@ -41,13 +44,18 @@ public final class AdminApi {
     private static final Pattern DNS_NAME = Pattern.compile("(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*");
     private static final Pattern URI_TEXT = Pattern.compile("[\\x21-\\x7e]{1,1024}");
 
+    /** What the readiness probe has the HSM sign: any bytes prove the key is usable. */
+    private static final byte[] HSM_PROBE = "mef-readiness-probe".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
     private final Store store;
+    private final CaSigner signer;
     private final WorkerExecutor storeWorkers;
     private final Set<String> operatorFingerprints;
     private final Clock clock;
 
-    public AdminApi(Store store, WorkerExecutor storeWorkers, Set<X509Certificate> operators, Clock clock) {
+    public AdminApi(Store store, CaSigner signer, WorkerExecutor storeWorkers, Set<X509Certificate> operators, Clock clock) {
         this.store = store;
+        this.signer = signer;
         this.storeWorkers = storeWorkers;
         Set<String> fps = new HashSet<>();
         operators.forEach(c -> fps.add(TlsMaterial.fingerprint(c)));
@@ -78,13 +86,19 @@ public final class AdminApi {
         }
     }
 
+    /** Ready when the store answers and the HSM signs with the CA key; the detail says which is down. */
     private void ready(RoutingContext ctx) {
-        storeWorkers.executeBlocking(() -> {
+        Future<Void> storeUp = storeWorkers.executeBlocking(() -> {
             store.ping();
             return null;
-        }, false).onComplete(ar -> {
-            JsonObject detail = new JsonObject().put("store", ar.succeeded() ? "UP" : "DOWN").put("hsm", "UP");
-            json(ctx, ar.succeeded() ? 200 : 503, detail.put("status", ar.succeeded() ? "UP" : "DOWN"));
+        }, false);
+        Future<byte[]> hsmUp = Future.fromCompletionStage(signer.sign(HSM_PROBE));
+        Future.join(storeUp, hsmUp).onComplete(ar -> {
+            JsonObject detail = new JsonObject()
+                    .put("status", ar.succeeded() ? "UP" : "DOWN")
+                    .put("store", storeUp.succeeded() ? "UP" : "DOWN")
+                    .put("hsm", hsmUp.succeeded() ? "UP" : "DOWN");
+            json(ctx, ar.succeeded() ? 200 : 503, detail);
         });
     }
 
@@ -98,7 +112,7 @@ public final class AdminApi {
             }
             enrolee = parseEnrolee(body);
         } catch (DecodeException | ClassCastException e) {
-            ctx.fail(EstError.of(400, "expected a JSON object: " + e.getMessage()));
+            ctx.fail(EstError.of(400, "the body is not a JSON object"));
             return;
         } catch (EstError e) {
             ctx.fail(e);
@@ -109,7 +123,7 @@ public final class AdminApi {
             return enrolee;
         }, false).onSuccess(e -> {
             LOG.info("operator registered enrolee={} type={} subject={} suids={}", e.enrolee().id(), e.enrolee().type(),
-                    e.enrolee().certSubjectId(), e.enrolee().suids());
+                    LogText.safe(e.enrolee().certSubjectId()), e.enrolee().suids());
             json(ctx, 201, toJson(e));
         }).onFailure(e -> ctx.fail(e instanceof DuplicateException d ? EstError.of(409, d.getMessage()) : e));
     }

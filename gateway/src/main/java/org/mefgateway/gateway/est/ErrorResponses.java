@@ -4,6 +4,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
+import org.mefgateway.gateway.LogText;
 import org.mefgateway.gateway.store.StoreException;
 import org.mefgateway.hsm.HsmBusyException;
 import org.mefgateway.hsm.HsmException;
@@ -39,6 +40,11 @@ public final class ErrorResponses {
             return;
         }
         if (failure instanceof EstError e) {
+            if (e.ruleId().isEmpty()) {
+                // Policy refusals are logged by the Registration Authority, with the Enrolee they concern.
+                LOG.info("refused {} {} from {}: {} {}", ctx.request().method(), LogText.safe(ctx.request().path()),
+                        ctx.request().remoteAddress(), e.status(), LogText.safe(e.reason()));
+            }
             e.retryAfter().ifPresent(d -> ctx.response().putHeader("Retry-After", String.valueOf(Math.max(1, d.toSeconds()))));
             send(ctx, e.status(), e.reason());
         } else if (failure instanceof HsmBusyException) {
@@ -54,7 +60,7 @@ public final class ErrorResponses {
             send(ctx, 503, "the certificate store is unavailable; nothing was issued, retry later");
         } else {
             String ref = UUID.randomUUID().toString();
-            LOG.error("internal error ref={} on {} {}", ref, ctx.request().method(), ctx.request().path(), failure);
+            LOG.error("internal error ref={} on {} {}", ref, ctx.request().method(), LogText.safe(ctx.request().path()), failure);
             send(ctx, 500, "internal error (ref " + ref + ")");
         }
     }

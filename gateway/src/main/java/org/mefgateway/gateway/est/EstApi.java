@@ -90,8 +90,16 @@ public final class EstApi {
         ra.authenticate(clientCertificate(ctx.request()))
                 .onSuccess(stored -> ctx.response()
                         .putHeader("Content-Type", "application/json")
-                        .end(command(stored, "https://" + ctx.request().authority() + EST).encode()))
+                        .end(command(stored, "https://" + authority(ctx.request()) + EST).encode()))
                 .onFailure(ctx::fail);
+    }
+
+    /** host:port the client addressed (Host header), or the listener's own address without one. */
+    private static String authority(HttpServerRequest request) {
+        if (request.authority() != null) {
+            return request.authority().toString();
+        }
+        return request.localAddress().hostAddress() + ":" + request.localAddress().port();
     }
 
     static JsonObject command(StoredEnrolee stored, String estUri) {

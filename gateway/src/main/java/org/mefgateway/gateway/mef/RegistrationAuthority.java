@@ -8,6 +8,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.stream.Collectors;
+import org.mefgateway.gateway.LogText;
 import org.mefgateway.gateway.TlsMaterial;
 import org.mefgateway.gateway.ca.CertificateAuthority;
 import org.mefgateway.gateway.ca.Serials;
@@ -138,7 +139,7 @@ public final class RegistrationAuthority {
         Decision decision = policy.decide(csr, ctx);
         if (decision instanceof Decision.Deny deny) {
             LOG.info("denied enrolee={} profile={} rule={} status={} reason={}",
-                    enrolee.enrolee().id(), deny.profile(), deny.ruleId(), deny.httpStatus(), deny.reason());
+                    enrolee.enrolee().id(), deny.profile(), deny.ruleId(), deny.httpStatus(), LogText.safe(deny.reason()));
             throw EstError.denied(deny.httpStatus(), deny.ruleId(), deny.reason());
         }
         return (Decision.Issue) decision;
@@ -181,7 +182,7 @@ public final class RegistrationAuthority {
                             t.subject(), t.subjectAltNames().stream().map(Object::toString).collect(Collectors.joining(",")),
                             t.notBefore(), t.notAfter(), "ISSUED", clock.instant(), der));
                     LOG.info("issued enrolee={} profile={} serial={} subject={}", enrolee.enrolee().id(), issue.profile(),
-                            serial.toString(16), t.subject());
+                            serial.toString(16), LogText.safe(t.subject()));
                     return der;
                 }, false))
                 .recover(e -> {

@@ -1,0 +1,156 @@
+package org.mefgateway.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.mefgateway.gateway.Pem;
+import org.mefgateway.gateway.admin.AdminClient;
+
+/** The operator listener: health, the pinned operator certificate, registration checks and the mefgate admin CLI. */
+class AdminApiTest {
+    static DeviceMaker maker;
+    static TestGateway mef;
+    static AdminClient operator;
+
+    @BeforeAll
+    static void start() throws Exception {
+        maker = DeviceMaker.create("Admin Maker CA");
+        mef = TestGateway.start(maker);
+        operator = new AdminClient(mef.config);
+    }
+
+    @AfterAll
+    static void stop() {
+        mef.close();
+    }
+
+    URI admin(String path) {
+        return URI.create("https://127.0.0.1:" + mef.gateway.adminPort() + path);
+    }
+
+    @Test
+    void readinessReportsStoreAndHsmUpWithoutAuthentication() throws Exception {
+        HttpResponse<String> r = TestGateway.get(mef.client(null), admin("/health/ready"));
+
+        assertEquals(200, r.statusCode(), r.body());
+        JsonObject body = new JsonObject(r.body());
+        assertEquals("UP", body.getString("status"));
+        assertEquals("UP", body.getString("store"));
+        assertEquals("UP", body.getString("hsm"));
+    }
+
+    @Test
+    void adminApiWithoutAClientCertificateIsUnauthenticated() throws Exception {
+        HttpResponse<String> r = TestGateway.get(mef.client(null), admin("/admin/enrolees"));
+
+        assertEquals(401, r.statusCode(), r.body());
+    }
+
+    @Test
+    void aDeviceCertificateCannotActAsOperator() throws Exception {
+        // Even a certificate the CA trusts for Enrolees: the admin listener only accepts pinned operator certificates.
+        HttpClient device = mef.client(maker.device("would-be-admin"), true);
+
+        assertThrows(IOException.class, () -> TestGateway.get(device, admin("/admin/enrolees")));
+    }
+
+    @Test
+    void adminActionsAreNotReachableOnTheEstListener() throws Exception {
+        HttpResponse<String> r = TestGateway.get(mef.client(null), mef.mefBase().resolve("/admin/enrolees"));
+
+        assertEquals(404, r.statusCode(), r.body());
+    }
+
+    @Test
+    void registrationsThatCannotWorkAreRefusedWithTheReason() throws Exception {
+        String pem = io.vertx.core.json.Json.encode(Pem.encode(maker.device("x").certificate()));
+        List<String[]> cases = List.of(
+                new String[] {"{\"id\":\"a b\",\"bootstrapCertificate\":" + pem + ",\"certSubjectType\":3,\"certSubjectID\":\"//x/y\"}", "id must be"},
+                new String[] {"{\"id\":\"c1\",\"bootstrapCertificate\":" + pem + ",\"certSubjectType\":9,\"certSubjectID\":\"//x/y\"}", "certSubjectType"},
+                new String[] {"{\"id\":\"c2\",\"bootstrapCertificate\":" + pem + ",\"certSubjectType\":\"CSE-ID\",\"certSubjectID\":\"not a dns name\"}", "DNS name"},
+                new String[] {"{\"id\":\"c3\",\"bootstrapCertificate\":" + pem + ",\"certSubjectType\":3,\"certSubjectID\":\"//x/y\",\"suids\":[39]}", "suids"},
+                new String[] {"{\"id\":\"c4\",\"bootstrapCertificate\":\"-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----\",\"certSubjectType\":3,\"certSubjectID\":\"//x/y\"}", "certificate"},
+                new String[] {"{\"id\":\"c5\",\"bootstrapFingerprint\":\"abc\",\"certSubjectType\":3,\"certSubjectID\":\"//x/y\"}", "64 hex"},
+                new String[] {"not json", "JSON"});
+        for (String[] c : cases) {
+            HttpResponse<String> r = operator.postJson("/admin/enrolees", c[0]);
+            assertEquals(400, r.statusCode(), c[0] + " -> " + r.body());
+            assertTrue(r.body().contains(c[1]), c[0] + " -> " + r.body());
+        }
+        JsonArray enrolees = new JsonArray(operator.get("/admin/enrolees").body());
+        assertFalse(enrolees.encode().contains("\"c1\""), "nothing registered: " + enrolees.encode());
+    }
+
+    @Test
+    void registeringTheSameIdOrBootstrapCertificateTwiceIsAConflict() throws Exception {
+        DeviceMaker.Device device = maker.device("twice");
+        mef.register(device, "twice-1", "AE-ID", "//m2m.example.com/twice", 40);
+        String pem = io.vertx.core.json.Json.encode(Pem.encode(device.certificate()));
+
+        HttpResponse<String> sameCert = operator.postJson("/admin/enrolees",
+                "{\"id\":\"twice-2\",\"bootstrapCertificate\":" + pem + ",\"certSubjectType\":3,\"certSubjectID\":\"//x/y\"}");
+        HttpResponse<String> sameId = operator.postJson("/admin/enrolees",
+                "{\"id\":\"twice-1\",\"bootstrapCertificate\":" + io.vertx.core.json.Json.encode(Pem.encode(maker.device("other").certificate()))
+                        + ",\"certSubjectType\":3,\"certSubjectID\":\"//x/y\"}");
+
+        assertEquals(409, sameCert.statusCode(), sameCert.body());
+        assertEquals(409, sameId.statusCode(), sameId.body());
+        assertTrue(sameId.body().contains("twice-1"), sameId.body());
+    }
+
+    /** The operator's CLI, run as its own process against the running gateway. */
+    @Test
+    void mefgateAdminCliRegistersAndListsEnrolees() throws Exception {
+        Path cert = mef.dataDir.resolve("cli-device.pem");
+        Pem.write(cert, maker.device("cli-device").certificate());
+
+        CliResult registered = mefgate("admin", "register-enrolee", "--id", "cli-1", "--bootstrap-cert", cert.toString(),
+                "--type", "Node-ID", "--subject-id", "urn:gsma:imei:35-209900-176148-9", "--suids", "40,44");
+        CliResult listed = mefgate("admin", "list-enrolees");
+        CliResult refused = mefgate("admin", "register-enrolee", "--id", "cli-1", "--bootstrap-cert", cert.toString(),
+                "--type", "Node-ID", "--subject-id", "urn:x");
+        CliResult usage = mefgate("admin", "register-enrolee", "--id", "cli-2");
+
+        assertEquals(0, registered.exit, registered.toString());
+        assertTrue(registered.out.contains("\"certSubjectType\" : 1"), registered.toString());
+        assertEquals(0, listed.exit, listed.toString());
+        assertTrue(listed.out.contains("\"cli-1\""), listed.toString());
+        assertEquals(1, refused.exit, refused.toString());
+        assertTrue(refused.err.contains("409"), refused.toString());
+        assertEquals(2, usage.exit, usage.toString());
+        assertTrue(usage.err.contains("--type is required"), usage.toString());
+    }
+
+    record CliResult(int exit, String out, String err) {
+    }
+
+    private CliResult mefgate(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-exports=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), "org.mefgateway.gateway.MefGate",
+                "--config", mef.configFile.toString()));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "mefgate did not finish");
+        return new CliResult(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
+}
