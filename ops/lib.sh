@@ -34,11 +34,13 @@ ensure_packages() {
 # Builds the two executable jars unless they are newer than every source file.
 ensure_built() {
   if [ -f "$GATEWAY_JAR" ] && [ -f "$ENROLEE_JAR" ] \
-     && [ -z "$(cd "$ROOT" && find pom.xml policy-engine hsm-adapter gateway enrolee -newer "$GATEWAY_JAR" \( -name '*.java' -o -name 'pom.xml' -o -name '*.sql' \) -not -path '*/target/*' -print -quit)" ]; then
+     && [ -z "$(cd "$ROOT" && find pom.xml policy-engine/pom.xml hsm-adapter/pom.xml gateway/pom.xml enrolee/pom.xml \
+               policy-engine/src/main hsm-adapter/src/main gateway/src/main enrolee/src/main \
+               -type f -newer "$GATEWAY_JAR" -print -quit)" ]; then
     return
   fi
   log "building (mvn package, tests skipped; ops/test runs them)"
-  (cd "$ROOT" && mvn -q -B -DskipTests -pl gateway,enrolee -am package)
+  (cd "$ROOT" && mvn -q -B -Dstyle.color=never -DskipTests -pl gateway,enrolee -am package)
 }
 
 # The local SoftHSM2 token under var/: created once, with random PINs in owner-only files.

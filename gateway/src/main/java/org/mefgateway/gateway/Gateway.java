@@ -145,6 +145,7 @@ public final class Gateway implements AutoCloseable {
     /** Stops accepting, lets in-flight requests finish, then closes the signer, the store and the token. */
     @Override
     public void close() {
+        LOG.info("stopping: no new connections, finishing requests in flight");
         try {
             est.shutdown(10, TimeUnit.SECONDS).toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
             admin.shutdown(1, TimeUnit.SECONDS).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
@@ -155,6 +156,7 @@ public final class Gateway implements AutoCloseable {
             signer.close();
             store.close();
             token.close();
+            LOG.info("stopped");
         }
     }
 }
