@@ -82,7 +82,7 @@ public final class RegistrationAuthority {
      */
     public Future<byte[]> csrAttributes(StoredEnrolee enrolee) {
         if (enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
-            return Future.failedFuture(noPendingCommand(enrolee.enrolee().id()));
+            return Future.failedFuture(noPendingCommand(enrolee));
         }
         String challenge = Challenges.next();
         Instant now = clock.instant();
@@ -97,9 +97,9 @@ public final class RegistrationAuthority {
     /** TS-0003 steps 7-12 for one CSR; completes with the DER of the recorded certificate. */
     public Future<byte[]> enrol(StoredEnrolee enrolee, String tlsIdentity, String label, byte[] csrDer) {
         if (enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
-            return Future.failedFuture(noPendingCommand(enrolee.enrolee().id()));
+            return Future.failedFuture(noPendingCommand(enrolee));
         }
-        return cpuWorkers.executeBlocking(() -> parse(csrDer), false)
+        return cpuWorkers.executeBlocking(() -> parse(enrolee, csrDer), false)
                 .compose(csr -> storeWorkers.executeBlocking(() -> lookupChallenge(csr), false)
                         .map(challenge -> decide(enrolee, tlsIdentity, label, csr, challenge))
                         .compose(issue -> {
@@ -115,17 +115,24 @@ public final class RegistrationAuthority {
      * command). Once its certificate is issued the command is NO_MORE_COMMANDS, and its bootstrap
      * certificate gets no second certificate until the operator instructs it again.
      */
-    private static EstError noPendingCommand(String enroleeId) {
-        return EstError.denied(403, "enrolee.no-pending-command", "no CERT_PROV command is pending for Enrolee " + enroleeId
-                + ": its certificate was already issued; the operator must instruct it again");
+    private EstError noPendingCommand(StoredEnrolee enrolee) {
+        return refuse(enrolee, 403, "enrolee.no-pending-command", "no CERT_PROV command is pending for Enrolee "
+                + enrolee.enrolee().id() + ": its certificate was already issued; the operator must instruct it again");
     }
 
-    private static CsrFacts parse(byte[] der) {
+    private CsrFacts parse(StoredEnrolee enrolee, byte[] der) {
         try {
             return CsrParser.parse(der);
         } catch (MalformedCsrException e) {
-            throw EstError.denied(400, "csr.malformed", e.getMessage());
+            throw refuse(enrolee, 400, "csr.malformed", e.getMessage());
         }
+    }
+
+    /** Every refusal that names a rule is logged here, once, with the Enrolee it concerns. */
+    private EstError refuse(StoredEnrolee enrolee, int status, String ruleId, String reason) {
+        LOG.info("denied enrolee={} profile={} rule={} status={} reason={}",
+                enrolee.enrolee().id(), policy.profile().name(), ruleId, status, LogText.safe(reason));
+        return EstError.denied(status, ruleId, reason);
     }
 
     private Optional<IssuedChallenge> lookupChallenge(CsrFacts csr) {
@@ -138,9 +145,7 @@ public final class RegistrationAuthority {
                 ca.caCertificate().getNotAfter().toInstant(), clock.instant());
         Decision decision = policy.decide(csr, ctx);
         if (decision instanceof Decision.Deny deny) {
-            LOG.info("denied enrolee={} profile={} rule={} status={} reason={}",
-                    enrolee.enrolee().id(), deny.profile(), deny.ruleId(), deny.httpStatus(), LogText.safe(deny.reason()));
-            throw EstError.denied(deny.httpStatus(), deny.ruleId(), deny.reason());
+            throw refuse(enrolee, deny.httpStatus(), deny.ruleId(), deny.reason());
         }
         return (Decision.Issue) decision;
     }
@@ -152,9 +157,9 @@ public final class RegistrationAuthority {
                 case CLAIMED -> {
                     return null;
                 }
-                case CHALLENGE_NOT_USABLE -> throw EstError.denied(403, "challenge.unused",
+                case CHALLENGE_NOT_USABLE -> throw refuse(enrolee, 403, "challenge.unused",
                         "this challengePassword has just been used by another request; get a new one from csrattrs");
-                default -> throw noPendingCommand(enrolee.enrolee().id());
+                default -> throw noPendingCommand(enrolee);
             }
         }, false);
     }
@@ -176,7 +181,14 @@ public final class RegistrationAuthority {
     private Future<byte[]> issueAndRecord(StoredEnrolee enrolee, Decision.Issue issue, int attemptsLeft) {
         CertificateTemplate t = issue.template();
         BigInteger serial = Serials.next();
-        return Future.fromCompletionStage(ca.issue(t, serial))
+        Future<byte[]> signed;
+        try {
+            signed = Future.fromCompletionStage(ca.issue(t, serial));
+        } catch (RuntimeException e) {
+            // A template the CA cannot encode must still release the claim (see enrol).
+            signed = Future.failedFuture(e);
+        }
+        return signed
                 .compose(der -> storeWorkers.executeBlocking(() -> {
                     store.recordIssuance(new IssuedCertificate(serial.toString(16), enrolee.enrolee().id(), issue.profile(),
                             t.subject(), t.subjectAltNames().stream().map(Object::toString).collect(Collectors.joining(",")),
