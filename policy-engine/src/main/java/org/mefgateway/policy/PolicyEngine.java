@@ -8,6 +8,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -216,13 +217,24 @@ public final class PolicyEngine {
             notAfter = ctx.caNotAfter();
         }
         return new CertificateTemplate(
-                subjectOf(enrolee).toString(),
+                certificateSubject(enrolee).toString(),
                 List.of(enrolee.identity()),
                 profile.ekusFor(enrolee.suids()),
                 true,
                 ctx.now().minus(profile.backdate()),
                 notAfter,
                 csr.subjectPublicKeyInfo());
+    }
+
+    /** RFC 5280 Appendix A ub-common-name: a CN holds at most 64 characters. */
+    static final int MAX_COMMON_NAME = 64;
+
+    /**
+     * CN=certSubjectID when it fits a CN; otherwise an empty subject (the identity is in the
+     * subjectAltName either way, TS-0003 10.1, which RFC 5280 4.2.1.6 then makes critical).
+     */
+    private static X500Name certificateSubject(RegisteredEnrolee enrolee) {
+        return enrolee.certSubjectId().length() <= MAX_COMMON_NAME ? subjectOf(enrolee) : new X500Name(new RDN[0]);
     }
 
     /** CN=certSubjectID; the builder escapes RFC 4514 special characters. */

@@ -245,4 +245,18 @@ class PolicyEngineTest {
         Decision.Issue issue = assertInstanceOf(Decision.Issue.class, decision, () -> "denied: " + decision);
         assertEquals("CN=cse3219.m2m.example.com", issue.template().subject(), "the template uses the registered identity");
     }
+
+    @Test
+    void identityTooLongForACommonNameGivesAnEmptySubjectAndStaysInTheSan() {
+        String nodeId = "urn:dev:ops:" + "0123456789".repeat(6);
+        RegisteredEnrolee node = new RegisteredEnrolee("node-1", CertSubjectType.NODE_ID, nodeId, Set.of(40));
+
+        Decision.Issue issue = assertInstanceOf(Decision.Issue.class, decide(PROFILE,
+                csr(P256).subject("CN=" + nodeId).uri(nodeId).facts(),
+                ctx(node, Optional.of(new IssuedChallenge("node-1", FRESH.expiresAt(), false)), CA_NOT_AFTER)));
+
+        assertTrue(nodeId.length() > 64);
+        assertEquals("", issue.template().subject());
+        assertEquals(List.of(node.identity()), issue.template().subjectAltNames());
+    }
 }

@@ -98,6 +98,21 @@ class EnrolmentProcedureTest {
     }
 
     @Test
+    void identityLongerThanACommonNameIsCarriedOnlyInACriticalSan(@TempDir Path dir) throws Exception {
+        String nodeId = "urn:dev:ops:32473-Refrigerator-" + "5002".repeat(12);
+        DeviceMaker.Device device = maker.device("fridge-0004");
+        mef.register(device, "node-long", "Node-ID", nodeId, 40);
+
+        X509Certificate cert = enrol(device, dir.resolve("node.p12"), new ArrayList<>()).credentials().certificate();
+
+        assertTrue(nodeId.length() > 64);
+        assertEquals("", cert.getSubjectX500Principal().getName(), "RFC 5280: a CN holds at most 64 characters");
+        assertTrue(cert.getCriticalExtensionOIDs().contains(Extension.subjectAlternativeName.getId()),
+                "RFC 5280 4.2.1.6: SAN is critical when the subject is empty");
+        assertEquals(List.of(List.of(6, nodeId)), sans(cert));
+    }
+
+    @Test
     void commandNamesWhatToEnrolForBeforeEnrolment() throws Exception {
         DeviceMaker.Device device = maker.device("meter-0003");
         mef.register(device, "node-1", "Node-ID", "urn:gsma:imei:35-209900-176148-1", 40);
