@@ -12,6 +12,7 @@ import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.operator.DefaultAlgorithmNameFinder;
 
 /**
@@ -52,13 +53,21 @@ public final class PolicyEngine {
                             + profile.signatureAlgorithmOids().stream().sorted().map(PolicyEngine::algorithmName)
                                     .collect(Collectors.joining(", "))));
 
-    /** TS-0003 10.1: the subject public key of a oneM2M certificate is an EC key on P-256 (secp256r1). */
-    static final Rule KEY_EC_P256 = new Rule("key.ec-p256", 403, (csr, ctx, profile) ->
-            "EC".equals(csr.keyAlgorithm()) && csr.ecCurve().equals(Optional.of("secp256r1"))
-                    ? Optional.empty()
-                    : Optional.of("the key must be EC on secp256r1 (P-256, TS-0003 10.1); the CSR has "
-                            + csr.keyAlgorithm() + csr.ecCurve().map(c -> " " + c).orElse("")
-                            + (csr.keySizeBits() > 0 ? " (" + csr.keySizeBits() + " bits)" : "")));
+    /**
+     * TS-0003 10.1: the subject public key of a oneM2M certificate is an EC key on P-256
+     * (secp256r1), in uncompressed form (SEC 1 2.3.3: the point starts with 0x04).
+     */
+    static final Rule KEY_EC_P256 = new Rule("key.ec-p256", 403, (csr, ctx, profile) -> {
+        if (!"EC".equals(csr.keyAlgorithm()) || !csr.ecCurve().equals(Optional.of("secp256r1"))) {
+            return Optional.of("the key must be EC on secp256r1 (P-256, TS-0003 10.1); the CSR has "
+                    + csr.keyAlgorithm() + csr.ecCurve().map(c -> " " + c).orElse("")
+                    + (csr.keySizeBits() > 0 ? " (" + csr.keySizeBits() + " bits)" : ""));
+        }
+        byte[] point = SubjectPublicKeyInfo.getInstance(csr.subjectPublicKeyInfo()).getPublicKeyData().getOctets();
+        return point.length == 65 && point[0] == 0x04
+                ? Optional.empty()
+                : Optional.of("the P-256 public key must be an uncompressed point (TS-0003 10.1); the CSR has a compressed one");
+    });
 
     /**
      * TS-0003 8.3.6, steps 5 and 7: the MEF hands out a challengePassword with the CSR

@@ -23,6 +23,9 @@ import org.bouncycastle.asn1.ASN1Boolean;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.jce.ECNamedCurveTable;
+import org.bouncycastle.math.ec.ECPoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -103,6 +106,8 @@ class PolicyEngineTest {
                         "key.ec-p256", 403, "secp384r1"),
                 Arguments.of("RSA key", PROFILE_WITH_RSA, csr(RSA2048).uri(AE_ID).facts(), ctx(),
                         "key.ec-p256", 403, "RSA (2048 bits)"),
+                Arguments.of("compressed P-256 point", PROFILE, goodCsr().publicKey(compressed(P256)).facts(), ctx(),
+                        "key.ec-p256", 403, "uncompressed"),
                 Arguments.of("no challengePassword", PROFILE, goodCsr().noChallenge().facts(), ctx(),
                         "challenge.present", 403, "no challengePassword"),
                 Arguments.of("challenge the MEF never issued", PROFILE, goodCsr().facts(),
@@ -258,5 +263,13 @@ class PolicyEngineTest {
         assertTrue(nodeId.length() > 64);
         assertEquals("", issue.template().subject());
         assertEquals(List.of(node.identity()), issue.template().subjectAltNames());
+    }
+
+    /** The same P-256 key with its point in compressed form (SEC 1 2.3.3, 0x02/0x03 prefix). */
+    static SubjectPublicKeyInfo compressed(java.security.KeyPair keys) {
+        SubjectPublicKeyInfo spki = SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded());
+        ECPoint point = ECNamedCurveTable.getParameterSpec("secp256r1").getCurve()
+                .decodePoint(spki.getPublicKeyData().getOctets());
+        return new SubjectPublicKeyInfo(spki.getAlgorithm(), point.getEncoded(true));
     }
 }
