@@ -12,7 +12,6 @@ import io.vertx.ext.web.Router;
 import java.nio.file.Files;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -83,9 +82,9 @@ public final class Gateway implements AutoCloseable {
             Router estRouter = new EstApi(ra, caKey.chain(), config.est().maxBodyBytes()).router(vertx);
             HttpServer est = listen(vertx, estRouter, serverKeys, bootstrapAnchors, config.est().host(), config.est().port());
 
-            Set<X509Certificate> operators = new HashSet<>(TlsMaterial.certificatesIn(data.operatorsDir()));
+            List<X509Certificate> operators = TlsMaterial.certificatesIn(data.operatorsDir());
             Router adminRouter = new AdminApi(store, signer, storeWorkers, operators, clock).router(vertx);
-            HttpServer admin = listen(vertx, adminRouter, serverKeys, List.copyOf(operators), config.admin().host(), config.admin().port());
+            HttpServer admin = listen(vertx, adminRouter, serverKeys, operators, config.admin().host(), config.admin().port());
 
             Files.createDirectories(data.portsFile().getParent());
             Files.writeString(data.portsFile(), "est=" + est.actualPort() + "\nadmin=" + admin.actualPort() + "\n");

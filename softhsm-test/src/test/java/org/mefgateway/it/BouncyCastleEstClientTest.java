@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.security.KeyPair;
-import java.security.KeyStore;
+
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,6 +43,7 @@ import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.mefgateway.gateway.TlsMaterial;
 import org.mefgateway.gateway.store.IssuedCertificate;
 import org.mefgateway.policy.Oids;
 
@@ -75,11 +76,7 @@ class BouncyCastleEstClientTest {
         // The JDK's PKIX trust manager over exactly the gateway CA. BC's JcaJceUtils.getCertPathTrustManager
         // would need the BC JCA provider installed, which would also change the provider list of the
         // gateway running in this JVM.
-        KeyStore anchors = KeyStore.getInstance("PKCS12");
-        anchors.load(null, null);
-        anchors.setCertificateEntry("mef-ca", mef.caCertificate);
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-        tmf.init(anchors);
+        TrustManagerFactory tmf = TlsMaterial.trustManagers(List.of(mef.caCertificate));
         JsseESTServiceBuilder builder = new JsseESTServiceBuilder("127.0.0.1:" + mef.gateway.estPort(),
                 (X509TrustManager) tmf.getTrustManagers()[0])
                 .withTimeout(10_000);

@@ -6,7 +6,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
@@ -24,6 +23,7 @@ import org.mefgateway.gateway.Gateway;
 import org.mefgateway.gateway.GatewayConfig;
 import org.mefgateway.gateway.Initialiser;
 import org.mefgateway.gateway.Pem;
+import org.mefgateway.gateway.TlsMaterial;
 import org.mefgateway.gateway.admin.AdminClient;
 import org.mefgateway.gateway.store.IssuedCertificate;
 
@@ -111,11 +111,7 @@ final class TestGateway implements AutoCloseable {
      * misconfigured client would.
      */
     HttpClient client(DeviceMaker.Device device, boolean always) throws Exception {
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("mef-ca", caCertificate);
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-        tmf.init(trust);
+        TrustManagerFactory tmf = TlsMaterial.trustManagers(List.of(caCertificate));
         KeyManagerFactory kmf = null;
         if (device != null) {
             kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -53,7 +54,7 @@ public final class AdminApi {
     private final Set<String> operatorFingerprints;
     private final Clock clock;
 
-    public AdminApi(Store store, CaSigner signer, WorkerExecutor storeWorkers, Set<X509Certificate> operators, Clock clock) {
+    public AdminApi(Store store, CaSigner signer, WorkerExecutor storeWorkers, List<X509Certificate> operators, Clock clock) {
         this.store = store;
         this.signer = signer;
         this.storeWorkers = storeWorkers;

@@ -23,20 +23,15 @@ public final class ErrorResponses {
 
     public static void install(Router router) {
         router.route().failureHandler(ErrorResponses::handle);
-        router.errorHandler(404, ctx -> send(ctx, 404, "no such resource: " + ctx.request().path()));
-        router.errorHandler(405, ctx -> send(ctx, 405, "method " + ctx.request().method() + " is not allowed on " + ctx.request().path()));
+        router.errorHandler(404, ctx -> send(ctx, 404, reason(ctx, 404)));
+        router.errorHandler(405, ctx -> send(ctx, 405, reason(ctx, 405)));
     }
 
     private static void handle(RoutingContext ctx) {
         Throwable failure = unwrap(ctx.failure());
         if (failure == null) {
             int status = ctx.statusCode() < 400 ? 500 : ctx.statusCode();
-            send(ctx, status, switch (status) {
-                case 413 -> "the request body is too large";
-                case 404 -> "no such resource: " + ctx.request().path();
-                case 405 -> "method " + ctx.request().method() + " is not allowed on " + ctx.request().path();
-                default -> "the request cannot be served (" + status + ")";
-            });
+            send(ctx, status, reason(ctx, status));
             return;
         }
         if (failure instanceof EstError e) {
@@ -63,6 +58,16 @@ public final class ErrorResponses {
             LOG.error("internal error ref={} on {} {}", ref, ctx.request().method(), LogText.safe(ctx.request().path()), failure);
             send(ctx, 500, "internal error (ref " + ref + ")");
         }
+    }
+
+    /** The reason for a bare status, from routing (404, 405) or the body handler (413). */
+    private static String reason(RoutingContext ctx, int status) {
+        return switch (status) {
+            case 413 -> "the request body is too large";
+            case 404 -> "no such resource: " + ctx.request().path();
+            case 405 -> "method " + ctx.request().method() + " is not allowed on " + ctx.request().path();
+            default -> "the request cannot be served (" + status + ")";
+        };
     }
 
     private static Throwable unwrap(Throwable t) {

@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import javax.net.ssl.SSLPeerUnverifiedException;
-import org.mefgateway.gateway.TlsMaterial;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
 import org.mefgateway.gateway.store.StoredEnrolee;
 
@@ -51,33 +50,23 @@ public final class EstApi {
 
     /** RFC 7030 4.1: the CA certificates, to anyone (the Enrolee installs them as trust anchors). */
     private void cacerts(RoutingContext ctx) {
-        ctx.response()
-                .putHeader("Content-Type", EstWire.PKCS7_CERTS_ONLY)
-                .putHeader("Content-Transfer-Encoding", "base64")
-                .end(cacertsBody);
+        sendBase64(ctx, EstWire.PKCS7_CERTS_ONLY, cacertsBody);
     }
 
     /** RFC 7030 4.5 / TS-0003 steps 4-5, for an authenticated Enrolee. */
     private void csrattrs(RoutingContext ctx) {
         ra.authenticate(clientCertificate(ctx.request()))
                 .compose(ra::csrAttributes)
-                .onSuccess(der -> ctx.response()
-                        .putHeader("Content-Type", EstWire.CSRATTRS)
-                        .putHeader("Content-Transfer-Encoding", "base64")
-                        .end(EstWire.encodeBase64(der)))
+                .onSuccess(der -> sendBase64(ctx, EstWire.CSRATTRS, EstWire.encodeBase64(der)))
                 .onFailure(ctx::fail);
     }
 
     /** RFC 7030 4.2.1 / TS-0003 steps 7-12. */
     private void simpleenroll(RoutingContext ctx) {
-        Optional<X509Certificate> client = clientCertificate(ctx.request());
-        ra.authenticate(client)
-                .compose(enrolee -> ra.enrol(enrolee, TlsMaterial.fingerprint(client.get()), DEFAULT_LABEL,
-                        EstWire.decodeBase64(ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes())))
-                .onSuccess(der -> ctx.response()
-                        .putHeader("Content-Type", EstWire.PKCS7_CERTS_ONLY)
-                        .putHeader("Content-Transfer-Encoding", "base64")
-                        .end(EstWire.encodeBase64(EstWire.certsOnly(List.of(der)))))
+        byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+        ra.authenticate(clientCertificate(ctx.request()))
+                .compose(enrolee -> ra.enrol(enrolee, DEFAULT_LABEL, body))
+                .onSuccess(der -> sendBase64(ctx, EstWire.PKCS7_CERTS_ONLY, EstWire.encodeBase64(EstWire.certsOnly(List.of(der)))))
                 .onFailure(ctx::fail);
     }
 
@@ -92,6 +81,14 @@ public final class EstApi {
                         .putHeader("Content-Type", "application/json")
                         .end(command(stored, "https://" + authority(ctx.request()) + EST).encode()))
                 .onFailure(ctx::fail);
+    }
+
+    /** RFC 8951: base64 bodies, announced with Content-Transfer-Encoding for clients that still look for it. */
+    private static void sendBase64(RoutingContext ctx, String contentType, String base64) {
+        ctx.response()
+                .putHeader("Content-Type", contentType)
+                .putHeader("Content-Transfer-Encoding", "base64")
+                .end(base64);
     }
 
     /** host:port the client addressed (Host header), or the listener's own address without one. */

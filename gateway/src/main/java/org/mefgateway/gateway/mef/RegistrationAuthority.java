@@ -94,14 +94,17 @@ public final class RegistrationAuthority {
         }, false);
     }
 
-    /** TS-0003 steps 7-12 for one CSR; completes with the DER of the recorded certificate. */
-    public Future<byte[]> enrol(StoredEnrolee enrolee, String tlsIdentity, String label, byte[] csrDer) {
+    /**
+     * TS-0003 steps 7-12 for one CSR, given as the request body (base64 of the DER, RFC 8951);
+     * completes with the DER of the recorded certificate.
+     */
+    public Future<byte[]> enrol(StoredEnrolee enrolee, String label, byte[] body) {
         if (enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
             return Future.failedFuture(noPendingCommand(enrolee));
         }
-        return cpuWorkers.executeBlocking(() -> parse(enrolee, csrDer), false)
+        return cpuWorkers.executeBlocking(() -> parse(enrolee, EstWire.decodeBase64(body)), false)
                 .compose(csr -> storeWorkers.executeBlocking(() -> lookupChallenge(csr), false)
-                        .map(challenge -> decide(enrolee, tlsIdentity, label, csr, challenge))
+                        .map(challenge -> decide(enrolee, label, csr, challenge))
                         .compose(issue -> {
                             String challengeHash = Challenges.hash(csr.challengePassword().orElseThrow());
                             return beginIssuance(enrolee, challengeHash)
@@ -139,9 +142,9 @@ public final class RegistrationAuthority {
         return csr.challengePassword().flatMap(value -> store.challenge(Challenges.hash(value)));
     }
 
-    private Decision.Issue decide(StoredEnrolee enrolee, String tlsIdentity, String label, CsrFacts csr,
-                                  Optional<IssuedChallenge> challenge) {
-        EnrolmentContext ctx = new EnrolmentContext(label, tlsIdentity, enrolee.enrolee(), challenge,
+    private Decision.Issue decide(StoredEnrolee enrolee, String label, CsrFacts csr, Optional<IssuedChallenge> challenge) {
+        // The TLS identity is the bootstrap certificate that authenticate() matched to this registration.
+        EnrolmentContext ctx = new EnrolmentContext(label, enrolee.bootstrapFingerprint(), enrolee.enrolee(), challenge,
                 ca.caCertificate().getNotAfter().toInstant(), clock.instant());
         Decision decision = policy.decide(csr, ctx);
         if (decision instanceof Decision.Deny deny) {
