@@ -1,5 +1,13 @@
 package org.mefgateway.gateway;
 
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
@@ -40,8 +48,13 @@ public final class Gateway implements AutoCloseable {
     private final Store store;
     private final HttpServer est;
     private final HttpServer admin;
+    private final PrometheusMeterRegistry meters;
+    private final JvmGcMetrics gcMetrics;
 
-    private Gateway(Vertx vertx, Pkcs11Token token, CaSigner signer, Store store, HttpServer est, HttpServer admin) {
+    private Gateway(Vertx vertx, Pkcs11Token token, CaSigner signer, Store store, HttpServer est, HttpServer admin,
+                    PrometheusMeterRegistry meters, JvmGcMetrics gcMetrics) {
+        this.meters = meters;
+        this.gcMetrics = gcMetrics;
         this.vertx = vertx;
         this.token = token;
         this.signer = signer;
@@ -59,6 +72,12 @@ public final class Gateway implements AutoCloseable {
             }
         }
         Pkcs11Token token = Pkcs11Token.open(config.hsm());
+        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        JvmGcMetrics gcMetrics = new JvmGcMetrics();
+        for (var binder : List.of(new JvmMemoryMetrics(), gcMetrics, new JvmThreadMetrics(), new ClassLoaderMetrics(),
+                new ProcessorMetrics(), new UptimeMetrics())) {
+            binder.bindTo(meters);
+        }
         Vertx vertx = null;
         Store store = null;
         CaSigner signer = null;
@@ -83,7 +102,7 @@ public final class Gateway implements AutoCloseable {
             HttpServer est = listen(vertx, estRouter, serverKeys, bootstrapAnchors, config.est().host(), config.est().port());
 
             List<X509Certificate> operators = TlsMaterial.certificatesIn(data.operatorsDir());
-            Router adminRouter = new AdminApi(store, signer, storeWorkers, operators, clock).router(vertx);
+            Router adminRouter = new AdminApi(store, signer, storeWorkers, operators, meters, clock).router(vertx);
             HttpServer admin = listen(vertx, adminRouter, serverKeys, operators, config.admin().host(), config.admin().port());
 
             Files.createDirectories(data.portsFile().getParent());
@@ -91,7 +110,7 @@ public final class Gateway implements AutoCloseable {
             LOG.info("MEF listening: EST https://{}:{}{}, admin https://{}:{} (CA key '{}' on token '{}')",
                     config.est().host(), est.actualPort(), "/.well-known/est", config.admin().host(), admin.actualPort(),
                     caKey.label(), config.hsm().tokenLabel());
-            return new Gateway(vertx, token, signer, store, est, admin);
+            return new Gateway(vertx, token, signer, store, est, admin, meters, gcMetrics);
         } catch (Exception | Error e) {
             if (vertx != null) {
                 vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -102,6 +121,7 @@ public final class Gateway implements AutoCloseable {
             if (signer != null) {
                 signer.close();
             }
+            gcMetrics.close();
             token.close();
             throw e;
         }
@@ -141,6 +161,11 @@ public final class Gateway implements AutoCloseable {
         return store;
     }
 
+    /** Every meter of this gateway; the admin listener serves them at /metrics. */
+    public PrometheusMeterRegistry meters() {
+        return meters;
+    }
+
     /** Stops accepting, lets in-flight requests finish, then closes the signer, the store and the token. */
     @Override
     public void close() {
@@ -155,6 +180,8 @@ public final class Gateway implements AutoCloseable {
             signer.close();
             store.close();
             token.close();
+            gcMetrics.close();
+            meters.close();
             LOG.info("stopped");
         }
     }

@@ -57,6 +57,15 @@ class AdminApiTest {
     }
 
     @Test
+    void metricsAreServedInPrometheusTextFormatOnTheAdminListener() throws Exception {
+        HttpResponse<String> r = TestGateway.get(mef.client(null), admin("/metrics"));
+
+        assertEquals(200, r.statusCode(), r.body());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"));
+        assertTrue(r.body().contains("# TYPE jvm_memory_used_bytes gauge"), r.body());
+    }
+
+    @Test
     void adminApiWithoutAClientCertificateIsUnauthenticated() throws Exception {
         HttpResponse<String> r = TestGateway.get(mef.client(null), admin("/admin/enrolees"));
 

@@ -1,5 +1,6 @@
 package org.mefgateway.gateway.admin;
 
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
@@ -52,9 +53,12 @@ public final class AdminApi {
     private final CaSigner signer;
     private final WorkerExecutor storeWorkers;
     private final Set<String> operatorFingerprints;
+    private final PrometheusMeterRegistry meters;
     private final Clock clock;
 
-    public AdminApi(Store store, CaSigner signer, WorkerExecutor storeWorkers, List<X509Certificate> operators, Clock clock) {
+    public AdminApi(Store store, CaSigner signer, WorkerExecutor storeWorkers, List<X509Certificate> operators,
+                    PrometheusMeterRegistry meters, Clock clock) {
+        this.meters = meters;
         this.store = store;
         this.signer = signer;
         this.storeWorkers = storeWorkers;
@@ -68,6 +72,10 @@ public final class AdminApi {
         Router router = Router.router(vertx);
         router.get("/health/live").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "UP")));
         router.get("/health/ready").handler(this::ready);
+        // Like the probes, unauthenticated: Prometheus scrapes it, and it holds no secret.
+        router.get("/metrics").handler(ctx -> ctx.response()
+                .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+                .end(meters.scrape()));
         router.route("/admin/*").handler(this::requireOperator);
         router.post("/admin/enrolees").handler(BodyHandler.create(false).setBodyLimit(64 * 1024)).handler(this::registerEnrolee);
         router.get("/admin/enrolees").handler(this::listEnrolees);
