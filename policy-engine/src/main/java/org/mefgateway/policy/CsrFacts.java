@@ -3,6 +3,7 @@ package org.mefgateway.policy;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * What was parsed and checked from a PKCS#10 request: everything the rules look at, and the
@@ -18,8 +19,7 @@ import java.util.Set;
  * @param subject                RFC 4514 string of the subject DN; "" for an empty subject
  * @param subjectAltNames        requested subjectAltName entries, in order
  * @param requestedEkus          OIDs of the requested extendedKeyUsage, in order
- * @param requestedExtensionOids OIDs of every extension in the extensionRequest attribute
- * @param criticalExtensionOids  those of them marked critical
+ * @param requestedExtensions    every extension in the extensionRequest attribute, in order
  * @param requestsCa             whether basicConstraints cA=TRUE is requested
  * @param challengePassword      the challengePassword attribute, if present
  */
@@ -33,8 +33,7 @@ public record CsrFacts(
         String subject,
         List<SubjectAltName> subjectAltNames,
         List<String> requestedEkus,
-        Set<String> requestedExtensionOids,
-        Set<String> criticalExtensionOids,
+        List<RequestedExtension> requestedExtensions,
         boolean requestsCa,
         Optional<String> challengePassword) {
 
@@ -42,8 +41,41 @@ public record CsrFacts(
         subjectPublicKeyInfo = subjectPublicKeyInfo.clone();
         subjectAltNames = List.copyOf(subjectAltNames);
         requestedEkus = List.copyOf(requestedEkus);
-        requestedExtensionOids = Set.copyOf(requestedExtensionOids);
-        criticalExtensionOids = Set.copyOf(criticalExtensionOids);
+        requestedExtensions = List.copyOf(requestedExtensions);
+    }
+
+    /** OIDs of every requested extension. */
+    public Set<String> requestedExtensionOids() {
+        return requestedExtensions.stream().map(RequestedExtension::oid).collect(Collectors.toUnmodifiableSet());
+    }
+
+    /** OIDs of the requested extensions marked critical. */
+    public Set<String> criticalExtensionOids() {
+        return requestedExtensions.stream().filter(RequestedExtension::critical).map(RequestedExtension::oid)
+                .collect(Collectors.toUnmodifiableSet());
+    }
+
+    /** The requested extension with this OID (the parser refuses a CSR that requests one twice). */
+    public Optional<RequestedExtension> requestedExtension(String oid) {
+        return requestedExtensions.stream().filter(e -> e.oid().equals(oid)).findFirst();
+    }
+
+    /**
+     * One extension of the extensionRequest attribute.
+     *
+     * @param oid      extnID
+     * @param critical the critical flag
+     * @param value    the DER inside extnValue
+     */
+    public record RequestedExtension(String oid, boolean critical, byte[] value) {
+        public RequestedExtension {
+            value = value.clone();
+        }
+
+        @Override
+        public byte[] value() {
+            return value.clone();
+        }
     }
 
     @Override

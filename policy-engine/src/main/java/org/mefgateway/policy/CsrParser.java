@@ -149,21 +149,17 @@ public final class CsrParser {
         List<SubjectAltName> sans = List.of();
         List<String> ekus = List.of();
         boolean requestsCa = false;
-        Set<String> oids = new LinkedHashSet<>();
-        Set<String> critical = new LinkedHashSet<>();
+        List<CsrFacts.RequestedExtension> requested = new ArrayList<>();
         for (Extension ext : extensions) {
             String oid = ext.getExtnId().getId();
-            oids.add(oid);
-            if (ext.isCritical()) {
-                critical.add(oid);
-            }
+            requested.add(new CsrFacts.RequestedExtension(oid, ext.isCritical(), ext.getExtnValue().getOctets()));
             switch (oid) {
                 case Oids.SUBJECT_ALT_NAME -> sans = extensionValue(ext, "subjectAltName", CsrParser::subjectAltNames);
                 case Oids.EXTENDED_KEY_USAGE -> ekus = extensionValue(ext, "extendedKeyUsage", CsrParser::ekus);
                 case Oids.BASIC_CONSTRAINTS ->
                         requestsCa = extensionValue(ext, "basicConstraints", v -> BasicConstraints.getInstance(v).isCA());
                 default -> {
-                    // only recorded: the CA never copies requested extensions
+                    // kept as requested: a profile may copy it verbatim (Profile.Extensions.copy)
                 }
             }
         }
@@ -178,8 +174,7 @@ public final class CsrParser {
                 X500Name.getInstance(BCStyle.INSTANCE, csr.getSubject()).toString(),
                 sans,
                 ekus,
-                oids,
-                critical,
+                requested,
                 requestsCa,
                 challengePassword);
     }

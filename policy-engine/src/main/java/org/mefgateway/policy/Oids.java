@@ -21,6 +21,24 @@ public final class Oids {
     public static final String KEY_USAGE = "2.5.29.15";
     /** id-ce-basicConstraints (RFC 5280 4.2.1.9). */
     public static final String BASIC_CONSTRAINTS = "2.5.29.19";
+    /** id-ce-authorityKeyIdentifier (RFC 5280 4.2.1.1). */
+    public static final String AUTHORITY_KEY_IDENTIFIER = "2.5.29.35";
+    /** id-ce-cRLDistributionPoints (RFC 5280 4.2.1.13). */
+    public static final String CRL_DISTRIBUTION_POINTS = "2.5.29.31";
+    /** id-pe-authorityInfoAccess (RFC 5280 4.2.2.1). */
+    public static final String AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1";
+    /** id-ce-nameConstraints (RFC 5280 4.2.1.10): only meaningful in CA certificates. */
+    public static final String NAME_CONSTRAINTS = "2.5.29.30";
+    /** id-ce-certificatePolicies (RFC 5280 4.2.1.4). */
+    public static final String CERTIFICATE_POLICIES = "2.5.29.32";
+    /** ecdsa-with-SHA384 (RFC 5758). */
+    public static final String ECDSA_WITH_SHA384 = "1.2.840.10045.4.3.3";
+    /** sha256WithRSAEncryption (RFC 4055). */
+    public static final String SHA256_WITH_RSA = "1.2.840.113549.1.1.11";
+    /** id-RSASSA-PSS (RFC 4055). */
+    public static final String RSASSA_PSS = "1.2.840.113549.1.1.10";
+    /** id-Ed25519 (RFC 8410). */
+    public static final String ED25519 = "1.3.101.112";
     /** id-ce-subjectKeyIdentifier (RFC 5280 4.2.1.2). */
     public static final String SUBJECT_KEY_IDENTIFIER = "2.5.29.14";
 

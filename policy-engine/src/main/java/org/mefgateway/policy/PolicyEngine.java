@@ -1,17 +1,27 @@
 package org.mefgateway.policy;
 
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.ASN1String;
+import org.bouncycastle.asn1.x500.AttributeTypeAndValue;
 import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x500.style.IETFUtils;
+import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.operator.DefaultAlgorithmNameFinder;
 
@@ -29,9 +39,16 @@ import org.bouncycastle.operator.DefaultAlgorithmNameFinder;
  */
 public final class PolicyEngine {
 
-    /** The extensions whose meaning the MEF knows; any other one marked critical is refused. */
+    /** The extensions whose meaning the MEF knows; any other one marked critical is refused unless copied. */
     private static final Set<String> UNDERSTOOD_CRITICAL =
             Set.of(Oids.SUBJECT_ALT_NAME, Oids.EXTENDED_KEY_USAGE, Oids.KEY_USAGE, Oids.BASIC_CONSTRAINTS);
+
+    /**
+     * Requested extensions the CA answers from policy (it writes its own subjectAltName, EKU,
+     * keyUsage, basicConstraints and SKI): requesting them is never "unlisted".
+     */
+    private static final Set<String> ANSWERED_FROM_POLICY = Set.of(Oids.SUBJECT_ALT_NAME, Oids.EXTENDED_KEY_USAGE,
+            Oids.KEY_USAGE, Oids.BASIC_CONSTRAINTS, Oids.SUBJECT_KEY_IDENTIFIER);
 
     private static final DefaultAlgorithmNameFinder ALGORITHM_NAMES = new DefaultAlgorithmNameFinder();
 
@@ -55,32 +72,47 @@ public final class PolicyEngine {
 
     /**
      * TS-0003 10.1: the subject public key of a oneM2M certificate is an EC key on P-256
-     * (secp256r1), in uncompressed form (SEC 1 2.3.3: the point starts with 0x04).
+     * (secp256r1), in uncompressed form (SEC 1 2.3.3: the point starts with 0x04). A profile may
+     * accept more curves, RSA from a minimum size (NIST SP 800-131A: at least 2048) or Ed25519.
      */
-    static final Rule KEY_EC_P256 = new Rule("key.ec-p256", 403, (csr, ctx, profile) -> {
-        if (!"EC".equals(csr.keyAlgorithm()) || !csr.ecCurve().equals(Optional.of("secp256r1"))) {
-            return Optional.of("the key must be EC on secp256r1 (P-256, TS-0003 10.1); the CSR has "
-                    + csr.keyAlgorithm() + csr.ecCurve().map(c -> " " + c).orElse("")
-                    + (csr.keySizeBits() > 0 ? " (" + csr.keySizeBits() + " bits)" : ""));
+    static final Rule KEY_TYPE = new Rule("key.type", 403, (csr, ctx, profile) -> {
+        Profile.Keys keys = profile.keys();
+        String has = csr.keyAlgorithm() + csr.ecCurve().map(c -> " " + c).orElse("")
+                + (csr.keySizeBits() > 0 ? " (" + csr.keySizeBits() + " bits)" : "");
+        boolean accepted = switch (csr.keyAlgorithm()) {
+            case "EC" -> csr.ecCurve().filter(keys.ecCurves()::contains).isPresent();
+            case "RSA" -> keys.rsaMinBits() > 0 && csr.keySizeBits() >= keys.rsaMinBits();
+            case "Ed25519" -> keys.ed25519();
+            default -> false;
+        };
+        if (!accepted) {
+            return Optional.of("profile " + profile.name() + " accepts " + describe(keys) + "; the CSR has " + has);
         }
-        byte[] point = SubjectPublicKeyInfo.getInstance(csr.subjectPublicKeyInfo()).getPublicKeyData().getOctets();
-        return point.length == 65 && point[0] == 0x04
-                ? Optional.empty()
-                : Optional.of("the P-256 public key must be an uncompressed point (TS-0003 10.1); the CSR has a compressed one");
+        if ("EC".equals(csr.keyAlgorithm()) && keys.ecUncompressed()) {
+            byte[] point = SubjectPublicKeyInfo.getInstance(csr.subjectPublicKeyInfo()).getPublicKeyData().getOctets();
+            if (point.length == 0 || point[0] != 0x04) {
+                return Optional.of("the EC public key must be an uncompressed point (TS-0003 10.1); the CSR has a compressed one");
+            }
+        }
+        return Optional.empty();
     });
 
     /**
      * TS-0003 8.3.6, steps 5 and 7: the MEF hands out a challengePassword with the CSR
-     * attributes and the Enrolee includes it in its CSR.
+     * attributes and the Enrolee includes it in its CSR. A profile may waive it (the bootstrap
+     * TLS client certificate then authenticates alone).
      */
     static final Rule CHALLENGE_PRESENT = new Rule("challenge.present", 403, (csr, ctx, profile) ->
-            csr.challengePassword().isPresent()
+            csr.challengePassword().isPresent() || !profile.challenge().required()
                     ? Optional.empty()
                     : Optional.of("the CSR has no challengePassword attribute; request one from /csrattrs first"));
 
-    /** TS-0003 8.3.6, step 8: the MEF validates the challenge, so it must be one this MEF issued. */
+    /**
+     * TS-0003 8.3.6, step 8: the MEF validates the challenge, so it must be one this MEF issued.
+     * A challengePassword that is present is checked even where the profile does not require one.
+     */
     static final Rule CHALLENGE_KNOWN = new Rule("challenge.known", 403, (csr, ctx, profile) ->
-            ctx.challenge().isPresent()
+            csr.challengePassword().isEmpty() || ctx.challenge().isPresent()
                     ? Optional.empty()
                     : Optional.of("the challengePassword is not one this MEF issued; request a fresh one from /csrattrs"));
 
@@ -97,26 +129,77 @@ public final class PolicyEngine {
             ctx.challenge().filter(IssuedChallenge::used)
                     .map(c -> "the challengePassword was already used; request a fresh one from /csrattrs"));
 
-    /** TS-0003 8.3.6, step 8: a challenge expires (profile challengeLifetime), bounding the replay window. */
+    /** TS-0003 8.3.6, step 8: a challenge expires (profile challenge lifetime), bounding the replay window. */
     static final Rule CHALLENGE_UNEXPIRED = new Rule("challenge.unexpired", 403, (csr, ctx, profile) ->
             ctx.challenge().filter(c -> !ctx.now().isBefore(c.expiresAt()))
                     .map(c -> "the challengePassword expired at " + c.expiresAt()
                             + "; request a fresh one from /csrattrs"));
 
     /**
+     * RFC 7030 4.2.2: "The request Subject field and SubjectAltName extension MUST be identical
+     * to the corresponding fields in the certificate being renewed or rekeyed."
+     */
+    static final Rule REENROL_SAME_NAMES = new Rule("reenrol.same-names", 403, (csr, ctx, profile) ->
+            ctx.current().flatMap(current -> {
+                if (!Objects.equals(parseSubject(current.subject()), parseSubject(csr.subject()))) {
+                    return Optional.of("a re-enrolment must request the subject of the certificate being renewed ("
+                            + (current.subject().isEmpty() ? "empty" : current.subject()) + "), not "
+                            + (csr.subject().isEmpty() ? "an empty one" : csr.subject()) + " (RFC 7030 4.2.2)");
+                }
+                if (!Set.copyOf(current.subjectAltNames()).equals(Set.copyOf(csr.subjectAltNames()))) {
+                    return Optional.of("a re-enrolment must request the subjectAltName of the certificate being renewed ("
+                            + names(current.subjectAltNames()) + "), not " + names(csr.subjectAltNames())
+                            + " (RFC 7030 4.2.2)");
+                }
+                return Optional.empty();
+            }));
+
+    /** RFC 7030 4.2.2 allows renewal and rekey; the profile decides whether a new key is accepted. */
+    static final Rule REENROL_REKEY = new Rule("reenrol.rekey", 403, (csr, ctx, profile) ->
+            ctx.current().filter(current -> !profile.reenrolment().allowRekey()
+                            && !Arrays.equals(current.subjectPublicKeyInfo(), csr.subjectPublicKeyInfo()))
+                    .map(current -> "profile " + profile.name() + " renews certificates only for the same key; "
+                            + "the CSR carries a new one"));
+
+    /**
+     * The renewal window: a certificate may be renewed only in the last part of its life, so a
+     * stolen credential cannot extend itself indefinitely; an expired one cannot be renewed at all.
+     */
+    static final Rule REENROL_WINDOW = new Rule("reenrol.window", 403, (csr, ctx, profile) ->
+            ctx.current().flatMap(current -> {
+                if (!ctx.now().isBefore(current.notAfter())) {
+                    return Optional.of("the certificate being renewed expired at " + current.notAfter()
+                            + "; enrol again with the bootstrap credential");
+                }
+                Duration window = profile.reenrolment().renewalWindow();
+                Instant opens = current.notAfter().minus(window);
+                return !window.isZero() && ctx.now().isBefore(opens)
+                        ? Optional.of("renewal opens at " + opens + " (" + window.toDays() + " days before the certificate "
+                                + "expires at " + current.notAfter() + ")")
+                        : Optional.empty();
+            }));
+
+    /**
      * TS-0003 10.1: the identity lives in subjectAltName, and the subject is CN=certSubjectID.
      * The CSR may leave the subject empty (RFC 5280 4.1.2.6 allows it when subjectAltName
      * carries the identity); it may not ask for any other subject. Compared as distinguished
-     * names (RFC 4517 caseIgnoreMatch for CN), not as strings.
+     * names (RFC 4517 caseIgnoreMatch for CN), not as strings. (In EMPTY mode the requested
+     * subject is ignored: the certificate's is empty.)
      */
     static final Rule SUBJECT_IDENTITY = new Rule("subject.identity", 403, (csr, ctx, profile) -> {
-        X500Name expected = subjectOf(ctx.enrolee());
-        if (csr.subject().isEmpty() || expected.equals(parseSubject(csr.subject()))) {
+        if (profile.subject().mode() != Profile.Subject.Mode.IDENTITY) {
             return Optional.empty();
         }
-        return Optional.of("subject must be empty or " + expected + " (the registered "
-                + typeName(ctx.enrolee().type()) + "); the CSR has " + csr.subject());
+        X500Name expected = subjectOf(ctx.enrolee());
+        return csr.subject().isEmpty() || expected.equals(parseSubject(csr.subject()))
+                ? Optional.empty()
+                : Optional.of("subject must be empty or " + expected + " (the registered "
+                        + typeName(ctx.enrolee().type()) + "); the CSR has " + csr.subject());
     });
+
+    /** Profiles in RDNS mode copy the requested subject, so each attribute must be allowed and match. */
+    static final Rule SUBJECT_RDNS = new Rule("subject.rdns", 403, (csr, ctx, profile) ->
+            profile.subject().mode() == Profile.Subject.Mode.RDNS ? rdnViolation(csr, ctx, profile) : Optional.empty());
 
     /**
      * TS-0003 10.1: the AE-ID is a URI, the CSE-ID a DNS name, the Node-ID a URI in
@@ -124,48 +207,96 @@ public final class PolicyEngine {
      * DNS names compare case-insensitively (RFC 4343), URIs exactly.
      */
     static final Rule SAN_REGISTERED_IDENTITY = new Rule("san.registered-identity", 403, (csr, ctx, profile) -> {
-        SubjectAltName expected = ctx.enrolee().identity();
-        List<SubjectAltName> sans = csr.subjectAltNames();
-        if (sans.size() == 1 && sameIdentity(expected, sans.get(0))) {
+        if (!profile.subjectAltName().bindToRegisteredIdentity()) {
             return Optional.empty();
         }
-        String has = sans.isEmpty() ? "none" : sans.stream().map(SubjectAltName::toString).collect(Collectors.joining(", "));
-        return Optional.of("subjectAltName must be exactly " + expected + " (the registered "
-                + typeName(ctx.enrolee().type()) + "); the CSR has " + has);
+        SubjectAltName expected = ctx.enrolee().identity();
+        return csr.subjectAltNames().stream().anyMatch(san -> sameIdentity(expected, san))
+                ? Optional.empty()
+                : Optional.of("subjectAltName must include " + expected + " (the registered "
+                        + typeName(ctx.enrolee().type()) + "); the CSR has " + names(csr.subjectAltNames()));
     });
+
+    /** The profile bounds how many names one certificate may speak for. */
+    static final Rule SAN_COUNT = new Rule("san.count", 403, (csr, ctx, profile) ->
+            csr.subjectAltNames().size() <= profile.subjectAltName().maxCount()
+                    ? Optional.empty()
+                    : Optional.of("profile " + profile.name() + " allows at most " + profile.subjectAltName().maxCount()
+                            + " subjectAltName entries; the CSR has " + csr.subjectAltNames().size()));
+
+    /** Names besides the registered identity must be of a kind the profile allows. */
+    static final Rule SAN_TYPE = new Rule("san.type", 403, (csr, ctx, profile) ->
+            otherNames(csr, ctx, profile).filter(san -> !profile.subjectAltName().types().contains(san.kind())).findFirst()
+                    .map(san -> "subjectAltName " + san + " is not allowed by profile " + profile.name()
+                            + (profile.subjectAltName().types().isEmpty()
+                                    ? "; it allows only the registered identity " + ctx.enrolee().identity()
+                                    : "; allowed kinds besides the registered identity: "
+                                            + profile.subjectAltName().types().stream().sorted().toList())));
+
+    /** Names besides the registered identity must match the profile's pattern for their kind. */
+    static final Rule SAN_PATTERN = new Rule("san.pattern", 403, (csr, ctx, profile) ->
+            otherNames(csr, ctx, profile).flatMap(san -> {
+                String pattern = profile.subjectAltName().patterns().get(san.kind());
+                return pattern == null || Profile.instantiate(pattern, ctx.enrolee()).matcher(san.value()).matches()
+                        ? Stream.empty()
+                        : Stream.of("subjectAltName " + san + " does not match the pattern " + pattern
+                                + " of profile " + profile.name());
+            }).findFirst());
 
     /**
      * TS-0003 8.3.6, steps 7 and 9: the Enrolee requests EKUs, and the CA adds those of the
      * Enrolee's SUIDs; RFC 5280 4.2.1.12: "If the extension is present, then the certificate
      * MUST only be used for one of the purposes indicated." So a requested EKU outside the
-     * Enrolee's SUIDs would be a usage the operator never granted.
+     * Enrolee's SUIDs (and the profile's allowed EKUs) would be a usage the operator never granted.
      */
     static final Rule EKU_SUIDS = new Rule("eku.suids", 403, (csr, ctx, profile) -> {
-        List<String> allowed = profile.ekusFor(ctx.enrolee().suids());
-        return csr.requestedEkus().stream().filter(eku -> !allowed.contains(eku)).findFirst()
+        List<String> granted = profile.eku().forSuids(ctx.enrolee().suids());
+        return csr.requestedEkus().stream()
+                .filter(eku -> !granted.contains(eku) && !profile.eku().allowed().contains(eku)).findFirst()
                 .map(eku -> "extendedKeyUsage " + eku + " is not granted to this Enrolee; its SUIDs "
-                        + ctx.enrolee().suids().stream().sorted().toList() + " allow " + allowed);
+                        + ctx.enrolee().suids().stream().sorted().toList() + " grant " + granted
+                        + (profile.eku().allowed().isEmpty() ? "" : " and profile " + profile.name() + " allows "
+                                + profile.eku().allowed().stream().sorted().toList()));
     });
 
     /**
      * RFC 5280 4.2.1.9: "The cA boolean indicates whether the certified public key may be used
-     * to verify certificate signatures." An Enrolee certificate is an end-entity certificate.
+     * to verify certificate signatures." An Enrolee certificate is an end-entity certificate, and
+     * RFC 5280 4.2.1.3 keeps keyCertSign and cRLSign for CA keys. No profile field can change
+     * this rule: a profile cannot make the gateway issue a CA certificate.
      */
-    static final Rule EXTENSIONS_NO_CA = new Rule("extensions.no-ca", 403, (csr, ctx, profile) ->
-            csr.requestsCa()
-                    ? Optional.of("the CSR requests basicConstraints cA=TRUE; an Enrolee certificate is never a CA")
-                    : Optional.empty());
+    static final Rule EXTENSIONS_NO_CA = new Rule("extensions.no-ca", 403, (csr, ctx, profile) -> {
+        if (csr.requestsCa()) {
+            return Optional.of("the CSR requests basicConstraints cA=TRUE; an Enrolee certificate is never a CA");
+        }
+        return csr.requestedExtension(Oids.KEY_USAGE).filter(PolicyEngine::asksForCaUsage)
+                .map(ku -> "the CSR requests keyUsage keyCertSign or cRLSign; an Enrolee certificate is never a CA");
+    });
 
     /**
      * RFC 5280 4.2: "A certificate-using system MUST reject the certificate if it encounters a
-     * critical extension it does not recognize". The MEF does not copy requested extensions, and
-     * an Enrolee that insists on an extension the MEF does not understand is told so rather than
-     * silently getting a certificate without it.
+     * critical extension it does not recognize". An Enrolee that insists on an extension the MEF
+     * does not understand (nor copies) is told so rather than silently getting a certificate
+     * without it.
      */
     static final Rule EXTENSIONS_UNKNOWN_CRITICAL = new Rule("extensions.unknown-critical", 403, (csr, ctx, profile) ->
-            csr.criticalExtensionOids().stream().filter(oid -> !UNDERSTOOD_CRITICAL.contains(oid)).sorted().findFirst()
+            csr.criticalExtensionOids().stream()
+                    .filter(oid -> !UNDERSTOOD_CRITICAL.contains(oid) && !profile.extensions().copy().contains(oid))
+                    .sorted().findFirst()
                     .map(oid -> "the CSR marks extension " + oid + " critical; only subjectAltName, extendedKeyUsage, "
-                            + "keyUsage and basicConstraints may be critical"));
+                            + "keyUsage, basicConstraints and the extensions profile " + profile.name()
+                            + " copies may be critical"));
+
+    /** Extensions a profile neither answers nor copies are refused (unless the profile ignores them). */
+    static final Rule EXTENSIONS_UNLISTED = new Rule("extensions.unlisted", 403, (csr, ctx, profile) ->
+            !profile.extensions().refuseUnlisted()
+                    ? Optional.empty()
+                    : csr.requestedExtensionOids().stream()
+                            .filter(oid -> !ANSWERED_FROM_POLICY.contains(oid) && !profile.extensions().copy().contains(oid))
+                            .sorted().findFirst()
+                            .map(oid -> "the CSR requests extension " + oid + ", which profile " + profile.name()
+                                    + " does not issue" + (profile.extensions().copy().isEmpty() ? ""
+                                            : "; it copies only " + profile.extensions().copy().stream().sorted().toList())));
 
     /**
      * RFC 5280 6.1.3 (a)(2): a path is valid only while every certificate in it is; a certificate
@@ -177,22 +308,39 @@ public final class PolicyEngine {
                     ? Optional.empty()
                     : Optional.of("the CA certificate expired at " + ctx.caNotAfter() + "; nothing can be issued"));
 
+    /** A per-Enrolee ceiling bounds what a compromised or looping device can obtain. 429: try later. */
+    static final Rule RATE_PER_ENROLEE = new Rule("rate.per-enrolee", 429, (csr, ctx, profile) ->
+            profile.maxIssuancesPerDay() == 0 || ctx.issuedLastDay() < profile.maxIssuancesPerDay()
+                    ? Optional.empty()
+                    : Optional.of("Enrolee " + ctx.enrolee().id() + " already got " + ctx.issuedLastDay()
+                            + " certificates in the last 24 hours; profile " + profile.name() + " allows "
+                            + profile.maxIssuancesPerDay()));
+
     /** Fixed evaluation order; the first refusal wins. */
     static final List<Rule> RULES = List.of(
             CSR_SIGNATURE,
             CSR_SIGNATURE_ALGORITHM,
-            KEY_EC_P256,
+            KEY_TYPE,
             CHALLENGE_PRESENT,
             CHALLENGE_KNOWN,
             CHALLENGE_ENROLEE,
             CHALLENGE_UNUSED,
             CHALLENGE_UNEXPIRED,
+            REENROL_SAME_NAMES,
+            REENROL_REKEY,
+            REENROL_WINDOW,
             SUBJECT_IDENTITY,
+            SUBJECT_RDNS,
             SAN_REGISTERED_IDENTITY,
+            SAN_COUNT,
+            SAN_TYPE,
+            SAN_PATTERN,
             EKU_SUIDS,
             EXTENSIONS_NO_CA,
             EXTENSIONS_UNKNOWN_CRITICAL,
-            VALIDITY_CA_EXPIRY);
+            EXTENSIONS_UNLISTED,
+            VALIDITY_CA_EXPIRY,
+            RATE_PER_ENROLEE);
 
     private final Profile profile;
 
@@ -215,9 +363,10 @@ public final class PolicyEngine {
     }
 
     /**
-     * The certificate the Enrolee gets. Identities come from the registration, never from the
-     * CSR (which has been checked to agree with it); the EKUs are those of all the Enrolee's
-     * SUIDs (TS-0003 8.3.6 step 9: the CA adds them; the requested ones are a subset).
+     * The certificate the Enrolee gets. The registered identity comes from the registration, not
+     * from the CSR (which has been checked to agree with it); the EKUs are those of all the
+     * Enrolee's SUIDs when the profile adds them (TS-0003 8.3.6 step 9a), plus the requested
+     * ones it allows; the MEF's own extra names follow (step 9b).
      */
     private CertificateTemplate template(CsrFacts csr, EnrolmentContext ctx) {
         RegisteredEnrolee enrolee = ctx.enrolee();
@@ -225,25 +374,118 @@ public final class PolicyEngine {
         if (notAfter.isAfter(ctx.caNotAfter())) {
             notAfter = ctx.caNotAfter();
         }
+        Set<SubjectAltName> sans = new LinkedHashSet<>();
+        if (profile.subjectAltName().bindToRegisteredIdentity()) {
+            sans.add(enrolee.identity());
+        }
+        otherNames(csr, ctx, profile).forEach(sans::add);
+        for (SubjectAltName extra : profile.subjectAltName().add()) {
+            sans.add(new SubjectAltName(extra.kind(), extra.value().replace("{certSubjectId}", enrolee.certSubjectId())
+                    .replace("{enroleeId}", enrolee.id())));
+        }
+        Set<String> ekus = new LinkedHashSet<>();
+        if (profile.eku().addSuidEkus()) {
+            ekus.addAll(profile.eku().forSuids(enrolee.suids()));
+        }
+        ekus.addAll(csr.requestedEkus());
         return new CertificateTemplate(
-                certificateSubject(enrolee).toString(),
-                List.of(enrolee.identity()),
-                profile.ekusFor(enrolee.suids()),
+                certificateSubject(csr, enrolee),
+                List.copyOf(sans),
+                List.copyOf(ekus),
                 true,
                 ctx.now().minus(profile.backdate()),
                 notAfter,
-                csr.subjectPublicKeyInfo());
+                csr.subjectPublicKeyInfo(),
+                csr.requestedExtensions().stream().filter(e -> profile.extensions().copy().contains(e.oid())).toList(),
+                profile.extensions().crlDistributionPoints(),
+                profile.extensions().ocspUrls(),
+                profile.extensions().caIssuersUrls());
     }
 
     /** RFC 5280 Appendix A ub-common-name: a CN holds at most 64 characters. */
     static final int MAX_COMMON_NAME = 64;
 
     /**
-     * CN=certSubjectID when it fits a CN; otherwise an empty subject (the identity is in the
+     * IDENTITY: CN=certSubjectID when it fits a CN, otherwise empty (the identity is in the
      * subjectAltName either way, TS-0003 10.1, which RFC 5280 4.2.1.6 then makes critical).
+     * RDNS: the requested subject, which the rules have checked. EMPTY: empty.
      */
-    private static X500Name certificateSubject(RegisteredEnrolee enrolee) {
-        return enrolee.certSubjectId().length() <= MAX_COMMON_NAME ? subjectOf(enrolee) : new X500Name(new RDN[0]);
+    private String certificateSubject(CsrFacts csr, RegisteredEnrolee enrolee) {
+        return switch (profile.subject().mode()) {
+            case IDENTITY -> enrolee.certSubjectId().length() <= MAX_COMMON_NAME ? subjectOf(enrolee).toString() : "";
+            case RDNS -> csr.subject();
+            case EMPTY -> "";
+        };
+    }
+
+    /** Requested names other than the registered identity (when the profile binds to it). */
+    private static Stream<SubjectAltName> otherNames(CsrFacts csr, EnrolmentContext ctx, Profile profile) {
+        if (!profile.subjectAltName().bindToRegisteredIdentity()) {
+            return csr.subjectAltNames().stream();
+        }
+        SubjectAltName identity = ctx.enrolee().identity();
+        return csr.subjectAltNames().stream().filter(san -> !sameIdentity(identity, san));
+    }
+
+    /** RDNS mode: each attribute of the CSR's subject is one the profile lists and matches its pattern. */
+    private static Optional<String> rdnViolation(CsrFacts csr, EnrolmentContext ctx, Profile profile) {
+        X500Name subject = parseSubject(csr.subject());
+        if (subject == null) {
+            return Optional.of("the CSR subject " + csr.subject() + " is not a distinguished name");
+        }
+        Map<String, Profile.Rdn> rules = profile.subject().rdns();
+        Set<String> seen = new LinkedHashSet<>();
+        for (RDN rdn : subject.getRDNs()) {
+            for (AttributeTypeAndValue atv : rdn.getTypesAndValues()) {
+                String name = BCStyle.INSTANCE.oidToDisplayName(atv.getType());
+                String key = name == null ? atv.getType().getId() : name;
+                Profile.Rdn rule = rules.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(key))
+                        .map(Map.Entry::getValue).findFirst().orElse(null);
+                if (rule == null) {
+                    return Optional.of("subject attribute " + key + " is not allowed by profile " + profile.name()
+                            + "; allowed: " + rules.keySet());
+                }
+                String value = atv.getValue() instanceof ASN1String text ? text.getString()
+                        : IETFUtils.valueToString(atv.getValue());
+                if (!Profile.instantiate(rule.pattern(), ctx.enrolee()).matcher(value).matches()) {
+                    return Optional.of("subject " + key + "=" + value + " does not match the pattern " + rule.pattern()
+                            + " of profile " + profile.name());
+                }
+                seen.add(key.toUpperCase(Locale.ROOT));
+            }
+        }
+        return rules.entrySet().stream()
+                .filter(e -> e.getValue().required() && !seen.contains(e.getKey().toUpperCase(Locale.ROOT)))
+                .map(e -> "subject attribute " + e.getKey() + " is required by profile " + profile.name())
+                .findFirst();
+    }
+
+    private static boolean asksForCaUsage(CsrFacts.RequestedExtension keyUsage) {
+        try {
+            KeyUsage usage = KeyUsage.getInstance(keyUsage.value());
+            return usage.hasUsages(KeyUsage.keyCertSign) || usage.hasUsages(KeyUsage.cRLSign);
+        } catch (RuntimeException e) {
+            // The parser decoded nothing else from it; an undecodable keyUsage asks for nothing we could grant.
+            return true;
+        }
+    }
+
+    private static String describe(Profile.Keys keys) {
+        List<String> accepted = new ArrayList<>();
+        if (!keys.ecCurves().isEmpty()) {
+            accepted.add("EC on " + keys.ecCurves().stream().sorted().collect(Collectors.joining("/")));
+        }
+        if (keys.rsaMinBits() > 0) {
+            accepted.add("RSA of at least " + keys.rsaMinBits() + " bits");
+        }
+        if (keys.ed25519()) {
+            accepted.add("Ed25519");
+        }
+        return String.join(" or ", accepted);
+    }
+
+    private static String names(List<SubjectAltName> sans) {
+        return sans.isEmpty() ? "none" : sans.stream().map(SubjectAltName::toString).collect(Collectors.joining(", "));
     }
 
     /** CN=certSubjectID; the builder escapes RFC 4514 special characters. */
