@@ -32,7 +32,8 @@ import org.mefgateway.gateway.store.Store;
 import org.mefgateway.hsm.CaKey;
 import org.mefgateway.hsm.CaSigner;
 import org.mefgateway.hsm.Pkcs11Token;
-import org.mefgateway.policy.PolicyEngine;
+import org.mefgateway.gateway.mef.PolicyDirectory;
+import org.mefgateway.policy.ProfileException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,6 +72,13 @@ public final class Gateway implements AutoCloseable {
                 throw new ConfigException(required + " is missing: run 'mefgate init' first");
             }
         }
+        PolicyDirectory policies;
+        try {
+            policies = PolicyDirectory.load(config.policyDir());
+        } catch (ProfileException e) {
+            throw new ConfigException(e.getMessage());
+        }
+        LOG.info("policy: profiles {} from {}", policies.profiles().keySet(), config.policyDir());
         Pkcs11Token token = Pkcs11Token.open(config.hsm());
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         JvmGcMetrics gcMetrics = new JvmGcMetrics();
@@ -89,8 +97,8 @@ public final class Gateway implements AutoCloseable {
             WorkerExecutor storeWorkers = vertx.createSharedWorkerExecutor("mef-store", 8);
             WorkerExecutor cpuWorkers = vertx.createSharedWorkerExecutor("mef-cpu", Runtime.getRuntime().availableProcessors());
 
-            RegistrationAuthority ra = new RegistrationAuthority(store, new PolicyEngine(config.profile()),
-                    new CertificateAuthority(signer), storeWorkers, cpuWorkers, clock);
+            RegistrationAuthority ra = new RegistrationAuthority(store, policies, new CertificateAuthority(signer),
+                    storeWorkers, cpuWorkers, meters, clock);
             KeyManagerFactory serverKeys = TlsMaterial.keyManagers(data.tlsServerKeyStore(), data.tlsServerPassword());
 
             List<X509Certificate> bootstrapAnchors = TlsMaterial.certificatesIn(config.est().bootstrapTrustDir());
@@ -102,7 +110,7 @@ public final class Gateway implements AutoCloseable {
             HttpServer est = listen(vertx, estRouter, serverKeys, bootstrapAnchors, config.est().host(), config.est().port());
 
             List<X509Certificate> operators = TlsMaterial.certificatesIn(data.operatorsDir());
-            Router adminRouter = new AdminApi(store, signer, storeWorkers, operators, meters, clock).router(vertx);
+            Router adminRouter = new AdminApi(store, signer, policies, storeWorkers, operators, meters, clock).router(vertx);
             HttpServer admin = listen(vertx, adminRouter, serverKeys, operators, config.admin().host(), config.admin().port());
 
             Files.createDirectories(data.portsFile().getParent());

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.mefgateway.hsm.HsmConfig;
-import org.mefgateway.policy.Profile;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -20,7 +19,7 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * against the directory the gateway is started in. Secrets are never in this file: only the
  * names of the environment variables or files that hold them.
  */
-public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm, Ca ca, Profile profile) {
+public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm, Ca ca, Path policyDir) {
 
     /** The EST listener that Enrolees reach. */
     public record Est(String host, int port, List<String> serverNames, Path bootstrapTrustDir, int maxBodyBytes) {
@@ -83,18 +82,13 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         Ca caConfig = new Ca(ca.string("subject", "CN=MEF Gateway Root CA,O=MEF Gateway"),
                 Duration.ofDays(ca.integer("validityDays", 3650)));
 
-        Section profile = root.section("profile");
-        Profile defaults = Profile.oneM2MDefault("default");
-        Profile profileConfig;
-        try {
-            profileConfig = new Profile(defaults.name(), defaults.signatureAlgorithmOids(),
-                    Duration.ofDays(profile.integer("validityDays", (int) defaults.validity().toDays())),
-                    defaults.backdate(), profile.suidEkus("suidEkus", defaults.suidEkus()),
-                    Duration.ofSeconds(profile.integer("challengeLifetimeSeconds", (int) defaults.challengeLifetime().toSeconds())));
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(root.file + ": profile: " + e.getMessage());
+        if (root.has("profile")) {
+            throw new ConfigException(root.file + ": profile: profiles are files in the policy directory now "
+                    + "(policyDir, one <label>.yaml each, default.yaml without a label); see policy-engine/README.md");
         }
-        return new GatewayConfig(dataDir, estConfig, adminConfig, hsmConfig, caConfig, profileConfig);
+        // The profiles themselves are read (and validated) by the gateway at start and on reload.
+        Path policyDir = root.path("policyDir", "policies");
+        return new GatewayConfig(dataDir, estConfig, adminConfig, hsmConfig, caConfig, policyDir);
     }
 
     /** A YAML mapping with typed getters whose errors name the file and the key. */
@@ -120,6 +114,10 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
             @SuppressWarnings("unchecked")
             Map<String, Object> map = (Map<String, Object>) v;
             return new Section(file, prefix + key + ".", map);
+        }
+
+        boolean has(String key) {
+            return values.containsKey(key);
         }
 
         String string(String key, String fallback) throws ConfigException {
@@ -158,25 +156,6 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
                 throw error(key, "expected a port number 0..65535 (0 picks a free port), got " + p);
             }
             return p;
-        }
-
-        /** A mapping of SUID numbers to EKU OIDs, such as {40: "1.3.6.1.4.1.99999.1.40"}. */
-        Map<Integer, String> suidEkus(String key, Map<Integer, String> fallback) throws ConfigException {
-            Object v = values.get(key);
-            if (v == null) {
-                return fallback;
-            }
-            if (!(v instanceof Map<?, ?> map)) {
-                throw error(key, "expected a mapping of SUID numbers to EKU OIDs");
-            }
-            Map<Integer, String> out = new java.util.TreeMap<>();
-            for (Map.Entry<?, ?> e : map.entrySet()) {
-                if (!(e.getKey() instanceof Integer suid)) {
-                    throw error(key, "keys must be SUID numbers (40..45), not '" + e.getKey() + "'");
-                }
-                out.put(suid, String.valueOf(e.getValue()));
-            }
-            return out;
         }
 
         List<String> strings(String key, List<String> fallback) throws ConfigException {

@@ -28,6 +28,11 @@ public final class MefGate {
             "                        --type AE-ID|CSE-ID|Node-ID --subject-id ID [--suids 40,41,...]",
             "  admin list-enrolees",
             "  admin list-certs",
+            "  admin reload-policy           re-read the policy directory (all files valid, or nothing changes)",
+            "  admin show-policy             the profiles the gateway serves",
+            "  policy check --profile NAME CSR.pem [--enrolee ID | --type T --subject-id ID [--suids 40,41]]",
+            "                                dry run of one CSR against one profile file: prints the decision and the",
+            "                                certificate it would issue (exit 0 issue, 3 deny)",
             "The configuration is FILE, else $MEF_CONFIG, else ops/config/mefgate.yaml.",
             "Exit codes: 0 success, 1 failure, 2 usage error.");
 
@@ -75,6 +80,9 @@ public final class MefGate {
             case "admin" -> {
                 return admin(config, rest);
             }
+            case "policy" -> {
+                return policy(config, rest);
+            }
             default -> throw new UsageException("unknown command '" + command + "'");
         }
     }
@@ -99,6 +107,8 @@ public final class MefGate {
             case "register-enrolee" -> client.postJson("/admin/enrolees", registration(options).encode());
             case "list-enrolees" -> client.get("/admin/enrolees");
             case "list-certs" -> client.get("/admin/certificates");
+            case "reload-policy" -> client.postJson("/admin/policy/reload", "{}");
+            case "show-policy" -> client.get("/admin/policy");
             default -> throw new UsageException("unknown admin command '" + args.get(0) + "'");
         };
         if (response.statusCode() / 100 != 2) {
@@ -107,6 +117,28 @@ public final class MefGate {
         }
         System.out.println(response.body().strip());
         return 0;
+    }
+
+    private static int policy(GatewayConfig config, List<String> args) throws Exception {
+        if (args.isEmpty() || !args.get(0).equals("check")) {
+            throw new UsageException("policy needs a command: check");
+        }
+        List<String> rest = new ArrayList<>(args.subList(1, args.size()));
+        Path csr = null;
+        for (int i = 0; i < rest.size(); i++) {
+            if (!rest.get(i).startsWith("--")) {
+                if (i > 0 && rest.get(i - 1).startsWith("--")) {
+                    continue;
+                }
+                csr = Path.of(rest.remove(i));
+                break;
+            }
+        }
+        if (csr == null) {
+            throw new UsageException("policy check needs the CSR file");
+        }
+        Map<String, String> options = options(rest);
+        return PolicyCheck.run(config, options.getOrDefault("profile", "default"), csr, options, System.out);
     }
 
     private static JsonObject registration(Map<String, String> o) throws IOException, UsageException {

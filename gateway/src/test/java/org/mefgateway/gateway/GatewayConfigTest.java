@@ -22,8 +22,16 @@ class GatewayConfigTest {
         assertEquals("mef-ca", c.hsm().tokenLabel());
         assertEquals(Optional.of(Path.of("var/secrets/hsm-user.pin")), c.hsm().pinFile());
         assertEquals(Optional.empty(), c.hsm().pinEnv());
-        assertEquals(Duration.ofSeconds(600), c.profile().challengeLifetime());
+        assertEquals(Path.of("ops/config/policies"), c.policyDir());
         assertEquals(Path.of("var/ca/ca.pem"), c.dataDir().caCertificate());
+    }
+
+    @Test
+    void shippedPolicyDirectoryServesTheDefaultAeAndCseProfiles() throws Exception {
+        var engines = org.mefgateway.gateway.mef.PolicyDirectory.read(Path.of("../ops/config/policies"));
+
+        assertEquals(java.util.Set.of("default", "ae", "cse"), engines.keySet());
+        assertEquals(Duration.ofSeconds(600), engines.get("default").profile().challenge().lifetime());
     }
 
     @Test
@@ -34,10 +42,11 @@ class GatewayConfigTest {
     }
 
     @Test
-    void operatorSuidEkuMappingReplacesTheDefault(@TempDir Path dir) throws Exception {
-        GatewayConfig c = GatewayConfig.load(write(dir, "profile: {suidEkus: {40: '1.3.6.1.4.1.99999.1.40'}}"));
+    void theFormerInlineProfileSectionIsRefusedWithWhereProfilesLiveNow(@TempDir Path dir) throws Exception {
+        Path file = write(dir, "profile: {validityDays: 30}");
 
-        assertEquals(java.util.List.of("1.3.6.1.4.1.99999.1.40"), c.profile().ekusFor(java.util.Set.of(40, 41)));
+        ConfigException e = assertThrows(ConfigException.class, () -> GatewayConfig.load(file));
+        assertTrue(e.getMessage().contains("policy directory"), e.getMessage());
     }
 
     @Test
@@ -51,9 +60,6 @@ class GatewayConfigTest {
                 () -> GatewayConfig.load(write(dir, "hsm: {signerThreads: many}")));
         assertTrue(notNumber.getMessage().contains("hsm.signerThreads"), notNumber.getMessage());
 
-        ConfigException badSuid = assertThrows(ConfigException.class,
-                () -> GatewayConfig.load(write(dir, "profile: {suidEkus: {7: '1.2.3'}}")));
-        assertTrue(badSuid.getMessage().contains("profile"), badSuid.getMessage());
     }
 
     @Test

@@ -98,6 +98,18 @@ public final class PolicyEngine {
     });
 
     /**
+     * TS-0003 8.3.9.7: the operator registers each Enrolee with a certSubjectType; a profile made
+     * for one kind of identity (e.g. AE certificates) does not issue for another.
+     */
+    static final Rule ENROLEE_TYPE = new Rule("enrolee.type", 403, (csr, ctx, profile) ->
+            profile.certSubjectTypes().contains(ctx.enrolee().type())
+                    ? Optional.empty()
+                    : Optional.of("profile " + profile.name() + " issues certificates for "
+                            + profile.certSubjectTypes().stream().sorted().map(PolicyEngine::typeName).toList()
+                            + "; Enrolee " + ctx.enrolee().id() + " is registered as " + typeName(ctx.enrolee().type())
+                            + ": use the label of a profile for it"));
+
+    /**
      * TS-0003 8.3.6, steps 5 and 7: the MEF hands out a challengePassword with the CSR
      * attributes and the Enrolee includes it in its CSR. A profile may waive it (the bootstrap
      * TLS client certificate then authenticates alone).
@@ -321,6 +333,7 @@ public final class PolicyEngine {
             CSR_SIGNATURE,
             CSR_SIGNATURE_ALGORITHM,
             KEY_TYPE,
+            ENROLEE_TYPE,
             CHALLENGE_PRESENT,
             CHALLENGE_KNOWN,
             CHALLENGE_ENROLEE,

@@ -17,6 +17,7 @@ import java.util.regex.Pattern;
  * {@code policy-engine/README.md}.
  *
  * @param name                   profile name (the EST label, or "default"), reported in every {@link Decision}
+ * @param certSubjectTypes       kinds of registered identity this profile issues for (AE-ID, CSE-ID, Node-ID)
  * @param keys                   subject public keys accepted
  * @param signatureAlgorithmOids CSR signature algorithms accepted (TS-0003 10.1: ecdsa-with-SHA256)
  * @param subject                what the CSR's subject may be and what the certificate's subject is
@@ -32,6 +33,7 @@ import java.util.regex.Pattern;
  */
 public record Profile(
         String name,
+        Set<CertSubjectType> certSubjectTypes,
         Keys keys,
         Set<String> signatureAlgorithmOids,
         Subject subject,
@@ -63,6 +65,10 @@ public record Profile(
         Objects.requireNonNull(name, "name");
         if (name.isBlank()) {
             throw new IllegalArgumentException("profile name must not be blank");
+        }
+        certSubjectTypes = Set.copyOf(certSubjectTypes);
+        if (certSubjectTypes.isEmpty()) {
+            throw new IllegalArgumentException("certSubjectTypes must name at least one of AE-ID, CSE-ID, Node-ID");
         }
         Objects.requireNonNull(keys, "keys");
         signatureAlgorithmOids = Set.copyOf(signatureAlgorithmOids);
@@ -290,7 +296,7 @@ public record Profile(
     }
 
     /**
-     * The oneM2M default (TS-0003 10.1): EC P-256 keys in uncompressed form, ecdsa-with-SHA256,
+     * The oneM2M default (TS-0003 10.1): for every kind of identity, EC P-256 keys in uncompressed form, ecdsa-with-SHA256,
      * subject CN=certSubjectID, exactly the registered identity in subjectAltName, the EKUs of the
      * Enrolee's SUIDs mapped to {@link Oids#SUID_EKU_ARC}{@code .n}, no other extension, one year
      * of validity with one minute of backdating, a required challenge valid for 10 minutes,
@@ -298,6 +304,7 @@ public record Profile(
      */
     public static Profile oneM2MDefault(String name) {
         return new Profile(name,
+                EnumSet.allOf(CertSubjectType.class),
                 new Keys(Set.of("secp256r1"), true, 0, false),
                 Set.of(Oids.ECDSA_WITH_SHA256),
                 new Subject(Subject.Mode.IDENTITY, Map.of()),
@@ -322,7 +329,7 @@ public record Profile(
 
     /** This profile under another name (the file name decides the name, whatever the file says). */
     public Profile named(String newName) {
-        return new Profile(newName, keys, signatureAlgorithmOids, subject, subjectAltName, eku, extensions, validity,
+        return new Profile(newName, certSubjectTypes, keys, signatureAlgorithmOids, subject, subjectAltName, eku, extensions, validity,
                 backdate, challenge, reenrolment, maxIssuancesPerDay);
     }
 

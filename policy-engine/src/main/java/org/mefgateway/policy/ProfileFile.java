@@ -89,9 +89,22 @@ public final class ProfileFile {
     }
 
     private static Profile read(String name, YamlFields f) throws ProfileException {
-        f.allowOnly(Set.of("description", "keys", "signatureAlgorithms", "subject", "subjectAltName", "eku", "extensions",
+        f.allowOnly(Set.of("description", "certSubjectTypes", "keys", "signatureAlgorithms", "subject", "subjectAltName", "eku", "extensions",
                 "validity", "challenge", "reenrolment", "rateLimit"));
         Profile d = Profile.oneM2MDefault(name);
+
+        Set<CertSubjectType> identities = d.certSubjectTypes();
+        var listed = f.list("certSubjectTypes");
+        if (listed.isPresent()) {
+            identities = EnumSet.noneOf(CertSubjectType.class);
+            for (String type : listed.get()) {
+                try {
+                    identities.add(CertSubjectType.parse(type));
+                } catch (IllegalArgumentException e) {
+                    throw f.error("certSubjectTypes", e.getMessage());
+                }
+            }
+        }
 
         Profile.Keys keys = d.keys();
         var k = f.map("keys");
@@ -247,6 +260,7 @@ public final class ProfileFile {
             maxPerDay = (int) rate.get().number("maxIssuancesPerDay", d.maxIssuancesPerDay(), 0, 1_000_000);
         }
 
+        Set<CertSubjectType> ft = identities;
         Profile.Keys fk = keys;
         Set<String> fs = signatureAlgorithms;
         Profile.Subject fsub = subject;
@@ -258,7 +272,7 @@ public final class ProfileFile {
         Profile.Challenge fc = challenge;
         Profile.Reenrolment fr = reenrolment;
         int fm = maxPerDay;
-        return build(f, () -> new Profile(name, fk, fs, fsub, fsan, fe, fx, fv, fb, fc, fr, fm));
+        return build(f, () -> new Profile(name, ft, fk, fs, fsub, fsan, fe, fx, fv, fb, fc, fr, fm));
     }
 
     private interface Builder<T> {

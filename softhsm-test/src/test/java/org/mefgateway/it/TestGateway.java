@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.net.Socket;
 import java.security.Principal;
 import java.security.PrivateKey;
@@ -52,12 +53,24 @@ final class TestGateway implements AutoCloseable {
         this.caCertificate = Pem.read(config.dataDir().caCertificate()).get(0);
     }
 
+    /** The default profile of the tests: the oneM2M default with short lifetimes. */
+    static final String DEFAULT_PROFILE = "validity: {days: 7}\nchallenge: {lifetimeSeconds: 300}\n";
+
     static TestGateway start(DeviceMaker... trustedMakers) throws Exception {
+        return start(Map.of("default.yaml", DEFAULT_PROFILE), trustedMakers);
+    }
+
+    /** A gateway whose policy directory holds exactly {@code profiles} (file name to YAML text). */
+    static TestGateway start(Map<String, String> profiles, DeviceMaker... trustedMakers) throws Exception {
         SoftHsm hsm = SoftHsm.fresh("mef-test");
         Path dir = hsm.dir.resolve("var");
         Path trust = Files.createDirectories(dir.resolve("bootstrap-trust"));
         for (int i = 0; i < trustedMakers.length; i++) {
             Pem.write(trust.resolve("maker-" + i + ".pem"), trustedMakers[i].caCertificate);
+        }
+        Path policies = Files.createDirectories(dir.resolve("policies"));
+        for (Map.Entry<String, String> profile : profiles.entrySet()) {
+            Files.writeString(policies.resolve(profile.getKey()), profile.getValue());
         }
         Path configFile = hsm.dir.resolve("mefgate.yaml");
         Files.writeString(configFile, String.join("\n",
@@ -66,7 +79,7 @@ final class TestGateway implements AutoCloseable {
                 "admin: {host: 127.0.0.1, port: 0}",
                 "hsm: {library: " + SoftHsm.LIBRARY + ", tokenLabel: mef-test, keyLabel: ca-p256, pinFile: " + hsm.pinFile + "}",
                 "ca: {subject: 'CN=Test MEF Root CA,O=MEF Gateway Tests', validityDays: 30}",
-                "profile: {validityDays: 7, challengeLifetimeSeconds: 300}",
+                "policyDir: " + policies,
                 ""));
         GatewayConfig config = GatewayConfig.load(configFile);
         new Initialiser(config, line -> { }).run();

@@ -22,6 +22,8 @@ import org.mefgateway.gateway.LogText;
 import org.mefgateway.gateway.Pem;
 import org.mefgateway.gateway.TlsMaterial;
 import org.mefgateway.gateway.est.ErrorResponses;
+import org.mefgateway.gateway.mef.PolicyDirectory;
+import org.mefgateway.policy.ProfileException;
 import org.mefgateway.gateway.est.EstApi;
 import org.mefgateway.gateway.est.EstError;
 import org.mefgateway.gateway.store.DuplicateException;
@@ -51,13 +53,15 @@ public final class AdminApi {
 
     private final Store store;
     private final CaSigner signer;
+    private final PolicyDirectory policies;
     private final WorkerExecutor storeWorkers;
     private final Set<String> operatorFingerprints;
     private final PrometheusMeterRegistry meters;
     private final Clock clock;
 
-    public AdminApi(Store store, CaSigner signer, WorkerExecutor storeWorkers, List<X509Certificate> operators,
-                    PrometheusMeterRegistry meters, Clock clock) {
+    public AdminApi(Store store, CaSigner signer, PolicyDirectory policies, WorkerExecutor storeWorkers,
+                    List<X509Certificate> operators, PrometheusMeterRegistry meters, Clock clock) {
+        this.policies = policies;
         this.meters = meters;
         this.store = store;
         this.signer = signer;
@@ -80,6 +84,8 @@ public final class AdminApi {
         router.post("/admin/enrolees").handler(BodyHandler.create(false).setBodyLimit(64 * 1024)).handler(this::registerEnrolee);
         router.get("/admin/enrolees").handler(this::listEnrolees);
         router.get("/admin/certificates").handler(this::listCertificates);
+        router.post("/admin/policy/reload").handler(this::reloadPolicy);
+        router.get("/admin/policy").handler(ctx -> json(ctx, 200, profilesJson()));
         ErrorResponses.install(router);
         return router;
     }
@@ -109,6 +115,29 @@ public final class AdminApi {
                     .put("hsm", hsmUp.succeeded() ? "UP" : "DOWN");
             json(ctx, ar.succeeded() ? 200 : 503, detail);
         });
+    }
+
+    /**
+     * Re-reads the policy directory. All files are validated before anything changes; with one
+     * bad file the profiles in use stay and the operator gets every error (422).
+     */
+    private void reloadPolicy(RoutingContext ctx) {
+        storeWorkers.<List<String>>executeBlocking(policies::reload, false).onComplete(ar -> {
+            if (ar.succeeded()) {
+                LOG.info("operator reloaded the policy: profiles {}", ar.result());
+                json(ctx, 200, profilesJson());
+            } else if (ar.cause() instanceof ProfileException e) {
+                LOG.warn("policy reload refused, profiles unchanged: {}", LogText.safe(e.getMessage().replace("\n", " ")));
+                ctx.fail(EstError.of(422, e.getMessage()));
+            } else {
+                ctx.fail(ar.cause());
+            }
+        });
+    }
+
+    private JsonObject profilesJson() {
+        return new JsonObject().put("policyDir", policies.dir().toString())
+                .put("profiles", new JsonArray(List.copyOf(policies.profiles().keySet())));
     }
 
     /** Registers an Enrolee: the MEF's instruction to enrol (a CERT_PROV command waits for it). */

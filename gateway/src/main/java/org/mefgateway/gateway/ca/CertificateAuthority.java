@@ -16,9 +16,14 @@ import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.DERBitString;
 import org.bouncycastle.asn1.DERSequence;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.AccessDescription;
+import org.bouncycastle.asn1.x509.AuthorityInformationAccess;
 import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
 import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.CRLDistPoint;
 import org.bouncycastle.asn1.x509.Certificate;
+import org.bouncycastle.asn1.x509.DistributionPoint;
+import org.bouncycastle.asn1.x509.DistributionPointName;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.ExtensionsGenerator;
@@ -33,6 +38,7 @@ import org.bouncycastle.asn1.x509.Time;
 import org.bouncycastle.asn1.x509.V3TBSCertificateGenerator;
 import org.mefgateway.hsm.CaSigner;
 import org.mefgateway.policy.CertificateTemplate;
+import org.mefgateway.policy.CsrFacts;
 import org.mefgateway.policy.SubjectAltName;
 
 /**
@@ -116,6 +122,26 @@ public final class CertificateAuthority {
             }
             ext.addExtension(Extension.subjectKeyIdentifier, false, new SubjectKeyIdentifier(keyIdentifier(spki)));
             ext.addExtension(Extension.authorityKeyIdentifier, false, authorityKeyId);
+            if (!template.crlDistributionPoints().isEmpty()) {
+                DistributionPoint[] points = template.crlDistributionPoints().stream()
+                        .map(url -> new DistributionPoint(new DistributionPointName(new GeneralNames(
+                                new GeneralName(GeneralName.uniformResourceIdentifier, url))), null, null))
+                        .toArray(DistributionPoint[]::new);
+                ext.addExtension(Extension.cRLDistributionPoints, false, new CRLDistPoint(points));
+            }
+            List<AccessDescription> access = new ArrayList<>();
+            template.ocspUrls().forEach(url -> access.add(new AccessDescription(AccessDescription.id_ad_ocsp,
+                    new GeneralName(GeneralName.uniformResourceIdentifier, url))));
+            template.caIssuersUrls().forEach(url -> access.add(new AccessDescription(AccessDescription.id_ad_caIssuers,
+                    new GeneralName(GeneralName.uniformResourceIdentifier, url))));
+            if (!access.isEmpty()) {
+                ext.addExtension(Extension.authorityInfoAccess, false,
+                        new AuthorityInformationAccess(access.toArray(AccessDescription[]::new)));
+            }
+            // Verbatim copies of what the profile lists (policy refused any the CA writes itself).
+            for (CsrFacts.RequestedExtension copied : template.copiedExtensions()) {
+                ext.addExtension(new ASN1ObjectIdentifier(copied.oid()), copied.critical(), copied.value());
+            }
             return ext.generate();
         } catch (IOException e) {
             throw new IllegalStateException("extensions cannot be encoded", e);

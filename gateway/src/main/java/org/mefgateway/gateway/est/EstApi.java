@@ -14,6 +14,7 @@ import java.util.Optional;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
 import org.mefgateway.gateway.store.StoredEnrolee;
+import org.mefgateway.policy.PolicyEngine;
 
 /**
  * The EST protocol front end (RFC 7030, RFC 8951) and the MEF Client Command read by Enrolees.
@@ -21,7 +22,7 @@ import org.mefgateway.gateway.store.StoredEnrolee;
  */
 public final class EstApi {
     static final String EST = "/.well-known/est";
-    /** The default (and, in this version, only) profile's label: requests without a label. */
+    /** The label of requests without one: they are served by the default profile. */
     static final String DEFAULT_LABEL = "";
 
     private final RegistrationAuthority ra;
@@ -36,13 +37,16 @@ public final class EstApi {
 
     public Router router(Vertx vertx) {
         Router router = Router.router(vertx);
-        router.get(EST + "/cacerts").handler(this::cacerts);
-        router.get(EST + "/csrattrs").handler(this::csrattrs);
-        // Two routes: the content type is checked before the body is read.
-        router.post(EST + "/simpleenroll").handler(ctx -> requireContentType(ctx, EstWire.PKCS10));
-        router.post(EST + "/simpleenroll")
-                .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
-                .handler(this::simpleenroll);
+        // RFC 7030 3.2.2: each operation without a label and under /<label>/ (the label selects the profile).
+        for (String base : List.of(EST, EST + "/:label")) {
+            router.get(base + "/cacerts").handler(this::cacerts);
+            router.get(base + "/csrattrs").handler(this::csrattrs);
+            // Two routes: the content type is checked before the body is read.
+            router.post(base + "/simpleenroll").handler(ctx -> requireContentType(ctx, EstWire.PKCS10));
+            router.post(base + "/simpleenroll")
+                    .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
+                    .handler(this::simpleenroll);
+        }
         router.get("/mef/command").handler(this::command);
         ErrorResponses.install(router);
         return router;
@@ -50,24 +54,33 @@ public final class EstApi {
 
     /** RFC 7030 4.1: the CA certificates, to anyone (the Enrolee installs them as trust anchors). */
     private void cacerts(RoutingContext ctx) {
+        ra.policy(label(ctx));
         sendBase64(ctx, EstWire.PKCS7_CERTS_ONLY, cacertsBody);
     }
 
     /** RFC 7030 4.5 / TS-0003 steps 4-5, for an authenticated Enrolee. */
     private void csrattrs(RoutingContext ctx) {
+        PolicyEngine policy = ra.policy(label(ctx));
         ra.authenticate(clientCertificate(ctx.request()))
-                .compose(ra::csrAttributes)
+                .compose(enrolee -> ra.csrAttributes(enrolee, policy))
                 .onSuccess(der -> sendBase64(ctx, EstWire.CSRATTRS, EstWire.encodeBase64(der)))
                 .onFailure(ctx::fail);
     }
 
     /** RFC 7030 4.2.1 / TS-0003 steps 7-12. */
     private void simpleenroll(RoutingContext ctx) {
+        String label = label(ctx);
+        PolicyEngine policy = ra.policy(label);
         byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
         ra.authenticate(clientCertificate(ctx.request()))
-                .compose(enrolee -> ra.enrol(enrolee, DEFAULT_LABEL, body))
+                .compose(enrolee -> ra.enrol(enrolee, label, policy, body))
                 .onSuccess(der -> sendBase64(ctx, EstWire.PKCS7_CERTS_ONLY, EstWire.encodeBase64(EstWire.certsOnly(List.of(der)))))
                 .onFailure(ctx::fail);
+    }
+
+    private static String label(RoutingContext ctx) {
+        String label = ctx.pathParam("label");
+        return label == null ? DEFAULT_LABEL : label;
     }
 
     /**

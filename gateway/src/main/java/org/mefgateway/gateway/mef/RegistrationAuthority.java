@@ -1,10 +1,13 @@
 package org.mefgateway.gateway.mef;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.WorkerExecutor;
 import java.math.BigInteger;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.stream.Collectors;
@@ -43,21 +46,36 @@ public final class RegistrationAuthority {
     private static final Logger LOG = LoggerFactory.getLogger(RegistrationAuthority.class);
     private static final int SERIAL_ATTEMPTS = 3;
 
+    /** The window of per-Enrolee rate limits (profile rateLimit.maxIssuancesPerDay). */
+    private static final Duration RATE_WINDOW = Duration.ofDays(1);
+
     private final Store store;
-    private final PolicyEngine policy;
+    private final PolicyDirectory policies;
     private final CertificateAuthority ca;
     private final WorkerExecutor storeWorkers;
     private final WorkerExecutor cpuWorkers;
+    private final MeterRegistry meters;
     private final Clock clock;
 
-    public RegistrationAuthority(Store store, PolicyEngine policy, CertificateAuthority ca,
-                                 WorkerExecutor storeWorkers, WorkerExecutor cpuWorkers, Clock clock) {
+    public RegistrationAuthority(Store store, PolicyDirectory policies, CertificateAuthority ca,
+                                 WorkerExecutor storeWorkers, WorkerExecutor cpuWorkers, MeterRegistry meters, Clock clock) {
         this.store = store;
-        this.policy = policy;
+        this.policies = policies;
         this.ca = ca;
         this.storeWorkers = storeWorkers;
         this.cpuWorkers = cpuWorkers;
+        this.meters = meters;
         this.clock = clock;
+    }
+
+    /**
+     * The policy of an EST label, taken once per request so that a reload in the middle of a
+     * request cannot mix two profiles. RFC 7030 3.2.2: an unknown label is an unknown resource.
+     */
+    public PolicyEngine policy(String label) {
+        return policies.forLabel(label).orElseThrow(() -> EstError.of(404, label.isEmpty()
+                ? "this MEF serves EST only under a label (no default.yaml profile): use /.well-known/est/<label>/..."
+                : "no profile serves the EST label '" + LogText.safe(label) + "'"));
     }
 
     /**
@@ -80,17 +98,17 @@ public final class RegistrationAuthority {
      * TS-0003 steps 4-5: a fresh challengePassword bound to this Enrolee, single use, expiring after
      * the profile's challenge lifetime, with the identity and EKUs its CSR must request.
      */
-    public Future<byte[]> csrAttributes(StoredEnrolee enrolee) {
+    public Future<byte[]> csrAttributes(StoredEnrolee enrolee, PolicyEngine policy) {
         if (enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
-            return Future.failedFuture(noPendingCommand(enrolee));
+            return Future.failedFuture(noPendingCommand(enrolee, policy));
         }
         String challenge = Challenges.next();
         Instant now = clock.instant();
-        Instant expires = now.plus(policy.profile().challengeLifetime());
+        Instant expires = now.plus(policy.profile().challenge().lifetime());
         return storeWorkers.executeBlocking(() -> {
             store.saveChallenge(Challenges.hash(challenge), enrolee.enrolee().id(), now, expires);
             return EstWire.csrAttributes(challenge, enrolee.enrolee().identity(),
-                    policy.profile().ekusFor(enrolee.enrolee().suids()));
+                    policy.profile().eku().forSuids(enrolee.enrolee().suids()));
         }, false);
     }
 
@@ -98,16 +116,17 @@ public final class RegistrationAuthority {
      * TS-0003 steps 7-12 for one CSR, given as the request body (base64 of the DER, RFC 8951);
      * completes with the DER of the recorded certificate.
      */
-    public Future<byte[]> enrol(StoredEnrolee enrolee, String label, byte[] body) {
+    public Future<byte[]> enrol(StoredEnrolee enrolee, String label, PolicyEngine policy, byte[] body) {
         if (enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
-            return Future.failedFuture(noPendingCommand(enrolee));
+            return Future.failedFuture(noPendingCommand(enrolee, policy));
         }
-        return cpuWorkers.executeBlocking(() -> parse(enrolee, EstWire.decodeBase64(body)), false)
-                .compose(csr -> storeWorkers.executeBlocking(() -> lookupChallenge(csr), false)
-                        .map(challenge -> decide(enrolee, label, csr, challenge))
+        return cpuWorkers.executeBlocking(() -> parse(enrolee, policy, EstWire.decodeBase64(body)), false)
+                .compose(csr -> storeWorkers.executeBlocking(() -> lookup(enrolee, csr), false)
+                        .map(found -> decide(enrolee, label, policy, csr, found))
                         .compose(issue -> {
-                            String challengeHash = Challenges.hash(csr.challengePassword().orElseThrow());
-                            return beginIssuance(enrolee, challengeHash)
+                            // null when the profile waives the challenge and the CSR carries none
+                            String challengeHash = csr.challengePassword().map(Challenges::hash).orElse(null);
+                            return beginIssuance(enrolee, policy, challengeHash)
                                     .compose(claimed -> issueAndRecord(enrolee, issue, SERIAL_ATTEMPTS)
                                             .recover(failure -> abandonIssuance(enrolee, challengeHash, failure)));
                         }));
@@ -118,51 +137,72 @@ public final class RegistrationAuthority {
      * command). Once its certificate is issued the command is NO_MORE_COMMANDS, and its bootstrap
      * certificate gets no second certificate until the operator instructs it again.
      */
-    private EstError noPendingCommand(StoredEnrolee enrolee) {
-        return refuse(enrolee, 403, "enrolee.no-pending-command", "no CERT_PROV command is pending for Enrolee "
+    private EstError noPendingCommand(StoredEnrolee enrolee, PolicyEngine policy) {
+        return refuse(enrolee, policy, 403, "enrolee.no-pending-command", "no CERT_PROV command is pending for Enrolee "
                 + enrolee.enrolee().id() + ": its certificate was already issued; the operator must instruct it again");
     }
 
-    private CsrFacts parse(StoredEnrolee enrolee, byte[] der) {
+    private CsrFacts parse(StoredEnrolee enrolee, PolicyEngine policy, byte[] der) {
         try {
             return CsrParser.parse(der);
         } catch (MalformedCsrException e) {
-            throw refuse(enrolee, 400, "csr.malformed", e.getMessage());
+            throw refuse(enrolee, policy, 400, "csr.malformed", e.getMessage());
         }
     }
 
-    /** Every refusal that names a rule is logged here, once, with the Enrolee it concerns. */
-    private EstError refuse(StoredEnrolee enrolee, int status, String ruleId, String reason) {
+    /**
+     * Every refusal that names a rule passes here once: it is logged with the Enrolee it concerns
+     * and counted in {@code mef_policy_decisions_total}.
+     */
+    private EstError refuse(StoredEnrolee enrolee, PolicyEngine policy, int status, String ruleId, String reason) {
+        String profile = policy.profile().name();
         LOG.info("denied enrolee={} profile={} rule={} status={} reason={}",
-                enrolee.enrolee().id(), policy.profile().name(), ruleId, status, LogText.safe(reason));
-        return EstError.denied(status, ruleId, reason);
+                enrolee.enrolee().id(), profile, ruleId, status, LogText.safe(reason));
+        countDecision(profile, "deny", ruleId);
+        return EstError.denied(status, profile, ruleId, reason);
     }
 
-    private Optional<IssuedChallenge> lookupChallenge(CsrFacts csr) {
-        return csr.challengePassword().flatMap(value -> store.challenge(Challenges.hash(value)));
+    private void countDecision(String profile, String result, String rule) {
+        Counter.builder("mef.policy.decisions")
+                .description("Policy decisions on CSRs, by profile, result (issue or deny) and the rule that denied")
+                .tags("profile", profile, "result", result, "rule", rule)
+                .register(meters)
+                .increment();
     }
 
-    private Decision.Issue decide(StoredEnrolee enrolee, String label, CsrFacts csr, Optional<IssuedChallenge> challenge) {
+    /** What the store knows that policy needs: the challenge presented and the Enrolee's recent issuances. */
+    private record Lookup(Optional<IssuedChallenge> challenge, int issuedLastDay) {
+    }
+
+    private Lookup lookup(StoredEnrolee enrolee, CsrFacts csr) {
+        Optional<IssuedChallenge> challenge = csr.challengePassword().flatMap(value -> store.challenge(Challenges.hash(value)));
+        return new Lookup(challenge, store.issuedSince(enrolee.enrolee().id(), clock.instant().minus(RATE_WINDOW)));
+    }
+
+    private Decision.Issue decide(StoredEnrolee enrolee, String label, PolicyEngine policy, CsrFacts csr, Lookup found) {
         // The TLS identity is the bootstrap certificate that authenticate() matched to this registration.
-        EnrolmentContext ctx = new EnrolmentContext(label, enrolee.bootstrapFingerprint(), enrolee.enrolee(), challenge,
-                ca.caCertificate().getNotAfter().toInstant(), clock.instant());
+        EnrolmentContext ctx = new EnrolmentContext(label, enrolee.bootstrapFingerprint(), enrolee.enrolee(),
+                found.challenge(), Optional.empty(), found.issuedLastDay(), ca.caCertificate().getNotAfter().toInstant(),
+                clock.instant());
         Decision decision = policy.decide(csr, ctx);
         if (decision instanceof Decision.Deny deny) {
-            throw refuse(enrolee, deny.httpStatus(), deny.ruleId(), deny.reason());
+            throw refuse(enrolee, policy, deny.httpStatus(), deny.ruleId(), deny.reason());
         }
-        return (Decision.Issue) decision;
+        Decision.Issue issue = (Decision.Issue) decision;
+        countDecision(issue.profile(), "issue", "none");
+        return issue;
     }
 
     /** Single use of the challenge and of the command, enforced by the database. */
-    private Future<Void> beginIssuance(StoredEnrolee enrolee, String challengeHash) {
+    private Future<Void> beginIssuance(StoredEnrolee enrolee, PolicyEngine policy, String challengeHash) {
         return storeWorkers.executeBlocking(() -> {
             switch (store.beginIssuance(challengeHash, enrolee.enrolee().id(), clock.instant())) {
                 case CLAIMED -> {
                     return null;
                 }
-                case CHALLENGE_NOT_USABLE -> throw refuse(enrolee, 403, "challenge.unused",
+                case CHALLENGE_NOT_USABLE -> throw refuse(enrolee, policy, 403, "challenge.unused",
                         "this challengePassword has just been used by another request; get a new one from csrattrs");
-                default -> throw noPendingCommand(enrolee);
+                default -> throw noPendingCommand(enrolee, policy);
             }
         }, false);
     }

@@ -151,7 +151,8 @@ public final class Store implements AutoCloseable {
      * Claims one issuance, atomically: marks the challenge used and the Enrolee's CERT_PROV
      * command done, in one transaction, only while the challenge is unused, unexpired and issued
      * to this Enrolee and the command is still pending. Of two CSRs racing, with one challenge or
-     * with two, exactly one gets a certificate per instruction.
+     * with two, exactly one gets a certificate per instruction. {@code challengeHash} is null
+     * when the profile requires no challenge and the CSR has none: only the command is claimed.
      */
     public Claim beginIssuance(String challengeHash, String enroleeId, Instant now) {
         String useChallenge = "UPDATE challenge SET used_at = ? WHERE hash = ? AND enrolee_id = ? AND used_at IS NULL AND expires_at > ?";
@@ -159,13 +160,15 @@ public final class Store implements AutoCloseable {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try (PreparedStatement challenge = c.prepareStatement(useChallenge); PreparedStatement command = c.prepareStatement(takeCommand)) {
-                challenge.setObject(1, timestamp(now));
-                challenge.setString(2, challengeHash);
-                challenge.setString(3, enroleeId);
-                challenge.setObject(4, timestamp(now));
-                if (challenge.executeUpdate() != 1) {
-                    c.rollback();
-                    return Claim.CHALLENGE_NOT_USABLE;
+                if (challengeHash != null) {
+                    challenge.setObject(1, timestamp(now));
+                    challenge.setString(2, challengeHash);
+                    challenge.setString(3, enroleeId);
+                    challenge.setObject(4, timestamp(now));
+                    if (challenge.executeUpdate() != 1) {
+                        c.rollback();
+                        return Claim.CHALLENGE_NOT_USABLE;
+                    }
                 }
                 command.setString(1, StoredEnrolee.Command.NO_MORE_COMMANDS.name());
                 command.setString(2, enroleeId);
@@ -195,9 +198,11 @@ public final class Store implements AutoCloseable {
             c.setAutoCommit(false);
             try (PreparedStatement challenge = c.prepareStatement("UPDATE challenge SET used_at = NULL WHERE hash = ? AND enrolee_id = ?");
                  PreparedStatement command = c.prepareStatement("UPDATE enrolee SET command = ? WHERE id = ?")) {
-                challenge.setString(1, challengeHash);
-                challenge.setString(2, enroleeId);
-                challenge.executeUpdate();
+                if (challengeHash != null) {
+                    challenge.setString(1, challengeHash);
+                    challenge.setString(2, enroleeId);
+                    challenge.executeUpdate();
+                }
                 command.setString(1, StoredEnrolee.Command.CERT_PROV.name());
                 command.setString(2, enroleeId);
                 command.executeUpdate();
@@ -241,6 +246,21 @@ public final class Store implements AutoCloseable {
             }
         } catch (SQLException ex) {
             throw failure("record certificate " + cert.serialHex(), ex);
+        }
+    }
+
+    /** How many certificates this Enrolee was issued after {@code since}: the input of per-Enrolee rate limits. */
+    public int issuedSince(String enroleeId, Instant since) {
+        String sql = "SELECT COUNT(*) FROM issued_certificate WHERE enrolee_id = ? AND issued_at > ?";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, enroleeId);
+            ps.setObject(2, timestamp(since));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        } catch (SQLException ex) {
+            throw failure("count the certificates of " + enroleeId, ex);
         }
     }
 

@@ -1,0 +1,66 @@
+package org.mefgateway.gateway.mef;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.mefgateway.policy.ProfileException;
+
+class PolicyDirectoryTest {
+
+    @Test
+    void eachFileServesTheLabelOfItsNameAndDefaultServesRequestsWithoutOne(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("default.yaml"), "validity: {days: 30}\n");
+        Files.writeString(dir.resolve("ae.yaml"), "validity: {days: 90}\n");
+        Files.writeString(dir.resolve("notes.txt"), "not a profile");
+
+        PolicyDirectory policies = PolicyDirectory.load(dir);
+
+        assertEquals(Duration.ofDays(30), policies.forLabel("").orElseThrow().profile().validity());
+        assertEquals(Duration.ofDays(90), policies.forLabel("ae").orElseThrow().profile().validity());
+        assertEquals(Optional.empty(), policies.forLabel("cse"));
+    }
+
+    @Test
+    void aBadFileRefusesTheStartWithEveryErrorNamingFileAndLine(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("ae.yaml"), "validity:\n  dayz: 30\n");
+        Files.writeString(dir.resolve("cse.yaml"), "keys: {ec: [P-999]}\n");
+
+        ProfileException e = assertThrows(ProfileException.class, () -> PolicyDirectory.load(dir));
+
+        assertTrue(e.getMessage().contains("ae.yaml:2: validity.dayz: unknown field"), e.getMessage());
+        assertTrue(e.getMessage().contains("cse.yaml:1: keys.ec: unknown curve 'P-999'"), e.getMessage());
+    }
+
+    @Test
+    void aBadReloadKeepsEveryProfileInUseAndAGoodOneSwapsThemAll(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("default.yaml"), "validity: {days: 30}\n");
+        Files.writeString(dir.resolve("ae.yaml"), "validity: {days: 90}\n");
+        PolicyDirectory policies = PolicyDirectory.load(dir);
+
+        Files.writeString(dir.resolve("default.yaml"), "validity: {days: 7}\n");
+        Files.writeString(dir.resolve("ae.yaml"), "validity: {days: -1}\n");
+        assertThrows(ProfileException.class, policies::reload);
+        assertEquals(Duration.ofDays(30), policies.forLabel("").orElseThrow().profile().validity());
+        assertEquals(Duration.ofDays(90), policies.forLabel("ae").orElseThrow().profile().validity());
+
+        Files.delete(dir.resolve("ae.yaml"));
+        assertEquals(List.of("default"), policies.reload());
+        assertEquals(Duration.ofDays(7), policies.forLabel("").orElseThrow().profile().validity());
+        assertEquals(Optional.empty(), policies.forLabel("ae"));
+    }
+
+    @Test
+    void anEmptyOrMissingDirectoryIsRefused(@TempDir Path dir) {
+        assertTrue(assertThrows(ProfileException.class, () -> PolicyDirectory.load(dir)).getMessage().contains("no profile"));
+        assertTrue(assertThrows(ProfileException.class, () -> PolicyDirectory.load(dir.resolve("nope"))).getMessage()
+                .contains("does not exist"));
+    }
+}
