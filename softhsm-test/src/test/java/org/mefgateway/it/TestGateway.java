@@ -78,7 +78,7 @@ final class TestGateway implements AutoCloseable {
                 "est: {host: 127.0.0.1, port: 0, bootstrapTrustDir: " + trust + "}",
                 "admin: {host: 127.0.0.1, port: 0}",
                 "hsm: {library: " + SoftHsm.LIBRARY + ", tokenLabel: mef-test, keyLabel: ca-p256, pinFile: " + hsm.pinFile + "}",
-                "ca: {subject: 'CN=Test MEF Root CA,O=MEF Gateway Tests', validityDays: 30}",
+                "ca: {subject: 'CN=Test MEF Root CA,O=MEF Gateway Tests', validityDays: 3650}",
                 "policyDir: " + policies,
                 ""));
         GatewayConfig config = GatewayConfig.load(configFile);
