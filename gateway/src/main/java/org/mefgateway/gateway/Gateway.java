@@ -107,10 +107,14 @@ public final class Gateway implements AutoCloseable {
                         config.est().bootstrapTrustDir());
             }
             Router estRouter = new EstApi(ra, caKey.chain(), config.est().maxBodyBytes()).router(vertx);
-            HttpServer est = listen(vertx, estRouter, serverKeys, bootstrapAnchors, config.est().host(), config.est().port());
+            // Bootstrap certificates chain to the makers' CAs; certificates being renewed (RFC 7030
+            // 4.2.2) chain to this CA. The RA tells the two apart.
+            List<X509Certificate> estClientAnchors = new java.util.ArrayList<>(bootstrapAnchors);
+            estClientAnchors.add(caKey.certificate());
+            HttpServer est = listen(vertx, estRouter, serverKeys, estClientAnchors, config.est().host(), config.est().port());
 
             List<X509Certificate> operators = TlsMaterial.certificatesIn(data.operatorsDir());
-            Router adminRouter = new AdminApi(store, signer, policies, storeWorkers, operators, meters, clock).router(vertx);
+            Router adminRouter = new AdminApi(store, signer, policies, ra, storeWorkers, operators, meters, clock).router(vertx);
             HttpServer admin = listen(vertx, adminRouter, serverKeys, operators, config.admin().host(), config.admin().port());
 
             Files.createDirectories(data.portsFile().getParent());

@@ -28,6 +28,11 @@ public final class MefGate {
             "                        --type AE-ID|CSE-ID|Node-ID --subject-id ID [--suids 40,41,...]",
             "  admin list-enrolees",
             "  admin list-certs",
+            "  admin instruct --id ID        a new CERT_PROV command: the Enrolee may enrol once more with its bootstrap credential",
+            "  admin remove-enrolee --id ID  delete the registration (issued certificates stay in the ledger)",
+            "  admin list-requests [--status PENDING|APPROVED|REJECTED]   requests held for approval",
+            "  admin approve --request ID    sign a held request; the client's next repeat gets the certificate",
+            "  admin reject --request ID [--reason TEXT]",
             "  admin reload-policy           re-read the policy directory (all files valid, or nothing changes)",
             "  admin show-policy             the profiles the gateway serves",
             "  policy check --profile NAME CSR.pem [--enrolee ID | --type T --subject-id ID [--suids 40,41]]",
@@ -108,6 +113,13 @@ public final class MefGate {
             case "list-enrolees" -> client.get("/admin/enrolees");
             case "list-certs" -> client.get("/admin/certificates");
             case "reload-policy" -> client.postJson("/admin/policy/reload", "{}");
+            case "instruct" -> client.postJson("/admin/enrolees/" + pathSegment(require(options, "id")) + "/instruct", "{}");
+            case "remove-enrolee" -> client.delete("/admin/enrolees/" + pathSegment(require(options, "id")));
+            case "list-requests" -> client.get("/admin/requests"
+                    + (options.containsKey("status") ? "?status=" + pathSegment(options.get("status")) : ""));
+            case "approve" -> client.postJson("/admin/requests/" + pathSegment(require(options, "request")) + "/approve", "{}");
+            case "reject" -> client.postJson("/admin/requests/" + pathSegment(require(options, "request")) + "/reject",
+                    new JsonObject().put("reason", options.getOrDefault("reason", "rejected by the operator")).encode());
             case "show-policy" -> client.get("/admin/policy");
             default -> throw new UsageException("unknown admin command '" + args.get(0) + "'");
         };
@@ -117,6 +129,14 @@ public final class MefGate {
         }
         System.out.println(response.body().strip());
         return 0;
+    }
+
+    /** Ids are [A-Za-z0-9._:-]; anything else is refused here rather than sent as a different path. */
+    private static String pathSegment(String value) throws UsageException {
+        if (!value.matches("[A-Za-z0-9._:-]{1,128}")) {
+            throw new UsageException("'" + value + "' is not an id (letters, digits, . _ : -)");
+        }
+        return value;
     }
 
     private static int policy(GatewayConfig config, List<String> args) throws Exception {

@@ -76,13 +76,18 @@ final class PolicyCheck {
         }
         RegisteredEnrolee enrolee = enrolee(config, csr, options, out);
         Instant now = Clock.systemUTC().instant();
-        Optional<IssuedChallenge> challenge = csr.challengePassword().map(c -> {
+        boolean binding = engine.profile().challenge().channelBinding();
+        Optional<IssuedChallenge> challenge = csr.challengePassword().filter(c -> !binding).map(c -> {
             out.println("assumed:  the challengePassword is one this MEF issued to " + enrolee.id() + ", unused and unexpired");
             return new IssuedChallenge(enrolee.id(), now.plus(engine.profile().challenge().lifetime()), false);
         });
+        if (binding) {
+            out.println("assumed:  the challengePassword is the channel binding of the TLS session the CSR arrives on");
+        }
         Instant caNotAfter = caNotAfter(config, now, out);
         Decision decision = engine.decide(csr, new EnrolmentContext(ProfileFile.DEFAULT.equals(profileName) ? "" : profileName,
-                "0".repeat(64), enrolee, challenge, Optional.empty(), 0, caNotAfter, now));
+                "0".repeat(64), enrolee, challenge, Optional.empty(), binding ? csr.challengePassword() : Optional.empty(), 0,
+                caNotAfter, now));
         if (decision instanceof Decision.Deny deny) {
             out.println("decision: DENY profile=" + deny.profile() + " rule=" + deny.ruleId() + " status=" + deny.httpStatus());
             out.println("reason:   " + deny.reason());

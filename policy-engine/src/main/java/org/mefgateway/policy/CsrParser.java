@@ -282,7 +282,8 @@ public final class CsrParser {
         return sans;
     }
 
-    private static SubjectAltName subjectAltName(GeneralName name) throws MalformedCsrException {
+    /** One GeneralName as the rules see it (also used to read a certificate being renewed). */
+    static SubjectAltName subjectAltName(GeneralName name) throws MalformedCsrException {
         ASN1Encodable v = name.getName();
         return switch (name.getTagNo()) {
             case GeneralName.dNSName -> new SubjectAltName(SubjectAltName.Kind.DNS, DERIA5String.getInstance(v).getString());

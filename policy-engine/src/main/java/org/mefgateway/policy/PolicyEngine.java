@@ -120,11 +120,30 @@ public final class PolicyEngine {
                     : Optional.of("the CSR has no challengePassword attribute; request one from /csrattrs first"));
 
     /**
+     * RFC 7030 3.5: "the client ... include[s] the tls-unique value ... in the challengePassword"
+     * so that the CSR is proven to come over this TLS session (RFC 9266 tls-exporter on TLS 1.3,
+     * where tls-unique does not exist). A CSR built for another session is refused.
+     */
+    static final Rule CHALLENGE_CHANNEL_BINDING = new Rule("challenge.channel-binding", 403, (csr, ctx, profile) -> {
+        if (!profile.challenge().channelBinding()) {
+            return Optional.empty();
+        }
+        if (ctx.channelBinding().isEmpty()) {
+            return Optional.of("profile " + profile.name() + " requires channel binding, which this TLS session cannot "
+                    + "provide: use TLS 1.3 (tls-exporter, RFC 9266)");
+        }
+        return csr.challengePassword().filter(ctx.channelBinding().get()::equals).isPresent()
+                ? Optional.empty()
+                : Optional.of("the challengePassword must be the base64 tls-exporter channel binding (RFC 9266) of the "
+                        + "TLS session that carries the CSR (RFC 7030 3.5); this CSR was made for another session");
+    });
+
+    /**
      * TS-0003 8.3.6, step 8: the MEF validates the challenge, so it must be one this MEF issued.
      * A challengePassword that is present is checked even where the profile does not require one.
      */
     static final Rule CHALLENGE_KNOWN = new Rule("challenge.known", 403, (csr, ctx, profile) ->
-            csr.challengePassword().isEmpty() || ctx.challenge().isPresent()
+            csr.challengePassword().isEmpty() || ctx.challenge().isPresent() || profile.challenge().channelBinding()
                     ? Optional.empty()
                     : Optional.of("the challengePassword is not one this MEF issued; request a fresh one from /csrattrs"));
 
@@ -334,6 +353,7 @@ public final class PolicyEngine {
             CSR_SIGNATURE_ALGORITHM,
             KEY_TYPE,
             ENROLEE_TYPE,
+            CHALLENGE_CHANNEL_BINDING,
             CHALLENGE_PRESENT,
             CHALLENGE_KNOWN,
             CHALLENGE_ENROLEE,

@@ -30,6 +30,7 @@ import java.util.regex.Pattern;
  * @param challenge              the challengePassword requirement
  * @param reenrolment            what a re-enrolment (RFC 7030 4.2.2) may change
  * @param maxIssuancesPerDay     certificates one Enrolee may get in any 24 hours; 0 = no limit
+ * @param approval               whether an operator approves each request before it is signed
  */
 public record Profile(
         String name,
@@ -44,7 +45,8 @@ public record Profile(
         Duration backdate,
         Challenge challenge,
         Reenrolment reenrolment,
-        int maxIssuancesPerDay) {
+        int maxIssuancesPerDay,
+        Approval approval) {
 
     /** SUIDs for certificate credentials (TS-0004 m2m:suid). */
     static final int FIRST_SUID = 40;
@@ -91,6 +93,11 @@ public record Profile(
         Objects.requireNonNull(reenrolment, "reenrolment");
         if (maxIssuancesPerDay < 0) {
             throw new IllegalArgumentException("maxIssuancesPerDay must be 0 (no limit) or more, not " + maxIssuancesPerDay);
+        }
+        Objects.requireNonNull(approval, "approval");
+        if (challenge.channelBinding() && challenge.required()) {
+            throw new IllegalArgumentException("with channelBinding the challengePassword carries the TLS channel binding "
+                    + "(RFC 7030 3.5), so it cannot also carry a MEF challenge: set challenge.required to false");
         }
         if (subject.mode() == Subject.Mode.EMPTY && !subjectAltName.bindToRegisteredIdentity()
                 && subjectAltName.add().isEmpty() && subjectAltName.types().isEmpty()) {
@@ -268,12 +275,15 @@ public record Profile(
      * The challengePassword (TS-0003 8.3.6 steps 5, 7, 8). A challenge is always single use:
      * a reusable one would let a captured CSR be replayed for a second certificate.
      *
-     * @param required a CSR without challengePassword is refused; when false, the TLS client
-     *                 certificate alone authenticates the request (a challenge that is present is
-     *                 still checked)
-     * @param lifetime how long a challenge handed out by /csrattrs stays valid
+     * @param required       a CSR without challengePassword is refused; when false, the TLS client
+     *                       certificate alone authenticates the request (a challenge that is
+     *                       present is still checked)
+     * @param lifetime       how long a challenge handed out by /csrattrs stays valid
+     * @param channelBinding the challengePassword must be the channel binding of the TLS session
+     *                       the CSR arrives on (RFC 7030 3.5; tls-exporter, RFC 9266, on TLS 1.3),
+     *                       proving that the key holder is the TLS client
      */
-    public record Challenge(boolean required, Duration lifetime) {
+    public record Challenge(boolean required, Duration lifetime, boolean channelBinding) {
         public Challenge {
             requirePositive("challenge lifetime", lifetime);
         }
@@ -296,11 +306,24 @@ public record Profile(
     }
 
     /**
+     * Operator approval (RFC 7030 4.2.3): the request is accepted with 202 and Retry-After, and
+     * the certificate is signed only when an operator approves it.
+     *
+     * @param required   every request of this profile waits for an operator
+     * @param retryAfter what the 202 tells the client to wait before asking again
+     */
+    public record Approval(boolean required, Duration retryAfter) {
+        public Approval {
+            requirePositive("approval retryAfter", retryAfter);
+        }
+    }
+
+    /**
      * The oneM2M default (TS-0003 10.1): for every kind of identity, EC P-256 keys in uncompressed form, ecdsa-with-SHA256,
      * subject CN=certSubjectID, exactly the registered identity in subjectAltName, the EKUs of the
      * Enrolee's SUIDs mapped to {@link Oids#SUID_EKU_ARC}{@code .n}, no other extension, one year
      * of validity with one minute of backdating, a required challenge valid for 10 minutes,
-     * re-key allowed in the last 30 days, at most 10 certificates per Enrolee per day.
+     * re-key allowed in the last 30 days, at most 10 certificates per Enrolee per day, no approval.
      */
     public static Profile oneM2MDefault(String name) {
         return new Profile(name,
@@ -313,9 +336,10 @@ public record Profile(
                 new Extensions(Set.of(), true, List.of(), List.of(), List.of()),
                 Duration.ofDays(365),
                 Duration.ofMinutes(1),
-                new Challenge(true, Duration.ofMinutes(10)),
+                new Challenge(true, Duration.ofMinutes(10), false),
                 new Reenrolment(true, Duration.ofDays(30)),
-                10);
+                10,
+                new Approval(false, Duration.ofMinutes(1)));
     }
 
     /** SUID n to {@link Oids#SUID_EKU_ARC}{@code .n}, for n in 40..45. */
@@ -330,7 +354,7 @@ public record Profile(
     /** This profile under another name (the file name decides the name, whatever the file says). */
     public Profile named(String newName) {
         return new Profile(newName, certSubjectTypes, keys, signatureAlgorithmOids, subject, subjectAltName, eku, extensions, validity,
-                backdate, challenge, reenrolment, maxIssuancesPerDay);
+                backdate, challenge, reenrolment, maxIssuancesPerDay, approval);
     }
 
     private static void requirePositive(String what, Duration d) {

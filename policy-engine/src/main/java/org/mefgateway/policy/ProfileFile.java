@@ -90,7 +90,7 @@ public final class ProfileFile {
 
     private static Profile read(String name, YamlFields f) throws ProfileException {
         f.allowOnly(Set.of("description", "certSubjectTypes", "keys", "signatureAlgorithms", "subject", "subjectAltName", "eku", "extensions",
-                "validity", "challenge", "reenrolment", "rateLimit"));
+                "validity", "challenge", "reenrolment", "rateLimit", "approval"));
         Profile d = Profile.oneM2MDefault(name);
 
         Set<CertSubjectType> identities = d.certSubjectTypes();
@@ -235,13 +235,14 @@ public final class ProfileFile {
         var c = f.map("challenge");
         if (c.isPresent()) {
             YamlFields m = c.get();
-            m.allowOnly(Set.of("required", "lifetimeSeconds", "singleUse"));
+            m.allowOnly(Set.of("required", "lifetimeSeconds", "singleUse", "channelBinding"));
             if (!m.bool("singleUse", true)) {
                 throw m.error("singleUse", "must be true: a reusable challenge lets a captured CSR be replayed for "
                         + "another certificate (TS-0003 8.3.6 step 8)");
             }
             challenge = new Profile.Challenge(m.bool("required", true),
-                    Duration.ofSeconds(m.number("lifetimeSeconds", d.challenge().lifetime().toSeconds(), 1, 30L * 86400)));
+                    Duration.ofSeconds(m.number("lifetimeSeconds", d.challenge().lifetime().toSeconds(), 1, 30L * 86400)),
+                    m.bool("channelBinding", false));
         }
 
         Profile.Reenrolment reenrolment = d.reenrolment();
@@ -260,6 +261,15 @@ public final class ProfileFile {
             maxPerDay = (int) rate.get().number("maxIssuancesPerDay", d.maxIssuancesPerDay(), 0, 1_000_000);
         }
 
+        Profile.Approval approval = d.approval();
+        var a = f.map("approval");
+        if (a.isPresent()) {
+            YamlFields m = a.get();
+            m.allowOnly(Set.of("required", "retryAfterSeconds"));
+            approval = new Profile.Approval(m.bool("required", false),
+                    Duration.ofSeconds(m.number("retryAfterSeconds", d.approval().retryAfter().toSeconds(), 1, 86400)));
+        }
+
         Set<CertSubjectType> ft = identities;
         Profile.Keys fk = keys;
         Set<String> fs = signatureAlgorithms;
@@ -272,7 +282,8 @@ public final class ProfileFile {
         Profile.Challenge fc = challenge;
         Profile.Reenrolment fr = reenrolment;
         int fm = maxPerDay;
-        return build(f, () -> new Profile(name, ft, fk, fs, fsub, fsan, fe, fx, fv, fb, fc, fr, fm));
+        Profile.Approval fa = approval;
+        return build(f, () -> new Profile(name, ft, fk, fs, fsub, fsan, fe, fx, fv, fb, fc, fr, fm, fa));
     }
 
     private interface Builder<T> {

@@ -23,6 +23,8 @@ import org.mefgateway.gateway.Pem;
 import org.mefgateway.gateway.TlsMaterial;
 import org.mefgateway.gateway.est.ErrorResponses;
 import org.mefgateway.gateway.mef.PolicyDirectory;
+import org.mefgateway.gateway.mef.RegistrationAuthority;
+import org.mefgateway.gateway.store.PendingRequest;
 import org.mefgateway.policy.ProfileException;
 import org.mefgateway.gateway.est.EstApi;
 import org.mefgateway.gateway.est.EstError;
@@ -54,14 +56,16 @@ public final class AdminApi {
     private final Store store;
     private final CaSigner signer;
     private final PolicyDirectory policies;
+    private final RegistrationAuthority ra;
     private final WorkerExecutor storeWorkers;
     private final Set<String> operatorFingerprints;
     private final PrometheusMeterRegistry meters;
     private final Clock clock;
 
-    public AdminApi(Store store, CaSigner signer, PolicyDirectory policies, WorkerExecutor storeWorkers,
-                    List<X509Certificate> operators, PrometheusMeterRegistry meters, Clock clock) {
+    public AdminApi(Store store, CaSigner signer, PolicyDirectory policies, RegistrationAuthority ra,
+                    WorkerExecutor storeWorkers, List<X509Certificate> operators, PrometheusMeterRegistry meters, Clock clock) {
         this.policies = policies;
+        this.ra = ra;
         this.meters = meters;
         this.store = store;
         this.signer = signer;
@@ -85,6 +89,11 @@ public final class AdminApi {
         router.get("/admin/enrolees").handler(this::listEnrolees);
         router.get("/admin/certificates").handler(this::listCertificates);
         router.post("/admin/policy/reload").handler(this::reloadPolicy);
+        router.post("/admin/enrolees/:id/instruct").handler(this::instruct);
+        router.delete("/admin/enrolees/:id").handler(this::removeEnrolee);
+        router.get("/admin/requests").handler(this::listRequests);
+        router.post("/admin/requests/:id/approve").handler(this::approve);
+        router.post("/admin/requests/:id/reject").handler(BodyHandler.create(false).setBodyLimit(16 * 1024)).handler(this::reject);
         router.get("/admin/policy").handler(ctx -> json(ctx, 200, profilesJson()));
         ErrorResponses.install(router);
         return router;
@@ -133,6 +142,86 @@ public final class AdminApi {
                 ctx.fail(ar.cause());
             }
         });
+    }
+
+    /** Re-instructs an Enrolee (TS-0003 8.3.9.7): a new CERT_PROV command lets its bootstrap credential enrol once more. */
+    private void instruct(RoutingContext ctx) {
+        String id = ctx.pathParam("id");
+        storeWorkers.executeBlocking(() -> store.instruct(id), false).onSuccess(found -> {
+            if (!found) {
+                ctx.fail(EstError.of(404, "no Enrolee '" + LogText.safe(id) + "'"));
+                return;
+            }
+            LOG.info("operator instructed enrolee={} (CERT_PROV)", LogText.safe(id));
+            json(ctx, 200, new JsonObject().put("id", id).put("command", StoredEnrolee.Command.CERT_PROV.name()));
+        }).onFailure(ctx::fail);
+    }
+
+    /** Removes a registration; the certificates it obtained stay in the ledger. */
+    private void removeEnrolee(RoutingContext ctx) {
+        String id = ctx.pathParam("id");
+        storeWorkers.executeBlocking(() -> store.removeEnrolee(id), false).onSuccess(found -> {
+            if (!found) {
+                ctx.fail(EstError.of(404, "no Enrolee '" + LogText.safe(id) + "'"));
+                return;
+            }
+            LOG.info("operator removed enrolee={}", LogText.safe(id));
+            ctx.response().setStatusCode(204).end();
+        }).onFailure(ctx::fail);
+    }
+
+    /** Requests held for approval; {@code ?status=PENDING} (or APPROVED, REJECTED) filters. */
+    private void listRequests(RoutingContext ctx) {
+        Optional<PendingRequest.Status> status;
+        try {
+            status = Optional.ofNullable(ctx.queryParams().get("status")).map(PendingRequest.Status::valueOf);
+        } catch (IllegalArgumentException e) {
+            ctx.fail(EstError.of(400, "status must be PENDING, APPROVED or REJECTED"));
+            return;
+        }
+        storeWorkers.executeBlocking(() -> store.pendingRequests(status), false)
+                .onSuccess(list -> json(ctx, 200, new JsonArray(list.stream().map(AdminApi::toJson).toList())))
+                .onFailure(ctx::fail);
+    }
+
+    private void approve(RoutingContext ctx) {
+        ra.approve(ctx.pathParam("id"))
+                .onSuccess(cert -> json(ctx, 200, new JsonObject().put("id", ctx.pathParam("id")).put("status", "APPROVED")
+                        .put("serial", cert.serialHex())))
+                .onFailure(ctx::fail);
+    }
+
+    private void reject(RoutingContext ctx) {
+        String reason;
+        try {
+            JsonObject body = ctx.body().isEmpty() ? new JsonObject() : ctx.body().asJsonObject();
+            reason = body.getString("reason", "rejected by the operator");
+        } catch (DecodeException | ClassCastException e) {
+            ctx.fail(EstError.of(400, "the body is not a JSON object with a reason"));
+            return;
+        }
+        if (reason.length() > 1024) {
+            ctx.fail(EstError.of(400, "the reason is longer than 1024 characters"));
+            return;
+        }
+        ra.reject(ctx.pathParam("id"), reason)
+                .onSuccess(x -> json(ctx, 200, new JsonObject().put("id", ctx.pathParam("id")).put("status", "REJECTED")))
+                .onFailure(ctx::fail);
+    }
+
+    static JsonObject toJson(PendingRequest r) {
+        JsonObject json = new JsonObject()
+                .put("id", r.id())
+                .put("enroleeId", r.enroleeId())
+                .put("label", r.label())
+                .put("operation", r.reenrol() ? "simplereenroll" : "simpleenroll")
+                .put("csrSha256", r.csrHash())
+                .put("status", r.status().name())
+                .put("createdAt", r.createdAt().toString());
+        r.reason().ifPresent(v -> json.put("reason", v));
+        r.serialHex().ifPresent(v -> json.put("serial", v));
+        r.decidedAt().ifPresent(v -> json.put("decidedAt", v.toString()));
+        return json;
     }
 
     private JsonObject profilesJson() {
@@ -204,7 +293,7 @@ public final class AdminApi {
             suids.add(s);
         }
         return new StoredEnrolee(new RegisteredEnrolee(id, type, subjectId, suids), fingerprint,
-                StoredEnrolee.Command.CERT_PROV, clock.instant());
+                StoredEnrolee.Command.CERT_PROV, clock.instant(), Optional.empty());
     }
 
     private static String required(JsonObject body, String key) {
@@ -235,6 +324,7 @@ public final class AdminApi {
                 .put("certSubjectID", e.enrolee().certSubjectId())
                 .put("suids", new JsonArray(e.enrolee().suids().stream().sorted().toList()))
                 .put("command", e.command().name())
+                .put("lastResult", e.commandResult().map(Enum::name).orElse(null))
                 .put("registeredAt", e.registeredAt().toString());
     }
 

@@ -13,6 +13,7 @@ import java.util.Locale;
 import java.util.Optional;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
+import org.mefgateway.gateway.mef.RegistrationAuthority.Operation;
 import org.mefgateway.gateway.store.StoredEnrolee;
 import org.mefgateway.policy.PolicyEngine;
 
@@ -42,10 +43,13 @@ public final class EstApi {
             router.get(base + "/cacerts").handler(this::cacerts);
             router.get(base + "/csrattrs").handler(this::csrattrs);
             // Two routes: the content type is checked before the body is read.
-            router.post(base + "/simpleenroll").handler(ctx -> requireContentType(ctx, EstWire.PKCS10));
-            router.post(base + "/simpleenroll")
-                    .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
-                    .handler(this::simpleenroll);
+            for (Operation operation : Operation.values()) {
+                String path = base + (operation == Operation.ENROL ? "/simpleenroll" : "/simplereenroll");
+                router.post(path).handler(ctx -> requireContentType(ctx, EstWire.PKCS10));
+                router.post(path)
+                        .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
+                        .handler(ctx -> enrol(ctx, operation));
+            }
         }
         router.get("/mef/command").handler(this::command);
         ErrorResponses.install(router);
@@ -62,18 +66,20 @@ public final class EstApi {
     private void csrattrs(RoutingContext ctx) {
         PolicyEngine policy = ra.policy(label(ctx));
         ra.authenticate(clientCertificate(ctx.request()))
-                .compose(enrolee -> ra.csrAttributes(enrolee, policy))
+                .compose(caller -> ra.csrAttributes(caller, policy))
                 .onSuccess(der -> sendBase64(ctx, EstWire.CSRATTRS, EstWire.encodeBase64(der)))
                 .onFailure(ctx::fail);
     }
 
-    /** RFC 7030 4.2.1 / TS-0003 steps 7-12. */
-    private void simpleenroll(RoutingContext ctx) {
+    /** RFC 7030 4.2.1 / TS-0003 steps 7-12 (simpleenroll), and RFC 7030 4.2.2 (simplereenroll). */
+    private void enrol(RoutingContext ctx, Operation operation) {
         String label = label(ctx);
         PolicyEngine policy = ra.policy(label);
         byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+        Optional<String> binding = ctx.request().isSSL()
+                ? ChannelBinding.tlsExporter(ctx.request().sslSession()) : Optional.empty();
         ra.authenticate(clientCertificate(ctx.request()))
-                .compose(enrolee -> ra.enrol(enrolee, label, policy, body))
+                .compose(caller -> ra.enrol(caller, label, policy, body, operation, binding))
                 .onSuccess(der -> sendBase64(ctx, EstWire.PKCS7_CERTS_ONLY, EstWire.encodeBase64(EstWire.certsOnly(List.of(der)))))
                 .onFailure(ctx::fail);
     }
@@ -90,9 +96,9 @@ public final class EstApi {
      */
     private void command(RoutingContext ctx) {
         ra.authenticate(clientCertificate(ctx.request()))
-                .onSuccess(stored -> ctx.response()
+                .onSuccess(caller -> ctx.response()
                         .putHeader("Content-Type", "application/json")
-                        .end(command(stored, "https://" + authority(ctx.request()) + EST).encode()))
+                        .end(command(caller.enrolee(), "https://" + authority(ctx.request()) + EST).encode()))
                 .onFailure(ctx::fail);
     }
 
@@ -122,6 +128,7 @@ public final class EstApi {
                     .put("certSubjectType", stored.enrolee().type().code())
                     .put("certSubjectID", stored.enrolee().certSubjectId());
         }
+        stored.commandResult().ifPresent(result -> json.put("lastResult", result.name()));
         return json;
     }
 

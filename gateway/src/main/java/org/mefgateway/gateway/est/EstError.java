@@ -35,6 +35,14 @@ public final class EstError extends RuntimeException {
                 Optional.of(ruleId), status == 429 ? Optional.of(Duration.ofHours(1)) : Optional.empty());
     }
 
+    /**
+     * Not a failure but the same wire shape: RFC 7030 4.2.3 answers a request held for an
+     * operator with 202, Retry-After and a reason, and the client repeats the request.
+     */
+    public static EstError deferred(String reason, Duration retryAfter) {
+        return new EstError(202, reason, Optional.empty(), Optional.of(retryAfter));
+    }
+
     public static EstError unavailable(String reason, Duration retryAfter) {
         return new EstError(503, reason, Optional.empty(), Optional.of(retryAfter));
     }

@@ -7,6 +7,7 @@ import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Optional;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1EncodableVector;
 import org.bouncycastle.asn1.ASN1Encoding;
@@ -20,6 +21,7 @@ import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.ExtensionsGenerator;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x9.ECNamedCurveTable;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cms.CMSAbsentContent;
 import org.bouncycastle.cms.CMSException;
@@ -27,6 +29,7 @@ import org.bouncycastle.cms.CMSSignedDataGenerator;
 import org.bouncycastle.util.CollectionStore;
 import org.mefgateway.gateway.ca.CertificateAuthority;
 import org.mefgateway.policy.Oids;
+import org.mefgateway.policy.Profile;
 import org.mefgateway.policy.SubjectAltName;
 
 /**
@@ -96,25 +99,39 @@ public final class EstWire {
 
     /**
      * The CSR attributes for one Enrolee (TS-0003 step 5, RFC 7030 4.5.2): the signature algorithm
-     * and key type the profile accepts, the fresh challengePassword, and an extensionRequest
-     * carrying the subjectAltName identity it must request and the EKUs of its SUIDs.
+     * and key type the profile prefers, the fresh challengePassword (when the profile requires
+     * one), and an extensionRequest carrying the subjectAltName identity it must request (when the
+     * profile binds to it) and the EKUs of its SUIDs. Every profile names a key type, so the set
+     * is never empty and the 204 of RFC 7030 4.5.2 does not occur.
      */
-    public static byte[] csrAttributes(String challengePassword, SubjectAltName identity, List<String> ekus) {
+    public static byte[] csrAttributes(Optional<String> challengePassword, Profile.Keys keys, Optional<SubjectAltName> identity,
+                                       List<String> ekus) {
         try {
             ASN1EncodableVector attrs = new ASN1EncodableVector();
-            attrs.add(new ASN1ObjectIdentifier(Oids.ECDSA_WITH_SHA256));
-            attrs.add(new Attribute(new ASN1ObjectIdentifier(Oids.EC_PUBLIC_KEY),
-                    new DERSet(new ASN1ObjectIdentifier(Oids.SECP256R1))));
-            attrs.add(new Attribute(new ASN1ObjectIdentifier(Oids.CHALLENGE_PASSWORD),
-                    new DERSet(new DERPrintableString(challengePassword, true))));
+            if (keys.ecCurves().isEmpty()) {
+                attrs.add(new ASN1ObjectIdentifier(keys.rsaMinBits() > 0 ? Oids.SHA256_WITH_RSA : Oids.ED25519));
+            } else {
+                // The strongest-but-cheapest choice first: P-256 when allowed (TS-0003 10.1).
+                String curve = keys.ecCurves().stream().sorted().findFirst().orElseThrow();
+                attrs.add(new ASN1ObjectIdentifier(curve.equals("secp256r1") ? Oids.ECDSA_WITH_SHA256 : Oids.ECDSA_WITH_SHA384));
+                attrs.add(new Attribute(new ASN1ObjectIdentifier(Oids.EC_PUBLIC_KEY),
+                        new DERSet(ECNamedCurveTable.getOID(curve))));
+            }
+            challengePassword.ifPresent(c -> attrs.add(new Attribute(new ASN1ObjectIdentifier(Oids.CHALLENGE_PASSWORD),
+                    new DERSet(new DERPrintableString(c, true)))));
             ExtensionsGenerator ext = new ExtensionsGenerator();
-            ext.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(CertificateAuthority.generalName(identity)));
+            if (identity.isPresent()) {
+                ext.addExtension(Extension.subjectAlternativeName, false,
+                        new GeneralNames(CertificateAuthority.generalName(identity.get())));
+            }
             if (!ekus.isEmpty()) {
                 KeyPurposeId[] purposes = ekus.stream()
                         .map(oid -> KeyPurposeId.getInstance(new ASN1ObjectIdentifier(oid))).toArray(KeyPurposeId[]::new);
                 ext.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(purposes));
             }
-            attrs.add(new Attribute(new ASN1ObjectIdentifier(Oids.EXTENSION_REQUEST), new DERSet((ASN1Encodable) ext.generate())));
+            if (!ext.isEmpty()) {
+                attrs.add(new Attribute(new ASN1ObjectIdentifier(Oids.EXTENSION_REQUEST), new DERSet((ASN1Encodable) ext.generate())));
+            }
             return new DERSequence(attrs).getEncoded(ASN1Encoding.DER);
         } catch (IOException e) {
             throw new IllegalStateException("csrattrs cannot be encoded", e);

@@ -11,6 +11,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
+import org.mefgateway.gateway.est.ChannelBinding;
 import org.mefgateway.policy.PolicyEngine;
 import org.mefgateway.policy.Profile;
 import org.mefgateway.policy.ProfileException;
@@ -86,6 +87,10 @@ public final class PolicyDirectory {
         for (Path file : files) {
             try {
                 Profile profile = ProfileFile.parse(file.getFileName().toString(), readSmall(file));
+                if (profile.challenge().channelBinding() && !ChannelBinding.available()) {
+                    throw new ProfileException(file.getFileName() + ": challenge.channelBinding needs tls-exporter, which "
+                            + "the JDK offers from version 25; this gateway runs on Java " + Runtime.version().feature());
+                }
                 engines.put(profile.name(), new PolicyEngine(profile));
             } catch (ProfileException e) {
                 errors.add(e.getMessage());

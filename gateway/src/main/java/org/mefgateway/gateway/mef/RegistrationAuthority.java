@@ -5,10 +5,16 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.WorkerExecutor;
 import java.math.BigInteger;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
 import org.mefgateway.gateway.LogText;
@@ -19,16 +25,19 @@ import org.mefgateway.gateway.est.EstError;
 import org.mefgateway.gateway.est.EstWire;
 import org.mefgateway.gateway.store.DuplicateException;
 import org.mefgateway.gateway.store.IssuedCertificate;
+import org.mefgateway.gateway.store.PendingRequest;
 import org.mefgateway.gateway.store.Store;
 import org.mefgateway.gateway.store.StoredEnrolee;
 import org.mefgateway.policy.CertificateTemplate;
 import org.mefgateway.policy.CsrFacts;
 import org.mefgateway.policy.CsrParser;
+import org.mefgateway.policy.CurrentCertificate;
 import org.mefgateway.policy.Decision;
 import org.mefgateway.policy.EnrolmentContext;
 import org.mefgateway.policy.IssuedChallenge;
 import org.mefgateway.policy.MalformedCsrException;
 import org.mefgateway.policy.PolicyEngine;
+import org.mefgateway.policy.SubjectAltName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * The MEF acting as Registration Authority: it knows the registered Enrolees, hands out
  * challenges, asks the policy engine about every CSR and forwards what it allows to the CA.
  * The order of an issuance is fixed: decide, consume the challenge, sign, record durably,
- * and only then return the certificate.
+ * and only then return the certificate. A profile that requires approval holds the request
+ * after the decision instead, and the certificate is signed when an operator approves it.
  *
  * <p>Blocking work runs on dedicated worker pools (CSR parsing and verification on {@code cpu},
  * JDBC on {@code store}); signing runs on the HSM signer's own pool. Nothing here blocks an
@@ -45,9 +55,11 @@ import org.slf4j.LoggerFactory;
 public final class RegistrationAuthority {
     private static final Logger LOG = LoggerFactory.getLogger(RegistrationAuthority.class);
     private static final int SERIAL_ATTEMPTS = 3;
-
     /** The window of per-Enrolee rate limits (profile rateLimit.maxIssuancesPerDay). */
     private static final Duration RATE_WINDOW = Duration.ofDays(1);
+    /** What a client polling a request that is being signed right now is told to wait. */
+    private static final Duration SIGNING_RETRY = Duration.ofSeconds(1);
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Store store;
     private final PolicyDirectory policies;
@@ -68,6 +80,16 @@ public final class RegistrationAuthority {
         this.clock = clock;
     }
 
+    /** simpleenroll (RFC 7030 4.2.1, first enrolment) or simplereenroll (4.2.2, renewal). */
+    public enum Operation { ENROL, REENROL }
+
+    /**
+     * Who is asking: the registered Enrolee, and on re-enrolment the certificate it authenticated
+     * with (issued by this CA, in the ledger, not revoked).
+     */
+    public record Caller(StoredEnrolee enrolee, Optional<X509Certificate> current) {
+    }
+
     /**
      * The policy of an EST label, taken once per request so that a reload in the middle of a
      * request cannot mix two profiles. RFC 7030 3.2.2: an unknown label is an unknown resource.
@@ -80,56 +102,115 @@ public final class RegistrationAuthority {
 
     /**
      * The Enrolee behind a TLS client certificate. TS-0003 8.3.6.2.1: the Enrolee is authenticated
-     * by TLS (its bootstrap certificate, validated against the configured trust anchors during the
-     * handshake), never by HTTP authentication; here the certificate is matched to a registration.
+     * by TLS, never by HTTP authentication. Its bootstrap certificate (validated against the
+     * makers' trust anchors during the handshake) is matched to a registration; a certificate
+     * this CA issued (validated against the CA) is matched to the ledger, for re-enrolment.
      */
-    public Future<StoredEnrolee> authenticate(Optional<X509Certificate> clientCertificate) {
+    public Future<Caller> authenticate(Optional<X509Certificate> clientCertificate) {
         if (clientCertificate.isEmpty()) {
             return Future.failedFuture(EstError.of(401,
                     "a TLS client certificate is required: present the bootstrap certificate the operator registered (TS-0003 8.3.6.2.1)"));
         }
-        String fingerprint = TlsMaterial.fingerprint(clientCertificate.get());
+        X509Certificate cert = clientCertificate.get();
+        if (issuedByThisCa(cert)) {
+            String serial = cert.getSerialNumber().toString(16);
+            return storeWorkers.executeBlocking(() -> {
+                IssuedCertificate issued = store.certificate(serial).orElseThrow(() -> EstError.of(403,
+                        "certificate " + serial + " is not in this MEF's ledger"));
+                if (!"ISSUED".equals(issued.status())) {
+                    throw EstError.of(403, "certificate " + serial + " is " + issued.status().toLowerCase(java.util.Locale.ROOT)
+                            + ": enrol again with the bootstrap credential");
+                }
+                StoredEnrolee enrolee = store.enrolee(issued.enroleeId()).orElseThrow(() -> EstError.of(403,
+                        "the Enrolee of certificate " + serial + " is no longer registered"));
+                return new Caller(enrolee, Optional.of(cert));
+            }, false);
+        }
+        String fingerprint = TlsMaterial.fingerprint(cert);
         return storeWorkers.executeBlocking(() -> store.enroleeByFingerprint(fingerprint), false)
-                .compose(found -> found.map(Future::succeededFuture).orElseGet(() -> Future.failedFuture(EstError.of(403,
-                        "this client certificate (SHA-256 " + fingerprint + ") is not registered with the MEF: ask the operator to register the Enrolee"))));
+                .compose(found -> found.map(e -> Future.succeededFuture(new Caller(e, Optional.empty())))
+                        .orElseGet(() -> Future.failedFuture(EstError.of(403, "this client certificate (SHA-256 " + fingerprint
+                                + ") is not registered with the MEF: ask the operator to register the Enrolee"))));
     }
 
     /**
-     * TS-0003 steps 4-5: a fresh challengePassword bound to this Enrolee, single use, expiring after
-     * the profile's challenge lifetime, with the identity and EKUs its CSR must request.
+     * TS-0003 steps 4-5 (and 8.3.6.2.3 on re-enrolment): a fresh challengePassword bound to this
+     * Enrolee, single use, expiring after the profile's challenge lifetime, with the key, identity
+     * and EKUs its CSR must request. No challenge when the profile does not require one.
      */
-    public Future<byte[]> csrAttributes(StoredEnrolee enrolee, PolicyEngine policy) {
-        if (enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
+    public Future<byte[]> csrAttributes(Caller caller, PolicyEngine policy) {
+        StoredEnrolee enrolee = caller.enrolee();
+        if (caller.current().isEmpty() && enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
             return Future.failedFuture(noPendingCommand(enrolee, policy));
+        }
+        var profile = policy.profile();
+        Optional<SubjectAltName> identity = profile.subjectAltName().bindToRegisteredIdentity()
+                ? Optional.of(enrolee.enrolee().identity()) : Optional.empty();
+        List<String> ekus = profile.eku().forSuids(enrolee.enrolee().suids());
+        if (!profile.challenge().required()) {
+            return Future.succeededFuture(EstWire.csrAttributes(Optional.empty(), profile.keys(), identity, ekus));
         }
         String challenge = Challenges.next();
         Instant now = clock.instant();
-        Instant expires = now.plus(policy.profile().challenge().lifetime());
+        Instant expires = now.plus(profile.challenge().lifetime());
         return storeWorkers.executeBlocking(() -> {
             store.saveChallenge(Challenges.hash(challenge), enrolee.enrolee().id(), now, expires);
-            return EstWire.csrAttributes(challenge, enrolee.enrolee().identity(),
-                    policy.profile().eku().forSuids(enrolee.enrolee().suids()));
+            return EstWire.csrAttributes(Optional.of(challenge), profile.keys(), identity, ekus);
         }, false);
     }
 
     /**
      * TS-0003 steps 7-12 for one CSR, given as the request body (base64 of the DER, RFC 8951);
-     * completes with the DER of the recorded certificate.
+     * completes with the DER of the recorded certificate, or fails with the refusal (or the 202
+     * of a request held for approval). {@code channelBinding} is the base64 tls-exporter value of
+     * the TLS session the request came on, when the runtime can compute it.
      */
-    public Future<byte[]> enrol(StoredEnrolee enrolee, String label, PolicyEngine policy, byte[] body) {
-        if (enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
+    public Future<byte[]> enrol(Caller caller, String label, PolicyEngine policy, byte[] body, Operation operation,
+                                Optional<String> channelBinding) {
+        StoredEnrolee enrolee = caller.enrolee();
+        if (operation == Operation.REENROL && caller.current().isEmpty()) {
+            return Future.failedFuture(refuse(enrolee, policy, 403, "reenrol.current-certificate",
+                    "simplereenroll authenticates with the certificate being renewed (RFC 7030 4.2.2); this is the "
+                            + "bootstrap credential: use simpleenroll"));
+        }
+        if (operation == Operation.ENROL && caller.current().isPresent()) {
+            return Future.failedFuture(refuse(enrolee, policy, 403, "enrol.bootstrap-certificate",
+                    "simpleenroll authenticates with the bootstrap credential; to renew this certificate use simplereenroll"));
+        }
+        if (operation == Operation.ENROL && enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
             return Future.failedFuture(noPendingCommand(enrolee, policy));
         }
-        return cpuWorkers.executeBlocking(() -> parse(enrolee, policy, EstWire.decodeBase64(body)), false)
-                .compose(csr -> storeWorkers.executeBlocking(() -> lookup(enrolee, csr), false)
-                        .map(found -> decide(enrolee, label, policy, csr, found))
-                        .compose(issue -> {
-                            // null when the profile waives the challenge and the CSR carries none
-                            String challengeHash = csr.challengePassword().map(Challenges::hash).orElse(null);
-                            return beginIssuance(enrolee, policy, challengeHash)
-                                    .compose(claimed -> issueAndRecord(enrolee, issue, SERIAL_ATTEMPTS)
-                                            .recover(failure -> abandonIssuance(enrolee, challengeHash, failure)));
-                        }));
+        Future<byte[]> issued = cpuWorkers.executeBlocking(() -> parse(enrolee, policy, EstWire.decodeBase64(body)), false)
+                .compose(request -> storeWorkers.executeBlocking(() -> lookup(enrolee, request), false)
+                        .compose(found -> found.held().isPresent()
+                                ? answerHeld(enrolee, policy, found.held().get())
+                                : decideAndIssue(caller, label, policy, request, found, operation, channelBinding)));
+        if (operation == Operation.ENROL) {
+            issued.onComplete(ar -> recordCommandResult(enrolee, ar.succeeded() ? null : ar.cause()));
+        }
+        return issued;
+    }
+
+    private Future<byte[]> decideAndIssue(Caller caller, String label, PolicyEngine policy, Request request, Lookup found,
+                                          Operation operation, Optional<String> channelBinding) {
+        StoredEnrolee enrolee = caller.enrolee();
+        Decision.Issue issue = decide(enrolee, policy, request.csr(), new EnrolmentContext(label,
+                enrolee.bootstrapFingerprint(), enrolee.enrolee(), found.challenge(),
+                caller.current().map(RegistrationAuthority::currentCertificate), channelBinding, found.issuedLastDay(),
+                ca.caCertificate().getNotAfter().toInstant(), clock.instant()));
+        // Nothing to claim when the profile waives the challenge (and the CSR has none) or when
+        // the challengePassword carries the TLS channel binding, which is unique per session.
+        String challengeHash = policy.profile().challenge().channelBinding() ? null
+                : request.csr().challengePassword().map(Challenges::hash).orElse(null);
+        boolean firstEnrolment = operation == Operation.ENROL;
+        return beginIssuance(enrolee, policy, challengeHash, firstEnrolment).compose(claimed -> {
+            if (policy.profile().approval().required()) {
+                return hold(enrolee, label, policy, request, operation);
+            }
+            return issueAndRecord(enrolee.enrolee().id(), issue, SERIAL_ATTEMPTS)
+                    .map(IssuedCertificate::der)
+                    .recover(failure -> abandonIssuance(enrolee, challengeHash, firstEnrolment, failure));
+        });
     }
 
     /**
@@ -142,9 +223,13 @@ public final class RegistrationAuthority {
                 + enrolee.enrolee().id() + ": its certificate was already issued; the operator must instruct it again");
     }
 
-    private CsrFacts parse(StoredEnrolee enrolee, PolicyEngine policy, byte[] der) {
+    /** The CSR as received (its hash recognises a repeated request) and as parsed. */
+    private record Request(byte[] der, String hash, CsrFacts csr) {
+    }
+
+    private Request parse(StoredEnrolee enrolee, PolicyEngine policy, byte[] der) {
         try {
-            return CsrParser.parse(der);
+            return new Request(der, sha256(der), CsrParser.parse(der));
         } catch (MalformedCsrException e) {
             throw refuse(enrolee, policy, 400, "csr.malformed", e.getMessage());
         }
@@ -170,20 +255,25 @@ public final class RegistrationAuthority {
                 .increment();
     }
 
-    /** What the store knows that policy needs: the challenge presented and the Enrolee's recent issuances. */
-    private record Lookup(Optional<IssuedChallenge> challenge, int issuedLastDay) {
+    /**
+     * What the store knows that policy needs: the challenge presented, the Enrolee's recent
+     * issuances, and whether this very CSR is already held for approval.
+     */
+    private record Lookup(Optional<IssuedChallenge> challenge, int issuedLastDay, Optional<PendingRequest> held) {
     }
 
-    private Lookup lookup(StoredEnrolee enrolee, CsrFacts csr) {
-        Optional<IssuedChallenge> challenge = csr.challengePassword().flatMap(value -> store.challenge(Challenges.hash(value)));
-        return new Lookup(challenge, store.issuedSince(enrolee.enrolee().id(), clock.instant().minus(RATE_WINDOW)));
+    private Lookup lookup(StoredEnrolee enrolee, Request request) {
+        String id = enrolee.enrolee().id();
+        Optional<PendingRequest> held = store.pendingRequest(id, request.hash());
+        if (held.isPresent()) {
+            return new Lookup(Optional.empty(), 0, held);
+        }
+        Optional<IssuedChallenge> challenge = request.csr().challengePassword()
+                .flatMap(value -> store.challenge(Challenges.hash(value)));
+        return new Lookup(challenge, store.issuedSince(id, clock.instant().minus(RATE_WINDOW)), Optional.empty());
     }
 
-    private Decision.Issue decide(StoredEnrolee enrolee, String label, PolicyEngine policy, CsrFacts csr, Lookup found) {
-        // The TLS identity is the bootstrap certificate that authenticate() matched to this registration.
-        EnrolmentContext ctx = new EnrolmentContext(label, enrolee.bootstrapFingerprint(), enrolee.enrolee(),
-                found.challenge(), Optional.empty(), found.issuedLastDay(), ca.caCertificate().getNotAfter().toInstant(),
-                clock.instant());
+    private Decision.Issue decide(StoredEnrolee enrolee, PolicyEngine policy, CsrFacts csr, EnrolmentContext ctx) {
         Decision decision = policy.decide(csr, ctx);
         if (decision instanceof Decision.Deny deny) {
             throw refuse(enrolee, policy, deny.httpStatus(), deny.ruleId(), deny.reason());
@@ -193,10 +283,19 @@ public final class RegistrationAuthority {
         return issue;
     }
 
-    /** Single use of the challenge and of the command, enforced by the database. */
-    private Future<Void> beginIssuance(StoredEnrolee enrolee, PolicyEngine policy, String challengeHash) {
+    /** RFC 7030 4.2.2: the certificate being renewed, as policy compares it with the CSR. */
+    private static CurrentCertificate currentCertificate(X509Certificate cert) {
+        try {
+            return CurrentCertificate.of(cert.getEncoded());
+        } catch (java.security.cert.CertificateEncodingException e) {
+            throw new IllegalStateException("a certificate this CA issued cannot be encoded", e);
+        }
+    }
+
+    /** Single use of the challenge, and of the command on a first enrolment, enforced by the database. */
+    private Future<Void> beginIssuance(StoredEnrolee enrolee, PolicyEngine policy, String challengeHash, boolean claimCommand) {
         return storeWorkers.executeBlocking(() -> {
-            switch (store.beginIssuance(challengeHash, enrolee.enrolee().id(), clock.instant())) {
+            switch (store.beginIssuance(challengeHash, enrolee.enrolee().id(), claimCommand, clock.instant())) {
                 case CLAIMED -> {
                     return null;
                 }
@@ -207,10 +306,10 @@ public final class RegistrationAuthority {
         }, false);
     }
 
-    /** Nothing was issued: give the challenge and the command back, then report the original failure. */
-    private Future<byte[]> abandonIssuance(StoredEnrolee enrolee, String challengeHash, Throwable failure) {
+    /** Nothing was issued: give the challenge (and the command) back, then report the original failure. */
+    private Future<byte[]> abandonIssuance(StoredEnrolee enrolee, String challengeHash, boolean restoreCommand, Throwable failure) {
         return storeWorkers.executeBlocking(() -> {
-            store.abandonIssuance(challengeHash, enrolee.enrolee().id());
+            store.abandonIssuance(challengeHash, enrolee.enrolee().id(), restoreCommand);
             return null;
         }, false).transform(released -> {
             if (released.failed()) {
@@ -221,9 +320,12 @@ public final class RegistrationAuthority {
         });
     }
 
-    private Future<byte[]> issueAndRecord(StoredEnrolee enrolee, Decision.Issue issue, int attemptsLeft) {
+    private Future<IssuedCertificate> issueAndRecord(String enroleeId, Decision.Issue issue, int attemptsLeft) {
+        return issueAndRecord(enroleeId, issue, Serials.next(), attemptsLeft);
+    }
+
+    private Future<IssuedCertificate> issueAndRecord(String enroleeId, Decision.Issue issue, BigInteger serial, int attemptsLeft) {
         CertificateTemplate t = issue.template();
-        BigInteger serial = Serials.next();
         Future<byte[]> signed;
         try {
             signed = Future.fromCompletionStage(ca.issue(t, serial));
@@ -233,21 +335,161 @@ public final class RegistrationAuthority {
         }
         return signed
                 .compose(der -> storeWorkers.executeBlocking(() -> {
-                    store.recordIssuance(new IssuedCertificate(serial.toString(16), enrolee.enrolee().id(), issue.profile(),
+                    IssuedCertificate recorded = new IssuedCertificate(serial.toString(16), enroleeId, issue.profile(),
                             t.subject(), t.subjectAltNames().stream().map(Object::toString).collect(Collectors.joining(",")),
-                            t.notBefore(), t.notAfter(), "ISSUED", clock.instant(), der));
-                    LOG.info("issued enrolee={} profile={} serial={} subject={}", enrolee.enrolee().id(), issue.profile(),
+                            t.notBefore(), t.notAfter(), "ISSUED", clock.instant(), der);
+                    store.recordIssuance(recorded);
+                    LOG.info("issued enrolee={} profile={} serial={} subject={}", enroleeId, issue.profile(),
                             serial.toString(16), LogText.safe(t.subject()));
-                    return der;
+                    return recorded;
                 }, false))
                 .recover(e -> {
                     // 127 random bits collide practically never; if they do, the ledger's key says so
                     // and the certificate with the duplicate serial is discarded, never returned.
                     if (e instanceof DuplicateException && attemptsLeft > 1) {
                         LOG.warn("serial {} already in the ledger; issuing again with a new serial", serial.toString(16));
-                        return issueAndRecord(enrolee, issue, attemptsLeft - 1);
+                        return issueAndRecord(enroleeId, issue, Serials.next(), attemptsLeft - 1);
                     }
                     return Future.failedFuture(e);
                 });
+    }
+
+    // --- Deferred issuance (RFC 7030 4.2.3) --------------------------------------------------
+
+    /** Holds an allowed request for an operator; the client is told to ask again later. */
+    private Future<byte[]> hold(StoredEnrolee enrolee, String label, PolicyEngine policy, Request request, Operation operation) {
+        Duration retry = policy.profile().approval().retryAfter();
+        return storeWorkers.executeBlocking(() -> {
+            String id = HexFormat.of().formatHex(randomId());
+            store.holdRequest(new PendingRequest(id, enrolee.enrolee().id(), label, operation == Operation.REENROL,
+                    request.hash(), request.der(), PendingRequest.Status.PENDING, Optional.empty(), Optional.empty(),
+                    clock.instant(), Optional.empty()));
+            LOG.info("held for approval enrolee={} profile={} request={}", enrolee.enrolee().id(), policy.profile().name(), id);
+            throw deferred(policy, retry);
+        }, false);
+    }
+
+    private static byte[] randomId() {
+        byte[] id = new byte[16];
+        RANDOM.nextBytes(id);
+        return id;
+    }
+
+    private static EstError deferred(PolicyEngine policy, Duration retry) {
+        return EstError.deferred("profile " + policy.profile().name() + " requires an operator's approval; the request is "
+                + "held: send the same request again after " + retry.toSeconds() + " seconds", retry);
+    }
+
+    /** The client repeated a held request: answer with its state (RFC 7030 4.2.3). */
+    private Future<byte[]> answerHeld(StoredEnrolee enrolee, PolicyEngine policy, PendingRequest held) {
+        return switch (held.status()) {
+            case PENDING -> Future.failedFuture(deferred(policy, policy.profile().approval().retryAfter()));
+            case REJECTED -> Future.failedFuture(refuse(enrolee, policy, 403, "approval.rejected",
+                    "an operator rejected this request: " + held.reason().orElse("no reason given")));
+            case APPROVED -> storeWorkers.executeBlocking(() -> store.certificate(held.serialHex().orElseThrow())
+                    .map(IssuedCertificate::der)
+                    .orElseThrow(() -> EstError.deferred("the request was approved and is being signed", SIGNING_RETRY)), false);
+        };
+    }
+
+    /**
+     * An operator approves a held request: the current profile of its label decides it again
+     * (a profile tightened meanwhile still applies), except for what was checked and consumed
+     * when the request arrived — its challenge or channel binding, and the certificate it renews.
+     * The request is marked approved before signing, so two approvals sign it once; if signing or
+     * recording fails it is pending again.
+     */
+    public Future<IssuedCertificate> approve(String requestId) {
+        BigInteger serial = Serials.next();
+        return storeWorkers.executeBlocking(() -> {
+            PendingRequest held = store.pendingRequest(requestId).orElseThrow(() -> EstError.of(404, "no held request " + requestId));
+            StoredEnrolee enrolee = store.enrolee(held.enroleeId()).orElseThrow(() -> EstError.of(409,
+                    "the Enrolee " + held.enroleeId() + " is no longer registered"));
+            if (!store.decideRequest(requestId, PendingRequest.Status.APPROVED, null, serial.toString(16), clock.instant())) {
+                throw EstError.of(409, "request " + requestId + " is not pending (it is " + held.status() + ")");
+            }
+            return new Approving(held, enrolee, store.issuedSince(enrolee.enrolee().id(), clock.instant().minus(RATE_WINDOW)));
+        }, false).compose(approving -> {
+            PendingRequest held = approving.held();
+            StoredEnrolee enrolee = approving.enrolee();
+            int issuedLastDay = approving.issuedLastDay();
+            return cpuWorkers.executeBlocking(() -> {
+                PolicyEngine policy = policies.forLabel(held.label()).orElseThrow(() -> EstError.of(409,
+                        "no profile serves label '" + held.label() + "' any more"));
+                CsrFacts csr = CsrParser.parse(held.csr());
+                Instant now = clock.instant();
+                Optional<IssuedChallenge> consumed = csr.challengePassword()
+                        .map(c -> new IssuedChallenge(enrolee.enrolee().id(), now.plusSeconds(1), false));
+                Decision decision = policy.decide(csr, new EnrolmentContext(held.label(), enrolee.bootstrapFingerprint(),
+                        enrolee.enrolee(), consumed, Optional.empty(), csr.challengePassword(), issuedLastDay,
+                        ca.caCertificate().getNotAfter().toInstant(), now));
+                if (decision instanceof Decision.Deny deny) {
+                    throw EstError.denied(409, deny.profile(), deny.ruleId(), "the profile now refuses this request: " + deny.reason());
+                }
+                return (Decision.Issue) decision;
+            }, false).compose(issue -> issueAndRecord(enrolee.enrolee().id(), issue, serial, 1))
+                    .onSuccess(cert -> LOG.info("operator approved request={} enrolee={} serial={}", requestId,
+                            enrolee.enrolee().id(), cert.serialHex()))
+                    .recover(failure -> storeWorkers.executeBlocking(() -> {
+                        store.reopenRequest(requestId, serial.toString(16));
+                        return null;
+                    }, false).transform(x -> Future.failedFuture(failure)));
+        });
+    }
+
+    private record Approving(PendingRequest held, StoredEnrolee enrolee, int issuedLastDay) {
+    }
+
+    /** An operator rejects a held request; the client's next repeat gets 403 with the reason. */
+    public Future<Void> reject(String requestId, String reason) {
+        return storeWorkers.executeBlocking(() -> {
+            if (!store.decideRequest(requestId, PendingRequest.Status.REJECTED, reason, null, clock.instant())) {
+                throw store.pendingRequest(requestId).isPresent()
+                        ? EstError.of(409, "request " + requestId + " is not pending")
+                        : EstError.of(404, "no held request " + requestId);
+            }
+            LOG.info("operator rejected request={} reason={}", requestId, LogText.safe(reason));
+            return null;
+        }, false);
+    }
+
+    /** TS-0003 8.3.9.7 result codes: OK, or whose side the failure was on. Deferral is not a result yet. */
+    private void recordCommandResult(StoredEnrolee enrolee, Throwable failure) {
+        StoredEnrolee.CommandResult result;
+        if (failure == null) {
+            result = StoredEnrolee.CommandResult.OK;
+        } else if (failure instanceof EstError e && e.status() == 202) {
+            return;
+        } else if (failure instanceof EstError e && e.status() >= 400 && e.status() < 500) {
+            result = StoredEnrolee.CommandResult.CERT_PROV_CLIENT_ERROR;
+        } else {
+            result = StoredEnrolee.CommandResult.CERT_PROV_SERVER_ERROR;
+        }
+        storeWorkers.executeBlocking(() -> {
+            store.recordCommandResult(enrolee.enrolee().id(), result);
+            return null;
+        }, false).onFailure(e -> LOG.warn("could not record the command result of enrolee={}: {}", enrolee.enrolee().id(),
+                e.toString()));
+    }
+
+    private boolean issuedByThisCa(X509Certificate cert) {
+        X509Certificate caCert = ca.caCertificate();
+        if (!cert.getIssuerX500Principal().equals(caCert.getSubjectX500Principal())) {
+            return false;
+        }
+        try {
+            cert.verify(caCert.getPublicKey());
+            return true;
+        } catch (GeneralSecurityException e) {
+            return false;
+        }
+    }
+
+    private static String sha256(byte[] der) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(der));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is always available", e);
+        }
     }
 }

@@ -91,8 +91,43 @@ public final class Store implements AutoCloseable {
         return enrolees("ORDER BY id");
     }
 
+    public Optional<StoredEnrolee> enrolee(String id) {
+        return enrolees("WHERE id = ?", id).stream().findFirst();
+    }
+
+    /**
+     * The operator instructs the Enrolee (again): its command becomes CERT_PROV, so its bootstrap
+     * certificate may obtain one more certificate. False when there is no such Enrolee.
+     */
+    public boolean instruct(String enroleeId) {
+        return update("UPDATE enrolee SET command = ?, command_result = NULL WHERE id = ?",
+                StoredEnrolee.Command.CERT_PROV.name(), enroleeId) == 1;
+    }
+
+    /** Removes the registration (its challenges and pending requests go with it; issued certificates stay in the ledger). */
+    public boolean removeEnrolee(String enroleeId) {
+        return update("DELETE FROM enrolee WHERE id = ?", enroleeId) == 1;
+    }
+
+    /** Records how the Enrolee's last CERT_PROV attempt ended. */
+    public void recordCommandResult(String enroleeId, StoredEnrolee.CommandResult result) {
+        update("UPDATE enrolee SET command_result = ? WHERE id = ?", result.name(), enroleeId);
+    }
+
+    private int update(String sql, String... params) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < params.length; i++) {
+                ps.setString(i + 1, params[i]);
+            }
+            return ps.executeUpdate();
+        } catch (SQLException ex) {
+            throw failure("update: " + sql.split(" ")[0].toLowerCase(java.util.Locale.ROOT), ex);
+        }
+    }
+
     private List<StoredEnrolee> enrolees(String where, String... params) {
-        String sql = "SELECT id, bootstrap_fingerprint, cert_subject_type, cert_subject_id, suids, command, registered_at FROM enrolee " + where;
+        String sql = "SELECT id, bootstrap_fingerprint, cert_subject_type, cert_subject_id, suids, command, registered_at, "
+                + "command_result FROM enrolee " + where;
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             for (int i = 0; i < params.length; i++) {
                 ps.setString(i + 1, params[i]);
@@ -105,7 +140,7 @@ public final class Store implements AutoCloseable {
                     RegisteredEnrolee enrolee = new RegisteredEnrolee(rs.getString(1),
                             CertSubjectType.fromCode(rs.getInt(3)), rs.getString(4), suids);
                     out.add(new StoredEnrolee(enrolee, rs.getString(2), StoredEnrolee.Command.valueOf(rs.getString(6)),
-                            instant(rs, 7)));
+                            instant(rs, 7), Optional.ofNullable(rs.getString(8)).map(StoredEnrolee.CommandResult::valueOf)));
                 }
             }
             return out;
@@ -153,8 +188,10 @@ public final class Store implements AutoCloseable {
      * to this Enrolee and the command is still pending. Of two CSRs racing, with one challenge or
      * with two, exactly one gets a certificate per instruction. {@code challengeHash} is null
      * when the profile requires no challenge and the CSR has none: only the command is claimed.
+     * A re-enrolment does not claim the command ({@code claimCommand} false): the certificate it
+     * renews is its authority.
      */
-    public Claim beginIssuance(String challengeHash, String enroleeId, Instant now) {
+    public Claim beginIssuance(String challengeHash, String enroleeId, boolean claimCommand, Instant now) {
         String useChallenge = "UPDATE challenge SET used_at = ? WHERE hash = ? AND enrolee_id = ? AND used_at IS NULL AND expires_at > ?";
         String takeCommand = "UPDATE enrolee SET command = ? WHERE id = ? AND command = ?";
         try (Connection c = dataSource.getConnection()) {
@@ -170,12 +207,14 @@ public final class Store implements AutoCloseable {
                         return Claim.CHALLENGE_NOT_USABLE;
                     }
                 }
-                command.setString(1, StoredEnrolee.Command.NO_MORE_COMMANDS.name());
-                command.setString(2, enroleeId);
-                command.setString(3, StoredEnrolee.Command.CERT_PROV.name());
-                if (command.executeUpdate() != 1) {
-                    c.rollback();
-                    return Claim.NO_PENDING_COMMAND;
+                if (claimCommand) {
+                    command.setString(1, StoredEnrolee.Command.NO_MORE_COMMANDS.name());
+                    command.setString(2, enroleeId);
+                    command.setString(3, StoredEnrolee.Command.CERT_PROV.name());
+                    if (command.executeUpdate() != 1) {
+                        c.rollback();
+                        return Claim.NO_PENDING_COMMAND;
+                    }
                 }
                 c.commit();
                 return Claim.CLAIMED;
@@ -193,7 +232,7 @@ public final class Store implements AutoCloseable {
      * challenge is usable again and the command pending, so the client's retry of the same
      * request can succeed (RFC 7030 4.2.3).
      */
-    public void abandonIssuance(String challengeHash, String enroleeId) {
+    public void abandonIssuance(String challengeHash, String enroleeId, boolean restoreCommand) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try (PreparedStatement challenge = c.prepareStatement("UPDATE challenge SET used_at = NULL WHERE hash = ? AND enrolee_id = ?");
@@ -203,9 +242,11 @@ public final class Store implements AutoCloseable {
                     challenge.setString(2, enroleeId);
                     challenge.executeUpdate();
                 }
-                command.setString(1, StoredEnrolee.Command.CERT_PROV.name());
-                command.setString(2, enroleeId);
-                command.executeUpdate();
+                if (restoreCommand) {
+                    command.setString(1, StoredEnrolee.Command.CERT_PROV.name());
+                    command.setString(2, enroleeId);
+                    command.executeUpdate();
+                }
                 c.commit();
             } catch (SQLException | RuntimeException ex) {
                 c.rollback();
@@ -249,6 +290,115 @@ public final class Store implements AutoCloseable {
         }
     }
 
+    /** The ledger entry of this serial (lower-case hex, no leading zeros), if this CA issued it. */
+    public Optional<IssuedCertificate> certificate(String serialHex) {
+        String sql = "SELECT serial, enrolee_id, profile, subject, sans, not_before, not_after, status, issued_at, der "
+                + "FROM issued_certificate WHERE serial = ?";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, serialHex);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(certificate(rs)) : Optional.empty();
+            }
+        } catch (SQLException ex) {
+            throw failure("read certificate " + serialHex, ex);
+        }
+    }
+
+    private static IssuedCertificate certificate(ResultSet rs) throws SQLException {
+        return new IssuedCertificate(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                rs.getString(5), instant(rs, 6), instant(rs, 7), rs.getString(8), instant(rs, 9), rs.getBytes(10));
+    }
+
+    // --- Requests waiting for an operator (deferred issuance) --------------------------------
+
+    /**
+     * Holds a request for approval. False when the same CSR of the same Enrolee is already held
+     * (the database's unique key decides, so two racing copies hold it once).
+     */
+    public boolean holdRequest(PendingRequest r) {
+        String sql = "INSERT INTO pending_request (id, enrolee_id, label, reenrol, csr_hash, csr, status, created_at) "
+                + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, r.id());
+            ps.setString(2, r.enroleeId());
+            ps.setString(3, r.label());
+            ps.setBoolean(4, r.reenrol());
+            ps.setString(5, r.csrHash());
+            ps.setBytes(6, r.csr());
+            ps.setString(7, r.status().name());
+            ps.setObject(8, timestamp(r.createdAt()));
+            ps.executeUpdate();
+            return true;
+        } catch (SQLException ex) {
+            StoreException failure = failure("hold request of " + r.enroleeId(), ex);
+            if (failure instanceof DuplicateException) {
+                return false;
+            }
+            throw failure;
+        }
+    }
+
+    public Optional<PendingRequest> pendingRequest(String enroleeId, String csrHash) {
+        return pendingRequests("WHERE enrolee_id = ? AND csr_hash = ?", enroleeId, csrHash).stream().findFirst();
+    }
+
+    public Optional<PendingRequest> pendingRequest(String id) {
+        return pendingRequests("WHERE id = ?", id).stream().findFirst();
+    }
+
+    /** Held requests, oldest first; with {@code status}, only those. */
+    public List<PendingRequest> pendingRequests(Optional<PendingRequest.Status> status) {
+        return status.isPresent() ? pendingRequests("WHERE status = ? ORDER BY created_at", status.get().name())
+                : pendingRequests("ORDER BY created_at");
+    }
+
+    /**
+     * Decides a held request, once: only a PENDING request changes, so two operators (or two
+     * nodes) approving at once decide it once. False when it was no longer pending.
+     */
+    public boolean decideRequest(String id, PendingRequest.Status status, String reason, String serialHex, Instant now) {
+        String sql = "UPDATE pending_request SET status = ?, reason = ?, serial = ?, decided_at = ? WHERE id = ? AND status = ?";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, status.name());
+            ps.setString(2, reason);
+            ps.setString(3, serialHex);
+            ps.setObject(4, timestamp(now));
+            ps.setString(5, id);
+            ps.setString(6, PendingRequest.Status.PENDING.name());
+            return ps.executeUpdate() == 1;
+        } catch (SQLException ex) {
+            throw failure("decide request " + id, ex);
+        }
+    }
+
+    /** Approval failed to sign or record: the request is pending again (only if it is still that approval's). */
+    public void reopenRequest(String id, String serialHex) {
+        update("UPDATE pending_request SET status = ?, serial = NULL, decided_at = NULL WHERE id = ? AND serial = ?",
+                PendingRequest.Status.PENDING.name(), id, serialHex);
+    }
+
+    private List<PendingRequest> pendingRequests(String where, String... params) {
+        String sql = "SELECT id, enrolee_id, label, reenrol, csr_hash, csr, status, reason, serial, created_at, decided_at "
+                + "FROM pending_request " + where;
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < params.length; i++) {
+                ps.setString(i + 1, params[i]);
+            }
+            List<PendingRequest> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new PendingRequest(rs.getString(1), rs.getString(2), rs.getString(3), rs.getBoolean(4),
+                            rs.getString(5), rs.getBytes(6), PendingRequest.Status.valueOf(rs.getString(7)),
+                            Optional.ofNullable(rs.getString(8)), Optional.ofNullable(rs.getString(9)), instant(rs, 10),
+                            Optional.ofNullable(rs.getObject(11, OffsetDateTime.class)).map(OffsetDateTime::toInstant)));
+                }
+            }
+            return out;
+        } catch (SQLException ex) {
+            throw failure("read held requests", ex);
+        }
+    }
+
     /** How many certificates this Enrolee was issued after {@code since}: the input of per-Enrolee rate limits. */
     public int issuedSince(String enroleeId, Instant since) {
         String sql = "SELECT COUNT(*) FROM issued_certificate WHERE enrolee_id = ? AND issued_at > ?";
@@ -271,8 +421,7 @@ public final class Store implements AutoCloseable {
              ResultSet rs = ps.executeQuery()) {
             List<IssuedCertificate> out = new ArrayList<>();
             while (rs.next()) {
-                out.add(new IssuedCertificate(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                        rs.getString(5), instant(rs, 6), instant(rs, 7), rs.getString(8), instant(rs, 9), rs.getBytes(10)));
+                out.add(certificate(rs));
             }
             return out;
         } catch (SQLException ex) {

@@ -36,15 +36,15 @@ class StoreTest {
 
     private void register(String id, String fingerprint) {
         store.registerEnrolee(new StoredEnrolee(new RegisteredEnrolee(id, CertSubjectType.AE_ID, "//m2m.example.com/" + id, Set.of(40)),
-                fingerprint, StoredEnrolee.Command.CERT_PROV, NOW));
+                fingerprint, StoredEnrolee.Command.CERT_PROV, NOW, java.util.Optional.empty()));
     }
 
     @Test
     void aChallengeClaimsOneIssuanceOnlyOnce() {
         store.saveChallenge("h1", "ae-1", NOW, NOW.plusSeconds(60));
 
-        assertEquals(Store.Claim.CLAIMED, store.beginIssuance("h1", "ae-1", NOW));
-        assertEquals(Store.Claim.CHALLENGE_NOT_USABLE, store.beginIssuance("h1", "ae-1", NOW));
+        assertEquals(Store.Claim.CLAIMED, store.beginIssuance("h1", "ae-1", true, NOW));
+        assertEquals(Store.Claim.CHALLENGE_NOT_USABLE, store.beginIssuance("h1", "ae-1", true, NOW));
         assertTrue(store.challenge("h1").orElseThrow().used());
     }
 
@@ -53,8 +53,8 @@ class StoreTest {
         store.saveChallenge("h1", "ae-1", NOW, NOW.plusSeconds(60));
         store.saveChallenge("h2", "ae-1", NOW, NOW.plusSeconds(60));
 
-        assertEquals(Store.Claim.CLAIMED, store.beginIssuance("h1", "ae-1", NOW));
-        assertEquals(Store.Claim.NO_PENDING_COMMAND, store.beginIssuance("h2", "ae-1", NOW));
+        assertEquals(Store.Claim.CLAIMED, store.beginIssuance("h1", "ae-1", true, NOW));
+        assertEquals(Store.Claim.NO_PENDING_COMMAND, store.beginIssuance("h2", "ae-1", true, NOW));
         assertEquals(false, store.challenge("h2").orElseThrow().used(), "the refused claim changed nothing");
         assertEquals(StoredEnrolee.Command.NO_MORE_COMMANDS, store.enroleeByFingerprint("a".repeat(64)).orElseThrow().command());
     }
@@ -63,19 +63,19 @@ class StoreTest {
     void expiredOrForeignChallengesClaimNothing() {
         store.saveChallenge("h1", "ae-1", NOW, NOW.plusSeconds(60));
 
-        assertEquals(Store.Claim.CHALLENGE_NOT_USABLE, store.beginIssuance("h1", "ae-1", NOW.plus(Duration.ofSeconds(60))));
-        assertEquals(Store.Claim.CHALLENGE_NOT_USABLE, store.beginIssuance("h1", "ae-2", NOW));
+        assertEquals(Store.Claim.CHALLENGE_NOT_USABLE, store.beginIssuance("h1", "ae-1", true, NOW.plus(Duration.ofSeconds(60))));
+        assertEquals(Store.Claim.CHALLENGE_NOT_USABLE, store.beginIssuance("h1", "ae-2", true, NOW));
         assertEquals(StoredEnrolee.Command.CERT_PROV, store.enroleeByFingerprint("a".repeat(64)).orElseThrow().command());
     }
 
     @Test
     void abandoningAClaimMakesChallengeAndCommandUsableAgain() {
         store.saveChallenge("h1", "ae-1", NOW, NOW.plusSeconds(60));
-        store.beginIssuance("h1", "ae-1", NOW);
+        store.beginIssuance("h1", "ae-1", true, NOW);
 
-        store.abandonIssuance("h1", "ae-1");
+        store.abandonIssuance("h1", "ae-1", true);
 
-        assertEquals(Store.Claim.CLAIMED, store.beginIssuance("h1", "ae-1", NOW));
+        assertEquals(Store.Claim.CLAIMED, store.beginIssuance("h1", "ae-1", true, NOW));
     }
 
     @Test
