@@ -11,6 +11,19 @@ SOFTHSM_LIB=/usr/lib/softhsm/libsofthsm2.so
 
 log() { printf '%s\n' "ops: $*" >&2; }
 
+# The newest JDK under /usr/lib/jvm runs the build, the tests and the gateway, unless JAVA_HOME
+# says otherwise: the code is built for Java 17, and JDK 25 adds the TLS exporter that channel
+# binding (tls-exporter, RFC 9266) needs.
+if [ -z "${JAVA_HOME:-}" ]; then
+  best=0
+  for jdk in /usr/lib/jvm/*/; do
+    [ -x "$jdk/bin/javac" ] && [ -f "$jdk/release" ] || continue
+    major=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$jdk/release")
+    if [ -n "$major" ] && [ "$major" -gt "$best" ]; then best=$major; JAVA_HOME=${jdk%/}; fi
+  done
+  if [ "$best" -gt 0 ]; then export JAVA_HOME; export PATH="$JAVA_HOME/bin:$PATH"; fi
+fi
+
 # Installs the Debian packages the gateway, its tests and the demo use, when they are missing.
 ensure_packages() {
   local missing=()

@@ -155,7 +155,7 @@ public final class Gateway implements AutoCloseable {
                 .setSslHandshakeTimeout(10)
                 .setSslHandshakeTimeoutUnit(TimeUnit.SECONDS);
         if (!clientAnchors.isEmpty()) {
-            options.setClientAuth(ClientAuth.REQUEST).setTrustOptions(TrustOptions.wrap(TlsMaterial.trustManagers(clientAnchors)));
+            options.setClientAuth(ClientAuth.REQUEST).setTrustOptions(TrustOptions.wrap(TlsMaterial.clientCertificateTrust(clientAnchors)));
         }
         Future<HttpServer> listening = vertx.createHttpServer(options).requestHandler(router).listen(port, host);
         return listening.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);

@@ -7,13 +7,22 @@ import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.MessageDigest;
+import java.security.cert.CertPathValidator;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.PKIXParameters;
+import java.security.cert.TrustAnchor;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
 
 /** Key and trust material for the gateway's TLS listeners and for the admin client. */
 public final class TlsMaterial {
@@ -36,6 +45,56 @@ public final class TlsMaterial {
     }
 
     /** A PKIX trust manager that trusts exactly these anchors (and not the JDK's cacerts). */
+    /**
+     * The trust a TLS server puts in client certificates: a PKIX path to one of {@code anchors},
+     * every certificate within its validity, and nothing about extended key usage. The JDK's own
+     * trust manager requires id-kp-clientAuth in a client certificate that has an EKU extension;
+     * oneM2M certificates carry the EKUs of their SUIDs instead (TS-0003 10.1), and a certificate
+     * being renewed must still authenticate its owner (RFC 7030 4.2.2). What the certificate may
+     * do is decided after the handshake, by the registration it matches.
+     */
+    public static X509TrustManager clientCertificateTrust(List<X509Certificate> anchors) {
+        Set<TrustAnchor> trustAnchors = new HashSet<>();
+        anchors.forEach(a -> trustAnchors.add(new TrustAnchor(a, null)));
+        X509Certificate[] issuers = anchors.toArray(X509Certificate[]::new);
+        Set<X509Certificate> pinned = Set.copyOf(anchors);
+        return new X509TrustManager() {
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+                if (chain == null || chain.length == 0) {
+                    throw new CertificateException("no client certificate");
+                }
+                List<X509Certificate> path = new ArrayList<>(Arrays.asList(chain));
+                if (pinned.contains(path.get(0))) {
+                    return;
+                }
+                // A client may send the anchor along; a PKIX path ends below it.
+                while (path.size() > 1 && pinned.contains(path.get(path.size() - 1))) {
+                    path.remove(path.size() - 1);
+                }
+                try {
+                    PKIXParameters params = new PKIXParameters(trustAnchors);
+                    // Revocation of bootstrap certificates is the device makers' business; ours is checked against the ledger.
+                    params.setRevocationEnabled(false);
+                    CertPathValidator.getInstance("PKIX").validate(
+                            CertificateFactory.getInstance("X.509").generateCertPath(path), params);
+                } catch (GeneralSecurityException e) {
+                    throw new CertificateException("client certificate not trusted: " + e.getMessage(), e);
+                }
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+                throw new CertificateException("this trust manager only authenticates TLS clients");
+            }
+
+            @Override
+            public X509Certificate[] getAcceptedIssuers() {
+                return issuers.clone();
+            }
+        };
+    }
+
     public static TrustManagerFactory trustManagers(List<X509Certificate> anchors) throws GeneralSecurityException {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         try {

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.net.Socket;
 import java.security.Principal;
+import java.security.KeyStore;
 import java.security.PrivateKey;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
@@ -172,6 +173,15 @@ final class TestGateway implements AutoCloseable {
         }
         SSLContext tls = SSLContext.getInstance("TLS");
         tls.init(keyManagers, tmf.getTrustManagers(), null);
+        return HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(10)).build();
+    }
+
+    /** An HTTPS client that trusts the gateway's CA and presents the key entry of {@code credential}. */
+    HttpClient client(KeyStore credential, char[] password) throws Exception {
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(credential, password);
+        SSLContext tls = SSLContext.getInstance("TLS");
+        tls.init(kmf.getKeyManagers(), TlsMaterial.trustManagers(List.of(caCertificate)).getTrustManagers(), null);
         return HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(10)).build();
     }
 

@@ -41,6 +41,11 @@ public final class ErrorResponses {
                         ctx.request().remoteAddress(), e.status(), LogText.safe(e.reason()));
             }
             e.retryAfter().ifPresent(d -> ctx.response().putHeader("Retry-After", String.valueOf(Math.max(1, d.toSeconds()))));
+            if (e.status() == 202) {
+                // RFC 7030 4.2.3 gives a 202 no body, and Bouncy Castle's EST client fails on one.
+                ctx.response().setStatusCode(202).end();
+                return;
+            }
             send(ctx, e.status(), e.reason());
         } else if (failure instanceof HsmBusyException) {
             ctx.response().putHeader("Retry-After", "1");

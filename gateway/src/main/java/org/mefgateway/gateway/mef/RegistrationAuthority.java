@@ -177,9 +177,6 @@ public final class RegistrationAuthority {
             return Future.failedFuture(refuse(enrolee, policy, 403, "enrol.bootstrap-certificate",
                     "simpleenroll authenticates with the bootstrap credential; to renew this certificate use simplereenroll"));
         }
-        if (operation == Operation.ENROL && enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
-            return Future.failedFuture(noPendingCommand(enrolee, policy));
-        }
         Future<byte[]> issued = cpuWorkers.executeBlocking(() -> parse(enrolee, policy, EstWire.decodeBase64(body)), false)
                 .compose(request -> storeWorkers.executeBlocking(() -> lookup(enrolee, request), false)
                         .compose(found -> found.held().isPresent()
@@ -194,6 +191,10 @@ public final class RegistrationAuthority {
     private Future<byte[]> decideAndIssue(Caller caller, String label, PolicyEngine policy, Request request, Lookup found,
                                           Operation operation, Optional<String> channelBinding) {
         StoredEnrolee enrolee = caller.enrolee();
+        // Checked after the held-request lookup: a repeated held request has already claimed the command.
+        if (operation == Operation.ENROL && enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
+            return Future.failedFuture(noPendingCommand(enrolee, policy));
+        }
         Decision.Issue issue = decide(enrolee, policy, request.csr(), new EnrolmentContext(label,
                 enrolee.bootstrapFingerprint(), enrolee.enrolee(), found.challenge(),
                 caller.current().map(RegistrationAuthority::currentCertificate), channelBinding, found.issuedLastDay(),
