@@ -58,6 +58,19 @@ class PolicyDirectoryTest {
     }
 
     @Test
+    void aChannelBindingProfileLoadsOnlyWhereTheJdkCanExportKeyingMaterial(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("bound.yaml"), "challenge: {required: false, channelBinding: true}\n");
+
+        if (Runtime.version().feature() >= 25) {
+            assertTrue(PolicyDirectory.load(dir).forLabel("bound").orElseThrow().profile().challenge().channelBinding());
+        } else {
+            ProfileException e = assertThrows(ProfileException.class, () -> PolicyDirectory.load(dir));
+            assertTrue(e.getMessage().contains("bound.yaml: challenge.channelBinding needs tls-exporter, which the JDK offers "
+                    + "from version 25"), e.getMessage());
+        }
+    }
+
+    @Test
     void anEmptyOrMissingDirectoryIsRefused(@TempDir Path dir) {
         assertTrue(assertThrows(ProfileException.class, () -> PolicyDirectory.load(dir)).getMessage().contains("no profile"));
         assertTrue(assertThrows(ProfileException.class, () -> PolicyDirectory.load(dir.resolve("nope"))).getMessage()
