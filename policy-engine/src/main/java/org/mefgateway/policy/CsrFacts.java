@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 
 /**
  * What was parsed and checked from a PKCS#10 request: everything the rules look at, and the
@@ -42,6 +43,16 @@ public record CsrFacts(
         subjectAltNames = List.copyOf(subjectAltNames);
         requestedEkus = List.copyOf(requestedEkus);
         requestedExtensions = List.copyOf(requestedExtensions);
+    }
+
+    /**
+     * These facts with another subject public key: for server-side key generation (RFC 7030
+     * 4.4), where the certificate is for the key the MEF generated, not for the CSR's.
+     */
+    public CsrFacts withSubjectPublicKey(byte[] spki) throws MalformedCsrException {
+        CsrParser.Key key = CsrParser.key(SubjectPublicKeyInfo.getInstance(spki));
+        return new CsrFacts(spki, key.algorithm(), key.curve(), key.sizeBits(), signatureAlgorithmOid, signatureValid, subject,
+                subjectAltNames, requestedEkus, requestedExtensions, requestsCa, challengePassword);
     }
 
     /** OIDs of every requested extension. */

@@ -179,10 +179,10 @@ public final class CsrParser {
                 challengePassword);
     }
 
-    private record Key(String algorithm, Optional<String> curve, int sizeBits) {
+    record Key(String algorithm, Optional<String> curve, int sizeBits) {
     }
 
-    private static Key key(SubjectPublicKeyInfo spki) throws MalformedCsrException {
+    static Key key(SubjectPublicKeyInfo spki) throws MalformedCsrException {
         String oid = spki.getAlgorithm().getAlgorithm().getId();
         switch (oid) {
             case Oids.EC_PUBLIC_KEY:

@@ -44,7 +44,11 @@ public final class EstApi {
             router.get(base + "/csrattrs").handler(this::csrattrs);
             // Two routes: the content type is checked before the body is read.
             for (Operation operation : Operation.values()) {
-                String path = base + (operation == Operation.ENROL ? "/simpleenroll" : "/simplereenroll");
+                String path = base + switch (operation) {
+                    case ENROL -> "/simpleenroll";
+                    case REENROL -> "/simplereenroll";
+                    case SERVERKEYGEN -> "/serverkeygen";
+                };
                 router.post(path).handler(ctx -> requireContentType(ctx, EstWire.PKCS10));
                 router.post(path)
                         .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
@@ -80,7 +84,17 @@ public final class EstApi {
                 ? ChannelBinding.tlsExporter(ctx.request().sslSession()) : Optional.empty();
         ra.authenticate(clientCertificate(ctx.request()))
                 .compose(caller -> ra.enrol(caller, label, policy, body, operation, binding))
-                .onSuccess(der -> sendBase64(ctx, EstWire.PKCS7_CERTS_ONLY, EstWire.encodeBase64(EstWire.certsOnly(List.of(der)))))
+                .onSuccess(issued -> {
+                    String certsOnly = EstWire.encodeBase64(EstWire.certsOnly(List.of(issued.certificate())));
+                    if (issued.privateKey().isEmpty()) {
+                        sendBase64(ctx, EstWire.PKCS7_CERTS_ONLY, certsOnly);
+                        return;
+                    }
+                    // RFC 7030 4.4.2: the private key (PKCS#8, protected by this TLS session) and the certificate.
+                    ctx.response()
+                            .putHeader("Content-Type", "multipart/mixed; boundary=" + EstWire.BOUNDARY)
+                            .end(EstWire.serverKeyGenResponse(issued.privateKey().get().getEncoded(), certsOnly));
+                })
                 .onFailure(ctx::fail);
     }
 

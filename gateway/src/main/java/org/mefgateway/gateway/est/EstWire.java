@@ -74,6 +74,25 @@ public final class EstWire {
         return ENCODER.encodeToString(der) + "\r\n";
     }
 
+    /** The multipart boundary of serverkeygen responses; base64 never contains '-'. */
+    public static final String BOUNDARY = "est-mef-boundary";
+
+    /**
+     * RFC 7030 4.4.2: a multipart/mixed body whose first part is the private key
+     * (application/pkcs8) and whose second part is the certificate (certs-only), both base64.
+     */
+    public static String serverKeyGenResponse(byte[] pkcs8, String certsOnlyBase64) {
+        return "--" + BOUNDARY + "\r\n"
+                + "Content-Type: application/pkcs8\r\n"
+                + "Content-Transfer-Encoding: base64\r\n\r\n"
+                + encodeBase64(pkcs8)
+                + "--" + BOUNDARY + "\r\n"
+                + "Content-Type: " + PKCS7_CERTS_ONLY + "\r\n"
+                + "Content-Transfer-Encoding: base64\r\n\r\n"
+                + certsOnlyBase64
+                + "--" + BOUNDARY + "--\r\n";
+    }
+
     /** A degenerate ("certs-only") CMS SignedData holding these certificates (RFC 7030 4.1.3, 4.2.3). */
     public static byte[] certsOnly(List<byte[]> certificatesDer) {
         try {

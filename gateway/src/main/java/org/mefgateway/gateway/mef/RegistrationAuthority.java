@@ -8,6 +8,8 @@ import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.PrivateKey;
+import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -80,8 +82,15 @@ public final class RegistrationAuthority {
         this.clock = clock;
     }
 
-    /** simpleenroll (RFC 7030 4.2.1, first enrolment) or simplereenroll (4.2.2, renewal). */
-    public enum Operation { ENROL, REENROL }
+    /**
+     * simpleenroll (RFC 7030 4.2.1, first enrolment), simplereenroll (4.2.2, renewal), or
+     * serverkeygen (4.4: a first enrolment for a key pair the MEF generates).
+     */
+    public enum Operation { ENROL, REENROL, SERVERKEYGEN }
+
+    /** What an enrolment returns: the certificate, and for serverkeygen the private key it is for (never stored). */
+    public record Issued(byte[] certificate, Optional<PrivateKey> privateKey) {
+    }
 
     /**
      * Who is asking: the registered Enrolee, and on re-enrolment the certificate it authenticated
@@ -165,7 +174,7 @@ public final class RegistrationAuthority {
      * of a request held for approval). {@code channelBinding} is the base64 tls-exporter value of
      * the TLS session the request came on, when the runtime can compute it.
      */
-    public Future<byte[]> enrol(Caller caller, String label, PolicyEngine policy, byte[] body, Operation operation,
+    public Future<Issued> enrol(Caller caller, String label, PolicyEngine policy, byte[] body, Operation operation,
                                 Optional<String> channelBinding) {
         StoredEnrolee enrolee = caller.enrolee();
         if (operation == Operation.REENROL && caller.current().isEmpty()) {
@@ -173,16 +182,39 @@ public final class RegistrationAuthority {
                     "simplereenroll authenticates with the certificate being renewed (RFC 7030 4.2.2); this is the "
                             + "bootstrap credential: use simpleenroll"));
         }
-        if (operation == Operation.ENROL && caller.current().isPresent()) {
+        if (operation != Operation.REENROL && caller.current().isPresent()) {
             return Future.failedFuture(refuse(enrolee, policy, 403, "enrol.bootstrap-certificate",
                     "simpleenroll authenticates with the bootstrap credential; to renew this certificate use simplereenroll"));
         }
-        Future<byte[]> issued = cpuWorkers.executeBlocking(() -> parse(enrolee, policy, EstWire.decodeBase64(body)), false)
-                .compose(request -> storeWorkers.executeBlocking(() -> lookup(enrolee, request), false)
-                        .compose(found -> found.held().isPresent()
-                                ? answerHeld(enrolee, policy, found.held().get())
-                                : decideAndIssue(caller, label, policy, request, found, operation, channelBinding)));
-        if (operation == Operation.ENROL) {
+        if (operation == Operation.SERVERKEYGEN && policy.profile().approval().required()) {
+            return Future.failedFuture(refuse(enrolee, policy, 403, "serverkeygen.approval", "profile "
+                    + policy.profile().name() + " holds requests for approval, and a server-generated key is never stored: "
+                    + "send your own CSR to simpleenroll"));
+        }
+        Future<Issued> issued = cpuWorkers.executeBlocking(() -> parse(enrolee, policy, EstWire.decodeBase64(body)), false)
+                .compose(request -> {
+                    if (operation != Operation.SERVERKEYGEN) {
+                        return storeWorkers.executeBlocking(() -> lookup(enrolee, request), false)
+                                .compose(found -> found.held().isPresent()
+                                        ? answerHeld(enrolee, policy, found.held().get()).map(der -> new Issued(der, Optional.empty()))
+                                        : decideAndIssue(caller, label, policy, request, found, operation, channelBinding)
+                                                .map(der -> new Issued(der, Optional.empty())));
+                    }
+                    return cpuWorkers.executeBlocking(() -> ServerKeys.generate(policy.profile().keys()), false)
+                            .compose(keys -> {
+                                Request forKey;
+                                try {
+                                    forKey = request.withKey(keys.getPublic());
+                                } catch (MalformedCsrException e) {
+                                    return Future.failedFuture(new IllegalStateException("a generated key is unreadable", e));
+                                }
+                                return storeWorkers.executeBlocking(() -> lookup(enrolee, forKey), false)
+                                        .compose(found -> decideAndIssue(caller, label, policy, forKey, found, operation,
+                                                channelBinding))
+                                        .map(der -> new Issued(der, Optional.of(keys.getPrivate())));
+                            });
+                });
+        if (operation != Operation.REENROL) {
             issued.onComplete(ar -> recordCommandResult(enrolee, ar.succeeded() ? null : ar.cause()));
         }
         return issued;
@@ -192,7 +224,7 @@ public final class RegistrationAuthority {
                                           Operation operation, Optional<String> channelBinding) {
         StoredEnrolee enrolee = caller.enrolee();
         // Checked after the held-request lookup: a repeated held request has already claimed the command.
-        if (operation == Operation.ENROL && enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
+        if (operation != Operation.REENROL && enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
             return Future.failedFuture(noPendingCommand(enrolee, policy));
         }
         Decision.Issue issue = decide(enrolee, policy, request.csr(), new EnrolmentContext(label,
@@ -203,7 +235,7 @@ public final class RegistrationAuthority {
         // the challengePassword carries the TLS channel binding, which is unique per session.
         String challengeHash = policy.profile().challenge().channelBinding() ? null
                 : request.csr().challengePassword().map(Challenges::hash).orElse(null);
-        boolean firstEnrolment = operation == Operation.ENROL;
+        boolean firstEnrolment = operation != Operation.REENROL;
         return beginIssuance(enrolee, policy, challengeHash, firstEnrolment).compose(claimed -> {
             if (policy.profile().approval().required()) {
                 return hold(enrolee, label, policy, request, operation);
@@ -226,6 +258,10 @@ public final class RegistrationAuthority {
 
     /** The CSR as received (its hash recognises a repeated request) and as parsed. */
     private record Request(byte[] der, String hash, CsrFacts csr) {
+        /** The same request for a key the MEF generated (serverkeygen). */
+        Request withKey(PublicKey key) throws MalformedCsrException {
+            return new Request(der, hash, csr.withSubjectPublicKey(key.getEncoded()));
+        }
     }
 
     private Request parse(StoredEnrolee enrolee, PolicyEngine policy, byte[] der) {
