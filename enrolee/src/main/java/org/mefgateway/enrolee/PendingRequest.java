@@ -11,7 +11,6 @@ import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.PrivateKey;
-import java.security.Provider;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.spec.PKCS8EncodedKeySpec;
@@ -39,10 +38,9 @@ import org.bouncycastle.cms.CMSException;
 import org.bouncycastle.cms.CMSProcessableByteArray;
 import org.bouncycastle.cms.PasswordRecipient;
 import org.bouncycastle.cms.RecipientInformation;
-import org.bouncycastle.cms.jcajce.JceCMSContentEncryptorBuilder;
-import org.bouncycastle.cms.jcajce.JcePasswordEnvelopedRecipient;
-import org.bouncycastle.cms.jcajce.JcePasswordRecipientInfoGenerator;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.cms.bc.BcCMSContentEncryptorBuilder;
+import org.bouncycastle.cms.bc.BcPasswordEnvelopedRecipient;
+import org.bouncycastle.cms.bc.BcPasswordRecipientInfoGenerator;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 
 /**
@@ -53,7 +51,7 @@ import org.bouncycastle.pkcs.PKCS10CertificationRequest;
  *
  * <p>File: {@code <out>.pending} next to the PKCS#12 it is for, owner-only, written atomically.
  * Format: PEM {@code CMS} block holding a CMS EnvelopedData (RFC 5652) with one PasswordRecipientInfo
- * (RFC 3211: PBKDF2-HMAC-SHA256, 100 000 iterations, random salt, AES-256 key wrap; content
+ * (RFC 3211: PBKDF2-HMAC-SHA256, 10 000 iterations as in the JDK's PKCS#12, random salt, AES-256 key wrap; content
  * AES-256-CBC), encrypted with the password of the PKCS#12. The plaintext is UTF-8 text:
  * <pre>
  * mef-enrolee-pending: 1
@@ -69,9 +67,8 @@ import org.bouncycastle.pkcs.PKCS10CertificationRequest;
  */
 final class PendingRequest {
     static final String SUFFIX = ".pending";
-    private static final int ITERATIONS = 100_000;
-    /** RFC 3211 key wrap is not in the JDK; Bouncy Castle's provider is used here only, not registered. */
-    private static final Provider BC = new BouncyCastleProvider();
+    /** As the JDK's PKCS#12 key protection: the pending file is as strong as the .p12 the key ends up in. */
+    private static final int ITERATIONS = 10_000;
     private static final Pattern PEM = Pattern.compile(
             "-----BEGIN ([A-Z ]+)-----\\s*([A-Za-z0-9+/=\\s]+?)-----END \\1-----");
 
@@ -156,12 +153,14 @@ final class PendingRequest {
             byte[] salt = new byte[16];
             new SecureRandom().nextBytes(salt);
             CMSEnvelopedDataGenerator generator = new CMSEnvelopedDataGenerator();
-            generator.addRecipientInfoGenerator(new JcePasswordRecipientInfoGenerator(CMSAlgorithm.AES256_CBC, password).setProvider(BC)
+            generator.addRecipientInfoGenerator(new BcPasswordRecipientInfoGenerator(CMSAlgorithm.AES256_CBC, password)
                     .setPasswordConversionScheme(PasswordRecipient.PKCS5_SCHEME2_UTF8)
                     .setPRF(PasswordRecipient.PRF.HMacSHA256)
                     .setSaltAndIterationCount(salt, ITERATIONS));
+            // Bouncy Castle's lightweight API: RFC 3211 key wrap is not in the JDK, and the BC JCA
+            // provider takes seconds to initialise on a small device.
             envelope = generator.generate(new CMSProcessableByteArray(text.toString().getBytes(StandardCharsets.UTF_8)),
-                    new JceCMSContentEncryptorBuilder(CMSAlgorithm.AES256_CBC).setProvider(BC).build()).getEncoded();
+                    new BcCMSContentEncryptorBuilder(CMSAlgorithm.AES256_CBC).build()).getEncoded();
         } catch (CMSException e) {
             throw new IllegalStateException("cannot encrypt the pending request", e);
         }
@@ -197,7 +196,7 @@ final class PendingRequest {
             if (recipients.size() != 1) {
                 throw new IOException("pending request " + file + " must have exactly one password recipient");
             }
-            byte[] plain = recipients.iterator().next().getContent(new JcePasswordEnvelopedRecipient(password).setProvider(BC)
+            byte[] plain = recipients.iterator().next().getContent(new BcPasswordEnvelopedRecipient(password)
                     .setPasswordConversionScheme(PasswordRecipient.PKCS5_SCHEME2_UTF8));
             text = new String(plain, StandardCharsets.UTF_8);
         } catch (CMSException | RuntimeException e) {
