@@ -225,6 +225,10 @@ public final class EnroleeCli {
             out.println("anchor-" + i + ":   " + anchor.getSubjectX500Principal().getName()
                     + " (SHA-256 " + fingerprint(anchor) + ")");
         }
+        Path pending = PendingRequest.fileFor(file);
+        if (Files.exists(pending)) {
+            out.println("pending:    " + pending + " (a renewal is pending: run renew again to resume it)");
+        }
         return 0;
     }
 

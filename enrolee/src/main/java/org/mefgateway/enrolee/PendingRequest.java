@@ -62,8 +62,8 @@ import org.bouncycastle.pkcs.PKCS10CertificationRequest;
  * -----BEGIN PRIVATE KEY-----         (PKCS#8)
  * -----BEGIN CERTIFICATE REQUEST----- (the exact DER that was sent)
  * </pre>
- * {@code openssl cms -decrypt -inform PEM -in OUT.p12.pending -pwri_password file:PASSWORD_FILE}
- * shows it.
+ * For diagnosis, {@code openssl cms -decrypt -inform PEM -in OUT.p12.pending -pwri_password PASSWORD}
+ * shows it (OpenSSL takes the password literally there, on the command line).
  */
 final class PendingRequest {
     static final String SUFFIX = ".pending";

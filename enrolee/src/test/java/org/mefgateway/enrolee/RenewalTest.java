@@ -185,6 +185,8 @@ class RenewalTest {
         assertEquals(6, first.exitCode(), first.toString());
         assertTrue(first.stderr().contains("retry after 1 s; the request is kept in " + file + ".pending"), first.stderr());
         assertArrayEquals(before, Files.readAllBytes(file));
+        CliRun show = CliRun.run(ENV, waiting, "show", file.toString());
+        assertTrue(show.stdout().contains("pending:    " + file + ".pending"), show.stdout());
 
         CliRun second = renew();
 
