@@ -7,6 +7,7 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.security.GeneralSecurityException;
 import java.security.Key;
 import java.security.KeyStore;
@@ -55,25 +56,11 @@ public record Credentials(PrivateKey privateKey, List<X509Certificate> chain, Li
      * readable by the owner only (on POSIX), so no other user can read the key at any time.
      */
     public void write(Path file, char[] password) throws IOException {
-        KeyStore store;
-        try {
-            store = KeyStore.getInstance("PKCS12");
-            store.load(null, null);
-            store.setKeyEntry(KEY_ALIAS, privateKey, password, chain.toArray(new Certificate[0]));
-            for (int i = 0; i < trustAnchors.size(); i++) {
-                store.setCertificateEntry(ANCHOR_ALIAS_PREFIX + i, trustAnchors.get(i));
-            }
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("cannot build the PKCS#12 key store", e);
-        }
+        KeyStore store = keyStore(password);
         Path directory = file.toAbsolutePath().getParent();
         Path temporary = Files.createTempFile(directory, ".enrolee-", ".p12.tmp");
         try {
-            try (OutputStream out = Files.newOutputStream(temporary)) {
-                store.store(out, password);
-            } catch (GeneralSecurityException e) {
-                throw new IOException("cannot write " + file + ": " + e.getMessage(), e);
-            }
+            store(store, temporary, file, password);
             try {
                 Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
@@ -81,6 +68,70 @@ public record Credentials(PrivateKey privateKey, List<X509Certificate> chain, Li
             }
         } finally {
             Files.deleteIfExists(temporary);
+        }
+    }
+
+    /**
+     * Replaces an existing PKCS#12 file (renewal): the new content is written to a temporary file in
+     * the same directory, given the permissions of the existing file, and renamed over it with
+     * {@link StandardCopyOption#ATOMIC_MOVE}. Readers see either the old or the new file, never a
+     * mixture; if anything fails the old file is left untouched.
+     *
+     * @throws IOException if the file cannot be written or the file system cannot rename atomically
+     */
+    public void replace(Path file, char[] password) throws IOException {
+        KeyStore store = keyStore(password);
+        Path directory = file.toAbsolutePath().getParent();
+        Path temporary = Files.createTempFile(directory, ".enrolee-", ".p12.tmp");
+        try {
+            store(store, temporary, file, password);
+            if (Files.getFileStore(file).supportsFileAttributeView(PosixFileAttributeView.class)) {
+                Files.setPosixFilePermissions(temporary, Files.getPosixFilePermissions(file));
+            }
+            try {
+                Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                throw new IOException("cannot replace " + file + " atomically on this file system; it is unchanged", e);
+            }
+        } finally {
+            Files.deleteIfExists(temporary);
+        }
+    }
+
+    private KeyStore keyStore(char[] password) {
+        try {
+            KeyStore store = KeyStore.getInstance("PKCS12");
+            store.load(null, null);
+            store.setKeyEntry(KEY_ALIAS, privateKey, password, chain.toArray(new Certificate[0]));
+            for (int i = 0; i < trustAnchors.size(); i++) {
+                store.setCertificateEntry(ANCHOR_ALIAS_PREFIX + i, trustAnchors.get(i));
+            }
+            return store;
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException("cannot build the PKCS#12 key store", e);
+        }
+    }
+
+    private static void store(KeyStore store, Path temporary, Path file, char[] password) throws IOException {
+        try (OutputStream out = Files.newOutputStream(temporary)) {
+            store.store(out, password);
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A key store holding only the key entry, for use as the TLS client credential (re-enrolment
+     * authenticates with the current certificate).
+     */
+    public KeyStore clientKeyStore(char[] password) {
+        try {
+            KeyStore store = KeyStore.getInstance("PKCS12");
+            store.load(null, null);
+            store.setKeyEntry(KEY_ALIAS, privateKey, password, chain.toArray(new Certificate[0]));
+            return store;
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException("cannot build the TLS client key store", e);
         }
     }
 

@@ -54,6 +54,17 @@ public final class Csr {
     public static byte[] build(KeyPair keyPair, String certSubjectID, String challengePassword,
                                Extension subjectAltName, Extension extendedKeyUsage) {
         X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, certSubjectID).build();
+        return build(keyPair, subject, challengePassword, subjectAltName, extendedKeyUsage);
+    }
+
+    /**
+     * Builds and signs a CSR with a given subject, e.g. for re-enrolment (RFC 7030 4.2.2), where
+     * subject and subjectAltName are copied from the current certificate: pass
+     * {@code X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded())} and the
+     * certificate's own subjectAltName extension so the DER stays byte-for-byte the same.
+     */
+    public static byte[] build(KeyPair keyPair, X500Name subject, String challengePassword,
+                               Extension subjectAltName, Extension extendedKeyUsage) {
         ExtensionsGenerator extensions = new ExtensionsGenerator();
         extensions.addExtension(subjectAltName);
         if (extendedKeyUsage != null) {

@@ -1,6 +1,8 @@
 package org.mefgateway.enrolee;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.util.List;
@@ -35,16 +37,55 @@ public final class Enrolee {
             PKCSObjectIdentifiers.sha384WithRSAEncryption, PKCSObjectIdentifiers.sha512WithRSAEncryption,
             PKCSObjectIdentifiers.id_RSASSA_PSS, EdECObjectIdentifiers.id_Ed25519, EdECObjectIdentifiers.id_Ed448);
 
+    private static final String OPERATION = "/simpleenroll";
+
     private final EnroleeOptions options;
     private final EstClient bootstrapClient;
+    private final Path pendingFile;
+    private final PendingRequest pending;
+    private Waiting waiting = Waiting.SYSTEM;
 
     /**
-     * @throws IllegalArgumentException if the options cannot work (URL, label, bootstrap credential)
+     * Also reads the pending request of an earlier run ({@code <out>.pending}, see
+     * {@link PendingRequest}) if there is one: {@link #enrol(StepListener)} then resumes it.
+     *
+     * @throws IllegalArgumentException if the options cannot work (URL, label, bootstrap credential),
+     *                                  or the pending request file cannot be read or is for another MEF
      */
     public Enrolee(EnroleeOptions options) {
         this.options = options;
         this.bootstrapClient = new EstClient(options.mef(), options.label(), options.bootstrap(),
                 options.bootstrapPassword(), options.mefTrustAnchors());
+        this.pendingFile = PendingRequest.fileFor(options.out());
+        this.pending = readPending(pendingFile, options.outPassword(), OPERATION, bootstrapClient.estBase().toString());
+    }
+
+    /** Uses another clock and sleep (tests). */
+    Enrolee waiting(Waiting waiting) {
+        this.waiting = waiting;
+        return this;
+    }
+
+    /** Whether {@link #enrol(StepListener)} will resume a pending request rather than start a new one. */
+    public boolean resumes() {
+        return pending != null;
+    }
+
+    static PendingRequest readPending(Path file, char[] password, String operation, String est) {
+        if (!Files.exists(file)) {
+            return null;
+        }
+        PendingRequest pending;
+        try {
+            pending = PendingRequest.read(file, password);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+        if (!pending.operation().equals(operation) || !pending.est().equals(est)) {
+            throw new IllegalArgumentException(file + " holds a pending " + pending.operation() + " to " + pending.est()
+                    + ", not " + operation + " to " + est + "; finish it with the matching command or remove the file");
+        }
+        return pending;
     }
 
     /**
@@ -79,24 +120,53 @@ public final class Enrolee {
                 + " (accepted because the TLS server was authenticated with the explicit trust anchor, RFC 7030 4.1.3);"
                 + " only these are trusted from now on");
 
-        steps.step(4, "requesting CSR attributes from " + est.estBase() + "/csrattrs");
-        CsrAttributes attributes = est.csrattrs().orElseThrow(() -> new EnrolmentException(Failure.VERIFICATION,
-                "MEF returned no CSR attributes (204); this MEF must hand out a challengePassword for the CSR"));
-        checkSupported(attributes);
-        Extension subjectAltName = attributes.subjectAltName() != null ? attributes.subjectAltName()
-                : sanExtension(command.certSubjectType().subjectAltName(command.certSubjectID()));
-        GeneralNames identity = GeneralNames.getInstance(subjectAltName.getParsedValue());
-        steps.step(5, "MEF returned challengePassword (" + attributes.challengePassword().length() + " chars), SAN "
-                + Describe.generalNames(identity)
-                + (attributes.subjectAltName() == null ? " (from the command: csrattrs had none)" : "")
-                + ", EKUs " + Describe.keyPurposes(attributes.extendedKeyUsages()));
+        KeyPair keyPair;
+        byte[] csr;
+        GeneralNames identity;
+        if (pending != null) {
+            keyPair = pending.keyPair();
+            csr = pending.csr();
+            identity = pending.requestedSubjectAltName();
+            steps.step(4, "resuming the pending request of " + pending.created() + " from " + pendingFile
+                    + ": no new CSR attributes are requested (the challenge in the pending CSR is still in use)");
+            steps.step(5, "pending CSR requests SAN " + Describe.generalNames(identity));
+            steps.step(6, "using the EC P-256 key pair kept with the pending request");
+        } else {
+            steps.step(4, "requesting CSR attributes from " + est.estBase() + "/csrattrs");
+            CsrAttributes attributes = est.csrattrs().orElseThrow(() -> new EnrolmentException(Failure.VERIFICATION,
+                    "MEF returned no CSR attributes (204); this MEF must hand out a challengePassword for the CSR"));
+            checkSupported(attributes);
+            Extension subjectAltName = attributes.subjectAltName() != null ? attributes.subjectAltName()
+                    : sanExtension(command.certSubjectType().subjectAltName(command.certSubjectID()));
+            identity = GeneralNames.getInstance(subjectAltName.getParsedValue());
+            steps.step(5, "MEF returned challengePassword (" + attributes.challengePassword().length() + " chars), SAN "
+                    + Describe.generalNames(identity)
+                    + (attributes.subjectAltName() == null ? " (from the command: csrattrs had none)" : "")
+                    + ", EKUs " + Describe.keyPurposes(attributes.extendedKeyUsages()));
 
-        KeyPair keyPair = Csr.generateKeyPair();
-        steps.step(6, "generated an EC P-256 key pair");
-        byte[] csr = Csr.build(keyPair, command.certSubjectID(), attributes.challengePassword(),
-                subjectAltName, attributes.extendedKeyUsage());
-        steps.step(7, "sending the CSR (" + Csr.SIGNATURE_ALGORITHM + ") to " + est.estBase() + "/simpleenroll");
-        List<X509Certificate> returned = est.simpleEnroll(csr);
+            keyPair = Csr.generateKeyPair();
+            steps.step(6, "generated an EC P-256 key pair");
+            csr = Csr.build(keyPair, command.certSubjectID(), attributes.challengePassword(),
+                    subjectAltName, attributes.extendedKeyUsage());
+            // Kept before sending: if the MEF defers issuance or the answer is lost, a later run repeats
+            // this very request instead of wasting the single-use challenge.
+            new PendingRequest(OPERATION, est.estBase().toString(), null, waiting.now(), keyPair, csr)
+                    .write(pendingFile, options.outPassword());
+        }
+        steps.step(7, "sending the CSR (" + Csr.SIGNATURE_ALGORITHM + ") to " + est.estBase() + OPERATION);
+        List<X509Certificate> returned = Issuance.request(est, OPERATION, csr, options.waitBudget(), waiting, steps, pendingFile);
+        try {
+            return Optional.of(install(command, returned, anchors, keyPair, identity, steps));
+        } catch (EnrolmentException e) {
+            // The MEF gave its final answer; repeating the request would not change it.
+            Issuance.discard(pendingFile);
+            throw e;
+        }
+    }
+
+    private EnrolmentResult install(MefCommand command, List<X509Certificate> returned, List<X509Certificate> anchors,
+                                    KeyPair keyPair, GeneralNames identity, StepListener steps)
+            throws EnrolmentException, IOException {
         X509Certificate issued = Verifier.issuedCertificate(returned);
 
         steps.step(8, "MEF validated challenge, identifier and EKUs");
@@ -112,12 +182,13 @@ public final class Enrolee {
         List<X509Certificate> chain = Verifier.verifyIssued(issued, returned, anchors, keyPair.getPublic(), identity);
         Credentials credentials = new Credentials(keyPair.getPrivate(), chain, anchors);
         credentials.write(options.out(), options.outPassword());
+        Issuance.discard(pendingFile);
         steps.step(13, "verified (PKIX path to the installed anchors, our public key, SAN, digitalSignature);"
                 + " installed key + certificate into " + options.out());
-        return Optional.of(new EnrolmentResult(command, credentials, options.out()));
+        return new EnrolmentResult(command, credentials, options.out());
     }
 
-    private static void checkSupported(CsrAttributes attributes) throws EnrolmentException {
+    static void checkSupported(CsrAttributes attributes) throws EnrolmentException {
         if (attributes.challengePassword() == null) {
             throw new EnrolmentException(Failure.VERIFICATION,
                     "MEF's CSR attributes carry no challengePassword value; this MEF must hand out a challenge for the CSR");
@@ -142,7 +213,7 @@ public final class Enrolee {
         }
     }
 
-    private static List<String> extendedKeyUsage(X509Certificate certificate) throws EnrolmentException {
+    static List<String> extendedKeyUsage(X509Certificate certificate) throws EnrolmentException {
         try {
             return certificate.getExtendedKeyUsage();
         } catch (java.security.cert.CertificateParsingException e) {

@@ -14,6 +14,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -31,13 +32,23 @@ public final class EnroleeCli {
     static final String USAGE = """
             usage:
               enrolee enrol --mef https://HOST:PORT --bootstrap BOOTSTRAP.p12 --mef-ca MEF-CA.pem --out OUT.p12
-                            [--label LABEL] [--bootstrap-password-file FILE] [--out-password-file FILE]
+                            [--label LABEL] [--wait SECONDS] [--bootstrap-password-file FILE] [--out-password-file FILE]
                   Carries out the MEF Client Command waiting for this Enrolee (TS-0003 steps 1-13 over EST)
                   and writes the verified key, certificate chain and trust anchors to OUT.p12 (must not exist).
                   --bootstrap  PKCS#12 with the one TLS client key + chain the MEF knows this Enrolee by
                   --mef-ca     PEM certificate(s) that authenticate the MEF's TLS server before /cacerts
+                  --wait       seconds to keep repeating the request while the MEF answers 202/503 with
+                               Retry-After (default 0: exit 6 at once); the request is kept in OUT.p12.pending
+                               and the same command run again resumes it (same key, same CSR, same challenge)
                   passwords:   bootstrap from MEF_BOOTSTRAP_PASSWORD or --bootstrap-password-file,
                                output from MEF_OUT_PASSWORD or --out-password-file (required)
+              enrolee renew --in ENROLEE.p12 --mef https://HOST:PORT [--label LABEL] [--window-days N]
+                            [--force] [--same-key] [--wait SECONDS] [--password-file FILE]
+                  Re-enrols (EST /simplereenroll) over TLS with the current certificate, trusting only the
+                  anchors stored in ENROLEE.p12, and replaces ENROLEE.p12 atomically. Renews only within
+                  N days (default 30) of notAfter unless --force; a new key unless --same-key.
+                  Pending requests are kept in ENROLEE.p12.pending and resumed like enrol's.
+                  password from MEF_OUT_PASSWORD or --password-file
               enrolee show OUT.p12 [--password-file FILE]
                   Prints the installed certificate and trust anchors (password from MEF_OUT_PASSWORD or the file).
 
@@ -48,21 +59,31 @@ public final class EnroleeCli {
               3 refused by the MEF (HTTP 4xx; the message shows status and reason)
               4 transport or server error (TLS failure, unreachable, HTTP 5xx, malformed answer)
               5 what the MEF returned failed verification; nothing was written
-              6 pending: the MEF deferred issuance (HTTP 202); retry after the time shown
+              6 pending: the MEF deferred issuance (HTTP 202); run the same command again after the time shown
+              7 renew: not due yet (the certificate expires after the renewal window); nothing was sent
             """;
 
     private static final Set<String> ENROL_OPTIONS = Set.of("--mef", "--bootstrap", "--mef-ca", "--out", "--label",
-            "--bootstrap-password-file", "--out-password-file");
+            "--wait", "--bootstrap-password-file", "--out-password-file");
+    private static final Set<String> RENEW_OPTIONS = Set.of("--in", "--mef", "--label", "--window-days", "--wait",
+            "--password-file");
+    private static final Set<String> RENEW_FLAGS = Set.of("--force", "--same-key");
     private static final Set<String> SHOW_OPTIONS = Set.of("--password-file");
 
     private final Map<String, String> env;
     private final PrintStream out;
     private final PrintStream err;
+    private final Waiting waiting;
 
     EnroleeCli(Map<String, String> env, PrintStream out, PrintStream err) {
+        this(env, out, err, Waiting.SYSTEM);
+    }
+
+    EnroleeCli(Map<String, String> env, PrintStream out, PrintStream err, Waiting waiting) {
         this.env = env;
         this.out = out;
         this.err = err;
+        this.waiting = waiting;
     }
 
     public static void main(String[] args) {
@@ -77,7 +98,9 @@ public final class EnroleeCli {
             }
             switch (args[0]) {
                 case "enrol":
-                    return enrol(options(args, ENROL_OPTIONS, 0));
+                    return enrol(options(args, ENROL_OPTIONS, Set.of(), 0));
+                case "renew":
+                    return renew(options(args, RENEW_OPTIONS, RENEW_FLAGS, 0));
                 case "show":
                     return show(args);
                 case "help", "-h", "--help":
@@ -89,6 +112,11 @@ public final class EnroleeCli {
         } catch (UsageException e) {
             return fail(2, e.getMessage() + " (enrolee --help shows the usage)", e);
         } catch (EnrolmentException e) {
+            if (e.failure() == Failure.NOT_DUE) {
+                // Not an error: a daily renew job hits this on most days.
+                out.println(e.getMessage());
+                return e.failure().exitCode();
+            }
             return fail(e.failure().exitCode(), e.getMessage(), e);
         } catch (IOException e) {
             return fail(1, e.getMessage(), e);
@@ -106,6 +134,7 @@ public final class EnroleeCli {
                 "--bootstrap-password-file", "the bootstrap PKCS#12");
         char[] outPassword = password(options.get("--out-password-file"), "MEF_OUT_PASSWORD",
                 "--out-password-file", "the output PKCS#12");
+        Duration waitBudget = Duration.ofSeconds(wholeNumber(options, "--wait", 0));
         // Checked before talking to the MEF: failing after issuance would waste the single-use challenge.
         if (Files.exists(outFile)) {
             throw new UsageException(outFile + " already exists; move it away or choose another --out");
@@ -120,19 +149,61 @@ public final class EnroleeCli {
         Enrolee enrolee;
         try {
             enrolee = new Enrolee(new EnroleeOptions(mef, options.get("--label"), bootstrap, bootstrapPassword,
-                    mefTrustAnchors, outFile, outPassword));
+                    mefTrustAnchors, outFile, outPassword, waitBudget)).waiting(waiting);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        enrolee.enrol((number, text) -> out.println("[step " + (number == StepListener.PRE ? "pre" : number) + "] " + text));
+        enrolee.enrol(this::printStep);
         return 0;
+    }
+
+    private int renew(Map<String, String> options) throws UsageException, EnrolmentException, IOException {
+        Path file = Path.of(required(options, "--in"));
+        URI mef = mefUrl(required(options, "--mef"));
+        Duration window = Duration.ofDays(wholeNumber(options, "--window-days", RenewalOptions.DEFAULT_WINDOW.toDays()));
+        Duration waitBudget = Duration.ofSeconds(wholeNumber(options, "--wait", 0));
+        char[] password = password(options.get("--password-file"), "MEF_OUT_PASSWORD", "--password-file", file.toString());
+        Path directory = file.toAbsolutePath().getParent();
+        if (!Files.isDirectory(directory) || !Files.isWritable(directory)) {
+            throw new UsageException("cannot write into " + directory + " (the renewed file replaces " + file + " there)");
+        }
+        Renewal renewal;
+        try {
+            renewal = new Renewal(new RenewalOptions(mef, options.get("--label"), file, password, window,
+                    options.containsKey("--force"), options.containsKey("--same-key"), waitBudget)).waiting(waiting);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        renewal.renew(this::printStep);
+        return 0;
+    }
+
+    private void printStep(int number, String text) {
+        out.println("[step " + (number == StepListener.PRE ? "pre" : number) + "] " + text);
+    }
+
+    /** A whole number option from 0 to 10^9 (seconds, days). */
+    private static long wholeNumber(Map<String, String> options, String name, long defaultValue) throws UsageException {
+        String text = options.get(name);
+        if (text == null) {
+            return defaultValue;
+        }
+        try {
+            long value = Long.parseLong(text);
+            if (value < 0 || value > 1_000_000_000L) {
+                throw new NumberFormatException();
+            }
+            return value;
+        } catch (NumberFormatException e) {
+            throw new UsageException(name + " needs a whole number from 0 to 10^9, got \"" + text + "\"");
+        }
     }
 
     private int show(String[] args) throws UsageException {
         if (args.length < 2 || args[1].startsWith("--")) {
             throw new UsageException("show needs the PKCS#12 file");
         }
-        Map<String, String> options = options(args, SHOW_OPTIONS, 1);
+        Map<String, String> options = options(args, SHOW_OPTIONS, Set.of(), 1);
         Path file = Path.of(args[1]);
         char[] password = password(options.get("--password-file"), "MEF_OUT_PASSWORD", "--password-file", file.toString());
         Credentials credentials = input(() -> Credentials.read(file, password));
@@ -153,6 +224,10 @@ public final class EnroleeCli {
             X509Certificate anchor = credentials.trustAnchors().get(i);
             out.println("anchor-" + i + ":   " + anchor.getSubjectX500Principal().getName()
                     + " (SHA-256 " + fingerprint(anchor) + ")");
+        }
+        Path pending = PendingRequest.fileFor(file);
+        if (Files.exists(pending)) {
+            out.println("pending:    " + pending + " (a renewal is pending: run renew again to resume it)");
         }
         return 0;
     }
@@ -179,11 +254,22 @@ public final class EnroleeCli {
         }
     }
 
-    /** Parses {@code --name value} pairs after the first {@code skip + 1} arguments. */
-    private static Map<String, String> options(String[] args, Set<String> known, int skip) throws UsageException {
+    /**
+     * Parses {@code --name value} pairs and value-less {@code flags} after the first {@code skip + 1}
+     * arguments; a flag maps to "".
+     */
+    private static Map<String, String> options(String[] args, Set<String> known, Set<String> flags, int skip)
+            throws UsageException {
         Map<String, String> options = new HashMap<>();
         for (int i = 1 + skip; i < args.length; i += 2) {
             String name = args[i];
+            if (flags.contains(name)) {
+                if (options.put(name, "") != null) {
+                    throw new UsageException(name + " given twice");
+                }
+                i--;
+                continue;
+            }
             if (!known.contains(name)) {
                 throw new UsageException("unknown option \"" + name + "\" for " + args[0]);
             }
@@ -200,7 +286,7 @@ public final class EnroleeCli {
     private static String required(Map<String, String> options, String name) throws UsageException {
         String value = options.get(name);
         if (value == null) {
-            throw new UsageException("enrol needs " + name);
+            throw new UsageException("missing " + name);
         }
         return value;
     }

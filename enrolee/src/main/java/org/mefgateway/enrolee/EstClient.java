@@ -138,20 +138,34 @@ public final class EstClient {
      * RFC 7030 4.2.1: sends the CSR; returns the certificates of the certs-only answer (the issued
      * certificate, possibly with CA certificates, in no guaranteed order).
      *
-     * @throws EstException with {@link Failure#PENDING} and Retry-After when the MEF answers 202
+     * @throws EstException with {@link Failure#PENDING} and Retry-After when the MEF answers 202,
+     *                      with the status and Retry-After for 4xx and 5xx (e.g. 429, 503)
      */
     public List<X509Certificate> simpleEnroll(byte[] csrDer) throws EnrolmentException {
-        HttpRequest request = HttpRequest.newBuilder(est("/simpleenroll"))
+        return enroll("/simpleenroll", csrDer);
+    }
+
+    /**
+     * RFC 7030 4.2.2: re-enrolment. Same body and answers as {@link #simpleEnroll(byte[])}; the
+     * TLS client certificate of this client must be the certificate being renewed, and the CSR's
+     * subject and subjectAltName must be identical to it.
+     */
+    public List<X509Certificate> simpleReenroll(byte[] csrDer) throws EnrolmentException {
+        return enroll("/simplereenroll", csrDer);
+    }
+
+    private List<X509Certificate> enroll(String operation, byte[] csrDer) throws EnrolmentException {
+        HttpRequest request = HttpRequest.newBuilder(est(operation))
                 .timeout(REQUEST_TIMEOUT)
                 .header("Content-Type", "application/pkcs10")
                 .header("Accept", "application/pkcs7-mime")
                 .POST(HttpRequest.BodyPublishers.ofString(Base64.getEncoder().encodeToString(csrDer),
                         StandardCharsets.US_ASCII))
                 .build();
-        HttpResponse<byte[]> response = send("/simpleenroll", request);
-        expectStatus("/simpleenroll", response, 200);
-        expectContentType("/simpleenroll", response, "application/pkcs7-mime");
-        return certsOnly("/simpleenroll", response.body());
+        HttpResponse<byte[]> response = send(operation, request);
+        expectStatus(operation, response, 200);
+        expectContentType(operation, response, "application/pkcs7-mime");
+        return certsOnly(operation, response.body());
     }
 
     /**

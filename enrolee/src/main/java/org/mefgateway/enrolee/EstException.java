@@ -22,7 +22,16 @@ public class EstException extends EnrolmentException {
      * @param retryAfter the Retry-After the server sent, or null
      */
     public EstException(String operation, int status, String reason, Duration retryAfter) {
-        super(failureOf(status), messageOf(operation, status, reason, retryAfter));
+        this(operation, status, reason, retryAfter, "");
+    }
+
+    /** The same answer, with a hint for the user appended to the message (e.g. how to resume). */
+    EstException withHint(String hint) {
+        return new EstException(operation, status, reason, retryAfter, "; " + hint);
+    }
+
+    private EstException(String operation, int status, String reason, Duration retryAfter, String hint) {
+        super(failureOf(status), messageOf(operation, status, reason, retryAfter) + hint);
         this.operation = operation;
         this.status = status;
         this.reason = reason;
@@ -59,11 +68,12 @@ public class EstException extends EnrolmentException {
 
     private static String messageOf(String operation, int status, String reason, Duration retryAfter) {
         if (status == 202) {
-            return operation + " pending, "
+            return operation + " pending" + (reason.isEmpty() ? "" : " (" + reason + ")") + ", "
                     + (retryAfter == null ? "retry later (the MEF sent no Retry-After)"
                                           : "retry after " + retryAfter.toSeconds() + " s");
         }
         String verb = status >= 400 && status < 500 ? "MEF refused " : "MEF failed ";
-        return verb + operation + ": HTTP " + status + (reason.isEmpty() ? "" : ": " + reason);
+        return verb + operation + ": HTTP " + status + (reason.isEmpty() ? "" : ": " + reason)
+                + (retryAfter == null ? "" : "; retry after " + retryAfter.toSeconds() + " s");
     }
 }

@@ -11,8 +11,13 @@ public enum Failure {
     UNAVAILABLE(4),
     /** What the MEF returned is well-formed but failed this Enrolee's checks; nothing was written. */
     VERIFICATION(5),
-    /** The MEF accepted the request but deferred issuance (202 + Retry-After). */
-    PENDING(6);
+    /**
+     * The MEF accepted the request but deferred issuance (202 + Retry-After) beyond the wait budget;
+     * the request is kept in the pending file so that running the same command again resumes it.
+     */
+    PENDING(6),
+    /** {@code renew}: the certificate is not yet inside its renewal window; nothing was sent. */
+    NOT_DUE(7);
 
     private final int exitCode;
 

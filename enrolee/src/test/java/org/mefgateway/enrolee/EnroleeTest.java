@@ -78,6 +78,7 @@ class EnroleeTest {
         assertEquals(Failure.REFUSED, e.failure());
         assertEquals("MEF refused /simpleenroll: HTTP 403: challenge expired", e.getMessage());
         assertFalse(Files.exists(directory.resolve("out.p12")));
+        assertFalse(Files.exists(directory.resolve("out.p12.pending")), "a refused request is not kept");
     }
 
     @Test
@@ -88,7 +89,9 @@ class EnroleeTest {
 
         assertEquals(Failure.PENDING, e.failure());
         assertEquals(Optional.of(Duration.ofSeconds(120)), e.retryAfter());
-        assertEquals("/simpleenroll pending, retry after 120 s", e.getMessage());
+        assertEquals("/simpleenroll pending, retry after 120 s; the request is kept in " + directory.resolve("out.p12.pending")
+                + "; run the same command again to resume it", e.getMessage());
+        assertTrue(Files.exists(directory.resolve("out.p12.pending")));
     }
 
     @Test

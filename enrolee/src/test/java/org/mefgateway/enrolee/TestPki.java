@@ -54,8 +54,17 @@ final class TestPki {
 
     /** An end-entity certificate as the MEF's CA would issue it. */
     X509Certificate issue(PublicKey key, String cn, GeneralNames san, int keyUsage, KeyPurposeId... ekus) throws Exception {
-        X509v3CertificateBuilder builder = builder(new X500Name(certificate.getSubjectX500Principal().getName()),
-                new X500Name("CN=" + cn), key)
+        Instant now = Instant.now();
+        return issue(new X500Name("CN=" + cn), key, san, now.minus(Duration.ofMinutes(5)), now.plus(Duration.ofDays(30)),
+                keyUsage, ekus);
+    }
+
+    /** An end-entity certificate with the given subject and validity. */
+    X509Certificate issue(X500Name subject, PublicKey key, GeneralNames san, Instant notBefore, Instant notAfter,
+                          int keyUsage, KeyPurposeId... ekus) throws Exception {
+        X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
+                X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()),
+                BigInteger.valueOf(SERIALS.incrementAndGet()), Date.from(notBefore), Date.from(notAfter), subject, key)
                 .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
                 .addExtension(Extension.keyUsage, true, new KeyUsage(keyUsage))
                 .addExtension(Extension.subjectAlternativeName, false, san);
