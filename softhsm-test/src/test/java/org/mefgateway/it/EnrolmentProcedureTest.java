@@ -43,8 +43,36 @@ class EnrolmentProcedureTest {
 
     private EnrolmentResult enrol(DeviceMaker.Device device, Path out, List<String> steps) throws Exception {
         EnroleeOptions options = new EnroleeOptions(mef.mefBase(), null, device.keyStore(), DeviceMaker.Device.PASSWORD,
-                List.of(mef.caCertificate), out, "out-password".toCharArray());
+                List.of(mef.caCertificate), out, "out-password".toCharArray(), java.time.Duration.ZERO);
         return new Enrolee(options).enrol((n, text) -> steps.add(n + " " + text)).orElseThrow();
+    }
+
+    @Test
+    void ourEnroleeRenewsThroughSimplereenrollTrustingOnlyTheAnchorsItInstalled(@TempDir Path dir) throws Exception {
+        DeviceMaker.Device device = maker.device("sensor-renew");
+        String aeId = "//m2m.example.com/CSE3219/C-RENEW-CLI";
+        mef.register(device, "ae-renew", "AE-ID", aeId, 40);
+        Path file = dir.resolve("ae.p12");
+        X509Certificate first = enrol(device, file, new ArrayList<>()).credentials().certificate();
+
+        // Not due: the test profile's certificates live 7 days, the window is 2 days.
+        org.mefgateway.enrolee.RenewalOptions notDue = new org.mefgateway.enrolee.RenewalOptions(mef.mefBase(), null, file,
+                "out-password".toCharArray(), java.time.Duration.ofDays(2), false, false, java.time.Duration.ZERO);
+        org.mefgateway.enrolee.EnrolmentException early = org.junit.jupiter.api.Assertions.assertThrows(
+                org.mefgateway.enrolee.EnrolmentException.class,
+                () -> new org.mefgateway.enrolee.Renewal(notDue).renew((n, text) -> { }));
+        assertEquals(org.mefgateway.enrolee.Failure.NOT_DUE, early.failure());
+
+        org.mefgateway.enrolee.RenewalOptions due = new org.mefgateway.enrolee.RenewalOptions(mef.mefBase(), null, file,
+                "out-password".toCharArray(), java.time.Duration.ofDays(30), false, false, java.time.Duration.ZERO);
+        X509Certificate renewed = new org.mefgateway.enrolee.Renewal(due).renew((n, text) -> { }).certificate();
+
+        assertEquals(sans(first), sans(renewed));
+        assertEquals(first.getSubjectX500Principal(), renewed.getSubjectX500Principal());
+        org.junit.jupiter.api.Assertions.assertNotEquals(first.getPublicKey(), renewed.getPublicKey(), "re-keyed");
+        assertEquals(renewed, org.mefgateway.enrolee.Credentials.read(file, "out-password".toCharArray()).certificate(),
+                "the PKCS#12 now holds the renewed certificate");
+        assertEquals(2, mef.issued().stream().filter(c -> c.enroleeId().equals("ae-renew")).count());
     }
 
     @Test
