@@ -180,6 +180,19 @@ class ProfileFileTest {
         assertEquals(d.subjectAltName(), p.subjectAltName());
     }
 
+    @Test
+    void theReadmeExampleParses() throws Exception {
+        // Surefire runs in the module directory; the README's one YAML block is the CSE example.
+        String readme = java.nio.file.Files.readString(java.nio.file.Path.of("README.md"));
+        int start = readme.indexOf("```yaml\n") + "```yaml\n".length();
+        String yaml = readme.substring(start, readme.indexOf("```", start));
+
+        Profile cse = ProfileFile.parse("cse.yaml", yaml);
+
+        assertEquals(Map.of(SubjectAltName.Kind.DNS, "([a-z0-9-]+\\.)+{certSubjectId}"), cse.subjectAltName().patterns());
+        assertEquals(ProfileFile.parse("cse.yaml", CSE_YAML).subjectAltName(), cse.subjectAltName());
+    }
+
     // ---- two realistic profiles: what ops/config/policies/ae.yaml and cse.yaml are meant to say ----
 
     static final String AE_YAML = """
