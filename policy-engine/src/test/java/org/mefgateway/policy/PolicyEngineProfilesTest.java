@@ -470,6 +470,27 @@ class PolicyEngineProfilesTest {
     }
 
     @Test
+    void aCertificateWithNamesTheMefAddedCanBeRenewed() {
+        // First enrolment: the template gets the identity, the requested DNS name and the two added names.
+        CsrFacts first = good().san(GeneralName.dNSName, "cam.ae.1.devices.example.com").facts();
+        CertificateTemplate issued = template(SANS, first, ctx());
+        CurrentCertificate current = new CurrentCertificate(issued.subject(), issued.subjectAltNames(),
+                issued.subjectPublicKeyInfo(), NOW.plus(Duration.ofDays(10)));
+        assertEquals(4, current.subjectAltNames().size());
+
+        // The same request renews it; requesting the added names too is not the same request.
+        CertificateTemplate renewed = template(SANS, first, renewing(current));
+        assertEquals(issued.subjectAltNames(), renewed.subjectAltNames());
+        Decision.Deny deny = assertInstanceOf(Decision.Deny.class, new PolicyEngine(SANS).decide(
+                good().san(GeneralName.dNSName, "cam.ae.1.devices.example.com")
+                        .uri("urn:example:ae:ae.1").facts(), renewing(current)));
+        assertEquals("reenrol.same-names", deny.ruleId(), deny.reason());
+        // Leaving out a name the Enrolee requested is still a change of names.
+        assertEquals("reenrol.same-names", assertInstanceOf(Decision.Deny.class,
+                new PolicyEngine(SANS).decide(good().facts(), renewing(current))).ruleId());
+    }
+
+    @Test
     void rateLimitIs429ExactlyFromTheLimit() {
         PolicyEngine engine = new PolicyEngine(RATE3);
         CsrFacts csr = good().facts();
