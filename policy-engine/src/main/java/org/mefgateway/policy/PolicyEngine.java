@@ -177,9 +177,14 @@ public final class PolicyEngine {
                             + (current.subject().isEmpty() ? "empty" : current.subject()) + "), not "
                             + (csr.subject().isEmpty() ? "an empty one" : csr.subject()) + " (RFC 7030 4.2.2)");
                 }
-                if (!Set.copyOf(current.subjectAltNames()).equals(Set.copyOf(csr.subjectAltNames()))) {
+                // The names the MEF adds itself (subjectAltName.add) are in the current certificate but
+                // are not the Enrolee's to request: san.type/san.pattern would refuse them in a CSR.
+                List<SubjectAltName> added = addedNames(profile, ctx.enrolee());
+                List<SubjectAltName> requestable = current.subjectAltNames().stream()
+                        .filter(san -> !added.contains(san)).toList();
+                if (!Set.copyOf(requestable).equals(Set.copyOf(csr.subjectAltNames()))) {
                     return Optional.of("a re-enrolment must request the subjectAltName of the certificate being renewed ("
-                            + names(current.subjectAltNames()) + "), not " + names(csr.subjectAltNames())
+                            + names(requestable) + "), not " + names(csr.subjectAltNames())
                             + " (RFC 7030 4.2.2)");
                 }
                 return Optional.empty();
@@ -412,10 +417,7 @@ public final class PolicyEngine {
             sans.add(enrolee.identity());
         }
         otherNames(csr, ctx, profile).forEach(sans::add);
-        for (SubjectAltName extra : profile.subjectAltName().add()) {
-            sans.add(new SubjectAltName(extra.kind(), extra.value().replace("{certSubjectId}", enrolee.certSubjectId())
-                    .replace("{enroleeId}", enrolee.id())));
-        }
+        sans.addAll(addedNames(profile, enrolee));
         Set<String> ekus = new LinkedHashSet<>();
         if (profile.eku().addSuidEkus()) {
             ekus.addAll(profile.eku().forSuids(enrolee.suids()));
@@ -449,6 +451,14 @@ public final class PolicyEngine {
             case RDNS -> csr.subject();
             case EMPTY -> "";
         };
+    }
+
+    /** The names the MEF adds (TS-0003 step 9b), placeholders filled in with the Enrolee's values. */
+    private static List<SubjectAltName> addedNames(Profile profile, RegisteredEnrolee enrolee) {
+        return profile.subjectAltName().add().stream()
+                .map(extra -> new SubjectAltName(extra.kind(), extra.value()
+                        .replace("{certSubjectId}", enrolee.certSubjectId()).replace("{enroleeId}", enrolee.id())))
+                .toList();
     }
 
     /** Requested names other than the registered identity (when the profile binds to it). */

@@ -150,7 +150,9 @@ public record Profile(
 
         public Subject {
             Objects.requireNonNull(mode, "mode");
-            rdns = Map.copyOf(new TreeMap<>(rdns));
+            // Sorted, and kept sorted: Map.copyOf would iterate in a per-JVM random order, so the
+            // "first missing required attribute" named in a refusal could change between restarts.
+            rdns = java.util.Collections.unmodifiableMap(new TreeMap<>(rdns));
             if (mode == Mode.RDNS && rdns.isEmpty()) {
                 throw new IllegalArgumentException("subject mode RDNS needs at least one entry in rdns");
             }

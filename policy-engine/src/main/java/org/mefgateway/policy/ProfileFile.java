@@ -20,6 +20,7 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
 import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.Tag;
 
 /**
  * Reads a profile from the text of its YAML file. The file name without {@code .yaml} is the
@@ -82,7 +83,8 @@ public final class ProfileFile {
         } catch (YAMLException e) {
             throw new ProfileException(fileName + ": not valid YAML: " + e.getMessage());
         }
-        if (root == null) {
+        if (root == null || root.getTag().equals(Tag.NULL)) {
+            // no document, or an empty one ("---" alone, "~"): nothing is set
             return Profile.oneM2MDefault(name);
         }
         return read(name, new YamlFields(fileName, "", root));

@@ -28,7 +28,7 @@ final class YamlFields {
         this.path = path;
         this.node = node;
         if (!(node instanceof MappingNode mapping)) {
-            throw error(node, path, "must be a mapping of fields");
+            throw error(node, path.isEmpty() ? "(profile)" : path, "must be a mapping of fields");
         }
         for (NodeTuple tuple : mapping.getValue()) {
             if (!(tuple.getKeyNode() instanceof ScalarNode key)) {

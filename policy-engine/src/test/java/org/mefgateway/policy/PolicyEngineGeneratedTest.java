@@ -28,9 +28,8 @@ class PolicyEngineGeneratedTest {
 
     private static final int CASES = 400;
     private static final Instant NOW = Instant.parse("2026-03-01T12:00:00Z");
-    private static final Profile PROFILE = new Profile("generated",
-            Set.of(Oids.ECDSA_WITH_SHA256, TestCsrs.SHA256_WITH_RSA), Duration.ofDays(365), Duration.ofMinutes(1),
-            Profile.oneM2MDefault("x").suidEkus(), Duration.ofMinutes(10));
+    /** The oneM2M default with RSA signatures allowed, so that an RSA key is refused by key.type. */
+    private static final Profile PROFILE = PolicyEngineTest.PROFILE_WITH_RSA.named("generated");
 
     enum Key { P256, P384, RSA2048 }
     enum San { RIGHT, WRONG, EXTRA, MISSING }
@@ -101,7 +100,7 @@ class PolicyEngineGeneratedTest {
                 CertificateTemplate t = ((Decision.Issue) decision).template();
                 assertEquals(List.of(enrolee.identity()), t.subjectAltNames(), description);
                 assertTrue(granted.containsAll(t.extendedKeyUsages()), description);
-                assertEquals(PROFILE.ekusFor(suids), t.extendedKeyUsages(), description);
+                assertEquals(PROFILE.eku().forSuids(suids), t.extendedKeyUsages(), description);
                 assertFalse(ca, description + ": a CA request was issued");
             } else {
                 assertTrue(decision instanceof Decision.Deny, () -> description + ": expected " + expected + ", got " + decision);
@@ -112,15 +111,15 @@ class PolicyEngineGeneratedTest {
 
         assertTrue(outcomes.get("issue") >= 20, outcomes.toString());
         // The seed must exercise both outcomes and every generated failure, or the test proves little.
-        assertEquals(Set.of("issue", "key.ec-p256", "challenge.present", "challenge.known", "challenge.enrolee",
-                "challenge.unused", "challenge.unexpired", "san.registered-identity", "eku.suids", "extensions.no-ca"),
+        assertEquals(Set.of("issue", "key.type", "challenge.present", "challenge.known", "challenge.enrolee",
+                "challenge.unused", "challenge.unexpired", "san.registered-identity", "san.count", "eku.suids", "extensions.no-ca"),
                 outcomes.keySet(), outcomes.toString());
     }
 
     /** The first condition that fails, in the order the engine documents; null when all hold. */
     private static String expectedRule(Key key, Challenge challenge, San san, Ekus ekus, boolean ca) {
         if (key != Key.P256) {
-            return "key.ec-p256";
+            return "key.type";
         }
         switch (challenge) {
             case ABSENT: return "challenge.present";
@@ -130,8 +129,11 @@ class PolicyEngineGeneratedTest {
             case EXPIRED: return "challenge.unexpired";
             case OK: break;
         }
-        if (san != San.RIGHT) {
+        if (san == San.WRONG || san == San.MISSING) {
             return "san.registered-identity";
+        }
+        if (san == San.EXTRA) {
+            return "san.count";
         }
         if (ekus != Ekus.SUBSET) {
             return "eku.suids";
@@ -162,7 +164,7 @@ class PolicyEngineGeneratedTest {
             case OTHER_ENROLEE -> Optional.of(new IssuedChallenge("someone-else", fresh, false));
             case UNKNOWN -> Optional.empty();
         };
-        return new EnrolmentContext("", "00".repeat(32), enrolee, issued, NOW.plus(Duration.ofDays(3650)), NOW);
+        return new EnrolmentContext("", "00".repeat(32), enrolee, issued, Optional.empty(), 0, NOW.plus(Duration.ofDays(3650)), NOW);
     }
 
     private static <T> T pick(Random random, T[] values) {

@@ -36,16 +36,18 @@ class PolicyEngineTest {
     static final Instant NOW = Instant.parse("2026-03-01T12:00:00Z");
     static final Instant CA_NOT_AFTER = NOW.plus(Duration.ofDays(3650));
     static final Profile PROFILE = Profile.oneM2MDefault("onem2m");
-    static final Profile PROFILE_WITH_RSA = new Profile("rsa-too",
-            Set.of(Oids.ECDSA_WITH_SHA256, TestCsrs.SHA256_WITH_RSA), PROFILE.validity(), PROFILE.backdate(),
-            PROFILE.suidEkus(), PROFILE.challengeLifetime());
+    /** RSA signatures allowed, but (as in the default) only P-256 keys. */
+    static final Profile PROFILE_WITH_RSA = new Profile("rsa-too", PROFILE.keys(),
+            Set.of(Oids.ECDSA_WITH_SHA256, TestCsrs.SHA256_WITH_RSA), PROFILE.subject(), PROFILE.subjectAltName(),
+            PROFILE.eku(), PROFILE.extensions(), PROFILE.validity(), PROFILE.backdate(), PROFILE.challenge(),
+            PROFILE.reenrolment(), PROFILE.maxIssuancesPerDay());
 
     static final String AE_ID = "//m2m.example.com/CSE3219/C9886";
     static final RegisteredEnrolee AE = new RegisteredEnrolee("ae-1", CertSubjectType.AE_ID, AE_ID, Set.of(40, 43));
     static final IssuedChallenge FRESH = new IssuedChallenge("ae-1", NOW.plus(Duration.ofMinutes(5)), false);
 
     static EnrolmentContext ctx(RegisteredEnrolee enrolee, Optional<IssuedChallenge> challenge, Instant caNotAfter) {
-        return new EnrolmentContext("", "ab".repeat(32), enrolee, challenge, caNotAfter, NOW);
+        return new EnrolmentContext("", "ab".repeat(32), enrolee, challenge, Optional.empty(), 0, caNotAfter, NOW);
     }
 
     static EnrolmentContext ctx() {
@@ -103,11 +105,11 @@ class PolicyEngineTest {
                 Arguments.of("ECDSA with SHA-384", PROFILE, goodCsr().signatureAlgorithm("SHA384withECDSA").facts(), ctx(),
                         "csr.signature-algorithm", 403, TestCsrs.SHA384_WITH_ECDSA),
                 Arguments.of("P-384 key", PROFILE, csr(P384).subject("CN=" + AE_ID).uri(AE_ID).facts(), ctx(),
-                        "key.ec-p256", 403, "secp384r1"),
+                        "key.type", 403, "secp384r1"),
                 Arguments.of("RSA key", PROFILE_WITH_RSA, csr(RSA2048).uri(AE_ID).facts(), ctx(),
-                        "key.ec-p256", 403, "RSA (2048 bits)"),
+                        "key.type", 403, "RSA (2048 bits)"),
                 Arguments.of("compressed P-256 point", PROFILE, goodCsr().publicKey(compressed(P256)).facts(), ctx(),
-                        "key.ec-p256", 403, "uncompressed"),
+                        "key.type", 403, "uncompressed"),
                 Arguments.of("no challengePassword", PROFILE, goodCsr().noChallenge().facts(), ctx(),
                         "challenge.present", 403, "no challengePassword"),
                 Arguments.of("challenge the MEF never issued", PROFILE, goodCsr().facts(),
@@ -124,14 +126,17 @@ class PolicyEngineTest {
                         ctx(), "subject.identity", 403, "O=Acme"),
                 Arguments.of("other AE-ID in SAN", PROFILE, csr(P256).uri("//other").facts(), ctx(),
                         "san.registered-identity", 403,
-                        "subjectAltName must be exactly URI://m2m.example.com/CSE3219/C9886 (the registered AE-ID); "
+                        "subjectAltName must include URI://m2m.example.com/CSE3219/C9886 (the registered AE-ID); "
                                 + "the CSR has URI://other"),
                 Arguments.of("AE-ID as DNS name", PROFILE, csr(P256).san(GeneralName.dNSName, "m2m.example.com").facts(), ctx(),
                         "san.registered-identity", 403, "the CSR has DNS:m2m.example.com"),
                 Arguments.of("AE-ID in other case", PROFILE, csr(P256).uri("//M2M.example.com/CSE3219/C9886").facts(), ctx(),
                         "san.registered-identity", 403, "URI://M2M.example.com/CSE3219/C9886"),
                 Arguments.of("extra SAN", PROFILE, csr(P256).uri(AE_ID).san(GeneralName.dNSName, "evil.example").facts(), ctx(),
-                        "san.registered-identity", 403, "DNS:evil.example"),
+                        "san.count", 403, "allows at most 1 subjectAltName entries; the CSR has 2"),
+                Arguments.of("extra SAN instead of the identity", PROFILE,
+                        csr(P256).san(GeneralName.dNSName, "evil.example").facts(), ctx(),
+                        "san.registered-identity", 403, "the CSR has DNS:evil.example"),
                 Arguments.of("no SAN", PROFILE, csr(P256).subject("CN=" + AE_ID).facts(), ctx(),
                         "san.registered-identity", 403, "the CSR has none"),
                 Arguments.of("other CSE-ID", PROFILE, csr(P256).san(GeneralName.dNSName, "cse9999.m2m.example.com").facts(),
@@ -166,7 +171,8 @@ class PolicyEngineTest {
 
     @Test
     void everyRuleHasADenyCaseInTheTable() {
-        Set<String> covered = denied().map(a -> (String) a.get()[4]).collect(Collectors.toSet());
+        Set<String> covered = Stream.concat(denied(), PolicyEngineProfilesTest.denied())
+                .map(a -> (String) a.get()[4]).collect(Collectors.toSet());
         Set<String> all = PolicyEngine.RULES.stream().map(Rule::id).collect(Collectors.toSet());
 
         assertEquals(all, covered);
@@ -203,6 +209,10 @@ class PolicyEngineTest {
         assertEquals(NOW.minus(Duration.ofMinutes(1)), t.notBefore());
         assertEquals(NOW.plus(Duration.ofDays(365)), t.notAfter());
         assertArrayEquals(csr.subjectPublicKeyInfo(), t.subjectPublicKeyInfo());
+        assertEquals(List.of(), t.copiedExtensions());
+        assertEquals(List.of(), t.crlDistributionPoints());
+        assertEquals(List.of(), t.ocspUrls());
+        assertEquals(List.of(), t.caIssuersUrls());
     }
 
     @Test

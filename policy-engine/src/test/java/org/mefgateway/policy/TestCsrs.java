@@ -49,10 +49,14 @@ final class TestCsrs {
     static final KeyPair P256_OTHER = generate("EC", new ECGenParameterSpec("secp256r1"));
     static final KeyPair P384 = generate("EC", new ECGenParameterSpec("secp384r1"));
     static final KeyPair RSA2048 = generate("RSA", new RSAKeyGenParameterSpec(2048, RSAKeyGenParameterSpec.F4));
+    static final KeyPair RSA1024 = generate("RSA", new RSAKeyGenParameterSpec(1024, RSAKeyGenParameterSpec.F4));
+    static final KeyPair P521 = generate("EC", new ECGenParameterSpec("secp521r1"));
+    static final KeyPair ED25519 = generate("Ed25519", new java.security.spec.NamedParameterSpec("Ed25519"));
 
     static final String SHA256_WITH_RSA = "1.2.840.113549.1.1.11";
     static final String SHA384_WITH_ECDSA = "1.2.840.10045.4.3.3";
     static final String SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
+    static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
 
     private TestCsrs() {
     }
