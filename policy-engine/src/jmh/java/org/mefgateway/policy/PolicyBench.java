@@ -85,7 +85,7 @@ public class PolicyBench {
     static EnrolmentContext ctx(RegisteredEnrolee enrolee) {
         return new EnrolmentContext("", "ab".repeat(32), enrolee,
                 Optional.of(new IssuedChallenge(enrolee.id(), NOW.plus(Duration.ofMinutes(5)), false)), Optional.empty(),
-                0, NOW.plus(Duration.ofDays(3650)), NOW);
+                Optional.empty(), 0, NOW.plus(Duration.ofDays(3650)), NOW);
     }
 
     @Benchmark

@@ -54,7 +54,7 @@ class NoCaCertificateTest {
     }
 
     static EnrolmentContext ctx() {
-        return new EnrolmentContext("anything", "00".repeat(32), AE, Optional.empty(), Optional.empty(), 0,
+        return new EnrolmentContext("anything", "00".repeat(32), AE, Optional.empty(), Optional.empty(), Optional.empty(), 0,
                 NOW.plus(Duration.ofDays(3650)), NOW);
     }
 

@@ -164,7 +164,7 @@ class PolicyEngineGeneratedTest {
             case OTHER_ENROLEE -> Optional.of(new IssuedChallenge("someone-else", fresh, false));
             case UNKNOWN -> Optional.empty();
         };
-        return new EnrolmentContext("", "00".repeat(32), enrolee, issued, Optional.empty(), 0, NOW.plus(Duration.ofDays(3650)), NOW);
+        return new EnrolmentContext("", "00".repeat(32), enrolee, issued, Optional.empty(), Optional.empty(), 0, NOW.plus(Duration.ofDays(3650)), NOW);
     }
 
     private static <T> T pick(Random random, T[] values) {

@@ -313,7 +313,8 @@ class PolicyEngineProfilesGeneratedTest {
 
         // The seed must reach every rule the generator can break, and issue under every profile.
         Set<String> reachable = new HashSet<>(PolicyEngine.RULES.stream().map(Rule::id).toList());
-        reachable.removeAll(Set.of("reenrol.same-names", "reenrol.rekey", "reenrol.window"));
+        reachable.removeAll(Set.of("reenrol.same-names", "reenrol.rekey", "reenrol.window", "enrolee.type",
+                "challenge.channel-binding"));
         reachable.add("issue");
         assertEquals(new TreeMap<>(reachable.stream().collect(java.util.stream.Collectors.toMap(r -> r, r -> 0))).keySet(),
                 outcomes.keySet(), outcomes.toString());
@@ -424,7 +425,7 @@ class PolicyEngineProfilesGeneratedTest {
             case EXPIRED -> Optional.of(new IssuedChallenge(enrolee.id(), NOW.minusSeconds(1), false));
             case OTHER_ENROLEE -> Optional.of(new IssuedChallenge("someone-else", fresh, false));
         };
-        return new EnrolmentContext("", "00".repeat(32), enrolee, issued, Optional.empty(), issuedLastDay,
+        return new EnrolmentContext("", "00".repeat(32), enrolee, issued, Optional.empty(), Optional.empty(), issuedLastDay,
                 caExpired ? NOW : NOW.plus(Duration.ofDays(3650)), NOW);
     }
 

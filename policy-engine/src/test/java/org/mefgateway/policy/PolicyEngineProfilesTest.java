@@ -169,7 +169,24 @@ class PolicyEngineProfilesTest {
             """);
 
     static EnrolmentContext ctx(Optional<IssuedChallenge> challenge, Optional<CurrentCertificate> current, int issuedLastDay) {
-        return new EnrolmentContext("", "cd".repeat(32), AE, challenge, current, issuedLastDay, CA_NOT_AFTER, NOW);
+        return new EnrolmentContext("", "cd".repeat(32), AE, challenge, current, Optional.empty(), issuedLastDay, CA_NOT_AFTER, NOW);
+    }
+
+    static final Profile AE_ONLY = yaml("aeonly.yaml", "certSubjectTypes: [AE-ID]\n");
+    static final Profile BOUND = yaml("bound.yaml", "challenge:\n  required: false\n  channelBinding: true\n");
+    static final RegisteredEnrolee CSE = new RegisteredEnrolee("cse.1", CertSubjectType.CSE_ID, "cse1.m2m.example.com",
+            Set.of(41));
+
+    static EnrolmentContext cse() {
+        return new EnrolmentContext("", "cd".repeat(32), CSE,
+                Optional.of(new IssuedChallenge("cse.1", NOW.plus(Duration.ofMinutes(5)), false)), Optional.empty(),
+                Optional.empty(), 0, CA_NOT_AFTER, NOW);
+    }
+
+    /** A session whose tls-exporter binding is {@code binding} (empty: the session cannot provide one). */
+    static EnrolmentContext session(Optional<String> binding) {
+        return new EnrolmentContext("", "cd".repeat(32), AE, Optional.empty(), Optional.empty(), binding, 0,
+                CA_NOT_AFTER, NOW);
     }
 
     static EnrolmentContext ctx() {
@@ -248,7 +265,10 @@ class PolicyEngineProfilesTest {
                 Arguments.of("renewal any time with a zero window", ANYTIME, good().facts(),
                         renewing(current(P256, 300))),
                 Arguments.of("rate below the limit", RATE3, good().facts(), issued(2)),
-                Arguments.of("no rate limit", UNLIMITED, good().facts(), issued(100_000)));
+                Arguments.of("no rate limit", UNLIMITED, good().facts(), issued(100_000)),
+                Arguments.of("AE under an AE-only profile", AE_ONLY, good().facts(), ctx()),
+                Arguments.of("challengePassword is this session's binding", BOUND,
+                        good().challenge(new DERUTF8String("c2Vzc2lvbi1h")).facts(), session(Optional.of("c2Vzc2lvbi1h"))));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -348,7 +368,16 @@ class PolicyEngineProfilesTest {
                 Arguments.of("rate at the limit", RATE3, good().facts(), issued(3),
                         "rate.per-enrolee", 429, "already got 3 certificates in the last 24 hours; profile rate3 allows 3"),
                 Arguments.of("default rate limit of 10", DEFAULT, good().facts(), issued(10),
-                        "rate.per-enrolee", 429, "allows 10"));
+                        "rate.per-enrolee", 429, "allows 10"),
+                Arguments.of("CSE under an AE-only profile", AE_ONLY,
+                        csr(P256).san(GeneralName.dNSName, "cse1.m2m.example.com").facts(), cse(),
+                        "enrolee.type", 403, "Enrolee cse.1 is registered as CSE-ID"),
+                Arguments.of("challengePassword of another session", BOUND,
+                        good().challenge(new DERUTF8String("c2Vzc2lvbi1h")).facts(), session(Optional.of("c2Vzc2lvbi1i")),
+                        "challenge.channel-binding", 403, "made for another session"),
+                Arguments.of("session without channel binding", BOUND,
+                        good().challenge(new DERUTF8String("c2Vzc2lvbi1h")).facts(), session(Optional.empty()),
+                        "challenge.channel-binding", 403, "cannot provide"));
     }
 
     @ParameterizedTest(name = "{0} -> {4}")
@@ -449,7 +478,7 @@ class PolicyEngineProfilesTest {
 
     @Test
     void challengeSettingsAreRead() {
-        assertEquals(new Profile.Challenge(false, Duration.ofSeconds(120)), NO_CHALLENGE.challenge());
+        assertEquals(new Profile.Challenge(false, Duration.ofSeconds(120), false), NO_CHALLENGE.challenge());
     }
 
     @Test

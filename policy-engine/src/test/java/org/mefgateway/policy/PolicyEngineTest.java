@@ -37,17 +37,17 @@ class PolicyEngineTest {
     static final Instant CA_NOT_AFTER = NOW.plus(Duration.ofDays(3650));
     static final Profile PROFILE = Profile.oneM2MDefault("onem2m");
     /** RSA signatures allowed, but (as in the default) only P-256 keys. */
-    static final Profile PROFILE_WITH_RSA = new Profile("rsa-too", PROFILE.keys(),
+    static final Profile PROFILE_WITH_RSA = new Profile("rsa-too", PROFILE.certSubjectTypes(), PROFILE.keys(),
             Set.of(Oids.ECDSA_WITH_SHA256, TestCsrs.SHA256_WITH_RSA), PROFILE.subject(), PROFILE.subjectAltName(),
             PROFILE.eku(), PROFILE.extensions(), PROFILE.validity(), PROFILE.backdate(), PROFILE.challenge(),
-            PROFILE.reenrolment(), PROFILE.maxIssuancesPerDay());
+            PROFILE.reenrolment(), PROFILE.maxIssuancesPerDay(), PROFILE.approval());
 
     static final String AE_ID = "//m2m.example.com/CSE3219/C9886";
     static final RegisteredEnrolee AE = new RegisteredEnrolee("ae-1", CertSubjectType.AE_ID, AE_ID, Set.of(40, 43));
     static final IssuedChallenge FRESH = new IssuedChallenge("ae-1", NOW.plus(Duration.ofMinutes(5)), false);
 
     static EnrolmentContext ctx(RegisteredEnrolee enrolee, Optional<IssuedChallenge> challenge, Instant caNotAfter) {
-        return new EnrolmentContext("", "ab".repeat(32), enrolee, challenge, Optional.empty(), 0, caNotAfter, NOW);
+        return new EnrolmentContext("", "ab".repeat(32), enrolee, challenge, Optional.empty(), Optional.empty(), 0, caNotAfter, NOW);
     }
 
     static EnrolmentContext ctx() {

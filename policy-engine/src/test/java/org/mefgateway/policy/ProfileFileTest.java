@@ -164,7 +164,7 @@ class ProfileFileTest {
                 List.of("https://ocsp.example.com"), List.of("http://pki.example.com/ca.cer")), p.extensions());
         assertEquals(Duration.ofDays(30), p.validity());
         assertEquals(Duration.ZERO, p.backdate());
-        assertEquals(new Profile.Challenge(false, Duration.ofHours(1)), p.challenge());
+        assertEquals(new Profile.Challenge(false, Duration.ofHours(1), false), p.challenge());
         assertEquals(new Profile.Reenrolment(false, Duration.ofDays(7)), p.reenrolment());
         assertEquals(0, p.maxIssuancesPerDay());
     }
@@ -269,7 +269,7 @@ class ProfileFileTest {
 
     static EnrolmentContext ctx(RegisteredEnrolee enrolee) {
         return new EnrolmentContext(enrolee == AE ? "ae" : "cse", "ef".repeat(32), enrolee,
-                Optional.of(new IssuedChallenge(enrolee.id(), NOW.plusSeconds(300), false)), Optional.empty(), 0,
+                Optional.of(new IssuedChallenge(enrolee.id(), NOW.plusSeconds(300), false)), Optional.empty(), Optional.empty(), 0,
                 PolicyEngineTest.CA_NOT_AFTER, NOW);
     }
 

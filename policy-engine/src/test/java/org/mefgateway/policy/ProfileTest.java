@@ -24,9 +24,9 @@ class ProfileTest {
     /** The default profile with the fields the old constructor took replaced. */
     static Profile profile(String name, Set<String> signatureAlgorithms, Duration validity, Duration backdate,
             Map<Integer, String> suidEkus, Duration challengeLifetime) {
-        return new Profile(name, D.keys(), signatureAlgorithms, D.subject(), D.subjectAltName(),
+        return new Profile(name, D.certSubjectTypes(), D.keys(), signatureAlgorithms, D.subject(), D.subjectAltName(),
                 new Profile.Ekus(suidEkus, Set.of(), true), D.extensions(), validity, backdate,
-                new Profile.Challenge(true, challengeLifetime), D.reenrolment(), D.maxIssuancesPerDay());
+                new Profile.Challenge(true, challengeLifetime, false), D.reenrolment(), D.maxIssuancesPerDay(), D.approval());
     }
 
     @Test
@@ -103,13 +103,13 @@ class ProfileTest {
                         List.of("file:///etc/passwd"), List.of(), List.of()), "file:///etc/passwd"),
                 Arguments.of("RDNS without rdns", (Runnable) () -> new Profile.Subject(Profile.Subject.Mode.RDNS, Map.of()),
                         "at least one"),
-                Arguments.of("negative rate limit", (Runnable) () -> new Profile("p", D.keys(), ECDSA, D.subject(),
-                        D.subjectAltName(), D.eku(), D.extensions(), YEAR, MINUTE, D.challenge(), D.reenrolment(), -1),
+                Arguments.of("negative rate limit", (Runnable) () -> new Profile("p", D.certSubjectTypes(), D.keys(), ECDSA, D.subject(),
+                        D.subjectAltName(), D.eku(), D.extensions(), YEAR, MINUTE, D.challenge(), D.reenrolment(), -1, D.approval()),
                         "maxIssuancesPerDay"),
-                Arguments.of("empty subject and no SAN at all", (Runnable) () -> new Profile("p", D.keys(), ECDSA,
+                Arguments.of("empty subject and no SAN at all", (Runnable) () -> new Profile("p", D.certSubjectTypes(), D.keys(), ECDSA,
                         new Profile.Subject(Profile.Subject.Mode.EMPTY, Map.of()),
                         new Profile.SubjectAltNames(Set.of(), Map.of(), false, 1, List.of()), D.eku(), D.extensions(),
-                        YEAR, MINUTE, D.challenge(), D.reenrolment(), 0), "needs a subjectAltName"));
+                        YEAR, MINUTE, D.challenge(), D.reenrolment(), 0, D.approval()), "needs a subjectAltName"));
     }
 
     @ParameterizedTest(name = "{0}")
