@@ -182,7 +182,7 @@ public final class PolicyEngine {
                 List<SubjectAltName> added = addedNames(profile, ctx.enrolee());
                 List<SubjectAltName> requestable = current.subjectAltNames().stream()
                         .filter(san -> !added.contains(san)).toList();
-                if (!Set.copyOf(requestable).equals(Set.copyOf(csr.subjectAltNames()))) {
+                if (!comparable(requestable).equals(comparable(csr.subjectAltNames()))) {
                     return Optional.of("a re-enrolment must request the subjectAltName of the certificate being renewed ("
                             + names(requestable) + "), not " + names(csr.subjectAltNames())
                             + " (RFC 7030 4.2.2)");
@@ -501,6 +501,12 @@ public final class PolicyEngine {
                 .filter(e -> e.getValue().required() && !seen.contains(e.getKey().toUpperCase(Locale.ROOT)))
                 .map(e -> "subject attribute " + e.getKey() + " is required by profile " + profile.name())
                 .findFirst();
+    }
+
+    /** Names as RFC 5280 7.2 compares them: DNS names case-insensitively (RFC 4343), the rest exactly. */
+    private static Set<SubjectAltName> comparable(List<SubjectAltName> sans) {
+        return sans.stream().map(san -> san.kind() == SubjectAltName.Kind.DNS
+                ? new SubjectAltName(san.kind(), san.value().toLowerCase(Locale.ROOT)) : san).collect(Collectors.toSet());
     }
 
     private static boolean asksForCaUsage(CsrFacts.RequestedExtension keyUsage) {

@@ -156,6 +156,7 @@ public record Profile(
             if (mode == Mode.RDNS && rdns.isEmpty()) {
                 throw new IllegalArgumentException("subject mode RDNS needs at least one entry in rdns");
             }
+            rdns.keySet().forEach(Profile::requireKnownAttribute);
             if (mode != Mode.RDNS && !rdns.isEmpty()) {
                 throw new IllegalArgumentException("subject rdns are only used with mode RDNS, not " + mode);
             }
@@ -172,6 +173,16 @@ public record Profile(
     public record Rdn(boolean required, String pattern) {
         public Rdn {
             compileTemplate(pattern, "subject pattern");
+        }
+    }
+
+    /** Refuses attribute names Bouncy Castle's RFC 4519 style does not know: a typo would refuse every CSR. */
+    static void requireKnownAttribute(String name) {
+        try {
+            org.bouncycastle.asn1.x500.style.BCStyle.INSTANCE.attrNameToOID(name);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("subject attribute '" + name + "' is unknown; use CN, O, OU, C, L, ST, "
+                    + "serialNumber, ...");
         }
     }
 
@@ -202,6 +213,17 @@ public record Profile(
             }
             if (maxCount < 1) {
                 throw new IllegalArgumentException("subjectAltName maxCount must be at least 1, not " + maxCount);
+            }
+            for (SubjectAltName.Kind kind : types) {
+                // Without a pattern, an Enrolee could claim any name of that kind, another Enrolee's included.
+                if (!patterns.containsKey(kind)) {
+                    throw new IllegalArgumentException("subjectAltName type " + kind + " is allowed without a pattern, so an "
+                            + "Enrolee could request any " + kind + " name, another's included: add patterns." + kind);
+                }
+            }
+            if (bindToRegisteredIdentity && !types.isEmpty() && maxCount == 1) {
+                throw new IllegalArgumentException("subjectAltName maxCount 1 leaves no room besides the registered identity "
+                        + "for the types " + types.stream().sorted().toList() + ": raise maxCount");
             }
             add = List.copyOf(add);
             for (SubjectAltName extra : add) {

@@ -30,7 +30,8 @@ class NoCaCertificateTest {
             keys: {ec: [P-256, P-384, P-521], ecUncompressedOnly: false, rsaMinBits: 2048, ed25519: true}
             signatureAlgorithms: [ecdsa-with-SHA256, ecdsa-with-SHA384, sha256WithRSAEncryption, RSASSA-PSS, Ed25519]
             subject: {mode: empty}
-            subjectAltName: {bindToRegisteredIdentity: false, types: [DNS, URI, EMAIL, IP], maxCount: 100}
+            subjectAltName: {bindToRegisteredIdentity: false, types: [DNS, URI, EMAIL, IP], maxCount: 100,
+                              patterns: {DNS: '.*', URI: '.*', EMAIL: '.*', IP: '.*'}}
             eku:
               allowed: [serverAuth, clientAuth, codeSigning, emailProtection, 2.5.29.37.0]
             extensions:
@@ -106,7 +107,7 @@ class NoCaCertificateTest {
         ProfileException e = assertThrows(ProfileException.class, () -> ProfileFile.parse("anything.yaml",
                 MOST_PERMISSIVE_YAML.replace("copy: [1.2.3.4,", "copy: [1.2.3.4, " + oid + ",")));
 
-        assertTrue(e.getMessage().startsWith("anything.yaml:8: extensions: extension " + oid + " is written by the CA"),
+        assertTrue(e.getMessage().startsWith("anything.yaml:9: extensions: extension " + oid + " is written by the CA"),
                 e.getMessage());
     }
 

@@ -67,7 +67,8 @@ class PolicyEngineProfilesGeneratedTest {
             keys: {ec: [P-256, P-384, P-521], ecUncompressedOnly: false, rsaMinBits: 2048, ed25519: true}
             signatureAlgorithms: [ecdsa-with-SHA256, ecdsa-with-SHA384, sha256WithRSAEncryption, Ed25519]
             subject: {mode: empty}
-            subjectAltName: {bindToRegisteredIdentity: false, types: [DNS, URI, EMAIL, IP], maxCount: 100}
+            subjectAltName: {bindToRegisteredIdentity: false, types: [DNS, URI, EMAIL, IP], maxCount: 100,
+                              patterns: {DNS: '.*', URI: '.*', EMAIL: '.*', IP: '.*'}}
             eku: {allowed: [serverAuth, clientAuth, codeSigning, emailProtection], addSuidEkus: false}
             extensions: {copy: [1.2.3.4, 1.2.3.9], refuseUnlisted: false}
             challenge: {required: false}
@@ -88,7 +89,7 @@ class PolicyEngineProfilesGeneratedTest {
                 O: {pattern: 'Acme( Corp)?'}
             subjectAltName:
               types: [DNS, IP]
-              patterns: {DNS: '([a-z0-9-]+\\.)+{certSubjectId}'}
+              patterns: {DNS: '([a-z0-9-]+\\.)+{certSubjectId}', IP: '.*'}
               maxCount: 3
             eku: {allowed: [serverAuth, clientAuth]}
             extensions: {copy: [1.2.3.4]}

@@ -107,6 +107,7 @@ class PolicyEngineProfilesTest {
               types: [DNS, IP]
               patterns:
                 DNS: '[a-z0-9-]+\\.{enroleeId}\\.devices\\.example\\.com'
+                IP: '.*'
               maxCount: 3
               add: ['URI:urn:example:ae:{enroleeId}', 'DNS:{enroleeId}.mgmt.example.com']
             """);

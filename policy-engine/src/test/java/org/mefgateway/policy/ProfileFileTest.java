@@ -37,6 +37,12 @@ class ProfileFileTest {
                 Arguments.of("t.yaml", "subjectAltName:\n  types: [DNS]\n  maxCount: many\n", "t.yaml:3: subjectAltName.maxCount: ",
                         "must be a whole number, not 'many'"),
                 Arguments.of("t.yaml", "name: other\n", "t.yaml:1: name: ", "unknown field"),
+                Arguments.of("t.yaml", "subjectAltName:\n  types: [DNS]\n  maxCount: 3\n", "t.yaml:2: subjectAltName: ",
+                        "type DNS is allowed without a pattern, so an Enrolee could request any DNS name, another's included"),
+                Arguments.of("t.yaml", "subjectAltName:\n  types: [DNS]\n  patterns: {DNS: '.*'}\n", "t.yaml:2: subjectAltName: ",
+                        "maxCount 1 leaves no room besides the registered identity"),
+                Arguments.of("t.yaml", "subject:\n  mode: rdns\n  rdns: {CNN: {required: true}}\n", "t.yaml:2: subject: ",
+                        "subject attribute 'CNN' is unknown"),
                 Arguments.of("t.yaml", "keys: P-256\n", "t.yaml:1: keys: ", "must be a mapping of fields"),
                 Arguments.of("t.yaml", "challenge:\n  required: yes\n", "t.yaml:2: challenge.required: ",
                         "must be true or false, not 'yes'"),
@@ -129,7 +135,7 @@ class ProfileFileTest {
                 subjectAltName:
                   bindToRegisteredIdentity: false
                   types: [dns, uri, email, ip]
-                  patterns: {URI: 'urn:x:.*', EMAIL: '.*@example\\.com'}
+                  patterns: {URI: 'urn:x:.*', EMAIL: '.*@example\\.com', DNS: '.*', IP: '.*'}
                   maxCount: 7
                   add: ['DNS:{enroleeId}.example.com', 'IP:192.0.2.1']
                 eku:
@@ -154,7 +160,8 @@ class ProfileFileTest {
                 "O", new Profile.Rdn(false, "Acme"))), p.subject());
         assertEquals(new Profile.SubjectAltNames(
                 Set.of(SubjectAltName.Kind.DNS, SubjectAltName.Kind.URI, SubjectAltName.Kind.EMAIL, SubjectAltName.Kind.IP),
-                Map.of(SubjectAltName.Kind.URI, "urn:x:.*", SubjectAltName.Kind.EMAIL, ".*@example\\.com"), false, 7,
+                Map.of(SubjectAltName.Kind.URI, "urn:x:.*", SubjectAltName.Kind.EMAIL, ".*@example\\.com",
+                        SubjectAltName.Kind.DNS, ".*", SubjectAltName.Kind.IP, ".*"), false, 7,
                 List.of(new SubjectAltName(SubjectAltName.Kind.DNS, "{enroleeId}.example.com"),
                         new SubjectAltName(SubjectAltName.Kind.IP, "192.0.2.1"))), p.subjectAltName());
         assertEquals(new Profile.Ekus(Map.of(40, "1.2.40", 45, "1.2.45"),
@@ -189,7 +196,8 @@ class ProfileFileTest {
 
         Profile cse = ProfileFile.parse("cse.yaml", yaml);
 
-        assertEquals(Map.of(SubjectAltName.Kind.DNS, "([a-z0-9-]+\\.)+{certSubjectId}"), cse.subjectAltName().patterns());
+        assertEquals(Map.of(SubjectAltName.Kind.DNS, "([a-z0-9-]+\\.)+{certSubjectId}",
+                SubjectAltName.Kind.IP, "10\\.20\\.[0-9.]+|2001:db8:[0-9a-f:]+"), cse.subjectAltName().patterns());
         assertEquals(ProfileFile.parse("cse.yaml", CSE_YAML).subjectAltName(), cse.subjectAltName());
     }
 
@@ -245,6 +253,7 @@ class ProfileFileTest {
               types: [DNS, IP]
               patterns:
                 DNS: '([a-z0-9-]+\\.)+{certSubjectId}'
+                IP: '10\\.20\\.[0-9.]+|2001:db8:[0-9a-f:]+'
               maxCount: 4
             eku:
               addSuidEkus: true
