@@ -14,6 +14,7 @@ import org.mefgateway.gateway.ca.CertificateAuthority;
 import org.mefgateway.gateway.ca.Serials;
 import org.mefgateway.gateway.est.EstError;
 import org.mefgateway.gateway.est.EstWire;
+import org.mefgateway.gateway.store.AuditEvent;
 import org.mefgateway.gateway.store.DuplicateException;
 import org.mefgateway.gateway.store.IssuedCertificate;
 import org.mefgateway.gateway.store.Store;
@@ -135,6 +136,14 @@ public final class RegistrationAuthority {
     private EstError refuse(StoredEnrolee enrolee, int status, String ruleId, String reason) {
         LOG.info("denied enrolee={} profile={} rule={} status={} reason={}",
                 enrolee.enrolee().id(), policy.profile().name(), ruleId, status, LogText.safe(reason));
+        // Not awaited: the refusal is sent at once; the event follows in the next group commit.
+        store.audit(new AuditEvent.Draft(clock.instant(), "enrolment.refused", "enrolee:" + enrolee.enrolee().id(), "rule:" + ruleId,
+                        "status=" + status + " profile=" + policy.profile().name() + " reason=" + reason))
+                .whenComplete((recorded, failure) -> {
+                    if (failure != null) {
+                        LOG.error("refusal of enrolee={} rule={} not in the audit log: {}", enrolee.enrolee().id(), ruleId, failure.toString());
+                    }
+                });
         return EstError.denied(status, ruleId, reason);
     }
 
@@ -192,14 +201,15 @@ public final class RegistrationAuthority {
             signed = Future.failedFuture(e);
         }
         return signed
-                .compose(der -> storeWorkers.executeBlocking(() -> {
-                    store.recordIssuance(new IssuedCertificate(serial.toString(16), enrolee.enrolee().id(), issue.profile(),
-                            t.subject(), t.subjectAltNames().stream().map(Object::toString).collect(Collectors.joining(",")),
-                            t.notBefore(), t.notAfter(), "ISSUED", clock.instant(), der));
+                // Group commit: completes once the certificate and its audit event are durable.
+                .compose(der -> Future.fromCompletionStage(store.recordIssuance(new IssuedCertificate(serial.toString(16),
+                        enrolee.enrolee().id(), issue.profile(), t.subject(),
+                        t.subjectAltNames().stream().map(Object::toString).collect(Collectors.joining(",")),
+                        t.notBefore(), t.notAfter(), "ISSUED", clock.instant(), der))).map(recorded -> {
                     LOG.info("issued enrolee={} profile={} serial={} subject={}", enrolee.enrolee().id(), issue.profile(),
                             serial.toString(16), LogText.safe(t.subject()));
                     return der;
-                }, false))
+                }))
                 .recover(e -> {
                     // 127 random bits collide practically never; if they do, the ledger's key says so
                     // and the certificate with the duplicate serial is discarded, never returned.
