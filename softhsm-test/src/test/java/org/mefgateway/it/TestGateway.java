@@ -32,14 +32,14 @@ import org.mefgateway.gateway.store.IssuedCertificate;
  * data directory, and both TLS listeners on free ports. Its trust anchors for bootstrap
  * certificates are the test's device maker CAs.
  */
-final class TestGateway implements AutoCloseable {
-    final SoftHsm hsm;
-    final Path dataDir;
-    final Path configFile;
-    final GatewayConfig config;
-    final Gateway gateway;
-    final MutableClock clock;
-    final X509Certificate caCertificate;
+public final class TestGateway implements AutoCloseable {
+    public final SoftHsm hsm;
+    public final Path dataDir;
+    public final Path configFile;
+    public final GatewayConfig config;
+    public final Gateway gateway;
+    public final MutableClock clock;
+    public final X509Certificate caCertificate;
 
     private TestGateway(SoftHsm hsm, Path dataDir, Path configFile, GatewayConfig config, Gateway gateway, MutableClock clock)
             throws Exception {
@@ -52,7 +52,12 @@ final class TestGateway implements AutoCloseable {
         this.caCertificate = Pem.read(config.dataDir().caCertificate()).get(0);
     }
 
-    static TestGateway start(DeviceMaker... trustedMakers) throws Exception {
+    public static TestGateway start(DeviceMaker... trustedMakers) throws Exception {
+        return start(TestDatabase.fromSystemProperty(), trustedMakers);
+    }
+
+    /** A gateway whose store is {@code database} (its YAML {@code store:} section; empty for embedded H2). */
+    public static TestGateway start(TestDatabase database, DeviceMaker... trustedMakers) throws Exception {
         SoftHsm hsm = SoftHsm.fresh("mef-test");
         Path dir = hsm.dir.resolve("var");
         Path trust = Files.createDirectories(dir.resolve("bootstrap-trust"));
@@ -67,6 +72,8 @@ final class TestGateway implements AutoCloseable {
                 "hsm: {library: " + SoftHsm.LIBRARY + ", tokenLabel: mef-test, keyLabel: ca-p256, pinFile: " + hsm.pinFile + "}",
                 "ca: {subject: 'CN=Test MEF Root CA,O=MEF Gateway Tests', validityDays: 30}",
                 "profile: {validityDays: 7, challengeLifetimeSeconds: 300}",
+                "publication: {host: 127.0.0.1, port: 0}",
+                database.storeYaml(hsm.dir),
                 ""));
         GatewayConfig config = GatewayConfig.load(configFile);
         new Initialiser(config, line -> { }).run();
@@ -74,16 +81,21 @@ final class TestGateway implements AutoCloseable {
         return new TestGateway(hsm, dir, configFile, config, Gateway.start(config, clock), clock);
     }
 
-    URI est(String path) {
+    public URI est(String path) {
         return URI.create("https://127.0.0.1:" + gateway.estPort() + "/.well-known/est" + path);
     }
 
-    URI mefBase() {
+    /** The plain-HTTP base of the CRL and the OCSP responder. */
+    public URI publicationBase() {
+        return URI.create("http://127.0.0.1:" + gateway.publicationPort());
+    }
+
+    public URI mefBase() {
         return URI.create("https://127.0.0.1:" + gateway.estPort());
     }
 
     /** Registers a device as an Enrolee through the admin API, as an operator would. */
-    void register(DeviceMaker.Device device, String id, String type, String subjectId, int... suids) throws Exception {
+    public void register(DeviceMaker.Device device, String id, String type, String subjectId, int... suids) throws Exception {
         StringBuilder s = new StringBuilder();
         for (int suid : suids) {
             s.append(s.length() == 0 ? "" : ",").append(suid);
@@ -96,12 +108,12 @@ final class TestGateway implements AutoCloseable {
         }
     }
 
-    List<IssuedCertificate> issued() {
+    public List<IssuedCertificate> issued() {
         return gateway.store().certificates();
     }
 
     /** An HTTPS client that trusts the gateway's CA and presents the device's bootstrap certificate, if any. */
-    HttpClient client(DeviceMaker.Device device) throws Exception {
+    public HttpClient client(DeviceMaker.Device device) throws Exception {
         return client(device, false);
     }
 
@@ -162,11 +174,11 @@ final class TestGateway implements AutoCloseable {
         return HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(10)).build();
     }
 
-    static HttpResponse<String> get(HttpClient client, URI uri) throws Exception {
+    public static HttpResponse<String> get(HttpClient client, URI uri) throws Exception {
         return client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).GET().build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    static HttpResponse<String> post(HttpClient client, URI uri, String contentType, String body) throws Exception {
+    public static HttpResponse<String> post(HttpClient client, URI uri, String contentType, String body) throws Exception {
         return client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).header("Content-Type", contentType)
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
