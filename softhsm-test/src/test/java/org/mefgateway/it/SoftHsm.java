@@ -55,7 +55,7 @@ public final class SoftHsm {
         return new SoftHsm(dir, tokenLabel, pinFile, pin);
     }
 
-    HsmConfig config(String keyLabel) {
+    public HsmConfig config(String keyLabel) {
         return new HsmConfig(LIBRARY, tokenLabel, keyLabel, Optional.empty(), Optional.of(pinFile), 2, 256);
     }
 

@@ -11,7 +11,9 @@ import java.sql.Savepoint;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -27,26 +29,28 @@ import org.slf4j.LoggerFactory;
  * that commit (and, on H2, after the data is synced to disk): callers hand out a certificate only
  * then.
  *
- * <p>Each write runs under its own savepoint, so a write that breaks a uniqueness rule (a serial
- * that already exists) fails alone with {@link DuplicateException} while the rest of the batch
- * commits. Audit events are appended to the chain in the same transaction as the change they
- * describe. When another node appended to the chain first, or the database reports a
- * serialization failure, the whole batch is retried on a fresh transaction.
+ * <p>A batch is first tried the cheap way: every write, then the batch's audit events as one JDBC
+ * batch, then commit. If a write breaks a uniqueness rule (a serial that already exists, which
+ * 127 random bits make practically impossible) the batch is rolled back and run again carefully,
+ * each write under its own savepoint, so that write fails alone with {@link DuplicateException}
+ * while the others commit. Audit events are appended to the chain in the same transaction as the
+ * change they describe. When another node appended to the chain first, or the database reports
+ * a serialization failure, the whole batch is retried on a fresh transaction.
  */
 final class GroupCommit implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GroupCommit.class);
     private static final int MAX_BATCH = 512;
     private static final int ATTEMPTS = 8;
 
-    /** One write, run inside the batch's transaction; audit events go through {@code audit}. */
+    /** One write, run inside the batch's transaction. */
     interface Work<T> {
-        T apply(Connection c, AuditAppender audit) throws SQLException;
+        T apply(Tx tx) throws SQLException;
     }
 
     private record Pending<T>(String what, Work<T> work, CompletableFuture<T> done) {
     }
 
-    private static final Pending<Void> STOP = new Pending<>("stop", (c, a) -> null, new CompletableFuture<>());
+    private static final Pending<Void> STOP = new Pending<>("stop", tx -> null, new CompletableFuture<>());
 
     private final DataSource dataSource;
     private final Dialect dialect;
@@ -101,16 +105,16 @@ final class GroupCommit implements AutoCloseable {
 
     private void commit(List<Pending<?>> batch) {
         Timer.Sample sample = Timer.start();
-        List<Pending<?>> open = new ArrayList<>(batch);
+        boolean careful = false;
         for (int attempt = 1; ; attempt++) {
             try (Connection c = dataSource.getConnection()) {
                 c.setAutoCommit(false);
                 List<Runnable> completions = new ArrayList<>();
-                try {
-                    AuditAppender audit = new AuditAppender(c);
-                    for (Pending<?> p : open) {
-                        completions.add(runOne(c, audit, p));
+                try (Tx tx = new Tx(c)) {
+                    for (Pending<?> p : batch) {
+                        completions.add(careful ? runCarefully(tx, p) : run(tx, p));
                     }
+                    tx.flushAudit();
                     c.commit();
                 } catch (SQLException | RuntimeException e) {
                     rollbackQuietly(c);
@@ -120,42 +124,56 @@ final class GroupCommit implements AutoCloseable {
                     dialect.makeDurable(c);
                 } catch (SQLException e) {
                     // Committed but maybe not on disk: report failure, never retry (that would write twice).
-                    failAll(open, e);
+                    failAll(batch, e);
                     return;
                 }
                 completions.forEach(Runnable::run);
                 batchSize.record(batch.size());
                 sample.stop(commitTime);
                 return;
+            } catch (DuplicateInBatch e) {
+                careful = true;  // find out which write it was; the others still commit
             } catch (ChainHeadMoved | SQLException e) {
                 boolean retryable = e instanceof ChainHeadMoved || Store.isSerializationFailure(e);
-                if (retryable && attempt < ATTEMPTS) {
-                    LOG.debug("group commit of {} writes retried ({}): {}", open.size(), attempt, e.getMessage());
-                    continue;
+                if (!retryable || attempt >= ATTEMPTS) {
+                    failAll(batch, e);
+                    return;
                 }
-                failAll(open, e);
-                return;
+                LOG.debug("group commit of {} writes retried ({}): {}", batch.size(), attempt, e.getMessage());
             } catch (RuntimeException e) {
-                failAll(open, e);
+                failAll(batch, e);
                 return;
             }
         }
     }
 
-    /** Runs one write under a savepoint; returns what completes its future once the batch is durable. */
-    private <T> Runnable runOne(Connection c, AuditAppender audit, Pending<T> p) throws SQLException {
-        Savepoint savepoint = c.setSavepoint();
-        AuditAppender.Head head = audit.head();
+    /** The cheap way: a uniqueness violation aborts the whole attempt (see {@link #runCarefully}). */
+    private static <T> Runnable run(Tx tx, Pending<T> p) throws SQLException {
         try {
-            T result = p.work().apply(c, audit);
+            T result = p.work().apply(tx);
+            return () -> p.done().complete(result);
+        } catch (SQLException e) {
+            if (Store.isIntegrityViolation(e)) {
+                throw new DuplicateInBatch(e);
+            }
+            throw e;
+        }
+    }
+
+    /** Runs one write under a savepoint; returns what completes its future once the batch is durable. */
+    private static <T> Runnable runCarefully(Tx tx, Pending<T> p) throws SQLException {
+        Savepoint savepoint = tx.connection().setSavepoint();
+        Tx.Mark mark = tx.mark();
+        try {
+            T result = p.work().apply(tx);
             return () -> p.done().complete(result);
         } catch (SQLException e) {
             if (!Store.isIntegrityViolation(e)) {
                 throw e;
             }
             // Only this write broke a uniqueness rule: undo it alone, the others still commit.
-            c.rollback(savepoint);
-            audit.reset(head);
+            tx.connection().rollback(savepoint);
+            tx.reset(mark);
             DuplicateException failure = new DuplicateException("cannot " + p.what() + ": it would duplicate an existing entry");
             return () -> p.done().completeExceptionally(failure);
         }
@@ -198,37 +216,78 @@ final class GroupCommit implements AutoCloseable {
         }
     }
 
-    /** Appends audit events after the chain head read once per transaction. */
-    static final class AuditAppender {
-        record Head(long seq, String hash) {
+    /** A write of a batch run the cheap way broke a uniqueness rule. */
+    private static final class DuplicateInBatch extends RuntimeException {
+        DuplicateInBatch(SQLException cause) {
+            super(cause.getMessage(), cause, false, false);
+        }
+    }
+
+    /**
+     * One batch's transaction as the writes see it: statements prepared once per transaction, and
+     * audit events chained after the head read once, inserted together just before the commit.
+     */
+    static final class Tx implements AutoCloseable {
+        record Mark(long seq, String hash, int pending) {
         }
 
         private final Connection c;
-        private Head head;
+        private final Map<String, PreparedStatement> statements = new HashMap<>();
+        private final List<AuditEvent> pendingAudit = new ArrayList<>();
+        private long headSeq = -1;
+        private String headHash;
 
-        AuditAppender(Connection c) {
+        Tx(Connection c) {
             this.c = c;
         }
 
-        Head head() throws SQLException {
-            if (head == null) {
+        Connection connection() {
+            return c;
+        }
+
+        /** The statement for {@code sql}, prepared once for this transaction. */
+        PreparedStatement statement(String sql) throws SQLException {
+            PreparedStatement ps = statements.get(sql);
+            if (ps == null) {
+                ps = c.prepareStatement(sql);
+                statements.put(sql, ps);
+            }
+            return ps;
+        }
+
+        /** Chains an event after the current head; it is inserted with the batch's others at commit. */
+        AuditEvent append(AuditEvent.Draft draft) throws SQLException {
+            if (headSeq < 0) {
                 try (PreparedStatement ps = c.prepareStatement("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1");
                      ResultSet rs = ps.executeQuery()) {
-                    head = rs.next() ? new Head(rs.getLong(1), rs.getString(2)) : new Head(0, AuditEvent.GENESIS);
+                    headSeq = rs.next() ? rs.getLong(1) : 0;
+                    headHash = headSeq == 0 ? AuditEvent.GENESIS : rs.getString(2);
                 }
             }
-            return head;
+            AuditEvent e = draft.chainedAfter(headSeq, headHash);
+            pendingAudit.add(e);
+            headSeq = e.seq();
+            headHash = e.hash();
+            return e;
         }
 
-        void reset(Head to) {
-            head = to;
+        Mark mark() {
+            return new Mark(headSeq, headHash, pendingAudit.size());
         }
 
-        AuditEvent append(AuditEvent.Draft draft) throws SQLException {
-            Head h = head();
-            AuditEvent e = draft.chainedAfter(h.seq(), h.hash());
-            String sql = "INSERT INTO audit_event (seq, at, type, actor, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
+        void reset(Mark mark) {
+            headSeq = mark.seq();
+            headHash = mark.hash();
+            pendingAudit.subList(mark.pending(), pendingAudit.size()).clear();
+        }
+
+        void flushAudit() throws SQLException {
+            if (pendingAudit.isEmpty()) {
+                return;
+            }
+            PreparedStatement ps = statement("INSERT INTO audit_event (seq, at, type, actor, subject, detail, prev_hash, hash) "
+                    + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+            for (AuditEvent e : pendingAudit) {
                 ps.setLong(1, e.seq());
                 ps.setObject(2, OffsetDateTime.ofInstant(e.at(), ZoneOffset.UTC));
                 ps.setString(3, e.type());
@@ -237,15 +296,24 @@ final class GroupCommit implements AutoCloseable {
                 ps.setString(6, e.detail());
                 ps.setString(7, e.prevHash());
                 ps.setString(8, e.hash());
-                ps.executeUpdate();
+                ps.addBatch();
+            }
+            try {
+                ps.executeBatch();
             } catch (SQLException ex) {
-                if (Store.isIntegrityViolation(ex)) {
+                // A seq already taken: another node appended since this batch read the head.
+                if (Store.isIntegrityViolation(ex) || (ex.getNextException() != null && Store.isIntegrityViolation(ex.getNextException()))) {
                     throw new ChainHeadMoved(ex);
                 }
                 throw ex;
             }
-            head = new Head(e.seq(), e.hash());
-            return e;
+        }
+
+        @Override
+        public void close() throws SQLException {
+            for (PreparedStatement ps : statements.values()) {
+                ps.close();
+            }
         }
     }
 }

@@ -252,21 +252,20 @@ public final class Store implements AutoCloseable {
     public CompletionStage<Void> recordIssuance(IssuedCertificate cert) {
         String insert = "INSERT INTO issued_certificate (serial, enrolee_id, profile, subject, sans, not_before, not_after, status, issued_at, der) "
                 + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-        return groupCommit.submit("record certificate " + cert.serialHex(), (c, audit) -> {
-            try (PreparedStatement ps = c.prepareStatement(insert)) {
-                ps.setString(1, cert.serialHex());
-                ps.setString(2, cert.enroleeId());
-                ps.setString(3, cert.profile());
-                ps.setString(4, cert.subject());
-                ps.setString(5, cert.subjectAltNames());
-                ps.setObject(6, timestamp(cert.notBefore()));
-                ps.setObject(7, timestamp(cert.notAfter()));
-                ps.setString(8, cert.status());
-                ps.setObject(9, timestamp(cert.issuedAt()));
-                ps.setBytes(10, cert.der());
-                ps.executeUpdate();
-            }
-            audit.append(new AuditEvent.Draft(cert.issuedAt(), "certificate.issued", "enrolee:" + cert.enroleeId(),
+        return groupCommit.submit("record certificate " + cert.serialHex(), tx -> {
+            PreparedStatement ps = tx.statement(insert);
+            ps.setString(1, cert.serialHex());
+            ps.setString(2, cert.enroleeId());
+            ps.setString(3, cert.profile());
+            ps.setString(4, cert.subject());
+            ps.setString(5, cert.subjectAltNames());
+            ps.setObject(6, timestamp(cert.notBefore()));
+            ps.setObject(7, timestamp(cert.notAfter()));
+            ps.setString(8, cert.status());
+            ps.setObject(9, timestamp(cert.issuedAt()));
+            ps.setBytes(10, cert.der());
+            ps.executeUpdate();
+            tx.append(new AuditEvent.Draft(cert.issuedAt(), "certificate.issued", "enrolee:" + cert.enroleeId(),
                     "serial:" + cert.serialHex(), "profile=" + cert.profile() + " subject=" + cert.subject()
                     + " sans=" + cert.subjectAltNames() + " notAfter=" + cert.notAfter()));
             return null;
@@ -278,8 +277,8 @@ public final class Store implements AutoCloseable {
      * it is durable.
      */
     public CompletionStage<Void> audit(AuditEvent.Draft event) {
-        return groupCommit.submit("record audit event " + event.type(), (c, audit) -> {
-            audit.append(event);
+        return groupCommit.submit("record audit event " + event.type(), tx -> {
+            tx.append(event);
             return null;
         });
     }
@@ -290,17 +289,17 @@ public final class Store implements AutoCloseable {
      */
     public CompletionStage<RevocationOutcome> revoke(String serialHex, RevocationReason reason, Instant at, String actor) {
         String update = "UPDATE issued_certificate SET status = 'REVOKED', revoked_at = ?, revocation_reason = ? WHERE serial = ? AND status = 'ISSUED'";
-        return groupCommit.submit("revoke certificate " + serialHex, (c, audit) -> {
-            try (PreparedStatement ps = c.prepareStatement(update)) {
+        return groupCommit.submit("revoke certificate " + serialHex, tx -> {
+            try (PreparedStatement ps = tx.connection().prepareStatement(update)) {
                 ps.setObject(1, timestamp(at));
                 ps.setInt(2, reason.code());
                 ps.setString(3, serialHex);
                 if (ps.executeUpdate() == 1) {
-                    audit.append(new AuditEvent.Draft(at, "certificate.revoked", actor, "serial:" + serialHex, "reason=" + reason.rfcName()));
+                    tx.append(new AuditEvent.Draft(at, "certificate.revoked", actor, "serial:" + serialHex, "reason=" + reason.rfcName()));
                     return RevocationOutcome.REVOKED;
                 }
             }
-            return exists(c, "SELECT 1 FROM issued_certificate WHERE serial = ?", serialHex)
+            return exists(tx.connection(), "SELECT 1 FROM issued_certificate WHERE serial = ?", serialHex)
                     ? RevocationOutcome.ALREADY_REVOKED : RevocationOutcome.UNKNOWN_SERIAL;
         });
     }
