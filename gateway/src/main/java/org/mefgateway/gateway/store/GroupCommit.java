@@ -11,7 +11,7 @@ import java.sql.Savepoint;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -29,8 +29,8 @@ import org.slf4j.LoggerFactory;
  * that commit (and, on H2, after the data is synced to disk): callers hand out a certificate only
  * then.
  *
- * <p>A batch is first tried the cheap way: every write, then the batch's audit events as one JDBC
- * batch, then commit. If a write breaks a uniqueness rule (a serial that already exists, which
+ * <p>A batch is first tried the cheap way: the ledger inserts of all its writes as one JDBC batch,
+ * then its audit events as another, then commit. If a write breaks a uniqueness rule (a serial that already exists, which
  * 127 random bits make practically impossible) the batch is rolled back and run again carefully,
  * each write under its own savepoint, so that write fails alone with {@link DuplicateException}
  * while the others commit. Audit events are appended to the chain in the same transaction as the
@@ -110,11 +110,11 @@ final class GroupCommit implements AutoCloseable {
             try (Connection c = dataSource.getConnection()) {
                 c.setAutoCommit(false);
                 List<Runnable> completions = new ArrayList<>();
-                try (Tx tx = new Tx(c)) {
+                try (Tx tx = new Tx(c, careful)) {
                     for (Pending<?> p : batch) {
                         completions.add(careful ? runCarefully(tx, p) : run(tx, p));
                     }
-                    tx.flushAudit();
+                    tx.flush();
                     c.commit();
                 } catch (SQLException | RuntimeException e) {
                     rollbackQuietly(c);
@@ -149,15 +149,8 @@ final class GroupCommit implements AutoCloseable {
 
     /** The cheap way: a uniqueness violation aborts the whole attempt (see {@link #runCarefully}). */
     private static <T> Runnable run(Tx tx, Pending<T> p) throws SQLException {
-        try {
-            T result = p.work().apply(tx);
-            return () -> p.done().complete(result);
-        } catch (SQLException e) {
-            if (Store.isIntegrityViolation(e)) {
-                throw new DuplicateInBatch(e);
-            }
-            throw e;
-        }
+        T result = p.work().apply(tx);
+        return () -> p.done().complete(result);
     }
 
     /** Runs one write under a savepoint; returns what completes its future once the batch is durable. */
@@ -224,29 +217,51 @@ final class GroupCommit implements AutoCloseable {
     }
 
     /**
-     * One batch's transaction as the writes see it: statements prepared once per transaction, and
-     * audit events chained after the head read once, inserted together just before the commit.
+     * One batch's transaction as the writes see it. Inserts that cannot affect what a write returns
+     * go through {@link #insert}: batched until {@link #flush} in the cheap mode, executed at once
+     * (so a duplicate is attributed to its write) in the careful mode. Audit events are chained
+     * after the head read once and inserted together at {@link #flush}.
      */
     static final class Tx implements AutoCloseable {
         record Mark(long seq, String hash, int pending) {
         }
 
+        /** Sets the parameters of one insert. */
+        interface Binder {
+            void bind(PreparedStatement ps) throws SQLException;
+        }
+
         private final Connection c;
-        private final Map<String, PreparedStatement> statements = new HashMap<>();
+        private final boolean careful;
+        private final Map<String, PreparedStatement> statements = new LinkedHashMap<>();
+        private final Map<String, PreparedStatement> batched = new LinkedHashMap<>();
         private final List<AuditEvent> pendingAudit = new ArrayList<>();
         private long headSeq = -1;
         private String headHash;
 
-        Tx(Connection c) {
+        Tx(Connection c, boolean careful) {
             this.c = c;
+            this.careful = careful;
         }
 
-        Connection connection() {
+        /** For statements whose result a write needs; batched inserts are executed first, to keep order. */
+        Connection connection() throws SQLException {
+            flushInserts();
             return c;
         }
 
-        /** The statement for {@code sql}, prepared once for this transaction. */
-        PreparedStatement statement(String sql) throws SQLException {
+        void insert(String sql, Binder binder) throws SQLException {
+            PreparedStatement ps = statement(sql);
+            binder.bind(ps);
+            if (careful) {
+                ps.executeUpdate();
+            } else {
+                ps.addBatch();
+                batched.put(sql, ps);
+            }
+        }
+
+        private PreparedStatement statement(String sql) throws SQLException {
             PreparedStatement ps = statements.get(sql);
             if (ps == null) {
                 ps = c.prepareStatement(sql);
@@ -255,7 +270,7 @@ final class GroupCommit implements AutoCloseable {
             return ps;
         }
 
-        /** Chains an event after the current head; it is inserted with the batch's others at commit. */
+        /** Chains an event after the current head; it is inserted with the batch's others at {@link #flush}. */
         AuditEvent append(AuditEvent.Draft draft) throws SQLException {
             if (headSeq < 0) {
                 try (PreparedStatement ps = c.prepareStatement("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1");
@@ -281,7 +296,23 @@ final class GroupCommit implements AutoCloseable {
             pendingAudit.subList(mark.pending(), pendingAudit.size()).clear();
         }
 
-        void flushAudit() throws SQLException {
+        private void flushInserts() throws SQLException {
+            for (PreparedStatement ps : batched.values()) {
+                try {
+                    ps.executeBatch();
+                } catch (SQLException ex) {
+                    if (integrityViolation(ex)) {
+                        throw new DuplicateInBatch(ex);
+                    }
+                    throw ex;
+                }
+            }
+            batched.clear();
+        }
+
+        /** Executes the batched inserts, then inserts the audit events: just before the commit. */
+        void flush() throws SQLException {
+            flushInserts();
             if (pendingAudit.isEmpty()) {
                 return;
             }
@@ -302,11 +333,16 @@ final class GroupCommit implements AutoCloseable {
                 ps.executeBatch();
             } catch (SQLException ex) {
                 // A seq already taken: another node appended since this batch read the head.
-                if (Store.isIntegrityViolation(ex) || (ex.getNextException() != null && Store.isIntegrityViolation(ex.getNextException()))) {
+                if (integrityViolation(ex)) {
                     throw new ChainHeadMoved(ex);
                 }
                 throw ex;
             }
+        }
+
+        /** Batch failures may carry the constraint violation as the next exception (PostgreSQL's BatchUpdateException). */
+        private static boolean integrityViolation(SQLException ex) {
+            return Store.isIntegrityViolation(ex) || (ex.getNextException() != null && Store.isIntegrityViolation(ex.getNextException()));
         }
 
         @Override

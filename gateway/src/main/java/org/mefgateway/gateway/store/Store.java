@@ -253,18 +253,18 @@ public final class Store implements AutoCloseable {
         String insert = "INSERT INTO issued_certificate (serial, enrolee_id, profile, subject, sans, not_before, not_after, status, issued_at, der) "
                 + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         return groupCommit.submit("record certificate " + cert.serialHex(), tx -> {
-            PreparedStatement ps = tx.statement(insert);
-            ps.setString(1, cert.serialHex());
-            ps.setString(2, cert.enroleeId());
-            ps.setString(3, cert.profile());
-            ps.setString(4, cert.subject());
-            ps.setString(5, cert.subjectAltNames());
-            ps.setObject(6, timestamp(cert.notBefore()));
-            ps.setObject(7, timestamp(cert.notAfter()));
-            ps.setString(8, cert.status());
-            ps.setObject(9, timestamp(cert.issuedAt()));
-            ps.setBytes(10, cert.der());
-            ps.executeUpdate();
+            tx.insert(insert, ps -> {
+                ps.setString(1, cert.serialHex());
+                ps.setString(2, cert.enroleeId());
+                ps.setString(3, cert.profile());
+                ps.setString(4, cert.subject());
+                ps.setString(5, cert.subjectAltNames());
+                ps.setObject(6, timestamp(cert.notBefore()));
+                ps.setObject(7, timestamp(cert.notAfter()));
+                ps.setString(8, cert.status());
+                ps.setObject(9, timestamp(cert.issuedAt()));
+                ps.setBytes(10, cert.der());
+            });
             tx.append(new AuditEvent.Draft(cert.issuedAt(), "certificate.issued", "enrolee:" + cert.enroleeId(),
                     "serial:" + cert.serialHex(), "profile=" + cert.profile() + " subject=" + cert.subject()
                     + " sans=" + cert.subjectAltNames() + " notAfter=" + cert.notAfter()));
