@@ -24,6 +24,11 @@ final class Shell {
         return new Result(p.exitValue(), out);
     }
 
+    /** A serial as openssl prints it: upper case, whole octets (BigInteger.toString(16) drops a leading zero nibble). */
+    static String opensslHex(String hex) {
+        return (hex.length() % 2 == 1 ? "0" + hex : hex).toUpperCase(java.util.Locale.ROOT);
+    }
+
     /** Runs a command that must succeed. */
     static String ok(Path dir, String... command) throws IOException, InterruptedException {
         Result r = run(dir, command);
