@@ -229,6 +229,60 @@ class RevocationTest {
         JsonObject v = new JsonObject(verify.body());
         assertEquals(true, v.getBoolean("intact"), verify.body());
         assertTrue(v.getLong("verifiedEvents") >= events.size());
+
+        // The group commits that wrote them are measured for Prometheus.
+        String metrics = new AdminClient(mef.config).get("/metrics").body();
+        assertTrue(metrics.contains("mef_store_commit_seconds_count"), "commit latency histogram");
+        assertTrue(metrics.contains("mef_store_commit_batch_size_count"), "group commit batch sizes");
+    }
+
+    @Test
+    void theMefgateCliRevokesExportsAndVerifiesTheAuditLogNamingATamperedEvent(@TempDir Path dir) throws Exception {
+        X509Certificate cert = enrol("cli-1", dir);
+        String serial = cert.getSerialNumber().toString(16);
+
+        Shell.Result revoked = mefgate(dir, "admin", "revoke", serial, "--reason", "key-compromise");
+        assertEquals(0, revoked.exitCode(), revoked.output());
+        assertTrue(revoked.output().contains("\"keyCompromise\""), revoked.output());
+
+        Shell.Result export = mefgate(dir, "admin", "list-certs", "--enrolee", "cli-1", "--status", "REVOKED",
+                "--format", "pem", "--out", dir.resolve("revoked.pem").toString());
+        assertEquals(0, export.exitCode(), export.output());
+        assertEquals(List.of(cert), Pem.read(dir.resolve("revoked.pem")));
+
+        Shell.Result intact = mefgate(dir, "audit", "verify");
+        assertEquals(0, intact.exitCode(), intact.output());
+        assertTrue(intact.output().contains("audit log intact"), intact.output());
+
+        // Someone with database access rewrites history: the CLI names the event and fails.
+        long seq = mef.gateway.store().auditEvents(0, 10_000).stream()
+                .filter(e -> e.type().equals("certificate.revoked") && e.subject().equals("serial:" + serial))
+                .findFirst().orElseThrow().seq();
+        String url = mef.config.store().url(mef.config.dataDir());
+        sql(url, "UPDATE audit_event SET detail = 'reason=superseded' WHERE seq = " + seq);
+        try {
+            Shell.Result broken = mefgate(dir, "audit", "verify");
+            assertEquals(1, broken.exitCode(), broken.output());
+            assertTrue(broken.output().contains("audit log BROKEN at event " + seq), broken.output());
+        } finally {
+            sql(url, "UPDATE audit_event SET detail = 'reason=keyCompromise' WHERE seq = " + seq);
+        }
+        assertEquals(0, mefgate(dir, "audit", "verify").exitCode(), "restored, the chain verifies again");
+    }
+
+    private static void sql(String url, String statement) throws Exception {
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url, mef.config.store().user(), mef.config.store().password());
+             java.sql.Statement s = c.createStatement()) {
+            assertEquals(1, s.executeUpdate(statement));
+        }
+    }
+
+    /** The operator's CLI, as a process (the same class path as this test, the gateway's main class). */
+    private static Shell.Result mefgate(Path dir, String... args) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "org.mefgateway.gateway.MefGate", "--config", mef.configFile.toString()));
+        command.addAll(List.of(args));
+        return Shell.run(dir, command.toArray(String[]::new));
     }
 
     static void assertRefused(HttpResponse<String> r, int status, String reasonPart) {
