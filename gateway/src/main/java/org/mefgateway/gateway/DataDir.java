@@ -7,7 +7,7 @@ import java.nio.file.Path;
  * and keeps. The CA private key is not here: it lives on the token.
  */
 public record DataDir(Path root) {
-    /** H2 database files (enrolees, challenges, issued certificates). */
+    /** H2 database files (enrolees, challenges, the certificate ledger, CRLs, the audit log), unless store.jdbcUrl is set. */
     public Path database() {
         return root.resolve("db").resolve("mef");
     }

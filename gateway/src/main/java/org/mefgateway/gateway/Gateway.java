@@ -20,12 +20,16 @@ import io.vertx.ext.web.Router;
 import java.nio.file.Files;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManagerFactory;
 import org.mefgateway.gateway.admin.AdminApi;
 import org.mefgateway.gateway.ca.CertificateAuthority;
+import org.mefgateway.gateway.ca.CrlPublisher;
+import org.mefgateway.gateway.ca.OcspResponder;
+import org.mefgateway.gateway.publication.PublicationApi;
 import org.mefgateway.gateway.est.EstApi;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
 import org.mefgateway.gateway.store.Store;
@@ -49,11 +53,13 @@ public final class Gateway implements AutoCloseable {
     private final Store store;
     private final HttpServer est;
     private final HttpServer admin;
+    private final HttpServer publication;
     private final PrometheusMeterRegistry meters;
     private final JvmGcMetrics gcMetrics;
 
     private Gateway(Vertx vertx, Pkcs11Token token, CaSigner signer, Store store, HttpServer est, HttpServer admin,
-                    PrometheusMeterRegistry meters, JvmGcMetrics gcMetrics) {
+                    HttpServer publication, PrometheusMeterRegistry meters, JvmGcMetrics gcMetrics) {
+        this.publication = publication;
         this.meters = meters;
         this.gcMetrics = gcMetrics;
         this.vertx = vertx;
@@ -92,9 +98,10 @@ public final class Gateway implements AutoCloseable {
         try {
             CaKey caKey = token.caKey();
             signer = caKey.signer(config.hsm().signerThreads(), config.hsm().queueCapacity());
-            store = Store.openH2(data.database(), 8);
+            GatewayConfig.StoreConfig storeConfig = config.store();
+            store = Store.open(storeConfig.url(data), storeConfig.user(), storeConfig.password(), storeConfig.poolSize(), meters);
             vertx = Vertx.vertx();
-            WorkerExecutor storeWorkers = vertx.createSharedWorkerExecutor("mef-store", 8);
+            WorkerExecutor storeWorkers = vertx.createSharedWorkerExecutor("mef-store", storeConfig.poolSize());
             WorkerExecutor cpuWorkers = vertx.createSharedWorkerExecutor("mef-cpu", Runtime.getRuntime().availableProcessors());
 
             RegistrationAuthority ra = new RegistrationAuthority(store, policies, new CertificateAuthority(signer),
@@ -114,15 +121,28 @@ public final class Gateway implements AutoCloseable {
             HttpServer est = listen(vertx, estRouter, serverKeys, estClientAnchors, config.est().host(), config.est().port());
 
             List<X509Certificate> operators = TlsMaterial.certificatesIn(data.operatorsDir());
-            Router adminRouter = new AdminApi(store, signer, policies, ra, storeWorkers, operators, meters, clock).router(vertx);
+            CrlPublisher crl = new CrlPublisher(signer, store, config.publication().crlValidity(), clock);
+            Router adminRouter = new AdminApi(store, signer, crl, policies, ra, storeWorkers, operators, meters, clock)
+                    .router(vertx);
             HttpServer admin = listen(vertx, adminRouter, serverKeys, operators, config.admin().host(), config.admin().port());
 
+            // CRL and OCSP work waits on the HSM: its own pool, so it never starves enrolment's store workers.
+            WorkerExecutor publicationWorkers = vertx.createSharedWorkerExecutor("mef-publication", 4);
+            Router publicationRouter = new PublicationApi(store, new OcspResponder(signer, store, clock), publicationWorkers).router(vertx);
+            HttpServer publication = vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(60)).requestHandler(publicationRouter)
+                    .listen(config.publication().port(), config.publication().host())
+                    .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            keepCrlFresh(vertx, crl, publicationWorkers, config.publication().crlRefresh());
+
             Files.createDirectories(data.portsFile().getParent());
-            Files.writeString(data.portsFile(), "est=" + est.actualPort() + "\nadmin=" + admin.actualPort() + "\n");
-            LOG.info("MEF listening: EST https://{}:{}{}, admin https://{}:{} (CA key '{}' on token '{}')",
+            Files.writeString(data.portsFile(), "est=" + est.actualPort() + "\nadmin=" + admin.actualPort()
+                    + "\npublication=" + publication.actualPort() + "\n");
+            LOG.info("MEF listening: EST https://{}:{}{}, admin https://{}:{}, CRL {} and OCSP {} (CA key '{}' on token '{}', store {})",
                     config.est().host(), est.actualPort(), "/.well-known/est", config.admin().host(), admin.actualPort(),
-                    caKey.label(), config.hsm().tokenLabel());
-            return new Gateway(vertx, token, signer, store, est, admin, meters, gcMetrics);
+                    config.publication().base(publication.actualPort()) + GatewayConfig.Publication.CRL_PATH,
+                    config.publication().base(publication.actualPort()) + GatewayConfig.Publication.OCSP_PATH,
+                    caKey.label(), config.hsm().tokenLabel(), storeConfig.jdbcUrl().isPresent() ? "PostgreSQL" : "H2 " + data.database());
+            return new Gateway(vertx, token, signer, store, est, admin, publication, meters, gcMetrics);
         } catch (Exception | Error e) {
             if (vertx != null) {
                 vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -137,6 +157,18 @@ public final class Gateway implements AutoCloseable {
             token.close();
             throw e;
         }
+    }
+
+    /**
+     * Signs a CRL at start when none is fresh, then checks every minute and signs a new one once
+     * the newest (from any node) is older than {@code refresh}. With several nodes more than one
+     * may sign in the same minute: each CRL gets its own higher number, which is harmless.
+     */
+    private static void keepCrlFresh(Vertx vertx, CrlPublisher crl, WorkerExecutor workers, Duration refresh) throws Exception {
+        workers.executeBlocking(() -> crl.due(refresh) ? crl.regenerate() : null, false)
+                .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        vertx.setPeriodic(Duration.ofMinutes(1).toMillis(), id -> workers.executeBlocking(() -> crl.due(refresh) ? crl.regenerate() : null, false)
+                .onFailure(e -> LOG.error("scheduled CRL signing failed (the previous CRL stays published): {}", e.toString())));
     }
 
     /**
@@ -169,6 +201,11 @@ public final class Gateway implements AutoCloseable {
         return admin.actualPort();
     }
 
+    /** The plain-HTTP port serving the CRL and OCSP. */
+    public int publicationPort() {
+        return publication.actualPort();
+    }
+
     public Store store() {
         return store;
     }
@@ -185,6 +222,7 @@ public final class Gateway implements AutoCloseable {
         try {
             est.shutdown(10, TimeUnit.SECONDS).toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
             admin.shutdown(1, TimeUnit.SECONDS).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            publication.shutdown(1, TimeUnit.SECONDS).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
             vertx.close().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
         } catch (Exception e) {
             LOG.warn("shutdown did not complete cleanly: {}", e.toString());

@@ -19,7 +19,8 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * against the directory the gateway is started in. Secrets are never in this file: only the
  * names of the environment variables or files that hold them.
  */
-public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm, Ca ca, Path policyDir) {
+public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm, Ca ca, Path policyDir,
+                            StoreConfig store, Publication publication) {
 
     /** The EST listener that Enrolees reach. */
     public record Est(String host, int port, List<String> serverNames, Path bootstrapTrustDir, int maxBodyBytes) {
@@ -27,6 +28,67 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
 
     /** The operator listener: admin API (client certificate of an operator) and health. */
     public record Admin(String host, int port) {
+    }
+
+    /**
+     * The database. Without a JDBC URL: the embedded H2 file database under the data directory
+     * (one process). With one (jdbc:postgresql://...): a PostgreSQL shared by several nodes; the
+     * password comes from the environment variable {@code passwordEnv} or the owner-only file
+     * {@code passwordFile}, never from this file.
+     */
+    public record StoreConfig(Optional<String> jdbcUrl, String user, Optional<String> passwordEnv, Optional<Path> passwordFile,
+                              int poolSize) {
+        /** The URL to connect to: the configured one, or the embedded H2 database under the data directory. */
+        public String url(DataDir dataDir) {
+            return jdbcUrl.orElseGet(() -> org.mefgateway.gateway.store.Store.h2Url(dataDir.database()));
+        }
+
+        /** The database password; empty for the embedded database. Never logged. */
+        public String password() throws ConfigException {
+            if (passwordFile.isPresent()) {
+                try {
+                    return new String(PrivateFiles.readPassword(passwordFile.get()));
+                } catch (IOException e) {
+                    throw new ConfigException("store.passwordFile: " + e.getMessage());
+                }
+            }
+            if (passwordEnv.isPresent()) {
+                String v = System.getenv(passwordEnv.get());
+                if (v == null && jdbcUrl.isPresent()) {
+                    throw new ConfigException("store: the environment variable " + passwordEnv.get() + " (the database password) is not set");
+                }
+                return v == null ? "" : v;
+            }
+            return "";
+        }
+    }
+
+    /**
+     * The plain-HTTP listener relying parties fetch revocation information from, unauthenticated
+     * (RFC 5280 CRL distribution point, RFC 6960 OCSP over HTTP): the CRL at {@link #crlUrl},
+     * the OCSP responder at {@link #ocspUrl}. {@code baseUrl} is how clients reach it (through a
+     * load balancer, it is the balancer's address); profiles put these URLs into the CRL
+     * distribution point and authority information access extensions.
+     */
+    public record Publication(String host, int port, Optional<String> baseUrl, Duration crlValidity, Duration crlRefresh) {
+        public static final String CRL_PATH = "/crl/ca.crl";
+        public static final String OCSP_PATH = "/ocsp";
+
+        /** The public base URL: as configured, else http://host:port (the bound port when configured as 0). */
+        public String base(int boundPort) {
+            return baseUrl.map(u -> u.endsWith("/") ? u.substring(0, u.length() - 1) : u)
+                    .orElse("http://" + host + ":" + boundPort);
+        }
+
+        /** The CRL distribution point URL (needs baseUrl, or a fixed port). */
+        public String crlUrl() {
+            return base(port) + CRL_PATH;
+        }
+
+        /** The OCSP responder URL for the authority information access extension. */
+        public String ocspUrl() {
+            return base(port) + OCSP_PATH;
+        }
     }
 
     /** The root CA created on the token by {@code mefgate init}. */
@@ -88,7 +150,35 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         }
         // The profiles themselves are read (and validated) by the gateway at start and on reload.
         Path policyDir = root.path("policyDir", "policies");
-        return new GatewayConfig(dataDir, estConfig, adminConfig, hsmConfig, caConfig, policyDir);
+
+        Section store = root.section("store");
+        Optional<String> jdbcUrl = store.optionalString("jdbcUrl").filter(u -> !u.isBlank());
+        if (jdbcUrl.isPresent() && !jdbcUrl.get().startsWith("jdbc:postgresql:") && !jdbcUrl.get().startsWith("jdbc:h2:")) {
+            throw new ConfigException(root.file + ": store.jdbcUrl: expected jdbc:postgresql://HOST:PORT/DB (or jdbc:h2:...), got '"
+                    + jdbcUrl.get().replaceAll("\\?.*", "?...") + "'");
+        }
+        Optional<String> passwordEnv = store.optionalString("passwordEnv");
+        Optional<Path> passwordFile = store.optionalString("passwordFile").map(Path::of);
+        if (jdbcUrl.isPresent() && passwordEnv.isEmpty() && passwordFile.isEmpty()) {
+            passwordEnv = Optional.of("MEF_DB_PASSWORD");
+        }
+        int poolSize = store.integer("poolSize", 8);
+        if (poolSize < 1) {
+            throw new ConfigException(root.file + ": store.poolSize: expected at least 1, got " + poolSize);
+        }
+        StoreConfig storeConfig = new StoreConfig(jdbcUrl, store.string("user", jdbcUrl.isPresent() ? "mef" : "sa"),
+                passwordEnv, passwordFile, poolSize);
+
+        Section publication = root.section("publication");
+        int crlValidityHours = publication.integer("crlValidityHours", 24);
+        int crlRefreshMinutes = publication.integer("crlRefreshMinutes", 60);
+        if (crlValidityHours < 1 || crlRefreshMinutes < 1 || crlRefreshMinutes >= crlValidityHours * 60) {
+            throw new ConfigException(root.file + ": publication: crlRefreshMinutes must be at least 1 and shorter than crlValidityHours");
+        }
+        Publication publicationConfig = new Publication(publication.string("host", "127.0.0.1"), publication.port("port", 8080),
+                publication.optionalString("baseUrl").filter(u -> !u.isBlank()), Duration.ofHours(crlValidityHours),
+                Duration.ofMinutes(crlRefreshMinutes));
+        return new GatewayConfig(dataDir, estConfig, adminConfig, hsmConfig, caConfig, policyDir, storeConfig, publicationConfig);
     }
 
     /** A YAML mapping with typed getters whose errors name the file and the key. */

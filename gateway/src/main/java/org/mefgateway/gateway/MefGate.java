@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import org.mefgateway.gateway.admin.AdminClient;
 
@@ -27,7 +28,10 @@ public final class MefGate {
             "  admin register-enrolee --id ID (--bootstrap-cert FILE.pem | --bootstrap-fingerprint SHA256)",
             "                        --type AE-ID|CSE-ID|Node-ID --subject-id ID [--suids 40,41,...]",
             "  admin list-enrolees",
-            "  admin list-certs",
+            "  admin list-certs [--enrolee ID] [--status ISSUED|REVOKED] [--expires-before DATE|INSTANT]",
+            "                   [--format json|pem|csv] [--out FILE]",
+            "  admin revoke SERIAL [--reason R]   R: unspecified (default), keyCompromise, cACompromise, affiliationChanged,",
+            "                                    superseded, cessationOfOperation, privilegeWithdrawn, aACompromise",
             "  admin instruct --id ID        a new CERT_PROV command: the Enrolee may enrol once more with its bootstrap credential",
             "  admin remove-enrolee --id ID  delete the registration (issued certificates stay in the ledger)",
             "  admin list-requests [--status PENDING|APPROVED|REJECTED]   requests held for approval",
@@ -38,6 +42,7 @@ public final class MefGate {
             "  policy check --profile NAME CSR.pem [--enrolee ID | --type T --subject-id ID [--suids 40,41]]",
             "                                dry run of one CSR against one profile file: prints the decision and the",
             "                                certificate it would issue (exit 0 issue, 3 deny)",
+            "  audit verify                  check the audit log's hash chain; exit 1 and name the first broken link",
             "The configuration is FILE, else $MEF_CONFIG, else ops/config/mefgate.yaml.",
             "Exit codes: 0 success, 1 failure, 2 usage error.");
 
@@ -88,6 +93,9 @@ public final class MefGate {
             case "policy" -> {
                 return policy(config, rest);
             }
+            case "audit" -> {
+                return audit(config, rest);
+            }
             default -> throw new UsageException("unknown command '" + command + "'");
         }
     }
@@ -106,13 +114,24 @@ public final class MefGate {
         if (args.isEmpty()) {
             throw new UsageException("admin needs a command");
         }
-        AdminClient client = new AdminClient(config);
+        String command = args.get(0);
+        if (command.equals("revoke")) {
+            if (args.size() < 2 || args.get(1).startsWith("--")) {
+                throw new UsageException("admin revoke needs the serial number (hex) of the certificate");
+            }
+            Map<String, String> options = options(args.subList(2, args.size()));
+            JsonObject body = new JsonObject().put("reason", options.getOrDefault("reason", "unspecified"));
+            return print(new AdminClient(config).postJson("/admin/certificates/" + encode(args.get(1)) + "/revoke", body.encode()),
+                    Optional.empty());
+        }
         Map<String, String> options = options(args.subList(1, args.size()));
-        HttpResponse<String> response = switch (args.get(0)) {
+        AdminClient client = new AdminClient(config);
+        HttpResponse<String> response = switch (command) {
             case "register-enrolee" -> client.postJson("/admin/enrolees", registration(options).encode());
             case "list-enrolees" -> client.get("/admin/enrolees");
-            case "list-certs" -> client.get("/admin/certificates");
+            case "list-certs" -> client.get("/admin/certificates" + certificateQuery(options));
             case "reload-policy" -> client.postJson("/admin/policy/reload", "{}");
+            case "show-policy" -> client.get("/admin/policy");
             case "instruct" -> client.postJson("/admin/enrolees/" + pathSegment(require(options, "id")) + "/instruct", "{}");
             case "remove-enrolee" -> client.delete("/admin/enrolees/" + pathSegment(require(options, "id")));
             case "list-requests" -> client.get("/admin/requests"
@@ -120,14 +139,37 @@ public final class MefGate {
             case "approve" -> client.postJson("/admin/requests/" + pathSegment(require(options, "request")) + "/approve", "{}");
             case "reject" -> client.postJson("/admin/requests/" + pathSegment(require(options, "request")) + "/reject",
                     new JsonObject().put("reason", options.getOrDefault("reason", "rejected by the operator")).encode());
-            case "show-policy" -> client.get("/admin/policy");
-            default -> throw new UsageException("unknown admin command '" + args.get(0) + "'");
+            default -> throw new UsageException("unknown admin command '" + command + "'");
         };
+        return print(response, Optional.ofNullable(options.get("out")).map(Path::of));
+    }
+
+    /** list-certs options as the admin API's query parameters. */
+    private static String certificateQuery(Map<String, String> o) {
+        StringBuilder q = new StringBuilder();
+        for (String[] p : new String[][] {{"enrolee", "enrolee"}, {"status", "status"}, {"expires-before", "expiresBefore"}, {"format", "format"}}) {
+            if (o.containsKey(p[0])) {
+                q.append(q.length() == 0 ? "?" : "&").append(p[1]).append('=').append(encode(o.get(p[0])));
+            }
+        }
+        return q.toString();
+    }
+
+    private static String encode(String s) {
+        return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static int print(HttpResponse<String> response, Optional<Path> out) throws IOException {
         if (response.statusCode() / 100 != 2) {
             System.err.println("mefgate: the gateway refused (" + response.statusCode() + "): " + response.body().strip());
             return 1;
         }
-        System.out.println(response.body().strip());
+        if (out.isPresent()) {
+            Files.writeString(out.get(), response.body());
+            System.out.println("wrote " + out.get());
+        } else {
+            System.out.println(response.body().strip());
+        }
         return 0;
     }
 
@@ -159,6 +201,26 @@ public final class MefGate {
         }
         Map<String, String> options = options(rest);
         return PolicyCheck.run(config, options.getOrDefault("profile", "default"), csr, options, System.out);
+    }
+
+    /** {@code audit verify}: exit 0 when the chain is intact, 1 with the first broken link otherwise. */
+    private static int audit(GatewayConfig config, List<String> args) throws Exception {
+        if (args.size() != 1 || !args.get(0).equals("verify")) {
+            throw new UsageException("audit takes one command: verify");
+        }
+        HttpResponse<String> response = new AdminClient(config).get("/admin/audit/verify");
+        if (response.statusCode() != 200) {
+            System.err.println("mefgate: the gateway refused (" + response.statusCode() + "): " + response.body().strip());
+            return 1;
+        }
+        JsonObject v = new JsonObject(response.body());
+        if (v.getBoolean("intact")) {
+            System.out.println("audit log intact: " + v.getLong("verifiedEvents") + " events, head " + v.getString("headHash"));
+            return 0;
+        }
+        System.out.println("audit log BROKEN at event " + v.getLong("firstBrokenSeq") + ": " + v.getString("reason")
+                + " (" + v.getLong("verifiedEvents") + " events before it verify)");
+        return 1;
     }
 
     private static JsonObject registration(Map<String, String> o) throws IOException, UsageException {

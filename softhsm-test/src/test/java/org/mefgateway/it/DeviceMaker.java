@@ -26,16 +26,16 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * A stand-in for a device manufacturer: a software CA that signs bootstrap certificates. The
  * operator trusts its CA certificate for Enrolee authentication.
  */
-final class DeviceMaker {
+public final class DeviceMaker {
     final KeyPair caKeys;
-    final X509Certificate caCertificate;
+    public final X509Certificate caCertificate;
 
     private DeviceMaker(KeyPair caKeys, X509Certificate caCertificate) {
         this.caKeys = caKeys;
         this.caCertificate = caCertificate;
     }
 
-    static DeviceMaker create(String name) throws Exception {
+    public static DeviceMaker create(String name) throws Exception {
         KeyPair keys = ecKeys();
         X500Name subject = new X500Name("CN=" + name + ",O=Test Device Maker");
         Instant now = Instant.now();
@@ -49,7 +49,7 @@ final class DeviceMaker {
     }
 
     /** A device with a fresh key pair and a bootstrap certificate from this maker. */
-    Device device(String serialNumber) throws Exception {
+    public Device device(String serialNumber) throws Exception {
         KeyPair keys = ecKeys();
         Instant now = Instant.now();
         X509Certificate cert = new JcaX509CertificateConverter().getCertificate(new JcaX509v3CertificateBuilder(
@@ -70,10 +70,10 @@ final class DeviceMaker {
     }
 
     /** A device's bootstrap credential. */
-    record Device(String name, KeyPair keys, X509Certificate certificate, X509Certificate makerCa) {
-        static final char[] PASSWORD = "bootstrap-test-password".toCharArray();
+    public record Device(String name, KeyPair keys, X509Certificate certificate, X509Certificate makerCa) {
+        public static final char[] PASSWORD = "bootstrap-test-password".toCharArray();
 
-        KeyStore keyStore() throws Exception {
+        public KeyStore keyStore() throws Exception {
             KeyStore ks = KeyStore.getInstance("PKCS12");
             ks.load(null, null);
             ks.setKeyEntry("bootstrap", keys.getPrivate(), PASSWORD, new java.security.cert.Certificate[] {certificate, makerCa});

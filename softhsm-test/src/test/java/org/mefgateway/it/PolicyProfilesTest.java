@@ -226,6 +226,9 @@ class PolicyProfilesTest {
             Files.delete(policies.resolve("broken.yaml"));
             HttpResponse<String> reloaded = admin.postJson("/admin/policy/reload", "{}");
             assertEquals(200, reloaded.statusCode(), reloaded.body());
+            List<String> audited = mef.gateway.store().auditEvents(0, 100_000).stream().map(e -> e.type()).toList();
+            assertTrue(audited.contains("policy.reload-refused") && audited.contains("policy.reloaded"), audited.toString());
+            assertTrue(mef.gateway.store().verifyAuditChain().intact());
             assertEquals(Duration.ofDays(20).plusSeconds(60), validityOfANewAeCertificate(dir.resolve("2"), "-2"));
         } finally {
             Files.writeString(aeFile, original);

@@ -161,6 +161,25 @@ class ReenrolmentAndApprovalTest {
     }
 
     @Test
+    void aRevokedCertificateCannotRenewItself() throws Exception {
+        Operational current = enrolled("");
+        HttpResponse<String> revoked = admin.postJson("/admin/certificates/" + current.cert().getSerialNumber().toString(16)
+                + "/revoke", "{\"reason\":\"keyCompromise\"}");
+        assertEquals(200, revoked.statusCode(), revoked.body());
+        HttpClient client = mef.client(current.keyStore(), PASSWORD);
+        int issued = mef.issued().size();
+
+        HttpResponse<String> attrs = TestGateway.get(client, mef.est("/csrattrs"));
+        HttpResponse<String> renewal = post(client, "/simplereenroll", TestCsr.p256().subject("CN=" + current.aeId())
+                .uri(current.aeId()).base64());
+
+        assertEquals(403, attrs.statusCode(), attrs.body());
+        assertEquals(403, renewal.statusCode(), renewal.body());
+        assertTrue(renewal.body().contains("is revoked: enrol again with the bootstrap credential"), renewal.body());
+        assertEquals(issued, mef.issued().size());
+    }
+
+    @Test
     void bouncyCastlesEstClientRenewsWithSimpleReenroll() throws Exception {
         Operational current = enrolled("");
         ESTService est = bcClient(current.keyStore());

@@ -18,13 +18,13 @@ import org.mefgateway.hsm.HsmConfig;
  * fixture writes that file anew with an empty token directory of its own, then initialises one
  * token with random PINs through softhsm2-util (the way an operator would).
  */
-final class SoftHsm {
-    static final Path LIBRARY = Paths.get("/usr/lib/softhsm/libsofthsm2.so");
-    static final Path CONF = Paths.get(System.getProperty("softhsm.conf", "target/softhsm/softhsm2.conf"));
+public final class SoftHsm {
+    public static final Path LIBRARY = Paths.get("/usr/lib/softhsm/libsofthsm2.so");
+    public static final Path CONF = Paths.get(System.getProperty("softhsm.conf", "target/softhsm/softhsm2.conf"));
 
-    final Path dir;
-    final String tokenLabel;
-    final Path pinFile;
+    public final Path dir;
+    public final String tokenLabel;
+    public final Path pinFile;
     private final String pin;
 
     private SoftHsm(Path dir, String tokenLabel, Path pinFile, String pin) {
@@ -34,7 +34,7 @@ final class SoftHsm {
         this.pin = pin;
     }
 
-    static SoftHsm fresh(String tokenLabel) throws IOException, InterruptedException {
+    public static SoftHsm fresh(String tokenLabel) throws IOException, InterruptedException {
         if (!CONF.toString().equals(System.getenv("SOFTHSM2_CONF"))) {
             throw new IllegalStateException("SOFTHSM2_CONF must be " + CONF + " (set by surefire), is " + System.getenv("SOFTHSM2_CONF"));
         }
@@ -55,7 +55,7 @@ final class SoftHsm {
         return new SoftHsm(dir, tokenLabel, pinFile, pin);
     }
 
-    HsmConfig config(String keyLabel) {
+    public HsmConfig config(String keyLabel) {
         return new HsmConfig(LIBRARY, tokenLabel, keyLabel, Optional.empty(), Optional.of(pinFile), 2, 256);
     }
 

@@ -25,7 +25,7 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 
 /** CSRs built by the tests with Bouncy Castle, independently of the Enrolee library. */
-final class TestCsr {
+public final class TestCsr {
     private KeyPair keys;
     private String subject = "";
     private String challenge;
@@ -33,52 +33,52 @@ final class TestCsr {
     private final List<String> ekus = new ArrayList<>();
     private boolean requestCa;
 
-    static TestCsr p256() throws Exception {
+    public static TestCsr p256() throws Exception {
         return new TestCsr().keys(keys("EC", new ECGenParameterSpec("secp256r1")));
     }
 
-    static KeyPair keys(String algorithm, java.security.spec.AlgorithmParameterSpec spec) throws Exception {
+    public static KeyPair keys(String algorithm, java.security.spec.AlgorithmParameterSpec spec) throws Exception {
         KeyPairGenerator kpg = KeyPairGenerator.getInstance(algorithm);
         kpg.initialize(spec);
         return kpg.generateKeyPair();
     }
 
-    TestCsr keys(KeyPair keys) {
+    public TestCsr keys(KeyPair keys) {
         this.keys = keys;
         return this;
     }
 
-    TestCsr subject(String dn) {
+    public TestCsr subject(String dn) {
         this.subject = dn;
         return this;
     }
 
-    TestCsr challenge(String challenge) {
+    public TestCsr challenge(String challenge) {
         this.challenge = challenge;
         return this;
     }
 
-    TestCsr uri(String uri) {
+    public TestCsr uri(String uri) {
         sans.add(new GeneralName(GeneralName.uniformResourceIdentifier, uri));
         return this;
     }
 
-    TestCsr dns(String name) {
+    public TestCsr dns(String name) {
         sans.add(new GeneralName(GeneralName.dNSName, name));
         return this;
     }
 
-    TestCsr eku(String oid) {
+    public TestCsr eku(String oid) {
         ekus.add(oid);
         return this;
     }
 
-    TestCsr ca() {
+    public TestCsr ca() {
         this.requestCa = true;
         return this;
     }
 
-    byte[] der() throws Exception {
+    public byte[] der() throws Exception {
         JcaPKCS10CertificationRequestBuilder b = new JcaPKCS10CertificationRequestBuilder(new X500Name(subject), keys.getPublic());
         if (challenge != null) {
             b.addAttribute(PKCSObjectIdentifiers.pkcs_9_at_challengePassword, new DERPrintableString(challenge));
@@ -102,12 +102,12 @@ final class TestCsr {
         return b.build(new JcaContentSignerBuilder(algorithm).build(keys.getPrivate())).getEncoded();
     }
 
-    String base64() throws Exception {
+    public String base64() throws Exception {
         return Base64.getMimeEncoder().encodeToString(der());
     }
 
     /** The challengePassword value in a csrattrs response body (base64 of SEQUENCE OF AttrOrOID). */
-    static String challengeFrom(String csrattrsBody) {
+    public static String challengeFrom(String csrattrsBody) {
         byte[] der = Base64.getMimeDecoder().decode(csrattrsBody);
         for (AttrOrOID a : CsrAttrs.getInstance(ASN1Sequence.getInstance(der)).getAttrOrOIDs()) {
             if (!a.isOid() && a.getAttribute().getAttrType().equals(PKCSObjectIdentifiers.pkcs_9_at_challengePassword)) {

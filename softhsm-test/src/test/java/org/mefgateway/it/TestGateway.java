@@ -34,14 +34,14 @@ import org.mefgateway.gateway.store.IssuedCertificate;
  * data directory, and both TLS listeners on free ports. Its trust anchors for bootstrap
  * certificates are the test's device maker CAs.
  */
-final class TestGateway implements AutoCloseable {
-    final SoftHsm hsm;
-    final Path dataDir;
-    final Path configFile;
-    final GatewayConfig config;
-    final Gateway gateway;
-    final MutableClock clock;
-    final X509Certificate caCertificate;
+public final class TestGateway implements AutoCloseable {
+    public final SoftHsm hsm;
+    public final Path dataDir;
+    public final Path configFile;
+    public final GatewayConfig config;
+    public final Gateway gateway;
+    public final MutableClock clock;
+    public final X509Certificate caCertificate;
 
     private TestGateway(SoftHsm hsm, Path dataDir, Path configFile, GatewayConfig config, Gateway gateway, MutableClock clock)
             throws Exception {
@@ -55,14 +55,24 @@ final class TestGateway implements AutoCloseable {
     }
 
     /** The default profile of the tests: the oneM2M default with short lifetimes. */
-    static final String DEFAULT_PROFILE = "validity: {days: 7}\nchallenge: {lifetimeSeconds: 300}\n";
+    public static final String DEFAULT_PROFILE = "validity: {days: 7}\nchallenge: {lifetimeSeconds: 300}\n";
 
-    static TestGateway start(DeviceMaker... trustedMakers) throws Exception {
+    public static TestGateway start(DeviceMaker... trustedMakers) throws Exception {
         return start(Map.of("default.yaml", DEFAULT_PROFILE), trustedMakers);
     }
 
     /** A gateway whose policy directory holds exactly {@code profiles} (file name to YAML text). */
-    static TestGateway start(Map<String, String> profiles, DeviceMaker... trustedMakers) throws Exception {
+    public static TestGateway start(Map<String, String> profiles, DeviceMaker... trustedMakers) throws Exception {
+        return start(TestDatabase.fromSystemProperty(), profiles, trustedMakers);
+    }
+
+    /** A gateway whose store is {@code database} (its YAML {@code store:} section; empty for embedded H2). */
+    public static TestGateway start(TestDatabase database, DeviceMaker... trustedMakers) throws Exception {
+        return start(database, Map.of("default.yaml", DEFAULT_PROFILE), trustedMakers);
+    }
+
+    public static TestGateway start(TestDatabase database, Map<String, String> profiles, DeviceMaker... trustedMakers)
+            throws Exception {
         SoftHsm hsm = SoftHsm.fresh("mef-test");
         Path dir = hsm.dir.resolve("var");
         Path trust = Files.createDirectories(dir.resolve("bootstrap-trust"));
@@ -81,6 +91,8 @@ final class TestGateway implements AutoCloseable {
                 "hsm: {library: " + SoftHsm.LIBRARY + ", tokenLabel: mef-test, keyLabel: ca-p256, pinFile: " + hsm.pinFile + "}",
                 "ca: {subject: 'CN=Test MEF Root CA,O=MEF Gateway Tests', validityDays: 3650}",
                 "policyDir: " + policies,
+                "publication: {host: 127.0.0.1, port: 0}",
+                database.storeYaml(hsm.dir),
                 ""));
         GatewayConfig config = GatewayConfig.load(configFile);
         new Initialiser(config, line -> { }).run();
@@ -88,16 +100,21 @@ final class TestGateway implements AutoCloseable {
         return new TestGateway(hsm, dir, configFile, config, Gateway.start(config, clock), clock);
     }
 
-    URI est(String path) {
+    public URI est(String path) {
         return URI.create("https://127.0.0.1:" + gateway.estPort() + "/.well-known/est" + path);
     }
 
-    URI mefBase() {
+    /** The plain-HTTP base of the CRL and the OCSP responder. */
+    public URI publicationBase() {
+        return URI.create("http://127.0.0.1:" + gateway.publicationPort());
+    }
+
+    public URI mefBase() {
         return URI.create("https://127.0.0.1:" + gateway.estPort());
     }
 
     /** Registers a device as an Enrolee through the admin API, as an operator would. */
-    void register(DeviceMaker.Device device, String id, String type, String subjectId, int... suids) throws Exception {
+    public void register(DeviceMaker.Device device, String id, String type, String subjectId, int... suids) throws Exception {
         StringBuilder s = new StringBuilder();
         for (int suid : suids) {
             s.append(s.length() == 0 ? "" : ",").append(suid);
@@ -110,12 +127,12 @@ final class TestGateway implements AutoCloseable {
         }
     }
 
-    List<IssuedCertificate> issued() {
+    public List<IssuedCertificate> issued() {
         return gateway.store().certificates();
     }
 
     /** An HTTPS client that trusts the gateway's CA and presents the device's bootstrap certificate, if any. */
-    HttpClient client(DeviceMaker.Device device) throws Exception {
+    public HttpClient client(DeviceMaker.Device device) throws Exception {
         return client(device, false);
     }
 
@@ -177,7 +194,7 @@ final class TestGateway implements AutoCloseable {
     }
 
     /** An HTTPS client that trusts the gateway's CA and presents the key entry of {@code credential}. */
-    HttpClient client(KeyStore credential, char[] password) throws Exception {
+    public HttpClient client(KeyStore credential, char[] password) throws Exception {
         KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
         kmf.init(credential, password);
         SSLContext tls = SSLContext.getInstance("TLS");
@@ -185,11 +202,11 @@ final class TestGateway implements AutoCloseable {
         return HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(10)).build();
     }
 
-    static HttpResponse<String> get(HttpClient client, URI uri) throws Exception {
+    public static HttpResponse<String> get(HttpClient client, URI uri) throws Exception {
         return client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).GET().build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    static HttpResponse<String> post(HttpClient client, URI uri, String contentType, String body) throws Exception {
+    public static HttpResponse<String> post(HttpClient client, URI uri, String contentType, String body) throws Exception {
         return client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).header("Content-Type", contentType)
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }

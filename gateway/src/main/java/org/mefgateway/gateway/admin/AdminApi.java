@@ -28,8 +28,13 @@ import org.mefgateway.gateway.store.PendingRequest;
 import org.mefgateway.policy.ProfileException;
 import org.mefgateway.gateway.est.EstApi;
 import org.mefgateway.gateway.est.EstError;
+import org.mefgateway.gateway.ca.CrlPublisher;
+import org.mefgateway.gateway.store.AuditChain;
+import org.mefgateway.gateway.store.AuditEvent;
+import org.mefgateway.gateway.store.CertificateFilter;
 import org.mefgateway.gateway.store.DuplicateException;
 import org.mefgateway.gateway.store.IssuedCertificate;
+import org.mefgateway.gateway.store.RevocationReason;
 import org.mefgateway.gateway.store.Store;
 import org.mefgateway.gateway.store.StoredEnrolee;
 import org.mefgateway.hsm.CaSigner;
@@ -50,25 +55,33 @@ public final class AdminApi {
     private static final Pattern DNS_NAME = Pattern.compile("(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*");
     private static final Pattern URI_TEXT = Pattern.compile("[\\x21-\\x7e]{1,1024}");
 
+    /** The routing-context key of the authenticated operator, as audit events name them. */
+    private static final String OPERATOR = "operator";
+
     /** What the readiness probe has the HSM sign: any bytes prove the key is usable. */
     private static final byte[] HSM_PROBE = "mef-readiness-probe".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    private static final Pattern SERIAL = Pattern.compile("[0-9A-Fa-f:]{1,64}");
+    private static final Pattern STATUS = Pattern.compile("ISSUED|REVOKED");
 
     private final Store store;
     private final CaSigner signer;
     private final PolicyDirectory policies;
     private final RegistrationAuthority ra;
+    private final CrlPublisher crl;
     private final WorkerExecutor storeWorkers;
     private final Set<String> operatorFingerprints;
     private final PrometheusMeterRegistry meters;
     private final Clock clock;
 
-    public AdminApi(Store store, CaSigner signer, PolicyDirectory policies, RegistrationAuthority ra,
+    public AdminApi(Store store, CaSigner signer, CrlPublisher crl, PolicyDirectory policies, RegistrationAuthority ra,
                     WorkerExecutor storeWorkers, List<X509Certificate> operators, PrometheusMeterRegistry meters, Clock clock) {
         this.policies = policies;
         this.ra = ra;
         this.meters = meters;
         this.store = store;
         this.signer = signer;
+        this.crl = crl;
         this.storeWorkers = storeWorkers;
         Set<String> fps = new HashSet<>();
         operators.forEach(c -> fps.add(TlsMaterial.fingerprint(c)));
@@ -95,6 +108,8 @@ public final class AdminApi {
         router.post("/admin/requests/:id/approve").handler(this::approve);
         router.post("/admin/requests/:id/reject").handler(BodyHandler.create(false).setBodyLimit(16 * 1024)).handler(this::reject);
         router.get("/admin/policy").handler(ctx -> json(ctx, 200, profilesJson()));
+        router.post("/admin/certificates/:serial/revoke").handler(BodyHandler.create(false).setBodyLimit(4 * 1024)).handler(this::revoke);
+        router.get("/admin/audit/verify").handler(this::verifyAudit);
         ErrorResponses.install(router);
         return router;
     }
@@ -106,6 +121,7 @@ public final class AdminApi {
         } else if (!operatorFingerprints.contains(TlsMaterial.fingerprint(client.get()))) {
             ctx.fail(EstError.of(403, "this client certificate is not an operator's"));
         } else {
+            ctx.put(OPERATOR, "operator:" + TlsMaterial.fingerprint(client.get()).substring(0, 16));
             ctx.next();
         }
     }
@@ -134,10 +150,12 @@ public final class AdminApi {
         storeWorkers.<List<String>>executeBlocking(policies::reload, false).onComplete(ar -> {
             if (ar.succeeded()) {
                 LOG.info("operator reloaded the policy: profiles {}", ar.result());
-                json(ctx, 200, profilesJson());
+                audited(ctx, "policy.reloaded", "policy:" + policies.dir(), "profiles=" + ar.result())
+                        .onSuccess(v -> json(ctx, 200, profilesJson())).onFailure(ctx::fail);
             } else if (ar.cause() instanceof ProfileException e) {
                 LOG.warn("policy reload refused, profiles unchanged: {}", LogText.safe(e.getMessage().replace("\n", " ")));
-                ctx.fail(EstError.of(422, e.getMessage()));
+                audited(ctx, "policy.reload-refused", "policy:" + policies.dir(), e.getMessage())
+                        .onComplete(v -> ctx.fail(EstError.of(422, e.getMessage())));
             } else {
                 ctx.fail(ar.cause());
             }
@@ -147,27 +165,26 @@ public final class AdminApi {
     /** Re-instructs an Enrolee (TS-0003 8.3.9.7): a new CERT_PROV command lets its bootstrap credential enrol once more. */
     private void instruct(RoutingContext ctx) {
         String id = ctx.pathParam("id");
-        storeWorkers.executeBlocking(() -> store.instruct(id), false).onSuccess(found -> {
+        storeWorkers.executeBlocking(() -> store.instruct(id), false).compose(found -> {
             if (!found) {
-                ctx.fail(EstError.of(404, "no Enrolee '" + LogText.safe(id) + "'"));
-                return;
+                return Future.failedFuture(EstError.of(404, "no Enrolee '" + LogText.safe(id) + "'"));
             }
             LOG.info("operator instructed enrolee={} (CERT_PROV)", LogText.safe(id));
-            json(ctx, 200, new JsonObject().put("id", id).put("command", StoredEnrolee.Command.CERT_PROV.name()));
-        }).onFailure(ctx::fail);
+            return audited(ctx, "enrolee.instructed", "enrolee:" + id, "command=CERT_PROV");
+        }).onSuccess(v -> json(ctx, 200, new JsonObject().put("id", id).put("command", StoredEnrolee.Command.CERT_PROV.name())))
+                .onFailure(ctx::fail);
     }
 
     /** Removes a registration; the certificates it obtained stay in the ledger. */
     private void removeEnrolee(RoutingContext ctx) {
         String id = ctx.pathParam("id");
-        storeWorkers.executeBlocking(() -> store.removeEnrolee(id), false).onSuccess(found -> {
+        storeWorkers.executeBlocking(() -> store.removeEnrolee(id), false).compose(found -> {
             if (!found) {
-                ctx.fail(EstError.of(404, "no Enrolee '" + LogText.safe(id) + "'"));
-                return;
+                return Future.failedFuture(EstError.of(404, "no Enrolee '" + LogText.safe(id) + "'"));
             }
             LOG.info("operator removed enrolee={}", LogText.safe(id));
-            ctx.response().setStatusCode(204).end();
-        }).onFailure(ctx::fail);
+            return audited(ctx, "enrolee.removed", "enrolee:" + id, "");
+        }).onSuccess(v -> ctx.response().setStatusCode(204).end()).onFailure(ctx::fail);
     }
 
     /** Requests held for approval; {@code ?status=PENDING} (or APPROVED, REJECTED) filters. */
@@ -185,8 +202,11 @@ public final class AdminApi {
     }
 
     private void approve(RoutingContext ctx) {
-        ra.approve(ctx.pathParam("id"))
-                .onSuccess(cert -> json(ctx, 200, new JsonObject().put("id", ctx.pathParam("id")).put("status", "APPROVED")
+        String id = ctx.pathParam("id");
+        ra.approve(id)
+                .compose(cert -> audited(ctx, "request.approved", "request:" + id, "serial=" + cert.serialHex()
+                        + " enrolee=" + cert.enroleeId()).map(v -> cert))
+                .onSuccess(cert -> json(ctx, 200, new JsonObject().put("id", id).put("status", "APPROVED")
                         .put("serial", cert.serialHex())))
                 .onFailure(ctx::fail);
     }
@@ -204,8 +224,10 @@ public final class AdminApi {
             ctx.fail(EstError.of(400, "the reason is longer than 1024 characters"));
             return;
         }
-        ra.reject(ctx.pathParam("id"), reason)
-                .onSuccess(x -> json(ctx, 200, new JsonObject().put("id", ctx.pathParam("id")).put("status", "REJECTED")))
+        String id = ctx.pathParam("id");
+        ra.reject(id, reason)
+                .compose(x -> audited(ctx, "request.rejected", "request:" + id, "reason=" + reason))
+                .onSuccess(x -> json(ctx, 200, new JsonObject().put("id", id).put("status", "REJECTED")))
                 .onFailure(ctx::fail);
     }
 
@@ -248,7 +270,9 @@ public final class AdminApi {
         storeWorkers.executeBlocking(() -> {
             store.registerEnrolee(enrolee);
             return enrolee;
-        }, false).onSuccess(e -> {
+        }, false).compose(e -> audited(ctx, "enrolee.registered", "enrolee:" + e.enrolee().id(),
+                "type=" + e.enrolee().type() + " subject=" + e.enrolee().certSubjectId() + " suids=" + e.enrolee().suids()
+                        + " bootstrap=" + e.bootstrapFingerprint()).map(e)).onSuccess(e -> {
             LOG.info("operator registered enrolee={} type={} subject={} suids={}", e.enrolee().id(), e.enrolee().type(),
                     LogText.safe(e.enrolee().certSubjectId()), e.enrolee().suids());
             json(ctx, 201, toJson(e));
@@ -310,10 +334,140 @@ public final class AdminApi {
                 .onFailure(ctx::fail);
     }
 
+    /**
+     * The ledger, filtered by {@code enrolee}, {@code status} (ISSUED, REVOKED) and
+     * {@code expiresBefore} (ISO-8601 instant or date), as JSON (default), {@code format=pem} or
+     * {@code format=csv}.
+     */
     private void listCertificates(RoutingContext ctx) {
-        storeWorkers.executeBlocking(store::certificates, false)
-                .onSuccess(list -> json(ctx, 200, new JsonArray(list.stream().map(AdminApi::toJson).toList())))
+        CertificateFilter filter;
+        String format = Optional.ofNullable(ctx.request().getParam("format")).orElse("json").toLowerCase(java.util.Locale.ROOT);
+        try {
+            filter = filter(ctx);
+            if (!List.of("json", "pem", "csv").contains(format)) {
+                throw EstError.of(400, "format must be json, pem or csv, not '" + format + "'");
+            }
+        } catch (EstError e) {
+            ctx.fail(e);
+            return;
+        }
+        storeWorkers.executeBlocking(() -> store.certificates(filter), false)
+                .compose(list -> audited(ctx, "certificates.exported", "ledger", "format=" + format + " count=" + list.size()
+                        + " filter=" + filter).map(list))
+                .onSuccess(list -> {
+                    switch (format) {
+                        case "pem" -> ctx.response().putHeader("Content-Type", "application/pem-certificate-chain")
+                                .end(CertificateExport.pem(list));
+                        case "csv" -> ctx.response().putHeader("Content-Type", "text/csv; charset=utf-8")
+                                .end(CertificateExport.csv(list));
+                        default -> json(ctx, 200, new JsonArray(list.stream().map(AdminApi::toJson).toList()));
+                    }
+                })
                 .onFailure(ctx::fail);
+    }
+
+    private static CertificateFilter filter(RoutingContext ctx) {
+        Optional<String> enrolee = Optional.ofNullable(ctx.request().getParam("enrolee")).filter(s -> !s.isBlank());
+        if (enrolee.isPresent() && !ENROLEE_ID.matcher(enrolee.get()).matches()) {
+            throw EstError.of(400, "enrolee must be an Enrolee id (1-128 characters of A-Z a-z 0-9 . _ : -)");
+        }
+        Optional<String> status = Optional.ofNullable(ctx.request().getParam("status")).filter(s -> !s.isBlank())
+                .map(s -> s.toUpperCase(java.util.Locale.ROOT));
+        if (status.isPresent() && !STATUS.matcher(status.get()).matches()) {
+            throw EstError.of(400, "status must be ISSUED or REVOKED, not '" + status.get() + "'");
+        }
+        Optional<java.time.Instant> expiresBefore;
+        try {
+            expiresBefore = Optional.ofNullable(ctx.request().getParam("expiresBefore")).filter(s -> !s.isBlank()).map(AdminApi::instant);
+        } catch (java.time.format.DateTimeParseException e) {
+            throw EstError.of(400, "expiresBefore must be a date (2027-01-31) or an instant (2027-01-31T12:00:00Z)");
+        }
+        return new CertificateFilter(enrolee, status, expiresBefore);
+    }
+
+    private static java.time.Instant instant(String text) {
+        return text.contains("T") ? java.time.Instant.parse(text)
+                : java.time.LocalDate.parse(text).atStartOfDay(java.time.ZoneOffset.UTC).toInstant();
+    }
+
+    /**
+     * Revokes a certificate of this CA (body {"reason": "keyCompromise"}, default unspecified),
+     * then signs a new CRL so the revocation is published at once. OCSP answers from the ledger
+     * and sees it immediately, on every node.
+     */
+    private void revoke(RoutingContext ctx) {
+        String serial;
+        RevocationReason reason;
+        try {
+            serial = normalisedSerial(ctx.pathParam("serial"));
+            JsonObject body = ctx.body().length() == 0 ? new JsonObject() : ctx.body().asJsonObject();
+            Object r = body == null ? null : body.getValue("reason");
+            if (r != null && !(r instanceof String)) {
+                throw EstError.of(400, "reason must be a string such as \"keyCompromise\"");
+            }
+            reason = r == null ? RevocationReason.UNSPECIFIED : RevocationReason.parse((String) r);
+        } catch (DecodeException | ClassCastException e) {
+            ctx.fail(EstError.of(400, "the body is not a JSON object"));
+            return;
+        } catch (EstError e) {
+            ctx.fail(e);
+            return;
+        } catch (IllegalArgumentException e) {
+            ctx.fail(EstError.of(400, e.getMessage()));
+            return;
+        }
+        String operator = ctx.get(OPERATOR);
+        Future.fromCompletionStage(store.revoke(serial, reason, clock.instant(), operator)).onSuccess(outcome -> {
+            switch (outcome) {
+                case UNKNOWN_SERIAL -> ctx.fail(EstError.of(404, "this CA issued no certificate with serial " + serial));
+                case ALREADY_REVOKED -> ctx.fail(EstError.of(409, "certificate " + serial + " is already revoked"));
+                default -> {
+                    LOG.info("{} revoked serial={} reason={}", operator, serial, reason.rfcName());
+                    // The revocation is durable; a CRL that fails to sign now is signed again on schedule.
+                    storeWorkers.executeBlocking(crl::regenerate, false).onComplete(signed -> {
+                        JsonObject answer = new JsonObject().put("serial", serial).put("status", "REVOKED").put("reason", reason.rfcName());
+                        if (signed.succeeded()) {
+                            answer.put("crlNumber", signed.result().number());
+                        } else {
+                            LOG.error("CRL not re-signed after revoking {}: {}", serial, signed.cause().toString());
+                        }
+                        json(ctx, 200, answer);
+                    });
+                }
+            }
+        }).onFailure(ctx::fail);
+    }
+
+    /** Hex with or without colons, any case, leading zeros ignored: the ledger's form (BigInteger hex). */
+    static String normalisedSerial(String text) {
+        if (text == null || !SERIAL.matcher(text).matches()) {
+            throw EstError.of(400, "a serial number is hexadecimal (colons allowed), such as 5f3a09c1");
+        }
+        java.math.BigInteger serial = new java.math.BigInteger(text.replace(":", ""), 16);
+        if (serial.signum() == 0) {
+            throw EstError.of(400, "serial number 0 is never issued");
+        }
+        return serial.toString(16);
+    }
+
+    /** Checks the audit chain; 200 with the verdict either way (the check itself worked). */
+    private void verifyAudit(RoutingContext ctx) {
+        storeWorkers.executeBlocking(store::verifyAuditChain, false)
+                .compose(v -> audited(ctx, "audit.verified", "audit-log", v.intact() ? "intact events=" + v.events()
+                        : "broken at " + v.brokenLink().orElseThrow().seq()).map(v))
+                .onSuccess(v -> json(ctx, 200, toJson(v)))
+                .onFailure(ctx::fail);
+    }
+
+    static JsonObject toJson(AuditChain.Verification v) {
+        JsonObject o = new JsonObject().put("intact", v.intact()).put("verifiedEvents", v.events()).put("headHash", v.headHash());
+        v.brokenLink().ifPresent(b -> o.put("firstBrokenSeq", b.seq()).put("reason", b.reason()));
+        return o;
+    }
+
+    /** Records an operator's action in the audit log; completes once it is durable. */
+    private Future<Void> audited(RoutingContext ctx, String type, String subject, String detail) {
+        return Future.fromCompletionStage(store.audit(new AuditEvent.Draft(clock.instant(), type, ctx.get(OPERATOR), subject, detail)));
     }
 
     static JsonObject toJson(StoredEnrolee e) {

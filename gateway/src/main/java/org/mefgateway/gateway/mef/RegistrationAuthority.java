@@ -25,6 +25,7 @@ import org.mefgateway.gateway.ca.CertificateAuthority;
 import org.mefgateway.gateway.ca.Serials;
 import org.mefgateway.gateway.est.EstError;
 import org.mefgateway.gateway.est.EstWire;
+import org.mefgateway.gateway.store.AuditEvent;
 import org.mefgateway.gateway.store.DuplicateException;
 import org.mefgateway.gateway.store.IssuedCertificate;
 import org.mefgateway.gateway.store.PendingRequest;
@@ -281,6 +282,14 @@ public final class RegistrationAuthority {
         LOG.info("denied enrolee={} profile={} rule={} status={} reason={}",
                 enrolee.enrolee().id(), profile, ruleId, status, LogText.safe(reason));
         countDecision(profile, "deny", ruleId);
+        // Not awaited: the refusal is sent at once; the event follows in the next group commit.
+        store.audit(new AuditEvent.Draft(clock.instant(), "enrolment.refused", "enrolee:" + enrolee.enrolee().id(), "rule:" + ruleId,
+                        "status=" + status + " profile=" + profile + " reason=" + reason))
+                .whenComplete((recorded, failure) -> {
+                    if (failure != null) {
+                        LOG.error("refusal of enrolee={} rule={} not in the audit log: {}", enrolee.enrolee().id(), ruleId, failure.toString());
+                    }
+                });
         return EstError.denied(status, profile, ruleId, reason);
     }
 
@@ -371,15 +380,17 @@ public final class RegistrationAuthority {
             signed = Future.failedFuture(e);
         }
         return signed
-                .compose(der -> storeWorkers.executeBlocking(() -> {
+                .compose(der -> {
                     IssuedCertificate recorded = new IssuedCertificate(serial.toString(16), enroleeId, issue.profile(),
                             t.subject(), t.subjectAltNames().stream().map(Object::toString).collect(Collectors.joining(",")),
                             t.notBefore(), t.notAfter(), "ISSUED", clock.instant(), der);
-                    store.recordIssuance(recorded);
-                    LOG.info("issued enrolee={} profile={} serial={} subject={}", enroleeId, issue.profile(),
-                            serial.toString(16), LogText.safe(t.subject()));
-                    return recorded;
-                }, false))
+                    // Group commit: completes once the certificate and its audit event are durable.
+                    return Future.fromCompletionStage(store.recordIssuance(recorded)).map(committed -> {
+                        LOG.info("issued enrolee={} profile={} serial={} subject={}", enroleeId, issue.profile(),
+                                serial.toString(16), LogText.safe(t.subject()));
+                        return recorded;
+                    });
+                })
                 .recover(e -> {
                     // 127 random bits collide practically never; if they do, the ledger's key says so
                     // and the certificate with the duplicate serial is discarded, never returned.

@@ -2,6 +2,8 @@ package org.mefgateway.gateway.store;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -16,6 +18,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
 import org.flywaydb.core.Flyway;
 import org.mefgateway.policy.CertSubjectType;
@@ -23,38 +26,73 @@ import org.mefgateway.policy.IssuedChallenge;
 import org.mefgateway.policy.RegisteredEnrolee;
 
 /**
- * The MEF's durable state behind one JDBC code path: the Enrolee registry, challenges and the
- * issued-certificate ledger. Schema changes are Flyway migrations. Every method blocks: callers run
- * it on the store's worker pool, never on an event loop.
+ * The MEF's durable state behind one JDBC code path, on H2 (embedded default) or PostgreSQL
+ * (several nodes): the Enrolee registry, challenges, the issued-certificate ledger with its
+ * revocations, CRLs and the hash-chained audit log. Schema changes are Flyway migrations.
+ *
+ * <p>Methods returning a value block: callers run them on the store's worker pool, never on an
+ * event loop. Ledger and audit writes return a {@link CompletionStage} instead: they go through
+ * {@link GroupCommit}, which commits many of them in one durable transaction.
+ *
+ * <p>The SQL is kept to what PostgreSQL-compatible distributed engines (CockroachDB, YugabyteDB)
+ * accept: no sequences, no advisory locks, uniqueness by constraints, and transactions retried on
+ * serialization failures (SQLSTATE 40001).
  */
 public final class Store implements AutoCloseable {
-    private final HikariDataSource dataSource;
+    private static final int TRANSACTION_ATTEMPTS = 5;
 
-    private Store(HikariDataSource dataSource) {
+    private final HikariDataSource dataSource;
+    private final Dialect dialect;
+    private final GroupCommit groupCommit;
+
+    private Store(HikariDataSource dataSource, Dialect dialect, MeterRegistry meters) {
         this.dataSource = dataSource;
+        this.dialect = dialect;
+        this.groupCommit = new GroupCommit(dataSource, dialect, meters);
     }
 
     /** The embedded default: an H2 database in file mode (single process) under the data directory. */
     public static Store openH2(Path databaseFile, int poolSize) {
-        return open("jdbc:h2:file:" + databaseFile.toAbsolutePath() + ";DB_CLOSE_ON_EXIT=FALSE", "sa", "", poolSize);
+        return open(h2Url(databaseFile), "sa", "", poolSize, new SimpleMeterRegistry());
     }
 
-    static Store open(String jdbcUrl, String user, String password, int poolSize) {
+    public static String h2Url(Path databaseFile) {
+        return "jdbc:h2:file:" + databaseFile.toAbsolutePath() + ";DB_CLOSE_ON_EXIT=FALSE";
+    }
+
+    /**
+     * Opens the database at {@code jdbcUrl} (jdbc:h2:file:... or jdbc:postgresql://...) and brings
+     * its schema up to date. The password is never logged.
+     */
+    public static Store open(String jdbcUrl, String user, String password, int poolSize, MeterRegistry meters) {
+        Dialect dialect = Dialect.of(jdbcUrl);
         HikariConfig hc = new HikariConfig();
         hc.setJdbcUrl(jdbcUrl);
         hc.setUsername(user);
         hc.setPassword(password);
-        hc.setMaximumPoolSize(poolSize);
+        // +1: the group-commit writer holds one connection while the workers use the others.
+        hc.setMaximumPoolSize(poolSize + 1);
         hc.setPoolName("mef-store");
         hc.setAutoCommit(true);
-        HikariDataSource ds = new HikariDataSource(hc);
+        HikariDataSource ds;
+        try {
+            ds = new HikariDataSource(hc);
+        } catch (RuntimeException e) {
+            throw new StoreException("cannot connect to the database " + redacted(jdbcUrl) + ": " + e.getMessage(), e);
+        }
         try {
             Flyway.configure().dataSource(ds).load().migrate();
         } catch (RuntimeException e) {
             ds.close();
             throw new StoreException("cannot migrate the database schema: " + e.getMessage(), e);
         }
-        return new Store(ds);
+        return new Store(ds, dialect, meters);
+    }
+
+    /** A URL as it may be logged: without query parameters, which may carry credentials. */
+    static String redacted(String jdbcUrl) {
+        int q = jdbcUrl.indexOf('?');
+        return q < 0 ? jdbcUrl : jdbcUrl.substring(0, q) + "?...";
     }
 
     // --- Enrolee registry ---------------------------------------------------------------------
@@ -194,8 +232,7 @@ public final class Store implements AutoCloseable {
     public Claim beginIssuance(String challengeHash, String enroleeId, boolean claimCommand, Instant now) {
         String useChallenge = "UPDATE challenge SET used_at = ? WHERE hash = ? AND enrolee_id = ? AND used_at IS NULL AND expires_at > ?";
         String takeCommand = "UPDATE enrolee SET command = ? WHERE id = ? AND command = ?";
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
+        return transaction("claim an issuance for " + enroleeId, c -> {
             try (PreparedStatement challenge = c.prepareStatement(useChallenge); PreparedStatement command = c.prepareStatement(takeCommand)) {
                 if (challengeHash != null) {
                     challenge.setObject(1, timestamp(now));
@@ -218,13 +255,8 @@ public final class Store implements AutoCloseable {
                 }
                 c.commit();
                 return Claim.CLAIMED;
-            } catch (SQLException | RuntimeException ex) {
-                c.rollback();
-                throw ex;
             }
-        } catch (SQLException ex) {
-            throw failure("claim an issuance for " + enroleeId, ex);
-        }
+        });
     }
 
     /**
@@ -233,8 +265,7 @@ public final class Store implements AutoCloseable {
      * request can succeed (RFC 7030 4.2.3).
      */
     public void abandonIssuance(String challengeHash, String enroleeId, boolean restoreCommand) {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
+        transaction("release the issuance claim of " + enroleeId, c -> {
             try (PreparedStatement challenge = c.prepareStatement("UPDATE challenge SET used_at = NULL WHERE hash = ? AND enrolee_id = ?");
                  PreparedStatement command = c.prepareStatement("UPDATE enrolee SET command = ? WHERE id = ?")) {
                 if (challengeHash != null) {
@@ -248,27 +279,27 @@ public final class Store implements AutoCloseable {
                     command.executeUpdate();
                 }
                 c.commit();
-            } catch (SQLException | RuntimeException ex) {
-                c.rollback();
-                throw ex;
+                return null;
             }
-        } catch (SQLException ex) {
-            throw failure("release the issuance claim of " + enroleeId, ex);
-        }
+        });
     }
 
     // --- Issued-certificate ledger -----------------------------------------------------------
 
+    /** How a revocation request ended. */
+    public enum RevocationOutcome { REVOKED, ALREADY_REVOKED, UNKNOWN_SERIAL }
+
     /**
-     * Records an issued certificate. Returns only once it is committed: the caller may then hand
-     * the certificate out.
+     * Records an issued certificate and its audit event in one transaction shared with other
+     * concurrent writes (group commit). Completes once the commit is durable: only then may the
+     * caller hand the certificate out. Completes with {@link DuplicateException} when the serial
+     * is already in the ledger.
      */
-    public void recordIssuance(IssuedCertificate cert) {
+    public CompletionStage<Void> recordIssuance(IssuedCertificate cert) {
         String insert = "INSERT INTO issued_certificate (serial, enrolee_id, profile, subject, sans, not_before, not_after, status, issued_at, der) "
                 + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try (PreparedStatement ps = c.prepareStatement(insert)) {
+        return groupCommit.submit("record certificate " + cert.serialHex(), tx -> {
+            tx.insert(insert, ps -> {
                 ps.setString(1, cert.serialHex());
                 ps.setString(2, cert.enroleeId());
                 ps.setString(3, cert.profile());
@@ -279,14 +310,88 @@ public final class Store implements AutoCloseable {
                 ps.setString(8, cert.status());
                 ps.setObject(9, timestamp(cert.issuedAt()));
                 ps.setBytes(10, cert.der());
-                ps.executeUpdate();
-                c.commit();
-            } catch (SQLException | RuntimeException ex) {
-                c.rollback();
-                throw ex;
+            });
+            tx.append(new AuditEvent.Draft(cert.issuedAt(), "certificate.issued", "enrolee:" + cert.enroleeId(),
+                    "serial:" + cert.serialHex(), "profile=" + cert.profile() + " subject=" + cert.subject()
+                    + " sans=" + cert.subjectAltNames() + " notAfter=" + cert.notAfter()));
+            return null;
+        });
+    }
+
+    /**
+     * Appends one event to the audit log (refusals, policy reloads, admin actions). Completes once
+     * it is durable.
+     */
+    public CompletionStage<Void> audit(AuditEvent.Draft event) {
+        return groupCommit.submit("record audit event " + event.type(), tx -> {
+            tx.append(event);
+            return null;
+        });
+    }
+
+    /**
+     * Revokes an issued certificate, with its audit event, in one durable transaction. A
+     * revocation is final: revoking again keeps the first date and reason.
+     */
+    public CompletionStage<RevocationOutcome> revoke(String serialHex, RevocationReason reason, Instant at, String actor) {
+        String update = "UPDATE issued_certificate SET status = 'REVOKED', revoked_at = ?, revocation_reason = ? WHERE serial = ? AND status = 'ISSUED'";
+        return groupCommit.submit("revoke certificate " + serialHex, tx -> {
+            try (PreparedStatement ps = tx.connection().prepareStatement(update)) {
+                ps.setObject(1, timestamp(at));
+                ps.setInt(2, reason.code());
+                ps.setString(3, serialHex);
+                if (ps.executeUpdate() == 1) {
+                    tx.append(new AuditEvent.Draft(at, "certificate.revoked", actor, "serial:" + serialHex, "reason=" + reason.rfcName()));
+                    return RevocationOutcome.REVOKED;
+                }
+            }
+            return exists(tx.connection(), "SELECT 1 FROM issued_certificate WHERE serial = ?", serialHex)
+                    ? RevocationOutcome.ALREADY_REVOKED : RevocationOutcome.UNKNOWN_SERIAL;
+        });
+    }
+
+    /**
+     * What the ledger says about a serial (lower-case hex without leading zeros, as
+     * {@code BigInteger.toString(16)} writes it). Re-enrolment calls this (or {@link #isRevoked})
+     * with the serial of the certificate the client presents; OCSP answers from it.
+     */
+    public CertificateStatus certificateStatus(String serialHex) {
+        String sql = "SELECT status, revoked_at, revocation_reason FROM issued_certificate WHERE serial = ?";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, serialHex);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return new CertificateStatus.Unknown();
+                }
+                if ("REVOKED".equals(rs.getString(1))) {
+                    return new CertificateStatus.Revoked(new Revocation(serialHex, RevocationReason.fromCode(rs.getInt(3)), instant(rs, 2)));
+                }
+                return new CertificateStatus.Good();
             }
         } catch (SQLException ex) {
-            throw failure("record certificate " + cert.serialHex(), ex);
+            throw failure("read the status of certificate " + serialHex, ex);
+        }
+    }
+
+    /** True when the CA issued this serial and revoked it. */
+    public boolean isRevoked(String serialHex) {
+        return certificateStatus(serialHex) instanceof CertificateStatus.Revoked;
+    }
+
+    /** Revoked certificates that have not expired at {@code now}: the entries of the next CRL (RFC 5280 3.3). */
+    public List<Revocation> revocationsUnexpiredAt(Instant now) {
+        String sql = "SELECT serial, revocation_reason, revoked_at FROM issued_certificate WHERE status = 'REVOKED' AND not_after > ? ORDER BY revoked_at, serial";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setObject(1, timestamp(now));
+            List<Revocation> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Revocation(rs.getString(1), RevocationReason.fromCode(rs.getInt(2)), instant(rs, 3)));
+                }
+            }
+            return out;
+        } catch (SQLException ex) {
+            throw failure("read revocations", ex);
         }
     }
 
@@ -415,18 +520,129 @@ public final class Store implements AutoCloseable {
     }
 
     public List<IssuedCertificate> certificates() {
-        String sql = "SELECT serial, enrolee_id, profile, subject, sans, not_before, not_after, status, issued_at, der "
-                + "FROM issued_certificate ORDER BY issued_at, serial";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql);
-             ResultSet rs = ps.executeQuery()) {
+        return certificates(CertificateFilter.ALL);
+    }
+
+    /** Ledger entries matching the filter, oldest first. */
+    public List<IssuedCertificate> certificates(CertificateFilter filter) {
+        StringBuilder sql = new StringBuilder("SELECT serial, enrolee_id, profile, subject, sans, not_before, not_after, status, issued_at, der "
+                + "FROM issued_certificate WHERE 1 = 1");
+        List<Object> params = new ArrayList<>();
+        filter.enroleeId().ifPresent(id -> {
+            sql.append(" AND enrolee_id = ?");
+            params.add(id);
+        });
+        filter.status().ifPresent(st -> {
+            sql.append(" AND status = ?");
+            params.add(st);
+        });
+        filter.expiresBefore().ifPresent(t -> {
+            sql.append(" AND not_after < ?");
+            params.add(timestamp(t));
+        });
+        sql.append(" ORDER BY issued_at, serial");
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql.toString())) {
+            for (int i = 0; i < params.size(); i++) {
+                ps.setObject(i + 1, params.get(i));
+            }
             List<IssuedCertificate> out = new ArrayList<>();
-            while (rs.next()) {
-                out.add(certificate(rs));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(certificate(rs));
+                }
             }
             return out;
         } catch (SQLException ex) {
             throw failure("read certificates", ex);
         }
+    }
+
+    // --- CRLs --------------------------------------------------------------------------------
+
+    /** The newest CRL any node signed, if one was. */
+    public Optional<StoredCrl> latestCrl() {
+        String sql = "SELECT crl_number, this_update, next_update, der FROM crl ORDER BY crl_number DESC LIMIT 1";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? Optional.of(new StoredCrl(rs.getLong(1), instant(rs, 2), instant(rs, 3), rs.getBytes(4))) : Optional.empty();
+        } catch (SQLException ex) {
+            throw failure("read the latest CRL", ex);
+        }
+    }
+
+    /**
+     * Keeps a newly signed CRL. Returns false when another node stored a CRL with the same number
+     * first: the caller signs again with a higher number.
+     */
+    public boolean saveCrl(StoredCrl crl) {
+        String sql = "INSERT INTO crl (crl_number, this_update, next_update, der) VALUES (?, ?, ?, ?)";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setLong(1, crl.number());
+            ps.setObject(2, timestamp(crl.thisUpdate()));
+            ps.setObject(3, timestamp(crl.nextUpdate()));
+            ps.setBytes(4, crl.der());
+            ps.executeUpdate();
+            dialect.makeDurable(c);
+            return true;
+        } catch (SQLException ex) {
+            if (isIntegrityViolation(ex)) {
+                return false;
+            }
+            throw failure("save CRL " + crl.number(), ex);
+        }
+    }
+
+    // --- Audit log ---------------------------------------------------------------------------
+
+    /** Walks the whole audit log in order and reports the first broken link, if any. */
+    public AuditChain.Verification verifyAuditChain() {
+        AuditChain chain = new AuditChain();
+        String sql = "SELECT seq, at, type, actor, subject, detail, prev_hash, hash FROM audit_event WHERE seq > ? ORDER BY seq LIMIT 1000";
+        long after = 0;
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            // Pages of 1000, so a long log is never held in memory at once.
+            while (true) {
+                ps.setLong(1, after);
+                int n = 0;
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        n++;
+                        AuditEvent e = auditEvent(rs);
+                        after = e.seq();
+                        if (!chain.accept(e)) {
+                            return chain.result();
+                        }
+                    }
+                }
+                if (n == 0) {
+                    return chain.result();
+                }
+            }
+        } catch (SQLException ex) {
+            throw failure("read the audit log", ex);
+        }
+    }
+
+    /** Audit events with seq greater than {@code afterSeq}, in order, at most {@code limit}. */
+    public List<AuditEvent> auditEvents(long afterSeq, int limit) {
+        String sql = "SELECT seq, at, type, actor, subject, detail, prev_hash, hash FROM audit_event WHERE seq > ? ORDER BY seq LIMIT ?";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setLong(1, afterSeq);
+            ps.setInt(2, limit);
+            List<AuditEvent> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(auditEvent(rs));
+                }
+            }
+            return out;
+        } catch (SQLException ex) {
+            throw failure("read the audit log", ex);
+        }
+    }
+
+    private static AuditEvent auditEvent(ResultSet rs) throws SQLException {
+        return new AuditEvent(rs.getLong(1), instant(rs, 2), rs.getString(3), rs.getString(4), rs.getString(5), rs.getString(6),
+                rs.getString(7), rs.getString(8));
     }
 
     /** A cheap round trip for readiness checks. */
@@ -441,7 +657,44 @@ public final class Store implements AutoCloseable {
 
     @Override
     public void close() {
+        groupCommit.close();
         dataSource.close();
+    }
+
+    /** A unit of work in one transaction; it commits or rolls back itself. */
+    private interface Transaction<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    /** Runs {@code work} in a transaction, again on a serialization failure (distributed engines ask for that). */
+    private <T> T transaction(String what, Transaction<T> work) {
+        for (int attempt = 1; ; attempt++) {
+            try (Connection c = dataSource.getConnection()) {
+                c.setAutoCommit(false);
+                try {
+                    return work.run(c);
+                } catch (SQLException | RuntimeException ex) {
+                    c.rollback();
+                    throw ex;
+                }
+            } catch (SQLException ex) {
+                if (isSerializationFailure(ex) && attempt < TRANSACTION_ATTEMPTS) {
+                    continue;
+                }
+                throw failure(what, ex);
+            }
+        }
+    }
+
+    /** SQLSTATE 40001 (serialization failure) or 40P01 (deadlock): the transaction may simply be run again. */
+    static boolean isSerializationFailure(Exception e) {
+        return e instanceof SQLException s && s.getSQLState() != null
+                && (s.getSQLState().equals("40001") || s.getSQLState().equals("40P01"));
+    }
+
+    /** SQLSTATE class 23: an integrity constraint (here: uniqueness) would be broken. */
+    static boolean isIntegrityViolation(SQLException e) {
+        return e.getSQLState() != null && e.getSQLState().startsWith("23");
     }
 
     private static boolean exists(Connection c, String sql, String param) throws SQLException {
@@ -463,7 +716,7 @@ public final class Store implements AutoCloseable {
 
     private static StoreException failure(String what, SQLException e) {
         // SQL state class 23 is an integrity constraint violation: a uniqueness race we lost.
-        if (e.getSQLState() != null && e.getSQLState().startsWith("23")) {
+        if (isIntegrityViolation(e)) {
             return new DuplicateException("cannot " + what + ": it would duplicate an existing entry");
         }
         return new StoreException("cannot " + what + ": " + e.getMessage(), e);

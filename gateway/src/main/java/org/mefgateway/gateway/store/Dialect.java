@@ -1,0 +1,40 @@
+package org.mefgateway.gateway.store;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/** The little that differs between the embedded H2 database and PostgreSQL. */
+enum Dialect {
+    /**
+     * H2's MVStore writes committed changes to its file from a background thread up to a second
+     * later; a process killed in between loses them. CHECKPOINT SYNC writes and fsyncs now, once
+     * per group commit.
+     */
+    H2 {
+        @Override
+        void makeDurable(Connection c) throws SQLException {
+            try (Statement s = c.createStatement()) {
+                s.execute("CHECKPOINT SYNC");
+            }
+        }
+    },
+    /** PostgreSQL's commit returns once the WAL is flushed (synchronous_commit = on, the default). */
+    POSTGRESQL {
+        @Override
+        void makeDurable(Connection c) {
+        }
+    };
+
+    abstract void makeDurable(Connection c) throws SQLException;
+
+    static Dialect of(String jdbcUrl) {
+        if (jdbcUrl.startsWith("jdbc:h2:")) {
+            return H2;
+        }
+        if (jdbcUrl.startsWith("jdbc:postgresql:")) {
+            return POSTGRESQL;
+        }
+        throw new StoreException("unsupported database URL '" + jdbcUrl + "': use jdbc:h2:file:... or jdbc:postgresql://...");
+    }
+}

@@ -1,0 +1,316 @@
+package org.mefgateway.gateway.store;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.mefgateway.policy.CertSubjectType;
+import org.mefgateway.policy.RegisteredEnrolee;
+
+/**
+ * What the store guarantees, on a real database: single use, uniqueness, the durable ledger with
+ * group commit, revocation, CRL numbering and the audit chain. Run once on H2 ({@link H2StoreTest})
+ * and once on PostgreSQL ({@link PostgresStoreTest}): the same code path must hold on both.
+ */
+abstract class StoreContract {
+    static final Instant NOW = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    Store store;
+    String url;
+
+    /** A fresh, empty database for one test. */
+    abstract String newDatabase(Path dir) throws Exception;
+
+    abstract String user();
+
+    abstract String password();
+
+    Store openStore() {
+        return Store.open(url, user(), password(), 4, new SimpleMeterRegistry());
+    }
+
+    @BeforeEach
+    void open(@TempDir Path dir) throws Exception {
+        url = newDatabase(dir);
+        store = openStore();
+        register("ae-1", "a".repeat(64));
+        register("ae-2", "b".repeat(64));
+    }
+
+    @AfterEach
+    void close() {
+        store.close();
+    }
+
+    private static <T> T await(CompletionStage<T> stage) {
+        return stage.toCompletableFuture().join();
+    }
+
+    static IssuedCertificate cert(String serial, String enrolee, Instant notAfter) {
+        return new IssuedCertificate(serial, enrolee, "default", "CN=" + serial, "URI://x/" + serial, NOW, notAfter, "ISSUED", NOW,
+                new byte[] {0x30, 0x03, 0x02, 0x01, 0x05});
+    }
+
+    /** Runs SQL behind the store's back, as someone with database access tampering with it would. */
+    void tamper(String sql) throws Exception {
+        try (Connection c = DriverManager.getConnection(url, user(), password()); Statement s = c.createStatement()) {
+            s.executeUpdate(sql);
+        }
+    }
+
+    private void register(String id, String fingerprint) {
+        store.registerEnrolee(new StoredEnrolee(new RegisteredEnrolee(id, CertSubjectType.AE_ID, "//m2m.example.com/" + id, Set.of(40)),
+                fingerprint, StoredEnrolee.Command.CERT_PROV, NOW, java.util.Optional.empty()));
+    }
+
+    @Test
+    void aChallengeClaimsOneIssuanceOnlyOnce() {
+        store.saveChallenge("h1", "ae-1", NOW, NOW.plusSeconds(60));
+
+        assertEquals(Store.Claim.CLAIMED, store.beginIssuance("h1", "ae-1", true, NOW));
+        assertEquals(Store.Claim.CHALLENGE_NOT_USABLE, store.beginIssuance("h1", "ae-1", true, NOW));
+        assertTrue(store.challenge("h1").orElseThrow().used());
+    }
+
+    @Test
+    void aSecondChallengeFindsTheCommandDone() {
+        store.saveChallenge("h1", "ae-1", NOW, NOW.plusSeconds(60));
+        store.saveChallenge("h2", "ae-1", NOW, NOW.plusSeconds(60));
+
+        assertEquals(Store.Claim.CLAIMED, store.beginIssuance("h1", "ae-1", true, NOW));
+        assertEquals(Store.Claim.NO_PENDING_COMMAND, store.beginIssuance("h2", "ae-1", true, NOW));
+        assertEquals(false, store.challenge("h2").orElseThrow().used(), "the refused claim changed nothing");
+        assertEquals(StoredEnrolee.Command.NO_MORE_COMMANDS, store.enroleeByFingerprint("a".repeat(64)).orElseThrow().command());
+    }
+
+    @Test
+    void expiredOrForeignChallengesClaimNothing() {
+        store.saveChallenge("h1", "ae-1", NOW, NOW.plusSeconds(60));
+
+        assertEquals(Store.Claim.CHALLENGE_NOT_USABLE, store.beginIssuance("h1", "ae-1", true, NOW.plus(Duration.ofSeconds(60))));
+        assertEquals(Store.Claim.CHALLENGE_NOT_USABLE, store.beginIssuance("h1", "ae-2", true, NOW));
+        assertEquals(StoredEnrolee.Command.CERT_PROV, store.enroleeByFingerprint("a".repeat(64)).orElseThrow().command());
+    }
+
+    @Test
+    void abandoningAClaimMakesChallengeAndCommandUsableAgain() {
+        store.saveChallenge("h1", "ae-1", NOW, NOW.plusSeconds(60));
+        store.beginIssuance("h1", "ae-1", true, NOW);
+
+        store.abandonIssuance("h1", "ae-1", true);
+
+        assertEquals(Store.Claim.CLAIMED, store.beginIssuance("h1", "ae-1", true, NOW));
+    }
+
+    @Test
+    void duplicateEnroleeIdOrBootstrapCertificateIsRefused() {
+        DuplicateException id = assertThrows(DuplicateException.class, () -> register("ae-1", "c".repeat(64)));
+        assertTrue(id.getMessage().contains("ae-1"), id.getMessage());
+        assertThrows(DuplicateException.class, () -> register("ae-3", "a".repeat(64)));
+    }
+
+    @Test
+    void recordedCertificateIsReadBackByteForByteAndItsSerialCannotRepeat() {
+        byte[] der = {0x30, 0x03, 0x02, 0x01, 0x05};
+        IssuedCertificate cert = new IssuedCertificate("5f3a", "ae-1", "default", "CN=x", "URI://x", NOW, NOW.plusSeconds(3600),
+                "ISSUED", NOW, der);
+
+        await(store.recordIssuance(cert));
+
+        IssuedCertificate read = store.certificates().get(0);
+        assertArrayEquals(der, read.der());
+        assertEquals(NOW.plusSeconds(3600), read.notAfter());
+        CompletionException dup = assertThrows(CompletionException.class, () -> await(store.recordIssuance(cert)));
+        assertInstanceOf(DuplicateException.class, dup.getCause());
+        assertEquals(1, store.certificates().size());
+    }
+
+    @Test
+    void concurrentIssuancesAreAllRecordedEachWithItsAuditEvent() throws Exception {
+        ExecutorService clients = Executors.newFixedThreadPool(16);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int i = 1; i <= 64; i++) {
+                String serial = Integer.toHexString(0x1000 + i);
+                done.add(clients.submit(() -> await(store.recordIssuance(cert(serial, "ae-1", NOW.plusSeconds(3600))))));
+            }
+            for (Future<?> f : done) {
+                f.get();
+            }
+        } finally {
+            clients.shutdown();
+        }
+
+        assertEquals(64, store.certificates().size());
+        AuditChain.Verification v = store.verifyAuditChain();
+        assertTrue(v.intact(), v.toString());
+        assertEquals(64, v.events());
+        assertEquals(64, store.auditEvents(0, 100).stream().filter(e -> e.type().equals("certificate.issued")).count());
+    }
+
+    @Test
+    void aDuplicateSerialFailsAloneAndTheOtherWritesOfItsBatchCommit() {
+        await(store.recordIssuance(cert("aa", "ae-1", NOW.plusSeconds(3600))));
+
+        CompletableFuture<Void> before = store.recordIssuance(cert("bb", "ae-1", NOW.plusSeconds(3600))).toCompletableFuture();
+        CompletableFuture<Void> duplicate = store.recordIssuance(cert("aa", "ae-2", NOW.plusSeconds(3600))).toCompletableFuture();
+        CompletableFuture<Void> after = store.recordIssuance(cert("cc", "ae-2", NOW.plusSeconds(3600))).toCompletableFuture();
+
+        before.join();
+        after.join();
+        CompletionException e = assertThrows(CompletionException.class, duplicate::join);
+        assertInstanceOf(DuplicateException.class, e.getCause());
+        assertEquals(List.of("aa", "bb", "cc"), store.certificates().stream().map(IssuedCertificate::serialHex).sorted().toList());
+        assertEquals("ae-1", store.certificates().stream().filter(c -> c.serialHex().equals("aa")).findFirst().orElseThrow().enroleeId());
+        assertTrue(store.verifyAuditChain().intact(), "the undone write left no audit event behind");
+        assertEquals(3, store.verifyAuditChain().events());
+    }
+
+    @Test
+    void revocationIsFinalAndVisibleInStatusAndCrlEntries() {
+        await(store.recordIssuance(cert("a1", "ae-1", NOW.plusSeconds(3600))));
+        await(store.recordIssuance(cert("a2", "ae-1", NOW.plusSeconds(3600))));
+        Instant at = NOW.plusSeconds(10);
+
+        assertEquals(Store.RevocationOutcome.REVOKED, await(store.revoke("a1", RevocationReason.KEY_COMPROMISE, at, "operator:test")));
+        assertEquals(Store.RevocationOutcome.ALREADY_REVOKED, await(store.revoke("a1", RevocationReason.SUPERSEDED, at.plusSeconds(5), "operator:test")));
+        assertEquals(Store.RevocationOutcome.UNKNOWN_SERIAL, await(store.revoke("ffff", RevocationReason.UNSPECIFIED, at, "operator:test")));
+
+        CertificateStatus status = store.certificateStatus("a1");
+        Revocation r = assertInstanceOf(CertificateStatus.Revoked.class, status).revocation();
+        assertEquals(RevocationReason.KEY_COMPROMISE, r.reason(), "the second revocation changed nothing");
+        assertEquals(at, r.revokedAt());
+        assertTrue(store.isRevoked("a1"));
+        assertInstanceOf(CertificateStatus.Good.class, store.certificateStatus("a2"));
+        assertInstanceOf(CertificateStatus.Unknown.class, store.certificateStatus("ffff"));
+        assertEquals(List.of(r), store.revocationsUnexpiredAt(NOW));
+        assertEquals(List.of(), store.revocationsUnexpiredAt(NOW.plusSeconds(3600)), "expired certificates leave the CRL");
+        assertEquals(1, store.auditEvents(0, 100).stream().filter(e -> e.type().equals("certificate.revoked")
+                && e.subject().equals("serial:a1") && e.actor().equals("operator:test")).count());
+    }
+
+    @Test
+    void certificatesAreFilteredByEnroleeStatusAndExpiry() {
+        await(store.recordIssuance(cert("b1", "ae-1", NOW.plus(Duration.ofDays(10)))));
+        await(store.recordIssuance(cert("b2", "ae-2", NOW.plus(Duration.ofDays(20)))));
+        await(store.recordIssuance(cert("b3", "ae-2", NOW.plus(Duration.ofDays(30)))));
+        await(store.revoke("b3", RevocationReason.SUPERSEDED, NOW, "operator:test"));
+
+        assertEquals(List.of("b2", "b3"), serials(new CertificateFilter(Optional.of("ae-2"), Optional.empty(), Optional.empty())));
+        assertEquals(List.of("b3"), serials(new CertificateFilter(Optional.empty(), Optional.of("REVOKED"), Optional.empty())));
+        assertEquals(List.of("b1", "b2"), serials(new CertificateFilter(Optional.empty(), Optional.empty(),
+                Optional.of(NOW.plus(Duration.ofDays(25))))));
+        assertEquals(List.of("b2"), serials(new CertificateFilter(Optional.of("ae-2"), Optional.of("ISSUED"),
+                Optional.of(NOW.plus(Duration.ofDays(25))))));
+    }
+
+    private List<String> serials(CertificateFilter filter) {
+        return store.certificates(filter).stream().map(IssuedCertificate::serialHex).sorted().toList();
+    }
+
+    @Test
+    void aCrlNumberIsTakenOnceAndTheNewestIsPublished() {
+        assertTrue(store.latestCrl().isEmpty());
+        assertTrue(store.saveCrl(new StoredCrl(1, NOW, NOW.plusSeconds(60), new byte[] {1})));
+        assertFalse(store.saveCrl(new StoredCrl(1, NOW, NOW.plusSeconds(60), new byte[] {2})), "another node signed number 1 first");
+        assertTrue(store.saveCrl(new StoredCrl(2, NOW.plusSeconds(1), NOW.plusSeconds(61), new byte[] {3})));
+
+        StoredCrl latest = store.latestCrl().orElseThrow();
+        assertEquals(2, latest.number());
+        assertArrayEquals(new byte[] {3}, latest.der());
+    }
+
+    @Test
+    void anAlteredAuditEventIsTheFirstBrokenLink() throws Exception {
+        for (int i = 1; i <= 5; i++) {
+            await(store.audit(new AuditEvent.Draft(NOW, "test.event", "operator:test", "n:" + i, "detail " + i)));
+        }
+        assertTrue(store.verifyAuditChain().intact());
+
+        tamper("UPDATE audit_event SET detail = 'nothing happened' WHERE seq = 3");
+
+        AuditChain.Verification v = store.verifyAuditChain();
+        assertFalse(v.intact());
+        assertEquals(3, v.brokenLink().orElseThrow().seq());
+        assertEquals(2, v.events());
+        assertTrue(v.brokenLink().orElseThrow().reason().contains("altered"), v.toString());
+    }
+
+    @Test
+    void aDeletedAuditEventIsTheFirstBrokenLink() throws Exception {
+        for (int i = 1; i <= 5; i++) {
+            await(store.audit(new AuditEvent.Draft(NOW, "test.event", "operator:test", "n:" + i, "detail " + i)));
+        }
+
+        tamper("DELETE FROM audit_event WHERE seq = 2");
+
+        AuditChain.Verification v = store.verifyAuditChain();
+        assertEquals(2, v.brokenLink().orElseThrow().seq());
+        assertTrue(v.brokenLink().orElseThrow().reason().contains("missing"), v.toString());
+    }
+
+    @Test
+    void aRenumberedChainStillBreaksAtTheRemovedEvent() throws Exception {
+        for (int i = 1; i <= 4; i++) {
+            await(store.audit(new AuditEvent.Draft(NOW, "test.event", "operator:test", "n:" + i, "detail " + i)));
+        }
+
+        // Hiding the gap: remove event 2 and renumber 3, 4 to 2, 3. The links still give it away.
+        tamper("DELETE FROM audit_event WHERE seq = 2");
+        tamper("UPDATE audit_event SET seq = seq - 1 WHERE seq > 2");
+
+        assertEquals(2, store.verifyAuditChain().brokenLink().orElseThrow().seq());
+    }
+
+    @Test
+    void twoStoresOnOneDatabaseAppendToOneIntactChain() throws Exception {
+        // Two gateway nodes: each has its own store (pool, group-commit writer) on the same database.
+        try (Store other = openStore()) {
+            List<CompletableFuture<Void>> writes = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                Store node = i % 2 == 0 ? store : other;
+                writes.add(node.audit(new AuditEvent.Draft(NOW, "test.event", "node:" + (i % 2), "n:" + i, "")).toCompletableFuture());
+                writes.add(node.recordIssuance(cert(Integer.toHexString(0x2000 + i), "ae-1", NOW.plusSeconds(60))).toCompletableFuture());
+            }
+            CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).join();
+
+            AuditChain.Verification v = other.verifyAuditChain();
+            assertTrue(v.intact(), v.toString());
+            assertEquals(80, v.events());
+        }
+    }
+
+    @Test
+    void aChallengeIsClaimedOnceAcrossTwoStores() throws Exception {
+        store.saveChallenge("h1", "ae-1", NOW, NOW.plusSeconds(60));
+        try (Store other = openStore()) {
+            assertEquals(Store.Claim.CLAIMED, other.beginIssuance("h1", "ae-1", true, NOW));
+            assertEquals(Store.Claim.CHALLENGE_NOT_USABLE, store.beginIssuance("h1", "ae-1", true, NOW));
+        }
+    }
+}

