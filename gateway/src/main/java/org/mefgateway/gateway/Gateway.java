@@ -29,9 +29,8 @@ import org.mefgateway.gateway.ca.CertificateAuthority;
 import org.mefgateway.gateway.est.EstApi;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
 import org.mefgateway.gateway.store.Store;
-import org.mefgateway.hsm.CaKey;
+import org.mefgateway.hsm.CaKeys;
 import org.mefgateway.hsm.CaSigner;
-import org.mefgateway.hsm.Pkcs11Token;
 import org.mefgateway.policy.PolicyEngine;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,21 +42,19 @@ public final class Gateway implements AutoCloseable {
     static final Set<String> TLS_PROTOCOLS = Set.of("TLSv1.2", "TLSv1.3");
 
     private final Vertx vertx;
-    private final Pkcs11Token token;
-    private final CaSigner signer;
+    private final CaKeys caKeys;
     private final Store store;
     private final HttpServer est;
     private final HttpServer admin;
     private final PrometheusMeterRegistry meters;
     private final JvmGcMetrics gcMetrics;
 
-    private Gateway(Vertx vertx, Pkcs11Token token, CaSigner signer, Store store, HttpServer est, HttpServer admin,
+    private Gateway(Vertx vertx, CaKeys caKeys, Store store, HttpServer est, HttpServer admin,
                     PrometheusMeterRegistry meters, JvmGcMetrics gcMetrics) {
         this.meters = meters;
         this.gcMetrics = gcMetrics;
         this.vertx = vertx;
-        this.token = token;
-        this.signer = signer;
+        this.caKeys = caKeys;
         this.store = store;
         this.est = est;
         this.admin = admin;
@@ -71,7 +68,6 @@ public final class Gateway implements AutoCloseable {
                 throw new ConfigException(required + " is missing: run 'mefgate init' first");
             }
         }
-        Pkcs11Token token = Pkcs11Token.open(config.hsm());
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         JvmGcMetrics gcMetrics = new JvmGcMetrics();
         for (var binder : List.of(new JvmMemoryMetrics(), gcMetrics, new JvmThreadMetrics(), new ClassLoaderMetrics(),
@@ -80,10 +76,10 @@ public final class Gateway implements AutoCloseable {
         }
         Vertx vertx = null;
         Store store = null;
-        CaSigner signer = null;
+        CaKeys caKeys = null;
         try {
-            CaKey caKey = token.caKey();
-            signer = caKey.signer(config.hsm().signerThreads(), config.hsm().queueCapacity());
+            caKeys = CaKeys.open(config.caKeys(), meters);
+            CaSigner signer = caKeys.defaultSigner();
             store = Store.openH2(data.database(), 8);
             vertx = Vertx.vertx();
             WorkerExecutor storeWorkers = vertx.createSharedWorkerExecutor("mef-store", 8);
@@ -98,19 +94,19 @@ public final class Gateway implements AutoCloseable {
                 LOG.warn("no bootstrap trust anchors in {}: no Enrolee can authenticate until the operator adds its maker's CA there",
                         config.est().bootstrapTrustDir());
             }
-            Router estRouter = new EstApi(ra, caKey.chain(), config.est().maxBodyBytes()).router(vertx);
+            Router estRouter = new EstApi(ra, signer.chain(), config.est().maxBodyBytes()).router(vertx);
             HttpServer est = listen(vertx, estRouter, serverKeys, bootstrapAnchors, config.est().host(), config.est().port());
 
             List<X509Certificate> operators = TlsMaterial.certificatesIn(data.operatorsDir());
-            Router adminRouter = new AdminApi(store, signer, storeWorkers, operators, meters, clock).router(vertx);
+            Router adminRouter = new AdminApi(store, caKeys, storeWorkers, operators, meters, clock).router(vertx);
             HttpServer admin = listen(vertx, adminRouter, serverKeys, operators, config.admin().host(), config.admin().port());
 
             Files.createDirectories(data.portsFile().getParent());
             Files.writeString(data.portsFile(), "est=" + est.actualPort() + "\nadmin=" + admin.actualPort() + "\n");
             LOG.info("MEF listening: EST https://{}:{}{}, admin https://{}:{} (CA key '{}' on token '{}')",
                     config.est().host(), est.actualPort(), "/.well-known/est", config.admin().host(), admin.actualPort(),
-                    caKey.label(), config.hsm().tokenLabel());
-            return new Gateway(vertx, token, signer, store, est, admin, meters, gcMetrics);
+                    config.hsm().keyLabel(), config.hsm().tokenLabel());
+            return new Gateway(vertx, caKeys, store, est, admin, meters, gcMetrics);
         } catch (Exception | Error e) {
             if (vertx != null) {
                 vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -118,11 +114,10 @@ public final class Gateway implements AutoCloseable {
             if (store != null) {
                 store.close();
             }
-            if (signer != null) {
-                signer.close();
+            if (caKeys != null) {
+                caKeys.close();
             }
             gcMetrics.close();
-            token.close();
             throw e;
         }
     }
@@ -161,12 +156,17 @@ public final class Gateway implements AutoCloseable {
         return store;
     }
 
+    /** The CA keys by name (the default key, and any named in hsm.keys), for per-label profiles. */
+    public CaKeys caKeys() {
+        return caKeys;
+    }
+
     /** Every meter of this gateway; the admin listener serves them at /metrics. */
     public PrometheusMeterRegistry meters() {
         return meters;
     }
 
-    /** Stops accepting, lets in-flight requests finish, then closes the signer, the store and the token. */
+    /** Stops accepting, lets in-flight requests finish, then closes the signers (logging out of the tokens) and the store. */
     @Override
     public void close() {
         LOG.info("stopping: no new connections, finishing requests in flight");
@@ -177,9 +177,8 @@ public final class Gateway implements AutoCloseable {
         } catch (Exception e) {
             LOG.warn("shutdown did not complete cleanly: {}", e.toString());
         } finally {
-            signer.close();
+            caKeys.close();
             store.close();
-            token.close();
             gcMetrics.close();
             meters.close();
             LOG.info("stopped");

@@ -28,7 +28,7 @@ import org.mefgateway.gateway.store.DuplicateException;
 import org.mefgateway.gateway.store.IssuedCertificate;
 import org.mefgateway.gateway.store.Store;
 import org.mefgateway.gateway.store.StoredEnrolee;
-import org.mefgateway.hsm.CaSigner;
+import org.mefgateway.hsm.CaKeys;
 import org.mefgateway.policy.CertSubjectType;
 import org.mefgateway.policy.RegisteredEnrolee;
 import org.slf4j.Logger;
@@ -46,21 +46,18 @@ public final class AdminApi {
     private static final Pattern DNS_NAME = Pattern.compile("(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*");
     private static final Pattern URI_TEXT = Pattern.compile("[\\x21-\\x7e]{1,1024}");
 
-    /** What the readiness probe has the HSM sign: any bytes prove the key is usable. */
-    private static final byte[] HSM_PROBE = "mef-readiness-probe".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-
     private final Store store;
-    private final CaSigner signer;
+    private final CaKeys caKeys;
     private final WorkerExecutor storeWorkers;
     private final Set<String> operatorFingerprints;
     private final PrometheusMeterRegistry meters;
     private final Clock clock;
 
-    public AdminApi(Store store, CaSigner signer, WorkerExecutor storeWorkers, List<X509Certificate> operators,
+    public AdminApi(Store store, CaKeys caKeys, WorkerExecutor storeWorkers, List<X509Certificate> operators,
                     PrometheusMeterRegistry meters, Clock clock) {
         this.meters = meters;
         this.store = store;
-        this.signer = signer;
+        this.caKeys = caKeys;
         this.storeWorkers = storeWorkers;
         Set<String> fps = new HashSet<>();
         operators.forEach(c -> fps.add(TlsMaterial.fingerprint(c)));
@@ -95,13 +92,16 @@ public final class AdminApi {
         }
     }
 
-    /** Ready when the store answers and the HSM signs with the CA key; the detail says which is down. */
+    /**
+     * Ready when the store answers and every CA key has a token in service that signs a probe (a
+     * busy token counts as up; an open circuit fails at once); the detail says which is down.
+     */
     private void ready(RoutingContext ctx) {
         Future<Void> storeUp = storeWorkers.executeBlocking(() -> {
             store.ping();
             return null;
         }, false);
-        Future<byte[]> hsmUp = Future.fromCompletionStage(signer.sign(HSM_PROBE));
+        Future<Void> hsmUp = Future.fromCompletionStage(caKeys.probe());
         Future.join(storeUp, hsmUp).onComplete(ar -> {
             JsonObject detail = new JsonObject()
                     .put("status", ar.succeeded() ? "UP" : "DOWN")

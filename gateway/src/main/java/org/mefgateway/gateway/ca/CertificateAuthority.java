@@ -48,7 +48,7 @@ public final class CertificateAuthority {
 
     public CertificateAuthority(CaSigner signer) {
         this.signer = signer;
-        this.caCertificate = signer.key().certificate();
+        this.caCertificate = signer.certificate();
         this.issuer = X500Name.getInstance(caCertificate.getSubjectX500Principal().getEncoded());
         this.authorityKeyId = new AuthorityKeyIdentifier(keyIdentifier(
                 SubjectPublicKeyInfo.getInstance(caCertificate.getPublicKey().getEncoded())));
