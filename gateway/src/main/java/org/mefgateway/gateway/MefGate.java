@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import org.mefgateway.gateway.admin.AdminClient;
+import org.mefgateway.gateway.token.TokenCommands;
 
 /**
  * The gateway command line ({@code ops/mefgate}): {@code init}, {@code serve} and the operator's
@@ -28,6 +29,7 @@ public final class MefGate {
             "                        --type AE-ID|CSE-ID|Node-ID --subject-id ID [--suids 40,41,...]",
             "  admin list-enrolees",
             "  admin list-certs",
+            TokenCommands.USAGE,
             "The configuration is FILE, else $MEF_CONFIG, else ops/config/mefgate.yaml.",
             "Exit codes: 0 success, 1 failure, 2 usage error.");
 
@@ -74,6 +76,13 @@ public final class MefGate {
             }
             case "admin" -> {
                 return admin(config, rest);
+            }
+            case "token" -> {
+                try {
+                    return new TokenCommands(config, System.out).run(rest);
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException(e.getMessage());
+                }
             }
             default -> throw new UsageException("unknown command '" + command + "'");
         }
