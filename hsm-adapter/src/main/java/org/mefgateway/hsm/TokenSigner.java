@@ -74,6 +74,7 @@ final class TokenSigner implements AutoCloseable {
     private final Tags tags;
     private final Timer signTime;
     private final Counter reinitialisations;
+    private final Counter failedReinitialisations;
     private final List<Meter> meters = new ArrayList<>();
     private final int threads;
     private volatile Binding binding;
@@ -100,9 +101,12 @@ final class TokenSigner implements AutoCloseable {
                 .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(10))
                 .register(registry);
         this.reinitialisations = Counter.builder("mef.hsm.reinitialisations")
-                .description("successful re-initialisations of the token after a fault").tags(tags).register(registry);
+                .description("attempts to re-initialise the token after a fault").tags(tags).tag("outcome", "success").register(registry);
+        this.failedReinitialisations = Counter.builder("mef.hsm.reinitialisations")
+                .description("attempts to re-initialise the token after a fault").tags(tags).tag("outcome", "failure").register(registry);
         meters.add(signTime);
         meters.add(reinitialisations);
+        meters.add(failedReinitialisations);
         meters.add(Gauge.builder("mef.hsm.pool.in.use", workers, ThreadPoolExecutor::getActiveCount)
                 .description("signing workers busy").tags(tags).register(registry));
         meters.add(Gauge.builder("mef.hsm.pool.size", this, s -> s.threads)
@@ -287,6 +291,7 @@ final class TokenSigner implements AutoCloseable {
             nextRetry = FIRST_RETRY;
             LOG.info("token '{}' re-initialised: circuit closed for CA key '{}'", config.tokenLabel(), keyName);
         } catch (HsmException | RuntimeException e) {
+            failedReinitialisations.increment();
             LOG.warn("token '{}' still unavailable ({}); next attempt in {} ms", config.tokenLabel(), e.getMessage(),
                     nextRetry.toMillis());
             nextRetry = nextRetry.multipliedBy(2).compareTo(LAST_RETRY) > 0 ? LAST_RETRY : nextRetry.multipliedBy(2);

@@ -18,13 +18,13 @@ import org.mefgateway.hsm.HsmConfig;
  * fixture writes that file anew with an empty token directory of its own, then initialises one
  * token with random PINs through softhsm2-util (the way an operator would).
  */
-final class SoftHsm {
-    static final Path LIBRARY = Paths.get("/usr/lib/softhsm/libsofthsm2.so");
-    static final Path CONF = Paths.get(System.getProperty("softhsm.conf", "target/softhsm/softhsm2.conf"));
+public final class SoftHsm {
+    public static final Path LIBRARY = Paths.get("/usr/lib/softhsm/libsofthsm2.so");
+    public static final Path CONF = Paths.get(System.getProperty("softhsm.conf", "target/softhsm/softhsm2.conf"));
 
-    final Path dir;
-    final String tokenLabel;
-    final Path pinFile;
+    public final Path dir;
+    public final String tokenLabel;
+    public final Path pinFile;
     private final String pin;
 
     private SoftHsm(Path dir, String tokenLabel, Path pinFile, String pin) {
@@ -34,7 +34,7 @@ final class SoftHsm {
         this.pin = pin;
     }
 
-    static SoftHsm fresh(String tokenLabel) throws IOException, InterruptedException {
+    public static SoftHsm fresh(String tokenLabel) throws IOException, InterruptedException {
         if (!CONF.toString().equals(System.getenv("SOFTHSM2_CONF"))) {
             throw new IllegalStateException("SOFTHSM2_CONF must be " + CONF + " (set by surefire), is " + System.getenv("SOFTHSM2_CONF"));
         }
@@ -55,16 +55,29 @@ final class SoftHsm {
         return new SoftHsm(dir, tokenLabel, pinFile, pin);
     }
 
-    HsmConfig config(String keyLabel) {
+    /**
+     * A further token in the same token directory, with its own random PINs. SoftHSM lists the
+     * tokens it finds at C_Initialize, so call this before the test opens any token.
+     */
+    public SoftHsm addToken(String label) throws IOException, InterruptedException {
+        String pin = randomPin();
+        Path pinFile = dir.resolve(label + ".pin");
+        Files.createFile(pinFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(pinFile, pin);
+        run(List.of("softhsm2-util", "--init-token", "--free", "--label", label, "--so-pin", randomPin(), "--pin", pin));
+        return new SoftHsm(dir, label, pinFile, pin);
+    }
+
+    public HsmConfig config(String keyLabel) {
         return new HsmConfig(LIBRARY, tokenLabel, keyLabel, Optional.empty(), Optional.of(pinFile), 2, 256);
     }
 
     /** The user PIN, for tools such as pkcs11-tool that take it as an argument. Tests only. */
-    String pin() {
+    public String pin() {
         return pin;
     }
 
-    static String run(List<String> command) throws IOException, InterruptedException {
+    public static String run(List<String> command) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().put("SOFTHSM2_CONF", CONF.toAbsolutePath().toString());
         Process p = pb.start();
