@@ -103,7 +103,7 @@ class PooledSignerTest {
 
     /**
      * SoftHSM has no session limit, so a leak would not fail a signature: we count the sessions on
-     * the slot while 20,000 signatures run and afterwards. Each worker holds at most one operation
+     * the slot while 10,000 signatures run and afterwards. Each worker holds at most one operation
      * session at a time; SunPKCS11 keeps them idle in its pool between signatures. The count is of
      * the whole process, so earlier providers' sessions are part of {@code before}.
      */
@@ -118,7 +118,7 @@ class PooledSignerTest {
             AtomicInteger signed = new AtomicInteger();
             Thread load = new Thread(() -> {
                 Semaphore window = new Semaphore(64);
-                for (int i = 0; i < 20_000; i++) {
+                for (int i = 0; i < 10_000; i++) {
                     window.acquireUninterruptibly();
                     signer.sign(message(i)).whenComplete((s, e) -> {
                         if (e == null) {
@@ -140,13 +140,13 @@ class PooledSignerTest {
             }
             load.join();
             int after = sessions.open();
-            assertEquals(20_000, signed.get());
+            assertEquals(10_000, signed.get());
             assertTrue(samples > 0);
             // Our share: one object session of the provider's key store, one operation session per worker.
             int bound = before + 1 + threads;
             assertTrue(idle <= bound, "sessions before the signer: " + before + ", with it idle: " + idle);
             assertTrue(most <= bound, "sessions under load: " + most + " (bound " + bound + ")");
-            assertTrue(after <= bound, "sessions after 20,000 signatures: " + after + " (bound " + bound + ")");
+            assertTrue(after <= bound, "sessions after 10,000 signatures: " + after + " (bound " + bound + ")");
         }
     }
 

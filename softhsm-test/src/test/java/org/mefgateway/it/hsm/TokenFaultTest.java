@@ -107,7 +107,7 @@ class TokenFaultTest {
         Pkcs11Sessions sessions = new Pkcs11Sessions(SoftHsm.LIBRARY, slot(solo));
         try (CaSigner signer = CaSigner.open(new CaKeyConfig("default", List.of(config(solo, 2))), meters);
              Load load = new Load(signer)) {
-            load.until(() -> load.verified.get() >= 2_000);
+            load.until(() -> load.verified.get() >= 500);
             int sessionsBefore = sessions.open();
 
             Path withheld = solo.pinFile.resolveSibling("user.pin.withheld");
@@ -132,7 +132,7 @@ class TokenFaultTest {
             Files.move(withheld, solo.pinFile);
             load.until(signer::available);
             int afterRecovery = load.verified.get();
-            load.until(() -> load.verified.get() >= afterRecovery + 2_000);
+            load.until(() -> load.verified.get() >= afterRecovery + 500);
             load.stop();
 
             assertEquals(0, load.wrongSignatures.get(), "every returned signature verifies under the CA key");
@@ -155,12 +155,12 @@ class TokenFaultTest {
         Pkcs11Sessions first = new Pkcs11Sessions(SoftHsm.LIBRARY, slot(pair1));
         try (CaSigner signer = CaSigner.open(new CaKeyConfig("default", List.of(config(pair1, 1), config(pair2, 1))), meters);
              Load load = new Load(signer)) {
-            load.until(() -> load.verified.get() >= 2_000);
+            load.until(() -> load.verified.get() >= 500);
             first.closeAll();
             load.until(() -> meters.find("mef.hsm.reinitialisations").tags("token", "fault-pair-1", "outcome", "success")
                     .counter().count() >= 1);
             int afterRecovery = load.verified.get();
-            load.until(() -> load.verified.get() >= afterRecovery + 2_000);
+            load.until(() -> load.verified.get() >= afterRecovery + 500);
             load.stop();
 
             assertEquals(0, load.wrongSignatures.get());
