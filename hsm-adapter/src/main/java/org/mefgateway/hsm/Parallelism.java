@@ -9,21 +9,25 @@ import java.util.concurrent.atomic.LongAdder;
  * Measures how many concurrent signers a token rewards, for {@code signerThreads: 0}. More
  * workers than the token's parallelism only add queueing inside the PKCS#11 module, and past
  * SunPKCS11's five idle operation sessions they make it open and close a session per signature.
- * We double the thread count while throughput still grows by at least 10%.
+ * We start at the number of cores (on a busy machine a measurement can undercount, and one worker
+ * too many costs only a short queue at the token, one too few costs throughput) and double the
+ * thread count while throughput still grows by at least 10%, up to 64 (network HSMs with many
+ * cores reward more).
  */
 final class Parallelism {
     private static final long SAMPLE_NANOS = 100_000_000L;
     private static final double WORTHWHILE_GAIN = 1.10;
+    private static final int MAX_THREADS = 64;
 
     private Parallelism() {
     }
 
     static int measure(CaKey key) throws HsmException {
-        int max = 2 * Runtime.getRuntime().availableProcessors();
-        rate(key, 1); // warms up the JIT and the provider's session pool; not counted
-        int best = 1;
-        double bestRate = rate(key, 1);
-        for (int threads = 2; threads <= max; threads *= 2) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        rate(key, cores); // warms up the JIT and the provider's session pool; not counted
+        int best = cores;
+        double bestRate = rate(key, cores);
+        for (int threads = 2 * cores; threads <= MAX_THREADS; threads *= 2) {
             double r = rate(key, threads);
             if (r < bestRate * WORTHWHILE_GAIN) {
                 break;
