@@ -11,23 +11,22 @@ import java.util.concurrent.atomic.LongAdder;
  * SunPKCS11's five idle operation sessions they make it open and close a session per signature.
  * We start at the number of cores (on a busy machine a measurement can undercount, and one worker
  * too many costs only a short queue at the token, one too few costs throughput) and double the
- * thread count while throughput still grows by at least 10%, up to 64 (network HSMs with many
- * cores reward more).
+ * thread count while throughput still grows by at least 10%, up to SunPKCS11's five idle sessions
+ * per provider instance (an operator who measured more on a network HSM sets the number).
  */
 final class Parallelism {
     private static final long SAMPLE_NANOS = 100_000_000L;
     private static final double WORTHWHILE_GAIN = 1.10;
-    private static final int MAX_THREADS = 64;
+    private static final int MAX_THREADS = 5;
 
     private Parallelism() {
     }
 
     static int measure(CaKey key) throws HsmException {
-        int cores = Runtime.getRuntime().availableProcessors();
-        rate(key, cores); // warms up the JIT and the provider's session pool; not counted
-        int best = cores;
-        double bestRate = rate(key, cores);
-        for (int threads = 2 * cores; threads <= MAX_THREADS; threads *= 2) {
+        int best = Math.min(Runtime.getRuntime().availableProcessors(), MAX_THREADS);
+        rate(key, best); // warms up the JIT and the provider's session pool; not counted
+        double bestRate = rate(key, best);
+        for (int threads = Math.min(2 * best, MAX_THREADS); threads > best; threads = Math.min(2 * best, MAX_THREADS)) {
             double r = rate(key, threads);
             if (r < bestRate * WORTHWHILE_GAIN) {
                 break;
