@@ -9,24 +9,25 @@ import java.util.concurrent.atomic.LongAdder;
  * Measures how many concurrent signers a token rewards, for {@code signerThreads: 0}. More
  * workers than the token's parallelism only add queueing inside the PKCS#11 module, and past
  * SunPKCS11's five idle operation sessions they make it open and close a session per signature.
- * We start at the number of cores (on a busy machine a measurement can undercount, and one worker
- * too many costs only a short queue at the token, one too few costs throughput) and double the
- * thread count while throughput still grows by at least 10%, up to SunPKCS11's five idle sessions
- * per provider instance (an operator who measured more on a network HSM sets the number).
+ * We double the thread count from one while throughput still grows by at least 10% (SoftHSM's
+ * P-256 signing on this 2-core machine was faster with one thread than with two), up to four:
+ * past SunPKCS11's five idle sessions per provider instance more threads churn sessions. An
+ * operator who measured more on a network HSM sets the number. The measurement shares the machine
+ * with whatever else runs at start; on a busy machine set the number.
  */
 final class Parallelism {
-    private static final long SAMPLE_NANOS = 100_000_000L;
+    private static final long SAMPLE_NANOS = 200_000_000L;
     private static final double WORTHWHILE_GAIN = 1.10;
-    private static final int MAX_THREADS = 5;
+    private static final int MAX_THREADS = 4;
 
     private Parallelism() {
     }
 
     static int measure(CaKey key) throws HsmException {
-        int best = Math.min(Runtime.getRuntime().availableProcessors(), MAX_THREADS);
-        rate(key, best); // warms up the JIT and the provider's session pool; not counted
-        double bestRate = rate(key, best);
-        for (int threads = Math.min(2 * best, MAX_THREADS); threads > best; threads = Math.min(2 * best, MAX_THREADS)) {
+        rate(key, 1); // warms up the JIT and the provider's session pool; not counted
+        int best = 1;
+        double bestRate = rate(key, 1);
+        for (int threads = 2; threads <= MAX_THREADS; threads = 2 * best) {
             double r = rate(key, threads);
             if (r < bestRate * WORTHWHILE_GAIN) {
                 break;
