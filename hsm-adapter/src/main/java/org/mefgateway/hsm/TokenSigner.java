@@ -12,7 +12,7 @@ import java.security.Signature;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -91,8 +91,10 @@ final class TokenSigner implements AutoCloseable {
         this.registry = registry;
         String name = keyName + "@" + config.tokenLabel();
         AtomicInteger n = new AtomicInteger();
+        // A linked queue has separate locks for callers adding and workers taking: with one array
+        // lock, a caller queueing a burst stalls the worker between signatures.
         this.workers = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.SECONDS,
-                new ArrayBlockingQueue<>(config.queueCapacity()), r -> daemon(r, "hsm-signer-" + name + "-" + n.incrementAndGet()));
+                new LinkedBlockingQueue<>(config.queueCapacity()), r -> daemon(r, "hsm-signer-" + name + "-" + n.incrementAndGet()));
         this.workers.prestartAllCoreThreads();
         this.recovery = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "hsm-recovery-" + name));
         this.tags = Tags.of("key", keyName, "token", config.tokenLabel());
