@@ -31,10 +31,10 @@ import org.mefgateway.policy.SubjectAltName;
  * {@code ops/bench hsm}: on one token and in one run, (a) raw SunPKCS11 signing with the best
  * thread count, (b) the gateway's pooled signer, (c) whole certificate issuance through the
  * gateway's CertificateAuthority (TBS built, signed on the pool, certificate encoded), for EC P-256
- * and RSA-2048. Raw at 1, 2 and 2×cores threads, the pool and issuance are measured in turns in
- * {@value #SLICES} short slices each, and each one's operations are summed over its slices, so
- * that load from elsewhere on the (shared) machine falls on all of them alike; raw's best thread
- * count is the one with the highest sum.
+ * and RSA-2048. Each of the three at 1, 2 and 2×cores threads (pool workers) is measured in turns
+ * in {@value #SLICES} short slices, and its operations are summed over its slices, so that load
+ * from elsewhere on the (shared) machine falls on all of them alike. Raw's best thread count is
+ * the one with the highest sum; the pool and issuance are reported at that same count.
  *
  * <p>usage: HsmBench LIBRARY TOKEN_LABEL PIN_FILE MILLISECONDS_PER_SLICE
  */
@@ -69,8 +69,7 @@ public final class HsmBench {
         List<Result> results = new ArrayList<>();
         for (KeyAlgorithm algorithm : List.of(KeyAlgorithm.EC_P256, KeyAlgorithm.RSA_2048)) {
             String keyLabel = "bench-" + algorithm.cliName();
-            HsmConfig config = new HsmConfig(library, tokenLabel, keyLabel, Optional.empty(), Optional.of(pinFile),
-                    HsmConfig.AUTO_THREADS, 4096);
+            HsmConfig config = new HsmConfig(library, tokenLabel, keyLabel, Optional.empty(), Optional.of(pinFile), 1, 4096);
             results.add(run(config, algorithm, window));
         }
         System.out.printf("%n%-9s %14s %8s %14s %8s %14s %9s %10s%n", "key", "raw sig/s", "threads", "pool sig/s", "workers",
@@ -90,44 +89,61 @@ public final class HsmBench {
                 token.createSelfSignedCa("CN=Bench " + algorithm.cliName() + " CA", Duration.ofDays(30), algorithm);
             }
             CaKey key = token.caKey();
-            try (CaSigner signer = CaSigner.open(new CaKeyConfig(CaKeyConfig.DEFAULT, List.of(config)), new SimpleMeterRegistry())) {
-                CertificateAuthority ca = new CertificateAuthority(signer);
+            int cores = Runtime.getRuntime().availableProcessors();
+            List<Integer> threadCounts = List.of(1, 2, 2 * cores);
+            // One pooled signer per thread count, so that (b) and (c) run with raw's best count:
+            // the ratios then measure the pool and the issuance, not a difference in threads.
+            List<CaSigner> signers = new ArrayList<>();
+            List<CertificateAuthority> cas = new ArrayList<>();
+            try {
+                for (int threads : threadCounts) {
+                    HsmConfig sized = new HsmConfig(config.library(), config.tokenLabel(), config.keyLabel(), config.pinEnv(),
+                            config.pinFile(), threads, config.queueCapacity());
+                    CaSigner signer = CaSigner.open(new CaKeyConfig(CaKeyConfig.DEFAULT, List.of(sized)), new SimpleMeterRegistry());
+                    signers.add(signer);
+                    cas.add(new CertificateAuthority(signer));
+                }
                 CertificateTemplate template = template();
                 // What (a) and (b) sign: the TBSCertificate of a real device certificate.
-                byte[] tbs = org.bouncycastle.asn1.x509.Certificate.getInstance(ca.issue(template, Serials.next())
+                byte[] tbs = org.bouncycastle.asn1.x509.Certificate.getInstance(cas.get(0).issue(template, Serials.next())
                         .toCompletableFuture().get()).getTBSCertificate().getEncoded();
-                int cores = Runtime.getRuntime().availableProcessors();
-                // Raw at each thread count, the pool and issuance in turns, slice by slice: load from
-                // elsewhere on the machine then falls on all of them alike. Raw's best thread count
-                // is the one with the most signatures over all its slices.
-                List<Integer> threadCounts = List.of(1, 2, 2 * cores);
-                List<Count> raws = new ArrayList<>();
-                threadCounts.forEach(t -> raws.add(new Count()));
-                Count pool = new Count();
-                Count issue = new Count();
+                // Everything in turns, slice by slice: load from elsewhere on the machine then falls on
+                // all alike. Raw's best thread count is the one with the most signatures over its slices.
+                int n = threadCounts.size();
+                List<Count> raws = counts(n);
+                List<Count> pools = counts(n);
+                List<Count> issues = counts(n);
                 for (int slice = 0; slice < SLICES; slice++) {
-                    for (int i = 0; i < threadCounts.size(); i++) {
+                    for (int i = 0; i < n; i++) {
+                        CaSigner signer = signers.get(i);
+                        CertificateAuthority ca = cas.get(i);
                         raws.get(i).add(raw(token.provider(), key, threadCounts.get(i), tbs, window));
-                    }
-                    pool.add(pooled(() -> signer.sign(tbs), window));
-                    issue.add(pooled(() -> ca.issue(template, Serials.next()), window));
-                }
-                int bestIndex = 0;
-                for (int i = 0; i < threadCounts.size(); i++) {
-                    System.out.printf("%s: raw SunPKCS11 with %d thread(s): %.0f sig/s%n", algorithm.cliName(), threadCounts.get(i),
-                            raws.get(i).rate());
-                    if (raws.get(i).rate() > raws.get(bestIndex).rate()) {
-                        bestIndex = i;
+                        pools.get(i).add(pooled(() -> signer.sign(tbs), window));
+                        issues.get(i).add(pooled(() -> ca.issue(template, Serials.next()), window));
                     }
                 }
-                Count raw = raws.get(bestIndex);
-                int rawThreads = threadCounts.get(bestIndex);
-                System.out.printf("%s: %d slices of %d ms each: raw %.0f sig/s (%d threads), pool %.0f sig/s (%d workers), issue %.0f cert/s%n",
-                        algorithm.cliName(), SLICES, window.toMillis(), raw.rate(), rawThreads, pool.rate(), signer.threads(), issue.rate());
-                return new Result(algorithm == KeyAlgorithm.EC_P256 ? "p256" : "rsa2048", raw.rate(), rawThreads, pool.rate(),
-                        signer.threads(), issue.rate());
+                int best = 0;
+                for (int i = 0; i < n; i++) {
+                    System.out.printf("%s, %d thread(s): raw %.0f sig/s, pool %.0f sig/s, issue %.0f cert/s%n", algorithm.cliName(),
+                            threadCounts.get(i), raws.get(i).rate(), pools.get(i).rate(), issues.get(i).rate());
+                    if (raws.get(i).rate() > raws.get(best).rate()) {
+                        best = i;
+                    }
+                }
+                return new Result(algorithm == KeyAlgorithm.EC_P256 ? "p256" : "rsa2048", raws.get(best).rate(),
+                        threadCounts.get(best), pools.get(best).rate(), threadCounts.get(best), issues.get(best).rate());
+            } finally {
+                signers.forEach(CaSigner::close);
             }
         }
+    }
+
+    private static List<Count> counts(int n) {
+        List<Count> counts = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            counts.add(new Count());
+        }
+        return counts;
     }
 
     /** Plain SunPKCS11 as a careful caller uses it: one Signature per thread, initialised once, no pool. */
