@@ -54,7 +54,7 @@ public final class CertificateAuthority {
 
     public CertificateAuthority(CaSigner signer) {
         this.signer = signer;
-        this.caCertificate = signer.key().certificate();
+        this.caCertificate = signer.certificate();
         this.issuer = X500Name.getInstance(caCertificate.getSubjectX500Principal().getEncoded());
         this.authorityKeyId = new AuthorityKeyIdentifier(keyIdentifier(
                 SubjectPublicKeyInfo.getInstance(caCertificate.getPublicKey().getEncoded())));
@@ -62,6 +62,11 @@ public final class CertificateAuthority {
 
     public X509Certificate caCertificate() {
         return caCertificate;
+    }
+
+    /** The CA certificate and its issuers (RFC 7030 4.1.3: what cacerts returns). */
+    public List<X509Certificate> chain() {
+        return signer.chain();
     }
 
     /** Signs the certificate on the HSM; completes with its DER encoding. */

@@ -48,7 +48,7 @@ public final class OcspResponder {
         this.store = store;
         this.clock = clock;
         try {
-            this.issuer = new JcaX509CertificateHolder(signer.key().certificate());
+            this.issuer = new JcaX509CertificateHolder(signer.certificate());
             this.digests = new JcaDigestCalculatorProviderBuilder().build();
             // RFC 6960 4.2.1: byKey, the SHA-1 of the responder's public key.
             this.responderId = new RespID(issuer.getSubjectPublicKeyInfo(), digests.get(CertificateID.HASH_SHA1));
