@@ -23,6 +23,7 @@ import org.mefgateway.gateway.Pem;
 import org.mefgateway.gateway.TlsMaterial;
 import org.mefgateway.hsm.Pkcs11Token;
 import org.mefgateway.it.SoftHsm;
+import org.mefgateway.it.TestGateway;
 
 /**
  * A running gateway through an HSM outage: /health/ready turns 503 with {@code hsm: DOWN} while
@@ -37,6 +38,8 @@ class GatewayHsmOutageTest {
         SoftHsm hsm = SoftHsm.fresh("outage-test");
         Path dir = hsm.dir.resolve("var");
         Path yaml = hsm.dir.resolve("mefgate.yaml");
+        Path policies = Files.createDirectories(hsm.dir.resolve("policies"));
+        Files.writeString(policies.resolve("default.yaml"), TestGateway.DEFAULT_PROFILE);
         Files.writeString(yaml, String.join("\n",
                 "dataDir: " + dir,
                 "est: {host: 127.0.0.1, port: 0}",
@@ -44,6 +47,8 @@ class GatewayHsmOutageTest {
                 "hsm: {library: " + SoftHsm.LIBRARY + ", tokenLabel: outage-test, keyLabel: ca-p256, pinFile: " + hsm.pinFile
                         + ", signerThreads: 2}",
                 "ca: {subject: 'CN=Outage Test Root', validityDays: 30}",
+                "policyDir: " + policies,
+                "publication: {host: 127.0.0.1, port: 0}",
                 ""));
         GatewayConfig config = GatewayConfig.load(yaml);
         new Initialiser(config, line -> { }).run();
