@@ -126,19 +126,28 @@ public final class AdminApi {
         }
     }
 
-    /** Ready when the store answers and the HSM signs with the CA key; the detail says which is down. */
+    /**
+     * Ready when the store answers, the HSM signs with the CA key and at least one profile is
+     * loaded (without one every enrolment would be a 404); the detail says which is down and
+     * lists the profiles in use.
+     */
     private void ready(RoutingContext ctx) {
         Future<Void> storeUp = storeWorkers.executeBlocking(() -> {
             store.ping();
             return null;
         }, false);
         Future<byte[]> hsmUp = Future.fromCompletionStage(signer.sign(HSM_PROBE));
+        List<String> profiles = List.copyOf(policies.profiles().keySet());
+        boolean policyUp = !profiles.isEmpty();
         Future.join(storeUp, hsmUp).onComplete(ar -> {
+            boolean up = ar.succeeded() && policyUp;
             JsonObject detail = new JsonObject()
-                    .put("status", ar.succeeded() ? "UP" : "DOWN")
+                    .put("status", up ? "UP" : "DOWN")
                     .put("store", storeUp.succeeded() ? "UP" : "DOWN")
-                    .put("hsm", hsmUp.succeeded() ? "UP" : "DOWN");
-            json(ctx, ar.succeeded() ? 200 : 503, detail);
+                    .put("hsm", hsmUp.succeeded() ? "UP" : "DOWN")
+                    .put("policy", policyUp ? "UP" : "DOWN")
+                    .put("profiles", new JsonArray(profiles));
+            json(ctx, up ? 200 : 503, detail);
         });
     }
 
