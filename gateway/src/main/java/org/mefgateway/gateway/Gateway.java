@@ -1,5 +1,6 @@
 package org.mefgateway.gateway;
 
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -10,6 +11,11 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.Label;
+import io.vertx.micrometer.MetricsDomain;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.http.ClientAuth;
 import io.vertx.core.http.HttpServer;
@@ -21,6 +27,7 @@ import java.nio.file.Files;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -31,6 +38,7 @@ import org.mefgateway.gateway.ca.CrlPublisher;
 import org.mefgateway.gateway.ca.OcspResponder;
 import org.mefgateway.gateway.publication.PublicationApi;
 import org.mefgateway.gateway.est.EstApi;
+import org.mefgateway.gateway.est.EstMetrics;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
 import org.mefgateway.gateway.store.Store;
 import org.mefgateway.hsm.CaKey;
@@ -97,10 +105,15 @@ public final class Gateway implements AutoCloseable {
         CaSigner signer = null;
         try {
             CaKey caKey = token.caKey();
+            double caNotAfter = caKey.certificate().getNotAfter().getTime() / 1000.0;
+            Gauge.builder("mef.ca.certificate.not.after", () -> caNotAfter)
+                    .description("notAfter of the CA certificate this gateway issues under, in seconds since the epoch")
+                    .baseUnit("seconds")
+                    .register(meters);
             signer = caKey.signer(config.hsm().signerThreads(), config.hsm().queueCapacity());
             GatewayConfig.StoreConfig storeConfig = config.store();
             store = Store.open(storeConfig.url(data), storeConfig.user(), storeConfig.password(), storeConfig.poolSize(), meters);
-            vertx = Vertx.vertx();
+            vertx = vertxWithMetrics(meters);
             WorkerExecutor storeWorkers = vertx.createSharedWorkerExecutor("mef-store", storeConfig.poolSize());
             WorkerExecutor cpuWorkers = vertx.createSharedWorkerExecutor("mef-cpu", Runtime.getRuntime().availableProcessors());
 
@@ -113,7 +126,8 @@ public final class Gateway implements AutoCloseable {
                 LOG.warn("no bootstrap trust anchors in {}: no Enrolee can authenticate until the operator adds its maker's CA there",
                         config.est().bootstrapTrustDir());
             }
-            Router estRouter = new EstApi(ra, caKey.chain(), config.est().maxBodyBytes()).router(vertx);
+            EstMetrics estMetrics = new EstMetrics(meters, label -> policies.forLabel(label).isPresent());
+            Router estRouter = new EstApi(ra, caKey.chain(), config.est().maxBodyBytes(), estMetrics).router(vertx);
             // Bootstrap certificates chain to the makers' CAs; certificates being renewed (RFC 7030
             // 4.2.2) chain to this CA. The RA tells the two apart.
             List<X509Certificate> estClientAnchors = new java.util.ArrayList<>(bootstrapAnchors);
@@ -122,6 +136,7 @@ public final class Gateway implements AutoCloseable {
 
             List<X509Certificate> operators = TlsMaterial.certificatesIn(data.operatorsDir());
             CrlPublisher crl = new CrlPublisher(signer, store, config.publication().crlValidity(), clock);
+            crl.registerMeters(meters);
             Router adminRouter = new AdminApi(store, signer, crl, policies, ra, storeWorkers, operators, meters, clock)
                     .router(vertx);
             HttpServer admin = listen(vertx, adminRouter, serverKeys, operators, config.admin().host(), config.admin().port());
@@ -157,6 +172,22 @@ public final class Gateway implements AutoCloseable {
             token.close();
             throw e;
         }
+    }
+
+    /**
+     * Vert.x with its own meters (HTTP server requests and connections, worker pools) in the
+     * gateway's registry. Labels stay bounded: method, status code, the listener's address, pool
+     * type and name; never the request path.
+     */
+    private static Vertx vertxWithMetrics(PrometheusMeterRegistry meters) {
+        MicrometerMetricsOptions metrics = new MicrometerMetricsOptions()
+                .setEnabled(true)
+                .setLabels(EnumSet.of(Label.HTTP_METHOD, Label.HTTP_CODE, Label.LOCAL, Label.POOL_TYPE, Label.POOL_NAME))
+                .addDisabledMetricsCategory(MetricsDomain.EVENT_BUS);
+        return Vertx.builder()
+                .with(new VertxOptions().setMetricsOptions(metrics))
+                .withMetrics(new MicrometerMetricsFactory(meters))
+                .build();
     }
 
     /**

@@ -29,15 +29,19 @@ public final class EstApi {
     private final RegistrationAuthority ra;
     private final String cacertsBody;
     private final int maxBodyBytes;
+    private final EstMetrics metrics;
 
-    public EstApi(RegistrationAuthority ra, List<X509Certificate> caCertificates, int maxBodyBytes) {
+    public EstApi(RegistrationAuthority ra, List<X509Certificate> caCertificates, int maxBodyBytes, EstMetrics metrics) {
         this.ra = ra;
+        this.metrics = metrics;
         this.cacertsBody = EstWire.encodeBase64(EstWire.certsOnly(caCertificates.stream().map(EstWire::der).toList()));
         this.maxBodyBytes = maxBodyBytes;
     }
 
     public Router router(Vertx vertx) {
         Router router = Router.router(vertx);
+        // First, so every request is counted and timed, including the ones routing or the body handler refuse.
+        router.route().handler(metrics::handle);
         // RFC 7030 3.2.2: each operation without a label and under /<label>/ (the label selects the profile).
         for (String base : List.of(EST, EST + "/:label")) {
             router.get(base + "/cacerts").handler(this::cacerts);
