@@ -46,7 +46,7 @@ class AdminApiTest {
     }
 
     @Test
-    void readinessReportsStoreAndHsmUpWithoutAuthentication() throws Exception {
+    void readinessReportsStoreHsmAndPolicyUpWithTheProfilesWithoutAuthentication() throws Exception {
         HttpResponse<String> r = TestGateway.get(mef.client(null), admin("/health/ready"));
 
         assertEquals(200, r.statusCode(), r.body());
@@ -54,6 +54,8 @@ class AdminApiTest {
         assertEquals("UP", body.getString("status"));
         assertEquals("UP", body.getString("store"));
         assertEquals("UP", body.getString("hsm"));
+        assertEquals("UP", body.getString("policy"));
+        assertEquals(List.of("default"), body.getJsonArray("profiles").getList());
     }
 
     @Test
