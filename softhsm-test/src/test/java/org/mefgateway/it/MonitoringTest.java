@@ -230,6 +230,22 @@ class MonitoringTest {
         assertAllScraped("mef-gateway.json (panels " + titles + ")", exprs);
     }
 
+    /** Prometheus's own linter (promtool check metrics) finds nothing to say about the mef_ meters (JVM binders' names are Micrometer's). */
+    @Test
+    void promtoolLintsTheMefMetersClean() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
+                .anyMatch(d -> !d.isEmpty() && Files.isExecutable(Path.of(d, "promtool"))), "promtool is not installed: lint skipped");
+        Process p = new ProcessBuilder("promtool", "check", "metrics").redirectErrorStream(true).start();
+        try (var in = p.getOutputStream()) {
+            in.write(scrapeAfterOneEnrolment.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        String lint = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        List<String> ours = lint.lines().filter(l -> l.startsWith("mef_")).toList();
+        assertTrue(ours.isEmpty(), "promtool check metrics: " + ours);
+        assertFalse(lint.contains("error"), lint);
+    }
+
     /** Every metric named in {@code exprs} is in the scrape, except hsm-adapter's while they are not merged here. */
     private static void assertAllScraped(String source, List<String> exprs) {
         Set<String> scraped = names(scrapeAfterOneEnrolment);
