@@ -194,6 +194,29 @@ class MonitoringTest {
     }
 
     @Test
+    void aClientThatLeavesBeforeTheResponseIsCountedAsAnErrorWithoutStatus() throws Exception {
+        Map<String, String> abandoned = Map.of("operation", "simpleenroll", "label", "", "status", "none");
+        double before = valueOr0(scrape(), "mef_est_requests_total", abandoned);
+        javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
+        tls.init(null, org.mefgateway.gateway.TlsMaterial.trustManagers(List.of(mef.caCertificate)).getTrustManagers(), null);
+        // Headers announcing a body that never comes, then the connection is gone.
+        try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", mef.gateway.estPort())) {
+            socket.getOutputStream().write(("POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Content-Type: application/pkcs10\r\nContent-Length: 1000\r\n\r\nMIIB").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+        }
+
+        // Recorded when the gateway notices the closed connection: poll the scrape for it.
+        String after = scrape();
+        for (int i = 0; i < 100 && valueOr0(after, "mef_est_requests_total", abandoned) == before; i++) {
+            Thread.sleep(100);
+            after = scrape();
+        }
+        assertEquals(before + 1, value(after, "mef_est_requests_total", abandoned));
+        assertTrue(value(after, "mef_est_request_seconds_count", Map.of("operation", "simpleenroll", "label", "", "outcome", "error")) >= 1);
+    }
+
+    @Test
     void everyMetricTheAlertRulesQueryIsScraped() throws Exception {
         List<String> exprs = new ArrayList<>();
         Map<String, Object> rules = new Yaml().load(Files.readString(ALERTS));

@@ -20,6 +20,7 @@ import java.util.function.Predicate;
 public final class EstMetrics {
     static final Set<String> OPERATIONS = Set.of("cacerts", "csrattrs", "simpleenroll", "simplereenroll", "serverkeygen");
     static final String UNKNOWN_LABEL = "unknown";
+    static final String NO_STATUS = "none";
 
     private final MeterRegistry meters;
     private final Predicate<String> servedLabel;
@@ -35,12 +36,14 @@ public final class EstMetrics {
         long start = System.nanoTime();
         Request request = classify(ctx.request().path(), servedLabel);
         ctx.addEndHandler(ended -> {
-            int status = ctx.response().getStatusCode();
-            // A response that did not complete (the client went away, the connection broke) is an error whatever its status.
-            String outcome = ended.succeeded() ? outcome(status) : "error";
+            // A response that did not complete (the client went away, the connection broke) is an
+            // error; its status is "none" unless a status line had already been sent.
+            String status = ended.succeeded() || ctx.response().headWritten() ? String.valueOf(ctx.response().getStatusCode()) : NO_STATUS;
+            String outcome = ended.succeeded() ? outcome(ctx.response().getStatusCode()) : "error";
             Counter.builder("mef.est.requests")
-                    .description("EST and MEF command requests, by operation, EST label (a served profile, or unknown) and HTTP status")
-                    .tags("operation", request.operation(), "label", request.label(), "status", String.valueOf(status))
+                    .description("EST and MEF command requests, by operation, EST label (a served profile, or unknown) and HTTP status "
+                            + "(none: the connection ended before a response was sent)")
+                    .tags("operation", request.operation(), "label", request.label(), "status", status)
                     .register(meters)
                     .increment();
             Timer.builder("mef.est.request")
