@@ -1,5 +1,6 @@
 package org.mefgateway.gateway;
 
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -10,6 +11,11 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.Label;
+import io.vertx.micrometer.MetricsDomain;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.http.ClientAuth;
 import io.vertx.core.http.HttpServer;
@@ -21,6 +27,7 @@ import java.nio.file.Files;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -31,6 +38,7 @@ import org.mefgateway.gateway.ca.CrlPublisher;
 import org.mefgateway.gateway.ca.OcspResponder;
 import org.mefgateway.gateway.publication.PublicationApi;
 import org.mefgateway.gateway.est.EstApi;
+import org.mefgateway.gateway.est.EstMetrics;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
 import org.mefgateway.gateway.store.Store;
 import org.mefgateway.hsm.CaKeyConfig;
@@ -98,7 +106,7 @@ public final class Gateway implements AutoCloseable {
             CaSigner signer = caKeys.defaultSigner();
             GatewayConfig.StoreConfig storeConfig = config.store();
             store = Store.open(storeConfig.url(data), storeConfig.user(), storeConfig.password(), storeConfig.poolSize(), meters);
-            vertx = Vertx.vertx();
+            vertx = vertxWithMetrics(meters);
             WorkerExecutor storeWorkers = vertx.createSharedWorkerExecutor("mef-store", storeConfig.poolSize());
             WorkerExecutor cpuWorkers = vertx.createSharedWorkerExecutor("mef-cpu", Runtime.getRuntime().availableProcessors());
 
@@ -106,6 +114,14 @@ public final class Gateway implements AutoCloseable {
             java.util.Map<String, CertificateAuthority> cas = new java.util.HashMap<>();
             for (String name : caKeys.names()) {
                 cas.put(name, new CertificateAuthority(caKeys.signer(name).orElseThrow()));
+            }
+            for (var ca : cas.entrySet()) {
+                double notAfter = ca.getValue().caCertificate().getNotAfter().getTime() / 1000.0;
+                Gauge.builder("mef.ca.certificate.not.after", () -> notAfter)
+                        .description("notAfter of the CA certificate of each CA key, in seconds since the epoch")
+                        .tag("key", ca.getKey())
+                        .baseUnit("seconds")
+                        .register(meters);
             }
             RegistrationAuthority ra = new RegistrationAuthority(store, policies, cas, storeWorkers, cpuWorkers, meters, clock);
             KeyManagerFactory serverKeys = TlsMaterial.keyManagers(data.tlsServerKeyStore(), data.tlsServerPassword());
@@ -115,7 +131,8 @@ public final class Gateway implements AutoCloseable {
                 LOG.warn("no bootstrap trust anchors in {}: no Enrolee can authenticate until the operator adds its maker's CA there",
                         config.est().bootstrapTrustDir());
             }
-            Router estRouter = new EstApi(ra, config.est().maxBodyBytes()).router(vertx);
+            EstMetrics estMetrics = new EstMetrics(meters, label -> policies.forLabel(label).isPresent());
+            Router estRouter = new EstApi(ra, config.est().maxBodyBytes(), estMetrics).router(vertx);
             // Bootstrap certificates chain to the makers' CAs; certificates being renewed (RFC 7030
             // 4.2.2) chain to one of this gateway's CA keys. The RA tells the two apart.
             List<X509Certificate> estClientAnchors = new java.util.ArrayList<>(bootstrapAnchors);
@@ -124,6 +141,7 @@ public final class Gateway implements AutoCloseable {
 
             List<X509Certificate> operators = TlsMaterial.certificatesIn(data.operatorsDir());
             CrlPublisher crl = new CrlPublisher(signer, store, config.publication().crlValidity(), clock);
+            crl.registerMeters(meters);
             Router adminRouter = new AdminApi(store, caKeys, crl, policies, ra, storeWorkers, operators, meters, clock)
                     .router(vertx);
             HttpServer admin = listen(vertx, adminRouter, serverKeys, operators, config.admin().host(), config.admin().port());
@@ -158,6 +176,22 @@ public final class Gateway implements AutoCloseable {
             gcMetrics.close();
             throw e;
         }
+    }
+
+    /**
+     * Vert.x with its own meters (HTTP server requests and connections, worker pools) in the
+     * gateway's registry. Labels stay bounded: method, status code, the listener's address, pool
+     * type and name; never the request path.
+     */
+    private static Vertx vertxWithMetrics(PrometheusMeterRegistry meters) {
+        MicrometerMetricsOptions metrics = new MicrometerMetricsOptions()
+                .setEnabled(true)
+                .setLabels(EnumSet.of(Label.HTTP_METHOD, Label.HTTP_CODE, Label.LOCAL, Label.POOL_TYPE, Label.POOL_NAME))
+                .addDisabledMetricsCategory(MetricsDomain.EVENT_BUS);
+        return Vertx.builder()
+                .with(new VertxOptions().setMetricsOptions(metrics))
+                .withMetrics(new MicrometerMetricsFactory(meters))
+                .build();
     }
 
     /**

@@ -45,7 +45,7 @@ class AdminApiTest {
     }
 
     @Test
-    void readinessReportsStoreAndHsmUpWithoutAuthentication() throws Exception {
+    void readinessReportsStoreHsmAndPolicyUpWithTheProfilesWithoutAuthentication() throws Exception {
         HttpResponse<String> r = TestGateway.get(mef.client(null), admin("/health/ready"));
 
         assertEquals(200, r.statusCode(), r.body());
@@ -53,6 +53,8 @@ class AdminApiTest {
         assertEquals("UP", body.getString("status"));
         assertEquals("UP", body.getString("store"));
         assertEquals("UP", body.getString("hsm"));
+        assertEquals("UP", body.getString("policy"));
+        assertEquals(List.of("default"), body.getJsonArray("profiles").getList());
     }
 
     @Test

@@ -124,8 +124,10 @@ public final class AdminApi {
     }
 
     /**
-     * Ready when the store answers and every CA key has a token in service that signs a probe (a
-     * busy token counts as up; an open circuit fails at once); the detail says which is down.
+     * Ready when the store answers, every CA key has a token in service that signs a probe (a
+     * busy token counts as up; an open circuit fails at once) and at least one profile is loaded
+     * (without one every enrolment would be a 404); the detail says which is down and lists the
+     * profiles in use.
      */
     private void ready(RoutingContext ctx) {
         Future<Void> storeUp = storeWorkers.executeBlocking(() -> {
@@ -133,12 +135,17 @@ public final class AdminApi {
             return null;
         }, false);
         Future<Void> hsmUp = Future.fromCompletionStage(caKeys.probe());
+        List<String> profiles = List.copyOf(policies.profiles().keySet());
+        boolean policyUp = !profiles.isEmpty();
         Future.join(storeUp, hsmUp).onComplete(ar -> {
+            boolean up = ar.succeeded() && policyUp;
             JsonObject detail = new JsonObject()
-                    .put("status", ar.succeeded() ? "UP" : "DOWN")
+                    .put("status", up ? "UP" : "DOWN")
                     .put("store", storeUp.succeeded() ? "UP" : "DOWN")
-                    .put("hsm", hsmUp.succeeded() ? "UP" : "DOWN");
-            json(ctx, ar.succeeded() ? 200 : 503, detail);
+                    .put("hsm", hsmUp.succeeded() ? "UP" : "DOWN")
+                    .put("policy", policyUp ? "UP" : "DOWN")
+                    .put("profiles", new JsonArray(profiles));
+            json(ctx, up ? 200 : 503, detail);
         });
     }
 

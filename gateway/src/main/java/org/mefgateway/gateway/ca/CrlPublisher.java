@@ -1,5 +1,7 @@
 package org.mefgateway.gateway.ca;
 
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.security.cert.CertificateEncodingException;
@@ -10,6 +12,8 @@ import java.time.temporal.ChronoUnit;
 import java.util.Date;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import org.bouncycastle.asn1.x509.CRLNumber;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.cert.X509CRLHolder;
@@ -38,6 +42,8 @@ public final class CrlPublisher {
     private final Duration validity;
     private final Clock clock;
     private final JcaX509CertificateHolder issuer;
+    /** The newest CRL this node has signed or seen in the store: what it publishes. */
+    private final AtomicReference<StoredCrl> newest = new AtomicReference<>();
 
     public CrlPublisher(CaSigner signer, Store store, Duration validity, Clock clock) {
         this.signer = signer;
@@ -62,6 +68,7 @@ public final class CrlPublisher {
             List<Revocation> revoked = store.revocationsUnexpiredAt(thisUpdate);
             StoredCrl crl = new StoredCrl(number, thisUpdate, nextUpdate, sign(number, thisUpdate, nextUpdate, revoked));
             if (store.saveCrl(crl)) {
+                newest.set(crl);
                 LOG.info("CRL {} signed: {} revoked certificates, next update {}", number, revoked.size(), nextUpdate);
                 return crl;
             }
@@ -74,7 +81,31 @@ public final class CrlPublisher {
 
     /** True when no CRL exists yet or the newest is older than {@code refresh}. */
     public boolean due(Duration refresh) {
-        return store.latestCrl().map(c -> !c.thisUpdate().plus(refresh).isAfter(clock.instant())).orElse(true);
+        Optional<StoredCrl> latest = store.latestCrl();
+        latest.ifPresent(newest::set);
+        return latest.map(c -> !c.thisUpdate().plus(refresh).isAfter(clock.instant())).orElse(true);
+    }
+
+    /**
+     * {@code mef_crl_this_update_seconds} and {@code mef_crl_next_update_seconds}: the times of the
+     * newest CRL this node published or found in the store (checked every minute, so a CRL another
+     * node signed shows within a minute), in seconds since the epoch; NaN before the first one.
+     * A relying party refuses a CRL past its nextUpdate, so that is what to alert on.
+     */
+    public void registerMeters(MeterRegistry meters) {
+        Gauge.builder("mef.crl.this.update", () -> epochSeconds(StoredCrl::thisUpdate))
+                .description("thisUpdate of the newest CRL published, in seconds since the epoch")
+                .baseUnit("seconds")
+                .register(meters);
+        Gauge.builder("mef.crl.next.update", () -> epochSeconds(StoredCrl::nextUpdate))
+                .description("nextUpdate of the newest CRL published, in seconds since the epoch; relying parties reject it after that")
+                .baseUnit("seconds")
+                .register(meters);
+    }
+
+    private double epochSeconds(Function<StoredCrl, Instant> time) {
+        StoredCrl crl = newest.get();
+        return crl == null ? Double.NaN : time.apply(crl).getEpochSecond();
     }
 
     private byte[] sign(long number, Instant thisUpdate, Instant nextUpdate, List<Revocation> revoked) {

@@ -32,14 +32,18 @@ public final class EstApi {
     /** The cacerts body of each CA key (by key name), built once. */
     private final Map<String, String> cacertsBodies = new ConcurrentHashMap<>();
     private final int maxBodyBytes;
+    private final EstMetrics metrics;
 
-    public EstApi(RegistrationAuthority ra, int maxBodyBytes) {
+    public EstApi(RegistrationAuthority ra, int maxBodyBytes, EstMetrics metrics) {
         this.ra = ra;
+        this.metrics = metrics;
         this.maxBodyBytes = maxBodyBytes;
     }
 
     public Router router(Vertx vertx) {
         Router router = Router.router(vertx);
+        // First, so every request is counted and timed, including the ones routing or the body handler refuse.
+        router.route().handler(metrics::handle);
         // RFC 7030 3.2.2: each operation without a label and under /<label>/ (the label selects the profile).
         for (String base : List.of(EST, EST + "/:label")) {
             router.get(base + "/cacerts").handler(this::cacerts);

@@ -64,6 +64,8 @@ public final class RegistrationAuthority {
     /** What a client polling a request that is being signed right now is told to wait. */
     private static final Duration SIGNING_RETRY = Duration.ofSeconds(1);
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** The policy rule that refuses an expired challengePassword (policy-engine PolicyEngine). */
+    private static final String CHALLENGE_UNEXPIRED = "challenge.unexpired";
 
     private final Store store;
     private final PolicyDirectory policies;
@@ -73,6 +75,9 @@ public final class RegistrationAuthority {
     private final WorkerExecutor cpuWorkers;
     private final MeterRegistry meters;
     private final Clock clock;
+    private final Counter challengesIssued;
+    private final Counter challengesConsumed;
+    private final Counter challengesExpired;
 
     public RegistrationAuthority(Store store, PolicyDirectory policies, Map<String, CertificateAuthority> cas,
                                  WorkerExecutor storeWorkers, WorkerExecutor cpuWorkers, MeterRegistry meters, Clock clock) {
@@ -83,13 +88,37 @@ public final class RegistrationAuthority {
         this.cpuWorkers = cpuWorkers;
         this.meters = meters;
         this.clock = clock;
+        this.challengesIssued = Counter.builder("mef.challenges.issued")
+                .description("challengePasswords handed out by csrattrs (stored, single use, expiring)")
+                .register(meters);
+        this.challengesConsumed = Counter.builder("mef.challenges.consumed")
+                .description("challengePasswords claimed by an accepted CSR; a claim given back after a failed signing or "
+                        + "ledger write is counted again when the challenge is presented again")
+                .register(meters);
+        this.challengesExpired = Counter.builder("mef.challenges.expired")
+                .description("CSRs refused because the challengePassword they carried had expired (rule challenge.unexpired); "
+                        + "challenges that expire without ever being presented are not counted")
+                .register(meters);
     }
 
     /**
      * simpleenroll (RFC 7030 4.2.1, first enrolment), simplereenroll (4.2.2, renewal), or
      * serverkeygen (4.4: a first enrolment for a key pair the MEF generates).
      */
-    public enum Operation { ENROL, REENROL, SERVERKEYGEN }
+    public enum Operation {
+        ENROL("simpleenroll"), REENROL("simplereenroll"), SERVERKEYGEN("serverkeygen");
+
+        private final String estName;
+
+        Operation(String estName) {
+            this.estName = estName;
+        }
+
+        /** The RFC 7030 operation name, as in the path and in metric labels. */
+        public String estName() {
+            return estName;
+        }
+    }
 
     /** What an enrolment returns: the certificate, and for serverkeygen the private key it is for (never stored). */
     public record Issued(byte[] certificate, Optional<PrivateKey> privateKey) {
@@ -172,6 +201,7 @@ public final class RegistrationAuthority {
         Instant expires = now.plus(profile.challenge().lifetime());
         return storeWorkers.executeBlocking(() -> {
             store.saveChallenge(Challenges.hash(challenge), enrolee.enrolee().id(), now, expires);
+            challengesIssued.increment();
             return EstWire.csrAttributes(Optional.of(challenge), profile.keys(), identity, ekus);
         }, false);
     }
@@ -248,7 +278,7 @@ public final class RegistrationAuthority {
             if (policy.profile().approval().required()) {
                 return hold(enrolee, label, policy, request, operation);
             }
-            return issueAndRecord(ca(policy), enrolee.enrolee().id(), issue, SERIAL_ATTEMPTS)
+            return issueAndRecord(ca(policy), enrolee.enrolee().id(), issue, operation, SERIAL_ATTEMPTS)
                     .map(IssuedCertificate::der)
                     .recover(failure -> abandonIssuance(enrolee, challengeHash, firstEnrolment, failure));
         });
@@ -289,6 +319,9 @@ public final class RegistrationAuthority {
         LOG.info("denied enrolee={} profile={} rule={} status={} reason={}",
                 enrolee.enrolee().id(), profile, ruleId, status, LogText.safe(reason));
         countDecision(profile, "deny", ruleId);
+        if (CHALLENGE_UNEXPIRED.equals(ruleId)) {
+            challengesExpired.increment();
+        }
         // Not awaited: the refusal is sent at once; the event follows in the next group commit.
         store.audit(new AuditEvent.Draft(clock.instant(), "enrolment.refused", "enrolee:" + enrolee.enrolee().id(), "rule:" + ruleId,
                         "status=" + status + " profile=" + profile + " reason=" + reason))
@@ -350,6 +383,9 @@ public final class RegistrationAuthority {
         return storeWorkers.executeBlocking(() -> {
             switch (store.beginIssuance(challengeHash, enrolee.enrolee().id(), claimCommand, clock.instant())) {
                 case CLAIMED -> {
+                    if (challengeHash != null) {
+                        challengesConsumed.increment();
+                    }
                     return null;
                 }
                 case CHALLENGE_NOT_USABLE -> throw refuse(enrolee, policy, 403, "challenge.unused",
@@ -374,12 +410,12 @@ public final class RegistrationAuthority {
     }
 
     private Future<IssuedCertificate> issueAndRecord(CertificateAuthority ca, String enroleeId, Decision.Issue issue,
-                                                     int attemptsLeft) {
-        return issueAndRecord(ca, enroleeId, issue, Serials.next(), attemptsLeft);
+                                                     Operation operation, int attemptsLeft) {
+        return issueAndRecord(ca, enroleeId, issue, operation, Serials.next(), attemptsLeft);
     }
 
     private Future<IssuedCertificate> issueAndRecord(CertificateAuthority ca, String enroleeId, Decision.Issue issue,
-                                                     BigInteger serial, int attemptsLeft) {
+                                                     Operation operation, BigInteger serial, int attemptsLeft) {
         CertificateTemplate t = issue.template();
         Future<byte[]> signed;
         try {
@@ -397,6 +433,12 @@ public final class RegistrationAuthority {
                     return Future.fromCompletionStage(store.recordIssuance(recorded)).map(committed -> {
                         LOG.info("issued enrolee={} profile={} serial={} subject={}", enroleeId, issue.profile(),
                                 serial.toString(16), LogText.safe(t.subject()));
+                        Counter.builder("mef.certificates.issued")
+                                .description("Certificates signed and durably recorded in the ledger, by profile and EST operation "
+                                        + "(an approved held request counts under the operation it arrived with)")
+                                .tags("profile", issue.profile(), "operation", operation.estName())
+                                .register(meters)
+                                .increment();
                         return recorded;
                     });
                 })
@@ -405,7 +447,7 @@ public final class RegistrationAuthority {
                     // and the certificate with the duplicate serial is discarded, never returned.
                     if (e instanceof DuplicateException && attemptsLeft > 1) {
                         LOG.warn("serial {} already in the ledger; issuing again with a new serial", serial.toString(16));
-                        return issueAndRecord(ca, enroleeId, issue, Serials.next(), attemptsLeft - 1);
+                        return issueAndRecord(ca, enroleeId, issue, operation, Serials.next(), attemptsLeft - 1);
                     }
                     return Future.failedFuture(e);
                 });
@@ -488,7 +530,8 @@ public final class RegistrationAuthority {
                         }
                         return (Decision.Issue) decision;
                     }, false);
-            return decided.compose(issue -> issueAndRecord(ca(labelPolicy.get()), enrolee.enrolee().id(), issue, serial, 1))
+            return decided.compose(issue -> issueAndRecord(ca(labelPolicy.get()), enrolee.enrolee().id(), issue,
+                    held.reenrol() ? Operation.REENROL : Operation.ENROL, serial, 1))
                     .onSuccess(cert -> LOG.info("operator approved request={} enrolee={} serial={}", requestId,
                             enrolee.enrolee().id(), cert.serialHex()))
                     .recover(failure -> storeWorkers.executeBlocking(() -> {
