@@ -67,7 +67,6 @@ class DiskFullTest {
                 Path filler = mount.resolve("filler");
                 fill(filler);
                 assertUnavailable(enrol(mef, firstClient, firstCsr));
-                assertEquals(before, mef.issued().size(), "nothing was issued on the full disk");
 
                 Files.delete(filler);
                 // H2 closed its database when the write failed; the store reopens it. A client
