@@ -123,6 +123,11 @@ public final class CsrParser {
 
     private static CsrFacts facts(PKCS10CertificationRequest csr) throws MalformedCsrException {
         SubjectPublicKeyInfo spki = csr.getSubjectPublicKeyInfo();
+        if (spki.getPublicKeyData().getPadBits() != 0) {
+            // Every key type we know encodes its key in whole bytes; Bouncy Castle verifies the
+            // signature over such a key, yet refuses to hand out its octets (found by fuzzing).
+            throw new MalformedCsrException("the CSR's subjectPublicKey BIT STRING is not a whole number of bytes");
+        }
         Key key = key(spki);
         Optional<String> challengePassword = Optional.empty();
         List<Extension> extensions = List.of();

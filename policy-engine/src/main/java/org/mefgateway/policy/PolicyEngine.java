@@ -456,8 +456,7 @@ public final class PolicyEngine {
     /** The names the MEF adds (TS-0003 step 9b), placeholders filled in with the Enrolee's values. */
     private static List<SubjectAltName> addedNames(Profile profile, RegisteredEnrolee enrolee) {
         return profile.subjectAltName().add().stream()
-                .map(extra -> new SubjectAltName(extra.kind(), extra.value()
-                        .replace("{certSubjectId}", enrolee.certSubjectId()).replace("{enroleeId}", enrolee.id())))
+                .map(extra -> new SubjectAltName(extra.kind(), Profile.fill(extra.value(), enrolee, value -> value)))
                 .toList();
     }
 

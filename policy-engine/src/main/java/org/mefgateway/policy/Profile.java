@@ -436,7 +436,18 @@ public record Profile(
         if (!pattern.contains("{certSubjectId}") && !pattern.contains("{enroleeId}")) {
             return FIXED_PATTERNS.computeIfAbsent(pattern, Pattern::compile);
         }
-        return Pattern.compile(pattern.replace("{certSubjectId}", Pattern.quote(enrolee.certSubjectId()))
-                .replace("{enroleeId}", Pattern.quote(enrolee.id())));
+        return Pattern.compile(fill(pattern, enrolee, Pattern::quote));
+    }
+
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\{(certSubjectId|enroleeId)\\}");
+
+    /**
+     * Replaces the placeholders in one pass, each by {@code escape} of its value. Two chained
+     * {@code replace} calls would also replace a placeholder written inside the first value (a
+     * certSubjectID containing "{enroleeId}"), breaking the quoting: found by fuzzing.
+     */
+    static String fill(String template, RegisteredEnrolee enrolee, java.util.function.UnaryOperator<String> escape) {
+        return PLACEHOLDER.matcher(template).replaceAll(m -> java.util.regex.Matcher.quoteReplacement(
+                escape.apply(m.group(1).equals("certSubjectId") ? enrolee.certSubjectId() : enrolee.id())));
     }
 }

@@ -98,6 +98,26 @@ class CsrParserTest {
         assertEquals("C=DE,O=Example\\, Inc,CN=a\\+b", facts.subject());
     }
 
+    /**
+     * Found by fuzzing (PolicyEngineFuzzTest): Bouncy Castle verifies the signature over a key
+     * whose BIT STRING declares pad bits, but the key rule then could not read the key's octets
+     * (IllegalStateException, a 500). Such a key is malformed: every key type is whole bytes.
+     */
+    @Test
+    void keyBitStringWithPadBitsIsMalformedEvenWhenTheSignatureVerifies() throws Exception {
+        SubjectPublicKeyInfo spki = SubjectPublicKeyInfo.getInstance(P256.getPublic().getEncoded());
+        byte[] point = spki.getPublicKeyData().getBytes();
+        point[point.length - 1] &= (byte) 0xFE;
+        SubjectPublicKeyInfo padded = new SubjectPublicKeyInfo(spki.getAlgorithm(), new DERBitString(point, 1));
+        byte[] der = new org.bouncycastle.pkcs.PKCS10CertificationRequestBuilder(new org.bouncycastle.asn1.x500.X500Name(""), padded)
+                .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").setProvider(TestCsrs.BC)
+                        .build(P256.getPrivate()))
+                .getEncoded();
+
+        MalformedCsrException e = assertThrows(MalformedCsrException.class, () -> CsrParser.parse(der));
+        assertTrue(e.getMessage().contains("whole number of bytes"), e.getMessage());
+    }
+
     @Test
     void requestedCaIsReported() throws Exception {
         assertTrue(CsrParser.parse(csr(P256).ca().der()).requestsCa());

@@ -29,6 +29,22 @@ class ProfileTest {
                 new Profile.Challenge(true, challengeLifetime, false), D.reenrolment(), D.maxIssuancesPerDay(), D.approval(), D.caKey());
     }
 
+    /**
+     * Found by fuzzing (PolicyEngineFuzzTest): placeholders were replaced one after the other, so a
+     * registered certSubjectID containing "{enroleeId}" got the Enrolee id's quoted pattern inside
+     * its own quotes, which ended them early: a PatternSyntaxException (a 500), or the rest of the
+     * identity read as regular expression.
+     */
+    @Test
+    void placeholderTextInsideARegisteredValueStaysLiteral() {
+        RegisteredEnrolee enrolee = new RegisteredEnrolee("cse-1", CertSubjectType.CSE_ID, "x{enroleeId}.*", Set.of(40));
+        java.util.regex.Pattern p = Profile.instantiate("([a-z]+\\.)?{certSubjectId}", enrolee);
+
+        assertTrue(p.matcher("a.x{enroleeId}.*").matches());
+        assertTrue(!p.matcher("a.xcse-1anything").matches(), "the identity is a literal, not a pattern");
+        assertEquals("URI:x{enroleeId}.*/cse-1", Profile.fill("URI:{certSubjectId}/{enroleeId}", enrolee, v -> v));
+    }
+
     @Test
     void oneM2MDefaultMapsSuids40To45UnderTheProjectArc() {
         Profile p = Profile.oneM2MDefault("default");

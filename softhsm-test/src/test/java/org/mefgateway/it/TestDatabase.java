@@ -19,13 +19,25 @@ public final class TestDatabase implements AutoCloseable {
     private static TestDatabase sharedPostgres;
 
     private final EmbeddedPostgres postgres;
+    /** An H2 database at a place of the test's choosing (e.g. a small tmpfs), instead of under the data directory. */
+    private final Path h2File;
 
     private TestDatabase(EmbeddedPostgres postgres) {
+        this(postgres, null);
+    }
+
+    private TestDatabase(EmbeddedPostgres postgres, Path h2File) {
         this.postgres = postgres;
+        this.h2File = h2File;
     }
 
     public static TestDatabase h2() {
         return new TestDatabase(null);
+    }
+
+    /** The embedded H2 database in file mode, in the file {@code file} (without H2's .mv.db suffix). */
+    public static TestDatabase h2At(Path file) {
+        return new TestDatabase(null, file);
     }
 
     /**
@@ -58,6 +70,9 @@ public final class TestDatabase implements AutoCloseable {
 
     /** The {@code store:} section for a gateway on a new database (a password file: never on the command line). */
     String storeYaml(Path dir) throws Exception {
+        if (h2File != null) {
+            return storeYaml(org.mefgateway.gateway.store.Store.h2Url(h2File), dir);
+        }
         return isPostgres() ? storeYaml(newDatabase(), dir) : "";
     }
 

@@ -18,6 +18,16 @@ enum Dialect {
                 s.execute("CHECKPOINT SYNC");
             }
         }
+
+        /**
+         * When a write to its file fails (a full disk), H2 closes the whole database (90098,
+         * after a general error 50000 carrying the I/O failure); its connections never work again,
+         * while a new connection reopens the file.
+         */
+        @Override
+        boolean connectionIsDead(SQLException e) {
+            return e.getErrorCode() == 90098 || e.getErrorCode() == 50000;
+        }
     },
     /** PostgreSQL's commit returns once the WAL is flushed (synchronous_commit = on, the default). */
     POSTGRESQL {
@@ -27,6 +37,11 @@ enum Dialect {
     };
 
     abstract void makeDurable(Connection c) throws SQLException;
+
+    /** Whether the connection that threw {@code e} must be discarded (the pool already drops SQLSTATE 08 and 57P01). */
+    boolean connectionIsDead(SQLException e) {
+        return false;
+    }
 
     static Dialect of(String jdbcUrl) {
         if (jdbcUrl.startsWith("jdbc:h2:")) {

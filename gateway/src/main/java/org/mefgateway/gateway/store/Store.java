@@ -2,6 +2,7 @@ package org.mefgateway.gateway.store;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.SQLExceptionOverride;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
@@ -74,6 +75,15 @@ public final class Store implements AutoCloseable {
         hc.setMaximumPoolSize(poolSize + 1);
         hc.setPoolName("mef-store");
         hc.setAutoCommit(true);
+        // A connection to a database that closed itself (H2 after a full disk) is dropped, so the
+        // store works again once the cause is gone instead of failing on every pooled connection.
+        hc.setExceptionOverride(new SQLExceptionOverride() {
+            @java.lang.Override
+            public SQLExceptionOverride.Override adjudicate(SQLException e) {
+                return dialect.connectionIsDead(e) ? SQLExceptionOverride.Override.MUST_EVICT
+                        : SQLExceptionOverride.Override.CONTINUE_EVICT;
+            }
+        });
         HikariDataSource ds;
         try {
             ds = new HikariDataSource(hc);
