@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import javax.net.ssl.SSLPeerUnverifiedException;
+import org.mefgateway.gateway.GatewayConfig;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
 import org.mefgateway.gateway.mef.RegistrationAuthority.Operation;
 import org.mefgateway.gateway.store.StoredEnrolee;
@@ -29,15 +30,19 @@ public final class EstApi {
     private final RegistrationAuthority ra;
     private final String cacertsBody;
     private final int maxBodyBytes;
+    private final GatewayConfig.Limits limits;
 
-    public EstApi(RegistrationAuthority ra, List<X509Certificate> caCertificates, int maxBodyBytes) {
+    public EstApi(RegistrationAuthority ra, List<X509Certificate> caCertificates, int maxBodyBytes, GatewayConfig.Limits limits) {
         this.ra = ra;
         this.cacertsBody = EstWire.encodeBase64(EstWire.certsOnly(caCertificates.stream().map(EstWire::der).toList()));
         this.maxBodyBytes = maxBodyBytes;
+        this.limits = limits;
     }
 
     public Router router(Vertx vertx) {
         Router router = Router.router(vertx);
+        Admission admission = new Admission(vertx, limits);
+        router.route().handler(admission::perClient).handler(admission::deadline);
         // RFC 7030 3.2.2: each operation without a label and under /<label>/ (the label selects the profile).
         for (String base : List.of(EST, EST + "/:label")) {
             router.get(base + "/cacerts").handler(this::cacerts);
@@ -51,6 +56,7 @@ public final class EstApi {
                 };
                 router.post(path).handler(ctx -> requireContentType(ctx, EstWire.PKCS10));
                 router.post(path)
+                        .handler(admission::enrolment)
                         .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
                         .handler(ctx -> enrol(ctx, operation));
             }
@@ -85,6 +91,9 @@ public final class EstApi {
         ra.authenticate(clientCertificate(ctx.request()))
                 .compose(caller -> ra.enrol(caller, label, policy, body, operation, binding))
                 .onSuccess(issued -> {
+                    if (ctx.response().ended()) {
+                        return; // the request's deadline answered already
+                    }
                     String certsOnly = EstWire.encodeBase64(EstWire.certsOnly(List.of(issued.certificate())));
                     if (issued.privateKey().isEmpty()) {
                         sendBase64(ctx, EstWire.PKCS7_CERTS_ONLY, certsOnly);
@@ -110,14 +119,20 @@ public final class EstApi {
      */
     private void command(RoutingContext ctx) {
         ra.authenticate(clientCertificate(ctx.request()))
-                .onSuccess(caller -> ctx.response()
-                        .putHeader("Content-Type", "application/json")
-                        .end(command(caller.enrolee(), "https://" + authority(ctx.request()) + EST).encode()))
+                .onSuccess(caller -> {
+                    if (!ctx.response().ended()) {
+                        ctx.response().putHeader("Content-Type", "application/json")
+                                .end(command(caller.enrolee(), "https://" + authority(ctx.request()) + EST).encode());
+                    }
+                })
                 .onFailure(ctx::fail);
     }
 
     /** RFC 8951: base64 bodies, announced with Content-Transfer-Encoding for clients that still look for it. */
     private static void sendBase64(RoutingContext ctx, String contentType, String base64) {
+        if (ctx.response().ended()) {
+            return; // the request's deadline answered already
+        }
         ctx.response()
                 .putHeader("Content-Type", contentType)
                 .putHeader("Content-Transfer-Encoding", "base64")
