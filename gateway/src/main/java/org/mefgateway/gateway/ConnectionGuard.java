@@ -9,6 +9,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -22,13 +23,18 @@ import org.slf4j.LoggerFactory;
  * requests that never reach the router (line or headers too long, conflicting lengths) get a
  * one-line text/plain reason like every other refusal, and the connection is closed.
  */
-final class ConnectionGuard {
+public final class ConnectionGuard {
     private static final Logger LOG = LoggerFactory.getLogger(ConnectionGuard.class);
 
     private final Vertx vertx;
     private final int maxConnections;
     private final Duration headerTimeout;
     private final AtomicInteger open = new AtomicInteger();
+    /**
+     * Connections answered with "Connection: close" whose close is under way: a request already
+     * pipelined behind (or an unread body parsed as one) is not served.
+     */
+    private static final Set<HttpConnection> CLOSING = ConcurrentHashMap.newKeySet();
     /** The header deadline of each connection that is between requests. */
     private final Map<HttpConnection, Long> waiting = new ConcurrentHashMap<>();
 
@@ -44,10 +50,41 @@ final class ConnectionGuard {
                 .invalidRequestHandler(ConnectionGuard::invalid)
                 .requestHandler(request -> {
                     HttpConnection connection = request.connection();
+                    if (CLOSING.contains(connection)) {
+                        connection.close();
+                        return;
+                    }
                     cancelDeadline(connection);
-                    request.response().endHandler(v -> startDeadline(connection));
+                    // bodyEndHandler, not endHandler: Vert.x Web takes the latter for its own end handlers.
+                    request.response().bodyEndHandler(v -> startDeadline(connection));
+                    if (request.headers().contains("Transfer-Encoding")) {
+                        refuseChunked(request);
+                        return;
+                    }
                     requests.handle(request);
                 });
+    }
+
+    /**
+     * RFC 9112 6.1 and 6.3: a request with both Transfer-Encoding and Content-Length is the stuff
+     * of request smuggling (Netty drops the Content-Length and reads chunks, a proxy in front may
+     * read the length), and no EST client needs chunked uploads (RFC 7030 bodies are small and
+     * sent whole). So any Transfer-Encoding is refused with 411 Length Required and the connection
+     * closed before a byte of the body is read as a request of its own.
+     */
+    private static void refuseChunked(HttpServerRequest request) {
+        LOG.info("refused a request with Transfer-Encoding from {}: 411", request.remoteAddress());
+        closeAfter(request.connection());
+        request.response().setStatusCode(411)
+                .putHeader("Connection", "close")
+                .putHeader("Content-Type", "text/plain; charset=utf-8")
+                .end("send the body with a Content-Length, without Transfer-Encoding\n")
+                .onComplete(sent -> request.connection().close());
+    }
+
+    /** Serves no further request on {@code connection}; the caller answers the current one and closes it. */
+    public static void closeAfter(HttpConnection connection) {
+        CLOSING.add(connection);
     }
 
     private void connected(HttpConnection connection) {
@@ -55,6 +92,7 @@ final class ConnectionGuard {
         connection.closeHandler(v -> {
             open.decrementAndGet();
             cancelDeadline(connection);
+            CLOSING.remove(connection);
         });
         if (now > maxConnections) {
             LOG.warn("connection from {} closed: {} connections are open (est.maxConnections)", connection.remoteAddress(), now - 1);
@@ -105,9 +143,11 @@ final class ConnectionGuard {
         }
         LOG.info("refused a malformed HTTP request from {}: {} {}", request.remoteAddress(), status,
                 LogText.safe(cause == null ? "" : cause.getMessage()));
+        closeAfter(request.connection());
         request.response().setStatusCode(status)
                 .putHeader("Connection", "close")
                 .putHeader("Content-Type", "text/plain; charset=utf-8")
-                .end(reason + "\n");
+                .end(reason + "\n")
+                .onComplete(sent -> request.connection().close());
     }
 }

@@ -51,12 +51,11 @@ final class Admission {
             if (ctx.response().ended() || ctx.response().closed()) {
                 return;
             }
-            ctx.response().putHeader("Connection", "close");
             if (!ctx.request().isEnded()) {
-                ErrorResponses.send(ctx, 408, "the request was not received within " + limits.requestTimeout().toSeconds() + " s");
+                ErrorResponses.sendAndClose(ctx, 408, "the request was not received within " + limits.requestTimeout().toSeconds() + " s");
             } else {
                 ctx.response().putHeader("Retry-After", "1");
-                ErrorResponses.send(ctx, 503, "the request could not be served within " + limits.requestTimeout().toSeconds()
+                ErrorResponses.sendAndClose(ctx, 503, "the request could not be served within " + limits.requestTimeout().toSeconds()
                         + " s; retry shortly");
             }
         });

@@ -47,7 +47,7 @@ public final class EstApi {
         for (String base : List.of(EST, EST + "/:label")) {
             router.get(base + "/cacerts").handler(this::cacerts);
             router.get(base + "/csrattrs").handler(this::csrattrs);
-            // Two routes: the content type is checked before the body is read.
+            // Separate routes: the content type and the in-flight bound are checked before the body is read.
             for (Operation operation : Operation.values()) {
                 String path = base + switch (operation) {
                     case ENROL -> "/simpleenroll";
@@ -55,8 +55,8 @@ public final class EstApi {
                     case SERVERKEYGEN -> "/serverkeygen";
                 };
                 router.post(path).handler(ctx -> requireContentType(ctx, EstWire.PKCS10));
+                router.post(path).handler(admission::enrolment);
                 router.post(path)
-                        .handler(admission::enrolment)
                         .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
                         .handler(ctx -> enrol(ctx, operation));
             }
