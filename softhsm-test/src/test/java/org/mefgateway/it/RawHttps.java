@@ -87,6 +87,20 @@ final class RawHttps implements AutoCloseable {
         return out.toString(StandardCharsets.ISO_8859_1);
     }
 
+    /** What the server sends within {@code millis} (empty if nothing): for a request the server may hold. */
+    String readWithin(int millis) throws IOException {
+        socket.setSoTimeout(millis);
+        byte[] buf = new byte[8192];
+        try {
+            int n = socket.getInputStream().read(buf);
+            return n < 0 ? "" : new String(buf, 0, n, StandardCharsets.ISO_8859_1);
+        } catch (SocketTimeoutException e) {
+            return "";
+        } finally {
+            socket.setSoTimeout(30_000);
+        }
+    }
+
     /** The status codes of every response in {@code text}, in order. */
     static List<Integer> statuses(String text) {
         return java.util.regex.Pattern.compile("HTTP/1\\.[01] (\\d{3})").matcher(text).results()
