@@ -197,6 +197,8 @@ public final class AdminApi {
             return;
         }
         storeWorkers.executeBlocking(() -> store.pendingRequests(status), false)
+                .compose(list -> audited(ctx, "requests.listed", "requests", "count=" + list.size()
+                        + status.map(st -> " status=" + st).orElse("")).map(list))
                 .onSuccess(list -> json(ctx, 200, new JsonArray(list.stream().map(AdminApi::toJson).toList())))
                 .onFailure(ctx::fail);
     }
@@ -329,7 +331,9 @@ public final class AdminApi {
     }
 
     private void listEnrolees(RoutingContext ctx) {
+        // Audited like the certificate export: the list holds every Enrolee's bootstrap fingerprint.
         storeWorkers.executeBlocking(store::enrolees, false)
+                .compose(list -> audited(ctx, "enrolees.listed", "enrolees", "count=" + list.size()).map(list))
                 .onSuccess(list -> json(ctx, 200, new JsonArray(list.stream().map(AdminApi::toJson).toList())))
                 .onFailure(ctx::fail);
     }
