@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.mefgateway.hsm.CaKeyConfig;
 import org.mefgateway.hsm.HsmConfig;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -19,8 +20,8 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * against the directory the gateway is started in. Secrets are never in this file: only the
  * names of the environment variables or files that hold them.
  */
-public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm, Ca ca, Path policyDir,
-                            StoreConfig store, Publication publication) {
+public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm, List<CaKeyConfig> caKeys, Ca ca,
+                            Path policyDir, StoreConfig store, Publication publication) {
 
     /** The EST listener that Enrolees reach. */
     public record Est(String host, int port, List<String> serverNames, Path bootstrapTrustDir, int maxBodyBytes, Limits limits) {
@@ -142,25 +143,14 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         List<String> names = est.strings("serverNames", List.of("localhost", "127.0.0.1"));
         Est estConfig = new Est(est.string("host", "127.0.0.1"), est.port("port", 8443), names,
                 est.path("bootstrapTrustDir", dataDir.root().resolve("bootstrap-trust").toString()),
-                est.positive("maxBodyBytes", 64 * 1024), limits(est, root.section("hsm").integer("signerThreads", 2)));
+                est.positive("maxBodyBytes", 64 * 1024), limits(est));
 
         Section admin = root.section("admin");
         Admin adminConfig = new Admin(admin.string("host", "127.0.0.1"), admin.port("port", 9443));
 
         Section hsm = root.section("hsm");
-        Optional<String> pinEnv = hsm.optionalString("pinEnv");
-        Optional<Path> pinFile = hsm.optionalString("pinFile").map(Path::of);
-        if (pinEnv.isEmpty() && pinFile.isEmpty()) {
-            pinEnv = Optional.of("MEF_HSM_PIN");
-        }
-        HsmConfig hsmConfig;
-        try {
-            hsmConfig = new HsmConfig(hsm.path("library", "/usr/lib/softhsm/libsofthsm2.so"),
-                    hsm.string("tokenLabel", "mef-ca"), hsm.string("keyLabel", "mef-ca-p256"),
-                    pinEnv, pinFile, hsm.integer("signerThreads", 2), hsm.integer("queueCapacity", 1024));
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(root.file + ": " + e.getMessage());
-        }
+        List<CaKeyConfig> caKeys = caKeys(root, hsm);
+        HsmConfig hsmConfig = caKeys.get(0).primary();
 
         Section ca = root.section("ca");
         Ca caConfig = new Ca(ca.string("subject", "CN=MEF Gateway Root CA,O=MEF Gateway"),
@@ -200,14 +190,74 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         Publication publicationConfig = new Publication(publication.string("host", "127.0.0.1"), publication.port("port", 8080),
                 publication.optionalString("baseUrl").filter(u -> !u.isBlank()), Duration.ofHours(crlValidityHours),
                 Duration.ofMinutes(crlRefreshMinutes));
-        return new GatewayConfig(dataDir, estConfig, adminConfig, hsmConfig, caConfig, policyDir, storeConfig, publicationConfig);
+        return new GatewayConfig(dataDir, estConfig, adminConfig, hsmConfig, caKeys, caConfig, policyDir, storeConfig,
+                publicationConfig);
     }
 
     /**
-     * The listener limits under {@code est:}. The default in-flight bound lets 16 enrolments per
-     * signer thread wait for the HSM, far below the signer's queue, so the queue never fills.
+     * The CA keys: the top-level hsm key is {@value CaKeyConfig#DEFAULT}, {@code hsm.keys} adds named
+     * ones, and each key's {@code replicas} lists further tokens holding the same key. Every entry
+     * inherits what it does not set (library, token, PIN source, pool size) from the level above.
      */
-    private static Limits limits(Section est, int signerThreads) throws ConfigException {
+    private static List<CaKeyConfig> caKeys(Section root, Section hsm) throws ConfigException {
+        Optional<String> pinEnv = hsm.optionalString("pinEnv");
+        Optional<Path> pinFile = hsm.optionalString("pinFile").map(Path::of);
+        if (pinEnv.isEmpty() && pinFile.isEmpty()) {
+            pinEnv = Optional.of("MEF_HSM_PIN");
+        }
+        HsmConfig top;
+        try {
+            top = new HsmConfig(hsm.path("library", "/usr/lib/softhsm/libsofthsm2.so"),
+                    hsm.string("tokenLabel", "mef-ca"), hsm.string("keyLabel", "mef-ca-p256"),
+                    pinEnv, pinFile, hsm.signerThreads("signerThreads", HsmConfig.AUTO_THREADS), hsm.integer("queueCapacity", 1024));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(root.file + ": " + e.getMessage());
+        }
+        List<CaKeyConfig> keys = new ArrayList<>();
+        keys.add(key(root, CaKeyConfig.DEFAULT, top, hsm));
+        Section named = hsm.section("keys");
+        for (String name : named.keys()) {
+            if (name.equals(CaKeyConfig.DEFAULT)) {
+                throw new ConfigException(root.file + ": hsm.keys: '" + CaKeyConfig.DEFAULT + "' is the top-level hsm key");
+            }
+            Section k = named.section(name);
+            keys.add(key(root, name, inherit(root, top, k), k));
+        }
+        return List.copyOf(keys);
+    }
+
+    private static CaKeyConfig key(Section root, String name, HsmConfig primary, Section section) throws ConfigException {
+        List<HsmConfig> tokens = new ArrayList<>();
+        tokens.add(primary);
+        for (Section replica : section.sections("replicas")) {
+            tokens.add(inherit(root, primary, replica));
+        }
+        return new CaKeyConfig(name, tokens);
+    }
+
+    private static HsmConfig inherit(Section root, HsmConfig parent, Section s) throws ConfigException {
+        Optional<String> pinEnv = s.optionalString("pinEnv");
+        Optional<Path> pinFile = s.optionalString("pinFile").map(Path::of);
+        if (pinEnv.isEmpty() && pinFile.isEmpty()) {
+            pinEnv = parent.pinEnv();
+            pinFile = parent.pinFile();
+        }
+        try {
+            return new HsmConfig(s.path("library", parent.library().toString()), s.string("tokenLabel", parent.tokenLabel()),
+                    s.string("keyLabel", parent.keyLabel()), pinEnv, pinFile,
+                    s.signerThreads("signerThreads", parent.signerThreads()), s.integer("queueCapacity", parent.queueCapacity()));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(root.file + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * The listener limits under {@code est:}. The default in-flight bound (64) is 16 enrolments
+     * per signer thread of a 4-thread signer waiting for the HSM, far below the signer's queue
+     * (1024), so the queue never fills; it is fixed rather than derived because signerThreads may
+     * be "auto" (measured at start).
+     */
+    private static Limits limits(Section est) throws ConfigException {
         Section rate = est.section("rateLimit");
         int perSecond = rate.integer("perClientPerSecond", 20);
         if (perSecond < 0) {
@@ -215,7 +265,7 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         }
         return new Limits(est.positive("maxHeaderBytes", 8 * 1024), est.positive("maxInitialLineBytes", 4 * 1024),
                 Duration.ofSeconds(est.positive("requestTimeoutSeconds", 30)), Duration.ofSeconds(est.positive("idleTimeoutSeconds", 60)),
-                est.positive("maxConnections", 1024), est.positive("maxInFlight", 16 * Math.max(1, signerThreads)),
+                est.positive("maxConnections", 1024), est.positive("maxInFlight", 64),
                 perSecond, rate.positive("perClientBurst", 200), rate.positive("maxTrackedClients", 100_000));
     }
 
@@ -246,6 +296,39 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
 
         boolean has(String key) {
             return values.containsKey(key);
+        }
+
+        java.util.Set<String> keys() {
+            return new java.util.TreeSet<>(values.keySet().stream().map(String::valueOf).toList());
+        }
+
+        /** A list of mappings, such as hsm.replicas. */
+        List<Section> sections(String key) throws ConfigException {
+            Object v = values.get(key);
+            if (v == null) {
+                return List.of();
+            }
+            if (!(v instanceof List<?> list)) {
+                throw error(key, "expected a list");
+            }
+            List<Section> out = new ArrayList<>();
+            for (int i = 0; i < list.size(); i++) {
+                if (!(list.get(i) instanceof Map<?, ?> map)) {
+                    throw error(key + "[" + i + "]", "expected a mapping");
+                }
+                @SuppressWarnings("unchecked")
+                Map<String, Object> m = (Map<String, Object>) map;
+                out.add(new Section(file, prefix + key + "[" + i + "].", m));
+            }
+            return out;
+        }
+
+        /** A number of signing threads, or "auto" (0): measure the token. */
+        int signerThreads(String key, int fallback) throws ConfigException {
+            if ("auto".equals(values.get(key))) {
+                return HsmConfig.AUTO_THREADS;
+            }
+            return integer(key, fallback);
         }
 
         String string(String key, String fallback) throws ConfigException {

@@ -24,14 +24,14 @@ class GatewayConfigTest {
         assertEquals(Optional.empty(), c.hsm().pinEnv());
         assertEquals(Path.of("ops/config/policies"), c.policyDir());
         assertEquals(Path.of("var/ca/ca.pem"), c.dataDir().caCertificate());
-        assertEquals(new GatewayConfig.Limits(8192, 4096, Duration.ofSeconds(30), Duration.ofSeconds(60), 1024, 32, 20, 200, 100_000),
+        assertEquals(new GatewayConfig.Limits(8192, 4096, Duration.ofSeconds(30), Duration.ofSeconds(60), 1024, 64, 20, 200, 100_000),
                 c.est().limits());
         assertEquals(65536, c.est().maxBodyBytes());
     }
 
     @Test
-    void limitsHaveSafeDefaultsAndInFlightFollowsTheSignerThreads(@TempDir Path dir) throws Exception {
-        GatewayConfig c = GatewayConfig.load(write(dir, "hsm: {signerThreads: 4}"));
+    void limitsHaveSafeDefaults(@TempDir Path dir) throws Exception {
+        GatewayConfig c = GatewayConfig.load(write(dir, "hsm: {signerThreads: auto}"));
 
         assertEquals(new GatewayConfig.Limits(8192, 4096, Duration.ofSeconds(30), Duration.ofSeconds(60), 1024, 64, 20, 200, 100_000),
                 c.est().limits());
@@ -52,7 +52,8 @@ class GatewayConfigTest {
 
     @Test
     void shippedPolicyDirectoryServesTheDefaultAeAndCseProfiles() throws Exception {
-        var engines = org.mefgateway.gateway.mef.PolicyDirectory.read(Path.of("../ops/config/policies"));
+        var engines = org.mefgateway.gateway.mef.PolicyDirectory.read(Path.of("../ops/config/policies"),
+                java.util.Set.of("default"));
 
         assertEquals(java.util.Set.of("default", "ae", "cse"), engines.keySet());
         assertEquals(Duration.ofSeconds(600), engines.get("default").profile().challenge().lifetime());

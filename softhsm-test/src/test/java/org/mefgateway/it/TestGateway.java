@@ -73,7 +73,7 @@ public final class TestGateway implements AutoCloseable {
 
     public static TestGateway start(TestDatabase database, Map<String, String> profiles, DeviceMaker... trustedMakers)
             throws Exception {
-        return start(database, "", profiles, trustedMakers);
+        return start(database, "", profiles, List.of(), trustedMakers);
     }
 
     /**
@@ -82,10 +82,20 @@ public final class TestGateway implements AutoCloseable {
      */
     public static TestGateway startWithEst(String estSettings, Map<String, String> profiles, DeviceMaker... trustedMakers)
             throws Exception {
-        return start(TestDatabase.fromSystemProperty(), estSettings, profiles, trustedMakers);
+        return start(TestDatabase.fromSystemProperty(), estSettings, profiles, List.of(), trustedMakers);
     }
 
-    private static TestGateway start(TestDatabase database, String estSettings, Map<String, String> profiles,
+    /**
+     * A gateway with further CA keys besides the default one: each name in {@code extraKeys} is
+     * configured under hsm.keys (key label ca-NAME on the same token) and generated on the token
+     * with {@code mefgate token init-key --key NAME}, as an operator would.
+     */
+    public static TestGateway start(TestDatabase database, Map<String, String> profiles, List<String> extraKeys,
+                                    DeviceMaker... trustedMakers) throws Exception {
+        return start(database, "", profiles, extraKeys, trustedMakers);
+    }
+
+    private static TestGateway start(TestDatabase database, String estSettings, Map<String, String> profiles, List<String> extraKeys,
                                      DeviceMaker... trustedMakers) throws Exception {
         SoftHsm hsm = SoftHsm.fresh("mef-test");
         Path dir = hsm.dir.resolve("var");
@@ -102,7 +112,9 @@ public final class TestGateway implements AutoCloseable {
                 "dataDir: " + dir,
                 "est: {host: 127.0.0.1, port: 0, bootstrapTrustDir: " + trust + (estSettings.isEmpty() ? "" : ", " + estSettings) + "}",
                 "admin: {host: 127.0.0.1, port: 0}",
-                "hsm: {library: " + SoftHsm.LIBRARY + ", tokenLabel: mef-test, keyLabel: ca-p256, pinFile: " + hsm.pinFile + "}",
+                "hsm: {library: " + SoftHsm.LIBRARY + ", tokenLabel: mef-test, keyLabel: ca-p256, pinFile: " + hsm.pinFile
+                        + ", keys: {" + String.join(", ", extraKeys.stream().map(k -> k + ": {keyLabel: ca-" + k + "}").toList())
+                        + "}}",
                 "ca: {subject: 'CN=Test MEF Root CA,O=MEF Gateway Tests', validityDays: 3650}",
                 "policyDir: " + policies,
                 "publication: {host: 127.0.0.1, port: 0}",
@@ -110,6 +122,10 @@ public final class TestGateway implements AutoCloseable {
                 ""));
         GatewayConfig config = GatewayConfig.load(configFile);
         new Initialiser(config, line -> { }).run();
+        for (String key : extraKeys) {
+            new org.mefgateway.gateway.token.TokenCommands(config, new java.io.PrintStream(java.io.OutputStream.nullOutputStream()))
+                    .run(List.of("init-key", "--key", key, "--subject", "CN=Test MEF " + key + " CA,O=MEF Gateway Tests"));
+        }
         MutableClock clock = new MutableClock();
         return new TestGateway(hsm, dir, configFile, config, Gateway.start(config, clock), clock);
     }
