@@ -79,12 +79,17 @@ public final class ConnectionGuard {
                 .putHeader("Connection", "close")
                 .putHeader("Content-Type", "text/plain; charset=utf-8")
                 .end("send the body with a Content-Length, without Transfer-Encoding\n")
-                .onComplete(sent -> request.connection().close());
+                .onComplete(sent -> close(request.connection()));
     }
 
-    /** Serves no further request on {@code connection}; the caller answers the current one and closes it. */
+    /** Serves no further request on {@code connection}; the caller answers the current one, then calls {@link #close}. */
     public static void closeAfter(HttpConnection connection) {
         CLOSING.add(connection);
+    }
+
+    /** Closes a connection marked by {@link #closeAfter} (on any listener) and forgets it. */
+    public static void close(HttpConnection connection) {
+        connection.close().onComplete(closed -> CLOSING.remove(connection));
     }
 
     private void connected(HttpConnection connection) {
@@ -148,6 +153,6 @@ public final class ConnectionGuard {
                 .putHeader("Connection", "close")
                 .putHeader("Content-Type", "text/plain; charset=utf-8")
                 .end(reason + "\n")
-                .onComplete(sent -> request.connection().close());
+                .onComplete(sent -> close(request.connection()));
     }
 }

@@ -108,6 +108,6 @@ public final class ErrorResponses {
     static void sendAndClose(RoutingContext ctx, int status, String reason) {
         org.mefgateway.gateway.ConnectionGuard.closeAfter(ctx.request().connection());
         ctx.response().putHeader("Connection", "close");
-        send(ctx, status, reason).onComplete(sent -> ctx.request().connection().close());
+        send(ctx, status, reason).onComplete(sent -> org.mefgateway.gateway.ConnectionGuard.close(ctx.request().connection()));
     }
 }
