@@ -54,6 +54,18 @@ public final class Gateway implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
     /** TS-0003 10.2 and the brief: TLS 1.2 at least, 1.3 preferred. */
     static final Set<String> TLS_PROTOCOLS = Set.of("TLSv1.2", "TLSv1.3");
+    /**
+     * The cipher suites both listeners offer, in the server's order of preference: TLS 1.3's AEAD
+     * suites, then TLS 1.2 ECDHE with AEAD, and last the one TS-0003 10.2 names for TLS 1.2
+     * (TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256), kept for devices that implement only that. The
+     * server key is EC P-256 (made by init), so only ECDSA suites apply; no RSA key exchange, no
+     * SHA-1 MAC, no 3DES, no static DH.
+     */
+    static final List<String> CIPHER_SUITES = List.of(
+            "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256");
 
     private final Vertx vertx;
     private final CaKeys caKeys;
@@ -132,19 +144,20 @@ public final class Gateway implements AutoCloseable {
                         config.est().bootstrapTrustDir());
             }
             EstMetrics estMetrics = new EstMetrics(meters, label -> policies.forLabel(label).isPresent());
-            Router estRouter = new EstApi(ra, config.est().maxBodyBytes(), estMetrics).router(vertx);
+            Router estRouter = new EstApi(ra, config.est().maxBodyBytes(), config.est().limits(), estMetrics).router(vertx);
             // Bootstrap certificates chain to the makers' CAs; certificates being renewed (RFC 7030
             // 4.2.2) chain to one of this gateway's CA keys. The RA tells the two apart.
             List<X509Certificate> estClientAnchors = new java.util.ArrayList<>(bootstrapAnchors);
             cas.values().forEach(ca -> estClientAnchors.add(ca.caCertificate()));
-            HttpServer est = listen(vertx, estRouter, serverKeys, estClientAnchors, config.est().host(), config.est().port());
+            GatewayConfig.Limits limits = config.est().limits();
+            HttpServer est = listen(vertx, estRouter, serverKeys, estClientAnchors, config.est().host(), config.est().port(), limits);
 
             List<X509Certificate> operators = TlsMaterial.certificatesIn(data.operatorsDir());
             CrlPublisher crl = new CrlPublisher(signer, store, config.publication().crlValidity(), clock);
             crl.registerMeters(meters);
             Router adminRouter = new AdminApi(store, caKeys, crl, policies, ra, storeWorkers, operators, meters, clock)
                     .router(vertx);
-            HttpServer admin = listen(vertx, adminRouter, serverKeys, operators, config.admin().host(), config.admin().port());
+            HttpServer admin = listen(vertx, adminRouter, serverKeys, operators, config.admin().host(), config.admin().port(), limits);
 
             // CRL and OCSP work waits on the HSM: its own pool, so it never starves enrolment's store workers.
             WorkerExecutor publicationWorkers = vertx.createSharedWorkerExecutor("mef-publication", 4);
@@ -210,21 +223,27 @@ public final class Gateway implements AutoCloseable {
      * A TLS listener. With trust anchors, clients may present a certificate and it is validated
      * against exactly those anchors during the handshake (REQUEST: /cacerts stays anonymous);
      * without any, no client certificate is asked for, rather than falling back to the JDK's
-     * public CAs.
+     * public CAs. Each listener has its own connection count, so a flood of EST connections
+     * leaves the admin listener (health checks) alone.
      */
     private static HttpServer listen(Vertx vertx, Router router, KeyManagerFactory keys, List<X509Certificate> clientAnchors,
-                                     String host, int port) throws Exception {
+                                     String host, int port, GatewayConfig.Limits limits) throws Exception {
         HttpServerOptions options = new HttpServerOptions()
                 .setSsl(true)
                 .setKeyCertOptions(KeyCertOptions.wrap(keys))
                 .setEnabledSecureTransportProtocols(TLS_PROTOCOLS)
-                .setIdleTimeout(60)
+                .setIdleTimeout((int) limits.idleTimeout().toSeconds())
+                .setIdleTimeoutUnit(TimeUnit.SECONDS)
+                .setMaxHeaderSize(limits.maxHeaderBytes())
+                .setMaxInitialLineLength(limits.maxInitialLineBytes())
                 .setSslHandshakeTimeout(10)
                 .setSslHandshakeTimeoutUnit(TimeUnit.SECONDS);
+        CIPHER_SUITES.forEach(options::addEnabledCipherSuite);
         if (!clientAnchors.isEmpty()) {
             options.setClientAuth(ClientAuth.REQUEST).setTrustOptions(TrustOptions.wrap(TlsMaterial.clientCertificateTrust(clientAnchors)));
         }
-        Future<HttpServer> listening = vertx.createHttpServer(options).requestHandler(router).listen(port, host);
+        ConnectionGuard guard = new ConnectionGuard(vertx, limits.maxConnections(), limits.requestTimeout());
+        Future<HttpServer> listening = guard.install(vertx.createHttpServer(options), router).listen(port, host);
         return listening.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
 

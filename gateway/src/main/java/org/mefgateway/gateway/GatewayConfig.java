@@ -24,7 +24,29 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
                             Path policyDir, StoreConfig store, Publication publication) {
 
     /** The EST listener that Enrolees reach. */
-    public record Est(String host, int port, List<String> serverNames, Path bootstrapTrustDir, int maxBodyBytes) {
+    public record Est(String host, int port, List<String> serverNames, Path bootstrapTrustDir, int maxBodyBytes, Limits limits) {
+    }
+
+    /**
+     * What one listener accepts before it refuses (README "Security and limits"). Header and line
+     * limits and the idle timeout apply to the EST and admin listeners; the rest to EST only.
+     *
+     * @param maxHeaderBytes      all request headers together; beyond: 431 and the connection closed
+     * @param maxInitialLineBytes the request line (method, path, version); beyond: 414
+     * @param requestTimeout      from a connection's start (or its previous response) to the end of
+     *                            the request headers, and from there to the response: 408 while the
+     *                            body is still arriving, 503 once it has (the connection is closed)
+     * @param idleTimeout         a connection without traffic for this long is closed
+     * @param maxConnections      open EST connections; one more is closed at once
+     * @param maxInFlight         enrolment requests (simpleenroll, simplereenroll, serverkeygen)
+     *                            being served at once; one more gets 503 + Retry-After
+     * @param perClientPerSecond  token-bucket refill per source IP address (0: no per-client limit)
+     * @param perClientBurst      bucket size: requests a client may make at once
+     * @param maxTrackedClients   buckets kept; idle ones are evicted first, and while all are busy a
+     *                            new client is refused (429) rather than memory growing
+     */
+    public record Limits(int maxHeaderBytes, int maxInitialLineBytes, Duration requestTimeout, Duration idleTimeout,
+                         int maxConnections, int maxInFlight, int perClientPerSecond, int perClientBurst, int maxTrackedClients) {
     }
 
     /** The operator listener: admin API (client certificate of an operator) and health. */
@@ -121,7 +143,7 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         List<String> names = est.strings("serverNames", List.of("localhost", "127.0.0.1"));
         Est estConfig = new Est(est.string("host", "127.0.0.1"), est.port("port", 8443), names,
                 est.path("bootstrapTrustDir", dataDir.root().resolve("bootstrap-trust").toString()),
-                est.integer("maxBodyBytes", 64 * 1024));
+                est.positive("maxBodyBytes", 64 * 1024), limits(est));
 
         Section admin = root.section("admin");
         Admin adminConfig = new Admin(admin.string("host", "127.0.0.1"), admin.port("port", 9443));
@@ -229,6 +251,24 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         }
     }
 
+    /**
+     * The listener limits under {@code est:}. The default in-flight bound (64) is 16 enrolments
+     * per signer thread of a 4-thread signer waiting for the HSM, far below the signer's queue
+     * (1024), so the queue never fills; it is fixed rather than derived because signerThreads may
+     * be "auto" (measured at start).
+     */
+    private static Limits limits(Section est) throws ConfigException {
+        Section rate = est.section("rateLimit");
+        int perSecond = rate.integer("perClientPerSecond", 20);
+        if (perSecond < 0) {
+            throw est.error("rateLimit.perClientPerSecond", "expected 0 (off) or more, got " + perSecond);
+        }
+        return new Limits(est.positive("maxHeaderBytes", 8 * 1024), est.positive("maxInitialLineBytes", 4 * 1024),
+                Duration.ofSeconds(est.positive("requestTimeoutSeconds", 30)), Duration.ofSeconds(est.positive("idleTimeoutSeconds", 60)),
+                est.positive("maxConnections", 1024), est.positive("maxInFlight", 64),
+                perSecond, rate.positive("perClientBurst", 200), rate.positive("maxTrackedClients", 100_000));
+    }
+
     /** A YAML mapping with typed getters whose errors name the file and the key. */
     static final class Section {
         final String file;
@@ -321,6 +361,14 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
             return i;
         }
 
+        int positive(String key, int fallback) throws ConfigException {
+            int v = integer(key, fallback);
+            if (v < 1) {
+                throw error(key, "expected a whole number of at least 1, got " + v);
+            }
+            return v;
+        }
+
         int port(String key, int fallback) throws ConfigException {
             int p = integer(key, fallback);
             if (p < 0 || p > 65535) {
@@ -344,7 +392,7 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
             return List.copyOf(out);
         }
 
-        private ConfigException error(String key, String what) {
+        ConfigException error(String key, String what) {
             return new ConfigException(file + ": " + prefix + key + ": " + what);
         }
     }

@@ -95,6 +95,13 @@ public final class CsrParser {
             if (in.available() != 0) {
                 throw new MalformedCsrException("the CSR is followed by " + in.available() + " trailing bytes");
             }
+            // RFC 7030 3.4 / RFC 8951: DER, the one encoding. BER (indefinite lengths, long-form
+            // lengths, unsorted sets) parses too, but gives one request many byte forms, and the
+            // MEF recognises a repeated request by the hash of its bytes.
+            if (!java.util.Arrays.equals(outer.getEncoded(org.bouncycastle.asn1.ASN1Encoding.DER), der)) {
+                throw new MalformedCsrException("the CSR is not DER-encoded (RFC 7030 3.4): indefinite or non-minimal lengths, "
+                        + "or unsorted sets");
+            }
             requireOneChallengePasswordValue(outer);
             return new PKCS10CertificationRequest(CertificationRequest.getInstance(outer));
         } catch (IOException e) {

@@ -118,6 +118,30 @@ class CsrParserTest {
         assertTrue(e.getMessage().contains("whole number of bytes"), e.getMessage());
     }
 
+    /** Regression (hostile corpus der-indefinite-length): the same CSR in BER framing was accepted and issued. */
+    @Test
+    void aCsrInBerFramingIsRefusedAsNotDer() throws Exception {
+        byte[] der = csr(P256).uri(AE_ID).der();
+        int lengthBytes = (der[1] & 0x80) == 0 ? 1 : 1 + (der[1] & 0x7f);
+        byte[] content = java.util.Arrays.copyOfRange(der, 1 + lengthBytes, der.length);
+        byte[] indefinite = new byte[content.length + 4];
+        indefinite[0] = 0x30;
+        indefinite[1] = (byte) 0x80;
+        System.arraycopy(content, 0, indefinite, 2, content.length);
+        byte[] longForm = new byte[content.length + 6];
+        longForm[0] = 0x30;
+        longForm[1] = (byte) 0x84;
+        longForm[4] = (byte) (content.length >> 8);
+        longForm[5] = (byte) content.length;
+        System.arraycopy(content, 0, longForm, 6, content.length);
+
+        assertTrue(CsrParser.parse(der).signatureValid());
+        for (byte[] ber : List.of(indefinite, longForm)) {
+            MalformedCsrException e = org.junit.jupiter.api.Assertions.assertThrows(MalformedCsrException.class, () -> CsrParser.parse(ber));
+            assertTrue(e.getMessage().contains("not DER"), e.getMessage());
+        }
+    }
+
     @Test
     void requestedCaIsReported() throws Exception {
         assertTrue(CsrParser.parse(csr(P256).ca().der()).requestsCa());

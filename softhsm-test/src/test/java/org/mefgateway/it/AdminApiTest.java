@@ -83,9 +83,48 @@ class AdminApiTest {
 
     @Test
     void adminActionsAreNotReachableOnTheEstListener() throws Exception {
-        HttpResponse<String> r = TestGateway.get(mef.client(null), mef.mefBase().resolve("/admin/enrolees"));
+        DeviceMaker.Device device = maker.device("est-side-admin");
+        mef.register(device, "ae-est-side", "AE-ID", "//m2m.example.com/CSE3219/C0777", 40);
+        var data = mef.config.dataDir();
+        char[] password = org.mefgateway.gateway.PrivateFiles.readPassword(data.operatorPassword());
+        java.util.Map<String, HttpClient> clients = java.util.Map.of(
+                "anonymous", mef.client(null),
+                "registered device", mef.client(device),
+                "operator certificate", mef.client(org.mefgateway.gateway.TlsMaterial.loadPkcs12(data.operatorKeyStore(), password), password));
+        String[][] routes = {
+                {"GET", "/admin/enrolees"}, {"POST", "/admin/enrolees"}, {"DELETE", "/admin/enrolees/ae-est-side"},
+                {"POST", "/admin/enrolees/ae-est-side/instruct"}, {"GET", "/admin/certificates"},
+                {"POST", "/admin/certificates/1234/revoke"}, {"GET", "/admin/requests"}, {"POST", "/admin/requests/abc/approve"},
+                {"POST", "/admin/requests/abc/reject"}, {"GET", "/admin/policy"}, {"POST", "/admin/policy/reload"},
+                {"GET", "/admin/audit/verify"}, {"GET", "/metrics"}, {"GET", "/health/ready"}};
+        long eventsBefore = mef.gateway.store().auditEvents(0, 1_000_000).stream()
+                .filter(e -> !e.type().equals("enrolees.listed")).count();
+        for (var client : clients.entrySet()) {
+            for (String[] route : routes) {
+                HttpResponse<String> r = client.getValue().send(java.net.http.HttpRequest.newBuilder(mef.mefBase().resolve(route[1]))
+                        .header("Content-Type", "application/json")
+                        .method(route[0], route[0].equals("POST") ? java.net.http.HttpRequest.BodyPublishers.ofString("{}")
+                                : java.net.http.HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(404, r.statusCode(), client.getKey() + " " + route[0] + " " + route[1] + ": " + r.body());
+            }
+        }
+        assertTrue(operator.get("/admin/enrolees").body().contains("ae-est-side"), "the Enrolee is still registered");
+        assertEquals(eventsBefore, mef.gateway.store().auditEvents(0, 1_000_000).stream()
+                .filter(e -> !e.type().equals("enrolees.listed")).count(), "no admin action happened");
+    }
 
-        assertEquals(404, r.statusCode(), r.body());
+    @Test
+    void everyAdminActionIsAudited() throws Exception {
+        long before = mef.gateway.store().auditEvents(0, 1_000_000).size();
+        assertEquals(200, operator.get("/admin/enrolees").statusCode());
+        assertEquals(200, operator.get("/admin/requests").statusCode());
+        assertEquals(200, operator.get("/admin/certificates").statusCode());
+        assertEquals(200, operator.postJson("/admin/policy/reload", "").statusCode());
+        assertEquals(200, operator.get("/admin/audit/verify").statusCode());
+
+        List<String> types = mef.gateway.store().auditEvents(0, 1_000_000).stream().skip(before)
+                .filter(e -> e.actor().startsWith("operator:")).map(e -> e.type()).toList();
+        assertEquals(List.of("enrolees.listed", "requests.listed", "certificates.exported", "policy.reloaded", "audit.verified"), types);
     }
 
     @Test

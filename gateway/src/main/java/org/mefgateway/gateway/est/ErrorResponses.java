@@ -32,7 +32,14 @@ public final class ErrorResponses {
         Throwable failure = unwrap(ctx.failure());
         if (failure == null) {
             int status = ctx.statusCode() < 400 ? 500 : ctx.statusCode();
-            send(ctx, status, reason(ctx, status));
+            LOG.info("refused {} {} from {}: {} {}", ctx.request().method(), LogText.safe(ctx.request().path()),
+                    ctx.request().remoteAddress(), status, LogText.safe(reason(ctx, status)));
+            if (status == 413) {
+                // The rest of the body is not read: the connection cannot carry another request.
+                sendAndClose(ctx, status, reason(ctx, status));
+            } else {
+                send(ctx, status, reason(ctx, status));
+            }
             return;
         }
         if (failure instanceof EstError e) {
@@ -87,13 +94,20 @@ public final class ErrorResponses {
         return t;
     }
 
-    static void send(RoutingContext ctx, int status, String reason) {
+    static io.vertx.core.Future<Void> send(RoutingContext ctx, int status, String reason) {
         if (ctx.response().ended()) {
-            return;
+            return io.vertx.core.Future.succeededFuture();
         }
-        ctx.response()
+        return ctx.response()
                 .setStatusCode(status)
                 .putHeader("Content-Type", "text/plain; charset=utf-8")
                 .end(reason + "\n");
+    }
+
+    /** The answer, then the connection closed: for a request whose body is not (or not yet) read. */
+    static void sendAndClose(RoutingContext ctx, int status, String reason) {
+        org.mefgateway.gateway.ConnectionGuard.closeAfter(ctx.request().connection());
+        ctx.response().putHeader("Connection", "close");
+        send(ctx, status, reason).onComplete(sent -> org.mefgateway.gateway.ConnectionGuard.close(ctx.request().connection()));
     }
 }

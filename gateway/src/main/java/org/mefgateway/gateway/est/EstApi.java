@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.Optional;
 import javax.net.ssl.SSLPeerUnverifiedException;
+import org.mefgateway.gateway.GatewayConfig;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
 import org.mefgateway.gateway.mef.RegistrationAuthority.Operation;
 import org.mefgateway.gateway.store.StoredEnrolee;
@@ -32,23 +33,27 @@ public final class EstApi {
     /** The cacerts body of each CA key (by key name), built once. */
     private final Map<String, String> cacertsBodies = new ConcurrentHashMap<>();
     private final int maxBodyBytes;
+    private final GatewayConfig.Limits limits;
     private final EstMetrics metrics;
 
-    public EstApi(RegistrationAuthority ra, int maxBodyBytes, EstMetrics metrics) {
+    public EstApi(RegistrationAuthority ra, int maxBodyBytes, GatewayConfig.Limits limits, EstMetrics metrics) {
         this.ra = ra;
         this.metrics = metrics;
         this.maxBodyBytes = maxBodyBytes;
+        this.limits = limits;
     }
 
     public Router router(Vertx vertx) {
         Router router = Router.router(vertx);
         // First, so every request is counted and timed, including the ones routing or the body handler refuse.
         router.route().handler(metrics::handle);
+        Admission admission = new Admission(vertx, limits);
+        router.route().handler(admission::perClient).handler(admission::deadline);
         // RFC 7030 3.2.2: each operation without a label and under /<label>/ (the label selects the profile).
         for (String base : List.of(EST, EST + "/:label")) {
             router.get(base + "/cacerts").handler(this::cacerts);
             router.get(base + "/csrattrs").handler(this::csrattrs);
-            // Two routes: the content type is checked before the body is read.
+            // Separate routes: the content type and the in-flight bound are checked before the body is read.
             for (Operation operation : Operation.values()) {
                 String path = base + switch (operation) {
                     case ENROL -> "/simpleenroll";
@@ -56,6 +61,7 @@ public final class EstApi {
                     case SERVERKEYGEN -> "/serverkeygen";
                 };
                 router.post(path).handler(ctx -> requireContentType(ctx, EstWire.PKCS10));
+                router.post(path).handler(admission::enrolment);
                 router.post(path)
                         .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
                         .handler(ctx -> enrol(ctx, operation));
@@ -93,6 +99,9 @@ public final class EstApi {
         ra.authenticate(clientCertificate(ctx.request()))
                 .compose(caller -> ra.enrol(caller, label, policy, body, operation, binding))
                 .onSuccess(issued -> {
+                    if (ctx.response().ended()) {
+                        return; // the request's deadline answered already
+                    }
                     String certsOnly = EstWire.encodeBase64(EstWire.certsOnly(List.of(issued.certificate())));
                     if (issued.privateKey().isEmpty()) {
                         sendBase64(ctx, EstWire.PKCS7_CERTS_ONLY, certsOnly);
@@ -118,14 +127,20 @@ public final class EstApi {
      */
     private void command(RoutingContext ctx) {
         ra.authenticate(clientCertificate(ctx.request()))
-                .onSuccess(caller -> ctx.response()
-                        .putHeader("Content-Type", "application/json")
-                        .end(command(caller.enrolee(), "https://" + authority(ctx.request()) + EST).encode()))
+                .onSuccess(caller -> {
+                    if (!ctx.response().ended()) {
+                        ctx.response().putHeader("Content-Type", "application/json")
+                                .end(command(caller.enrolee(), "https://" + authority(ctx.request()) + EST).encode());
+                    }
+                })
                 .onFailure(ctx::fail);
     }
 
     /** RFC 8951: base64 bodies, announced with Content-Transfer-Encoding for clients that still look for it. */
     private static void sendBase64(RoutingContext ctx, String contentType, String base64) {
+        if (ctx.response().ended()) {
+            return; // the request's deadline answered already
+        }
         ctx.response()
                 .putHeader("Content-Type", contentType)
                 .putHeader("Content-Transfer-Encoding", "base64")

@@ -229,7 +229,7 @@ public final class RegistrationAuthority {
                     + policy.profile().name() + " holds requests for approval, and a server-generated key is never stored: "
                     + "send your own CSR to simpleenroll"));
         }
-        Future<Issued> issued = cpuWorkers.executeBlocking(() -> parse(enrolee, policy, EstWire.decodeBase64(body)), false)
+        Future<Issued> issued = cpuWorkers.executeBlocking(() -> parse(enrolee, policy, decode(enrolee, policy, body)), false)
                 .compose(request -> {
                     if (operation != Operation.SERVERKEYGEN) {
                         return storeWorkers.executeBlocking(() -> lookup(enrolee, request), false)
@@ -299,6 +299,15 @@ public final class RegistrationAuthority {
         /** The same request for a key the MEF generated (serverkeygen). */
         Request withKey(PublicKey key) throws MalformedCsrException {
             return new Request(der, hash, csr.withSubjectPublicKey(key.getEncoded()));
+        }
+    }
+
+    /** RFC 8951 base64; a body that is not is a refusal like any other, audited with the Enrolee it came from. */
+    private byte[] decode(StoredEnrolee enrolee, PolicyEngine policy, byte[] body) {
+        try {
+            return EstWire.decodeBase64(body);
+        } catch (EstError e) {
+            throw refuse(enrolee, policy, e.status(), "body.base64", e.reason());
         }
     }
 

@@ -1,0 +1,158 @@
+package org.mefgateway.gateway;
+
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Connection-level limits Vert.x has no option for: at most {@code maxConnections} open
+ * connections (one more is closed as soon as it is established), and a deadline for the request
+ * headers (a slow-loris client trickling a header byte now and then is closed once
+ * {@code headerTimeout} has passed since it connected or since its previous response). Malformed
+ * requests that never reach the router (line or headers too long, conflicting lengths) get a
+ * one-line text/plain reason like every other refusal, and the connection is closed.
+ */
+public final class ConnectionGuard {
+    private static final Logger LOG = LoggerFactory.getLogger(ConnectionGuard.class);
+
+    private final Vertx vertx;
+    private final int maxConnections;
+    private final Duration headerTimeout;
+    private final AtomicInteger open = new AtomicInteger();
+    /**
+     * Connections answered with "Connection: close" whose close is under way: a request already
+     * pipelined behind (or an unread body parsed as one) is not served.
+     */
+    private static final Set<HttpConnection> CLOSING = ConcurrentHashMap.newKeySet();
+    /** The header deadline of each connection that is between requests. */
+    private final Map<HttpConnection, Long> waiting = new ConcurrentHashMap<>();
+
+    ConnectionGuard(Vertx vertx, int maxConnections, Duration headerTimeout) {
+        this.vertx = vertx;
+        this.maxConnections = maxConnections;
+        this.headerTimeout = headerTimeout;
+    }
+
+    /** Installs the guard on {@code server} in front of {@code requests}. */
+    HttpServer install(HttpServer server, Handler<HttpServerRequest> requests) {
+        return server.connectionHandler(this::connected)
+                .invalidRequestHandler(ConnectionGuard::invalid)
+                .requestHandler(request -> {
+                    HttpConnection connection = request.connection();
+                    if (CLOSING.contains(connection)) {
+                        connection.close();
+                        return;
+                    }
+                    cancelDeadline(connection);
+                    // bodyEndHandler, not endHandler: Vert.x Web takes the latter for its own end handlers.
+                    request.response().bodyEndHandler(v -> startDeadline(connection));
+                    if (request.headers().contains("Transfer-Encoding")) {
+                        refuseChunked(request);
+                        return;
+                    }
+                    requests.handle(request);
+                });
+    }
+
+    /**
+     * RFC 9112 6.1 and 6.3: a request with both Transfer-Encoding and Content-Length is the stuff
+     * of request smuggling (Netty drops the Content-Length and reads chunks, a proxy in front may
+     * read the length), and no EST client needs chunked uploads (RFC 7030 bodies are small and
+     * sent whole). So any Transfer-Encoding is refused with 411 Length Required and the connection
+     * closed before a byte of the body is read as a request of its own.
+     */
+    private static void refuseChunked(HttpServerRequest request) {
+        LOG.info("refused a request with Transfer-Encoding from {}: 411", request.remoteAddress());
+        closeAfter(request.connection());
+        request.response().setStatusCode(411)
+                .putHeader("Connection", "close")
+                .putHeader("Content-Type", "text/plain; charset=utf-8")
+                .end("send the body with a Content-Length, without Transfer-Encoding\n")
+                .onComplete(sent -> close(request.connection()));
+    }
+
+    /** Serves no further request on {@code connection}; the caller answers the current one, then calls {@link #close}. */
+    public static void closeAfter(HttpConnection connection) {
+        CLOSING.add(connection);
+    }
+
+    /** Closes a connection marked by {@link #closeAfter} (on any listener) and forgets it. */
+    public static void close(HttpConnection connection) {
+        connection.close().onComplete(closed -> CLOSING.remove(connection));
+    }
+
+    private void connected(HttpConnection connection) {
+        int now = open.incrementAndGet();
+        connection.closeHandler(v -> {
+            open.decrementAndGet();
+            cancelDeadline(connection);
+            CLOSING.remove(connection);
+        });
+        if (now > maxConnections) {
+            LOG.warn("connection from {} closed: {} connections are open (est.maxConnections)", connection.remoteAddress(), now - 1);
+            connection.close();
+            return;
+        }
+        startDeadline(connection);
+    }
+
+    private void startDeadline(HttpConnection connection) {
+        long timer = vertx.setTimer(headerTimeout.toMillis(), t -> {
+            if (waiting.remove(connection) != null) {
+                connection.close();
+            }
+        });
+        Long previous = waiting.put(connection, timer);
+        if (previous != null) {
+            vertx.cancelTimer(previous);
+        }
+    }
+
+    private void cancelDeadline(HttpConnection connection) {
+        Long timer = waiting.remove(connection);
+        if (timer != null) {
+            vertx.cancelTimer(timer);
+        }
+    }
+
+    /** Open connections right now (for tests and metrics). */
+    int open() {
+        return open.get();
+    }
+
+    /** What Netty could not parse as one HTTP/1.1 request: 414, 431 or 400, then the connection is closed. */
+    static void invalid(HttpServerRequest request) {
+        Throwable cause = request.decoderResult().cause();
+        int status;
+        String reason;
+        if (cause instanceof TooLongHttpLineException) {
+            status = 414;
+            reason = "the request line is too long";
+        } else if (cause instanceof TooLongHttpHeaderException) {
+            status = 431;
+            reason = "the request headers are too large";
+        } else {
+            status = 400;
+            reason = "malformed HTTP request";
+        }
+        LOG.info("refused a malformed HTTP request from {}: {} {}", request.remoteAddress(), status,
+                LogText.safe(cause == null ? "" : cause.getMessage()));
+        closeAfter(request.connection());
+        request.response().setStatusCode(status)
+                .putHeader("Connection", "close")
+                .putHeader("Content-Type", "text/plain; charset=utf-8")
+                .end(reason + "\n")
+                .onComplete(sent -> close(request.connection()));
+    }
+}
