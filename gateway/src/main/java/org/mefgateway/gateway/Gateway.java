@@ -9,10 +9,12 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.http.ClientAuth;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.KeyCertOptions;
 import io.vertx.core.net.TrustOptions;
@@ -30,6 +32,7 @@ import org.mefgateway.gateway.ca.CertificateAuthority;
 import org.mefgateway.gateway.ca.CrlPublisher;
 import org.mefgateway.gateway.ca.OcspResponder;
 import org.mefgateway.gateway.publication.PublicationApi;
+import org.mefgateway.gateway.est.Admission;
 import org.mefgateway.gateway.est.EstApi;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
 import org.mefgateway.gateway.store.Store;
@@ -118,7 +121,7 @@ public final class Gateway implements AutoCloseable {
             // 4.2.2) chain to this CA. The RA tells the two apart.
             List<X509Certificate> estClientAnchors = new java.util.ArrayList<>(bootstrapAnchors);
             estClientAnchors.add(caKey.certificate());
-            HttpServer est = listen(vertx, estRouter, serverKeys, estClientAnchors, config.est().host(), config.est().port());
+            HttpServer est = listen(vertx, new Admission(estRouter, config.est().maxInFlight(), meters), serverKeys, estClientAnchors, config.est().host(), config.est().port());
 
             List<X509Certificate> operators = TlsMaterial.certificatesIn(data.operatorsDir());
             CrlPublisher crl = new CrlPublisher(signer, store, config.publication().crlValidity(), clock);
@@ -177,7 +180,7 @@ public final class Gateway implements AutoCloseable {
      * without any, no client certificate is asked for, rather than falling back to the JDK's
      * public CAs.
      */
-    private static HttpServer listen(Vertx vertx, Router router, KeyManagerFactory keys, List<X509Certificate> clientAnchors,
+    private static HttpServer listen(Vertx vertx, Handler<HttpServerRequest> router, KeyManagerFactory keys, List<X509Certificate> clientAnchors,
                                      String host, int port) throws Exception {
         HttpServerOptions options = new HttpServerOptions()
                 .setSsl(true)

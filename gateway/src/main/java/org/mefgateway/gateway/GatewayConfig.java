@@ -22,8 +22,11 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
 public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm, Ca ca, Path policyDir,
                             StoreConfig store, Publication publication) {
 
-    /** The EST listener that Enrolees reach. */
-    public record Est(String host, int port, List<String> serverNames, Path bootstrapTrustDir, int maxBodyBytes) {
+    /**
+     * The EST listener that Enrolees reach. {@code maxInFlight}: requests processed at once; more
+     * are refused with 503 + Retry-After (load shedding; 0 = no limit).
+     */
+    public record Est(String host, int port, List<String> serverNames, Path bootstrapTrustDir, int maxBodyBytes, int maxInFlight) {
     }
 
     /** The operator listener: admin API (client certificate of an operator) and health. */
@@ -120,7 +123,10 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         List<String> names = est.strings("serverNames", List.of("localhost", "127.0.0.1"));
         Est estConfig = new Est(est.string("host", "127.0.0.1"), est.port("port", 8443), names,
                 est.path("bootstrapTrustDir", dataDir.root().resolve("bootstrap-trust").toString()),
-                est.integer("maxBodyBytes", 64 * 1024));
+                est.integer("maxBodyBytes", 64 * 1024), est.integer("maxInFlight", 128));
+        if (estConfig.maxInFlight() < 0) {
+            throw new ConfigException(root.file + ": est.maxInFlight: expected 0 (no limit) or more, got " + estConfig.maxInFlight());
+        }
 
         Section admin = root.section("admin");
         Admin adminConfig = new Admin(admin.string("host", "127.0.0.1"), admin.port("port", 9443));
