@@ -35,6 +35,15 @@ class GatewayConfigTest {
     }
 
     @Test
+    void estSheddingLimitDefaultsTo128AndRefusesNegativeValues(@TempDir Path dir) throws Exception {
+        assertEquals(128, GatewayConfig.load(write(dir, "est: {port: 0}")).est().maxInFlight());
+        assertEquals(0, GatewayConfig.load(write(dir, "est: {maxInFlight: 0}")).est().maxInFlight());
+
+        ConfigException e = assertThrows(ConfigException.class, () -> GatewayConfig.load(write(dir, "est: {maxInFlight: -1}")));
+        assertTrue(e.getMessage().contains("est.maxInFlight"), e.getMessage());
+    }
+
+    @Test
     void pinComesFromMefHsmPinWhenNoSourceIsConfigured(@TempDir Path dir) throws Exception {
         GatewayConfig c = GatewayConfig.load(write(dir, "hsm: {tokenLabel: t}"));
 
