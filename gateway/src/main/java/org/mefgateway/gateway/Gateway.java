@@ -36,9 +36,9 @@ import org.mefgateway.gateway.est.Admission;
 import org.mefgateway.gateway.est.EstApi;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
 import org.mefgateway.gateway.store.Store;
-import org.mefgateway.hsm.CaKey;
+import org.mefgateway.hsm.CaKeyConfig;
+import org.mefgateway.hsm.CaKeys;
 import org.mefgateway.hsm.CaSigner;
-import org.mefgateway.hsm.Pkcs11Token;
 import org.mefgateway.gateway.mef.PolicyDirectory;
 import org.mefgateway.policy.ProfileException;
 import org.slf4j.Logger;
@@ -51,8 +51,7 @@ public final class Gateway implements AutoCloseable {
     static final Set<String> TLS_PROTOCOLS = Set.of("TLSv1.2", "TLSv1.3");
 
     private final Vertx vertx;
-    private final Pkcs11Token token;
-    private final CaSigner signer;
+    private final CaKeys caKeys;
     private final Store store;
     private final HttpServer est;
     private final HttpServer admin;
@@ -60,14 +59,13 @@ public final class Gateway implements AutoCloseable {
     private final PrometheusMeterRegistry meters;
     private final JvmGcMetrics gcMetrics;
 
-    private Gateway(Vertx vertx, Pkcs11Token token, CaSigner signer, Store store, HttpServer est, HttpServer admin,
+    private Gateway(Vertx vertx, CaKeys caKeys, Store store, HttpServer est, HttpServer admin,
                     HttpServer publication, PrometheusMeterRegistry meters, JvmGcMetrics gcMetrics) {
         this.publication = publication;
         this.meters = meters;
         this.gcMetrics = gcMetrics;
         this.vertx = vertx;
-        this.token = token;
-        this.signer = signer;
+        this.caKeys = caKeys;
         this.store = store;
         this.est = est;
         this.admin = admin;
@@ -83,12 +81,12 @@ public final class Gateway implements AutoCloseable {
         }
         PolicyDirectory policies;
         try {
-            policies = PolicyDirectory.load(config.policyDir());
+            policies = PolicyDirectory.load(config.policyDir(),
+                    config.caKeys().stream().map(CaKeyConfig::name).collect(java.util.stream.Collectors.toSet()));
         } catch (ProfileException e) {
             throw new ConfigException(e.getMessage());
         }
         LOG.info("policy: profiles {} from {}", policies.profiles().keySet(), config.policyDir());
-        Pkcs11Token token = Pkcs11Token.open(config.hsm());
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         JvmGcMetrics gcMetrics = new JvmGcMetrics();
         for (var binder : List.of(new JvmMemoryMetrics(), gcMetrics, new JvmThreadMetrics(), new ClassLoaderMetrics(),
@@ -97,18 +95,22 @@ public final class Gateway implements AutoCloseable {
         }
         Vertx vertx = null;
         Store store = null;
-        CaSigner signer = null;
+        CaKeys caKeys = null;
         try {
-            CaKey caKey = token.caKey();
-            signer = caKey.signer(config.hsm().signerThreads(), config.hsm().queueCapacity());
+            caKeys = CaKeys.open(config.caKeys(), meters);
+            CaSigner signer = caKeys.defaultSigner();
             GatewayConfig.StoreConfig storeConfig = config.store();
             store = Store.open(storeConfig.url(data), storeConfig.user(), storeConfig.password(), storeConfig.poolSize(), meters);
             vertx = Vertx.vertx();
             WorkerExecutor storeWorkers = vertx.createSharedWorkerExecutor("mef-store", storeConfig.poolSize());
             WorkerExecutor cpuWorkers = vertx.createSharedWorkerExecutor("mef-cpu", Runtime.getRuntime().availableProcessors());
 
-            RegistrationAuthority ra = new RegistrationAuthority(store, policies, new CertificateAuthority(signer),
-                    storeWorkers, cpuWorkers, meters, clock);
+            // One CA per configured key; each profile names the one that signs for it (caKey).
+            java.util.Map<String, CertificateAuthority> cas = new java.util.HashMap<>();
+            for (String name : caKeys.names()) {
+                cas.put(name, new CertificateAuthority(caKeys.signer(name).orElseThrow()));
+            }
+            RegistrationAuthority ra = new RegistrationAuthority(store, policies, cas, storeWorkers, cpuWorkers, meters, clock);
             KeyManagerFactory serverKeys = TlsMaterial.keyManagers(data.tlsServerKeyStore(), data.tlsServerPassword());
 
             List<X509Certificate> bootstrapAnchors = TlsMaterial.certificatesIn(config.est().bootstrapTrustDir());
@@ -116,16 +118,17 @@ public final class Gateway implements AutoCloseable {
                 LOG.warn("no bootstrap trust anchors in {}: no Enrolee can authenticate until the operator adds its maker's CA there",
                         config.est().bootstrapTrustDir());
             }
-            Router estRouter = new EstApi(ra, caKey.chain(), config.est().maxBodyBytes()).router(vertx);
+            Router estRouter = new EstApi(ra, config.est().maxBodyBytes()).router(vertx);
             // Bootstrap certificates chain to the makers' CAs; certificates being renewed (RFC 7030
-            // 4.2.2) chain to this CA. The RA tells the two apart.
+            // 4.2.2) chain to one of this gateway's CA keys. The RA tells the two apart.
             List<X509Certificate> estClientAnchors = new java.util.ArrayList<>(bootstrapAnchors);
-            estClientAnchors.add(caKey.certificate());
-            HttpServer est = listen(vertx, new Admission(estRouter, config.est().maxInFlight(), meters), serverKeys, estClientAnchors, config.est().host(), config.est().port());
+            cas.values().forEach(ca -> estClientAnchors.add(ca.caCertificate()));
+            HttpServer est = listen(vertx, new Admission(estRouter, config.est().maxInFlight(), meters), serverKeys, estClientAnchors,
+                    config.est().host(), config.est().port());
 
             List<X509Certificate> operators = TlsMaterial.certificatesIn(data.operatorsDir());
             CrlPublisher crl = new CrlPublisher(signer, store, config.publication().crlValidity(), clock);
-            Router adminRouter = new AdminApi(store, signer, crl, policies, ra, storeWorkers, operators, meters, clock)
+            Router adminRouter = new AdminApi(store, caKeys, crl, policies, ra, storeWorkers, operators, meters, clock)
                     .router(vertx);
             HttpServer admin = listen(vertx, adminRouter, serverKeys, operators, config.admin().host(), config.admin().port());
 
@@ -144,8 +147,8 @@ public final class Gateway implements AutoCloseable {
                     config.est().host(), est.actualPort(), "/.well-known/est", config.admin().host(), admin.actualPort(),
                     config.publication().base(publication.actualPort()) + GatewayConfig.Publication.CRL_PATH,
                     config.publication().base(publication.actualPort()) + GatewayConfig.Publication.OCSP_PATH,
-                    caKey.label(), config.hsm().tokenLabel(), storeConfig.jdbcUrl().isPresent() ? "PostgreSQL" : "H2 " + data.database());
-            return new Gateway(vertx, token, signer, store, est, admin, publication, meters, gcMetrics);
+                    config.hsm().keyLabel(), config.hsm().tokenLabel(), storeConfig.jdbcUrl().isPresent() ? "PostgreSQL" : "H2 " + data.database());
+            return new Gateway(vertx, caKeys, store, est, admin, publication, meters, gcMetrics);
         } catch (Exception | Error e) {
             if (vertx != null) {
                 vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -153,11 +156,10 @@ public final class Gateway implements AutoCloseable {
             if (store != null) {
                 store.close();
             }
-            if (signer != null) {
-                signer.close();
+            if (caKeys != null) {
+                caKeys.close();
             }
             gcMetrics.close();
-            token.close();
             throw e;
         }
     }
@@ -213,12 +215,17 @@ public final class Gateway implements AutoCloseable {
         return store;
     }
 
+    /** The CA keys by name (the default key, and any named in hsm.keys), for per-label profiles. */
+    public CaKeys caKeys() {
+        return caKeys;
+    }
+
     /** Every meter of this gateway; the admin listener serves them at /metrics. */
     public PrometheusMeterRegistry meters() {
         return meters;
     }
 
-    /** Stops accepting, lets in-flight requests finish, then closes the signer, the store and the token. */
+    /** Stops accepting, lets in-flight requests finish, then closes the signers (logging out of the tokens) and the store. */
     @Override
     public void close() {
         LOG.info("stopping: no new connections, finishing requests in flight");
@@ -230,9 +237,8 @@ public final class Gateway implements AutoCloseable {
         } catch (Exception e) {
             LOG.warn("shutdown did not complete cleanly: {}", e.toString());
         } finally {
-            signer.close();
+            caKeys.close();
             store.close();
-            token.close();
             gcMetrics.close();
             meters.close();
             LOG.info("stopped");

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.mefgateway.hsm.CaKeyConfig;
 import org.mefgateway.hsm.HsmConfig;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -19,8 +20,8 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * against the directory the gateway is started in. Secrets are never in this file: only the
  * names of the environment variables or files that hold them.
  */
-public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm, Ca ca, Path policyDir,
-                            StoreConfig store, Publication publication) {
+public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm, List<CaKeyConfig> caKeys, Ca ca,
+                            Path policyDir, StoreConfig store, Publication publication) {
 
     /**
      * The EST listener that Enrolees reach. {@code maxInFlight}: requests processed at once; more
@@ -132,19 +133,8 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         Admin adminConfig = new Admin(admin.string("host", "127.0.0.1"), admin.port("port", 9443));
 
         Section hsm = root.section("hsm");
-        Optional<String> pinEnv = hsm.optionalString("pinEnv");
-        Optional<Path> pinFile = hsm.optionalString("pinFile").map(Path::of);
-        if (pinEnv.isEmpty() && pinFile.isEmpty()) {
-            pinEnv = Optional.of("MEF_HSM_PIN");
-        }
-        HsmConfig hsmConfig;
-        try {
-            hsmConfig = new HsmConfig(hsm.path("library", "/usr/lib/softhsm/libsofthsm2.so"),
-                    hsm.string("tokenLabel", "mef-ca"), hsm.string("keyLabel", "mef-ca-p256"),
-                    pinEnv, pinFile, hsm.integer("signerThreads", 2), hsm.integer("queueCapacity", 1024));
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(root.file + ": " + e.getMessage());
-        }
+        List<CaKeyConfig> caKeys = caKeys(root, hsm);
+        HsmConfig hsmConfig = caKeys.get(0).primary();
 
         Section ca = root.section("ca");
         Ca caConfig = new Ca(ca.string("subject", "CN=MEF Gateway Root CA,O=MEF Gateway"),
@@ -184,7 +174,65 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         Publication publicationConfig = new Publication(publication.string("host", "127.0.0.1"), publication.port("port", 8080),
                 publication.optionalString("baseUrl").filter(u -> !u.isBlank()), Duration.ofHours(crlValidityHours),
                 Duration.ofMinutes(crlRefreshMinutes));
-        return new GatewayConfig(dataDir, estConfig, adminConfig, hsmConfig, caConfig, policyDir, storeConfig, publicationConfig);
+        return new GatewayConfig(dataDir, estConfig, adminConfig, hsmConfig, caKeys, caConfig, policyDir, storeConfig,
+                publicationConfig);
+    }
+
+    /**
+     * The CA keys: the top-level hsm key is {@value CaKeyConfig#DEFAULT}, {@code hsm.keys} adds named
+     * ones, and each key's {@code replicas} lists further tokens holding the same key. Every entry
+     * inherits what it does not set (library, token, PIN source, pool size) from the level above.
+     */
+    private static List<CaKeyConfig> caKeys(Section root, Section hsm) throws ConfigException {
+        Optional<String> pinEnv = hsm.optionalString("pinEnv");
+        Optional<Path> pinFile = hsm.optionalString("pinFile").map(Path::of);
+        if (pinEnv.isEmpty() && pinFile.isEmpty()) {
+            pinEnv = Optional.of("MEF_HSM_PIN");
+        }
+        HsmConfig top;
+        try {
+            top = new HsmConfig(hsm.path("library", "/usr/lib/softhsm/libsofthsm2.so"),
+                    hsm.string("tokenLabel", "mef-ca"), hsm.string("keyLabel", "mef-ca-p256"),
+                    pinEnv, pinFile, hsm.signerThreads("signerThreads", HsmConfig.AUTO_THREADS), hsm.integer("queueCapacity", 1024));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(root.file + ": " + e.getMessage());
+        }
+        List<CaKeyConfig> keys = new ArrayList<>();
+        keys.add(key(root, CaKeyConfig.DEFAULT, top, hsm));
+        Section named = hsm.section("keys");
+        for (String name : named.keys()) {
+            if (name.equals(CaKeyConfig.DEFAULT)) {
+                throw new ConfigException(root.file + ": hsm.keys: '" + CaKeyConfig.DEFAULT + "' is the top-level hsm key");
+            }
+            Section k = named.section(name);
+            keys.add(key(root, name, inherit(root, top, k), k));
+        }
+        return List.copyOf(keys);
+    }
+
+    private static CaKeyConfig key(Section root, String name, HsmConfig primary, Section section) throws ConfigException {
+        List<HsmConfig> tokens = new ArrayList<>();
+        tokens.add(primary);
+        for (Section replica : section.sections("replicas")) {
+            tokens.add(inherit(root, primary, replica));
+        }
+        return new CaKeyConfig(name, tokens);
+    }
+
+    private static HsmConfig inherit(Section root, HsmConfig parent, Section s) throws ConfigException {
+        Optional<String> pinEnv = s.optionalString("pinEnv");
+        Optional<Path> pinFile = s.optionalString("pinFile").map(Path::of);
+        if (pinEnv.isEmpty() && pinFile.isEmpty()) {
+            pinEnv = parent.pinEnv();
+            pinFile = parent.pinFile();
+        }
+        try {
+            return new HsmConfig(s.path("library", parent.library().toString()), s.string("tokenLabel", parent.tokenLabel()),
+                    s.string("keyLabel", parent.keyLabel()), pinEnv, pinFile,
+                    s.signerThreads("signerThreads", parent.signerThreads()), s.integer("queueCapacity", parent.queueCapacity()));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(root.file + ": " + e.getMessage());
+        }
     }
 
     /** A YAML mapping with typed getters whose errors name the file and the key. */
@@ -214,6 +262,39 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
 
         boolean has(String key) {
             return values.containsKey(key);
+        }
+
+        java.util.Set<String> keys() {
+            return new java.util.TreeSet<>(values.keySet().stream().map(String::valueOf).toList());
+        }
+
+        /** A list of mappings, such as hsm.replicas. */
+        List<Section> sections(String key) throws ConfigException {
+            Object v = values.get(key);
+            if (v == null) {
+                return List.of();
+            }
+            if (!(v instanceof List<?> list)) {
+                throw error(key, "expected a list");
+            }
+            List<Section> out = new ArrayList<>();
+            for (int i = 0; i < list.size(); i++) {
+                if (!(list.get(i) instanceof Map<?, ?> map)) {
+                    throw error(key + "[" + i + "]", "expected a mapping");
+                }
+                @SuppressWarnings("unchecked")
+                Map<String, Object> m = (Map<String, Object>) map;
+                out.add(new Section(file, prefix + key + "[" + i + "].", m));
+            }
+            return out;
+        }
+
+        /** A number of signing threads, or "auto" (0): measure the token. */
+        int signerThreads(String key, int fallback) throws ConfigException {
+            if ("auto".equals(values.get(key))) {
+                return HsmConfig.AUTO_THREADS;
+            }
+            return integer(key, fallback);
         }
 
         String string(String key, String fallback) throws ConfigException {

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import org.mefgateway.gateway.admin.AdminClient;
+import org.mefgateway.gateway.token.TokenCommands;
 
 /**
  * The gateway command line ({@code ops/mefgate}): {@code init}, {@code serve} and the operator's
@@ -43,6 +44,7 @@ public final class MefGate {
             "                                dry run of one CSR against one profile file: prints the decision and the",
             "                                certificate it would issue (exit 0 issue, 3 deny)",
             "  audit verify                  check the audit log's hash chain; exit 1 and name the first broken link",
+            TokenCommands.USAGE,
             "The configuration is FILE, else $MEF_CONFIG, else ops/config/mefgate.yaml.",
             "Exit codes: 0 success, 1 failure, 2 usage error.");
 
@@ -95,6 +97,13 @@ public final class MefGate {
             }
             case "audit" -> {
                 return audit(config, rest);
+            }
+            case "token" -> {
+                try {
+                    return new TokenCommands(config, System.out).run(rest);
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException(e.getMessage());
+                }
             }
             default -> throw new UsageException("unknown command '" + command + "'");
         }

@@ -57,7 +57,8 @@ final class PolicyCheck {
             throws Exception {
         Map<String, PolicyEngine> engines;
         try {
-            engines = org.mefgateway.gateway.mef.PolicyDirectory.read(config.policyDir());
+            engines = org.mefgateway.gateway.mef.PolicyDirectory.read(config.policyDir(),
+                    config.caKeys().stream().map(org.mefgateway.hsm.CaKeyConfig::name).collect(java.util.stream.Collectors.toSet()));
         } catch (ProfileException e) {
             throw new IOException(e.getMessage());
         }

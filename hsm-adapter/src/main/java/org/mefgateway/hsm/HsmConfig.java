@@ -13,7 +13,8 @@ import java.util.Optional;
  * @param keyLabel     label (alias) of the CA private key and its certificate on the token
  * @param pinEnv       environment variable holding the user PIN, if the PIN comes from the environment
  * @param pinFile      file holding the user PIN, if it comes from a file (must not be readable by others)
- * @param signerThreads number of signing workers; the token's useful parallelism
+ * @param signerThreads number of signing workers on this token; 0 measures the token's useful
+ *                      parallelism when the signer starts (see {@link Parallelism})
  * @param queueCapacity signatures allowed to wait for a worker before callers are refused
  */
 public record HsmConfig(
@@ -25,6 +26,9 @@ public record HsmConfig(
         int signerThreads,
         int queueCapacity) {
 
+    /** Signer threads measured on the token when the signer starts. */
+    public static final int AUTO_THREADS = 0;
+
     public HsmConfig {
         Objects.requireNonNull(library, "library");
         Objects.requireNonNull(tokenLabel, "tokenLabel");
@@ -34,8 +38,8 @@ public record HsmConfig(
         if (pinEnv.isEmpty() == pinFile.isEmpty()) {
             throw new IllegalArgumentException("hsm: give exactly one of pinEnv and pinFile");
         }
-        if (signerThreads < 1) {
-            throw new IllegalArgumentException("hsm.signerThreads must be at least 1");
+        if (signerThreads < 0) {
+            throw new IllegalArgumentException("hsm.signerThreads must be a number of threads, or 0 (auto) to measure the token");
         }
         if (queueCapacity < 1) {
             throw new IllegalArgumentException("hsm.queueCapacity must be at least 1");

@@ -20,7 +20,11 @@ import java.util.Collections;
 import java.util.Date;
 import java.util.List;
 import javax.security.auth.x500.X500Principal;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.ExtensionsGenerator;
+import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.KeyUsage;
@@ -41,16 +45,22 @@ import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
  */
 public final class Pkcs11Token implements AutoCloseable {
     private final HsmConfig config;
+    private final long slot;
     private final Provider provider;
     private final KeyStore keyStore;
 
-    private Pkcs11Token(HsmConfig config, Provider provider, KeyStore keyStore) {
+    private Pkcs11Token(HsmConfig config, long slot, Provider provider, KeyStore keyStore) {
         this.config = config;
+        this.slot = slot;
         this.provider = provider;
         this.keyStore = keyStore;
     }
 
-    /** Loads the PKCS#11 library, finds the token by label and logs in with the configured PIN. */
+    /**
+     * Loads the PKCS#11 library, finds the token by label and logs in with the configured PIN.
+     * Every call makes a new SunPKCS11 provider instance (its own session pool and key handles):
+     * this is also how a signer re-initialises after a token fault, without a JVM restart.
+     */
     public static Pkcs11Token open(HsmConfig config) throws HsmException {
         String library = config.library().toAbsolutePath().toString();
         long slot = TokenSlots.slotOf(library, config.tokenLabel());
@@ -59,7 +69,7 @@ public final class Pkcs11Token implements AutoCloseable {
         try {
             KeyStore ks = KeyStore.getInstance("PKCS11", provider);
             ks.load(null, pin);
-            return new Pkcs11Token(config, provider, ks);
+            return new Pkcs11Token(config, slot, provider, ks);
         } catch (IOException e) {
             throw new HsmException("cannot log in to token '" + config.tokenLabel() + "' (wrong PIN or token not ready)", e);
         } catch (Exception e) {
@@ -96,6 +106,23 @@ public final class Pkcs11Token implements AutoCloseable {
                 "  CKA_VERIFY = true",
                 "  CKA_LABEL = " + label,
                 "}",
+                "attributes(generate, CKO_PRIVATE_KEY, CKK_RSA) = {",
+                "  CKA_TOKEN = true",
+                "  CKA_PRIVATE = true",
+                "  CKA_SENSITIVE = true",
+                "  CKA_EXTRACTABLE = false",
+                "  CKA_SIGN = true",
+                "  CKA_DECRYPT = false",
+                "  CKA_UNWRAP = false",
+                "  CKA_LABEL = " + label,
+                "}",
+                "attributes(generate, CKO_PUBLIC_KEY, CKK_RSA) = {",
+                "  CKA_TOKEN = true",
+                "  CKA_VERIFY = true",
+                "  CKA_ENCRYPT = false",
+                "  CKA_WRAP = false",
+                "  CKA_LABEL = " + label,
+                "}",
                 "");
     }
 
@@ -105,6 +132,11 @@ public final class Pkcs11Token implements AutoCloseable {
 
     public HsmConfig config() {
         return config;
+    }
+
+    /** The PKCS#11 slot id the token label resolved to when this instance was opened. */
+    public long slot() {
+        return slot;
     }
 
     /** Whether the configured CA key (with its certificate) exists on the token. */
@@ -133,7 +165,10 @@ public final class Pkcs11Token implements AutoCloseable {
 
     /** Looks the CA key and its certificate up once; the handle is kept by the returned CaKey. */
     public CaKey caKey() throws HsmException {
-        String label = config.keyLabel();
+        return caKey(config.keyLabel());
+    }
+
+    private CaKey caKey(String label) throws HsmException {
         try {
             if (!keyStore.isKeyEntry(label)) {
                 throw new HsmException("no CA key '" + label + "' on token '" + config.tokenLabel() + "' (run 'mefgate init' first)");
@@ -157,17 +192,24 @@ public final class Pkcs11Token implements AutoCloseable {
      * it beside the key. Refuses to overwrite an existing key of that label.
      */
     public CaKey createSelfSignedCa(String subjectDn, Duration validity) throws HsmException {
+        return createSelfSignedCa(subjectDn, validity, KeyAlgorithm.EC_P256);
+    }
+
+    /**
+     * Generates a CA key of the given algorithm inside the token (sensitive, not extractable,
+     * sign-only) and stores a self-signed certificate for it beside the key. That certificate is
+     * the root when the gateway is its own root; when an external root will certify the key, it is
+     * only a placeholder until {@link #importCaCertificate} replaces it. Refuses to overwrite an
+     * existing key of that label.
+     */
+    public CaKey createSelfSignedCa(String subjectDn, Duration validity, KeyAlgorithm algorithm) throws HsmException {
         if (hasCaKey()) {
             throw new HsmException("token '" + config.tokenLabel() + "' already has a CA key '" + config.keyLabel() + "'");
         }
         try {
-            KeyPairGenerator kpg = KeyPairGenerator.getInstance("EC", provider);
-            kpg.initialize(new ECGenParameterSpec("secp256r1"));
-            KeyPair pair = kpg.generateKeyPair();
-
+            KeyPair pair = generate(algorithm);
             Instant now = Instant.now();
-            // X500Principal reads RFC 4514 text most-significant-last, as operators write it ("CN=..,O=..").
-            X500Name subject = X500Name.getInstance(new X500Principal(subjectDn).getEncoded());
+            X500Name subject = x500(subjectDn);
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
                     subject, new BigInteger(127, new SecureRandom()), Date.from(now.minus(Duration.ofMinutes(1))),
@@ -175,7 +217,7 @@ public final class Pkcs11Token implements AutoCloseable {
                     .addExtension(Extension.basicConstraints, true, new BasicConstraints(true))
                     .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature))
                     .addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(pair.getPublic()));
-            X509CertificateHolder holder = builder.build(new TokenContentSigner(pair.getPrivate(), provider));
+            X509CertificateHolder holder = builder.build(new TokenContentSigner(pair.getPrivate(), provider, algorithm));
             X509Certificate cert = new JcaX509CertificateConverter().getCertificate(holder);
             cert.verify(pair.getPublic());
 
@@ -186,6 +228,81 @@ public final class Pkcs11Token implements AutoCloseable {
         } catch (Exception e) {
             throw new HsmException("cannot create the CA key on token '" + config.tokenLabel() + "': " + e.getMessage(), e);
         }
+    }
+
+    private KeyPair generate(KeyAlgorithm algorithm) throws java.security.GeneralSecurityException {
+        if (algorithm == KeyAlgorithm.RSA_2048) {
+            KeyPairGenerator kpg = KeyPairGenerator.getInstance("RSA", provider);
+            kpg.initialize(2048);
+            return kpg.generateKeyPair();
+        }
+        KeyPairGenerator kpg = KeyPairGenerator.getInstance("EC", provider);
+        kpg.initialize(new ECGenParameterSpec("secp256r1"));
+        return kpg.generateKeyPair();
+    }
+
+    /**
+     * A PKCS#10 request for the CA key, signed on the token, for an external root to certify
+     * (basicConstraints CA and keyCertSign/cRLSign requested as extensions).
+     */
+    public PKCS10CertificationRequest certificationRequest(String subjectDn) throws HsmException {
+        CaKey key = caKey();
+        try {
+            ExtensionsGenerator ext = new ExtensionsGenerator();
+            ext.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
+            ext.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature));
+            return new JcaPKCS10CertificationRequestBuilder(x500(subjectDn), key.publicKey())
+                    .addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, ext.generate())
+                    .build(key.contentSigner());
+        } catch (IOException e) {
+            throw new HsmException("cannot encode the CSR: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Replaces the certificate stored beside the CA key with the one an external root issued
+     * (and its chain up to the root). Refused unless the certificate is for exactly this key and
+     * is a CA certificate: a wrong import would make the gateway sign under a name it has no key for.
+     */
+    public CaKey importCaCertificate(List<X509Certificate> chain) throws HsmException {
+        CaKey key = caKey();
+        X509Certificate issued = chain.get(0);
+        if (!issued.getPublicKey().equals(key.publicKey())) {
+            throw new HsmException("the certificate for " + issued.getSubjectX500Principal().getName()
+                    + " is not for CA key '" + key.label() + "' (its public key differs)");
+        }
+        if (issued.getBasicConstraints() < 0) {
+            throw new HsmException("the certificate for " + issued.getSubjectX500Principal().getName() + " is not a CA certificate");
+        }
+        for (int i = 0; i + 1 < chain.size(); i++) {
+            try {
+                chain.get(i).verify(chain.get(i + 1).getPublicKey());
+            } catch (Exception e) {
+                throw new HsmException("certificate " + i + " of the chain is not signed by certificate " + (i + 1));
+            }
+        }
+        try {
+            // SunPKCS11 sees an entry whose certificate has the same public key and replaces the
+            // certificate objects, keeping the private key object itself untouched.
+            keyStore.setKeyEntry(key.label(), key.privateKey(), null, chain.toArray(Certificate[]::new));
+            return caKey();
+        } catch (KeyStoreException e) {
+            throw new HsmException("cannot store the certificate on token '" + config.tokenLabel() + "': " + e.getMessage(), e);
+        }
+    }
+
+    /** The CA keys on the token (private keys with a certificate), for operators' listings. */
+    public List<CaKey> caKeys() throws HsmException {
+        List<CaKey> keys = new ArrayList<>();
+        for (String label : keyLabels()) {
+            keys.add(caKey(label));
+        }
+        return keys;
+    }
+
+    /** RFC 4514 text as operators write it ("CN=..,O=.."), encoded most significant RDN first. */
+    private static X500Name x500(String rfc4514) {
+        return X500Name.getInstance(new X500Principal(rfc4514).getEncoded());
     }
 
     @Override

@@ -8,31 +8,29 @@ import java.security.Provider;
 import java.security.Signature;
 import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.operator.ContentSigner;
-import org.bouncycastle.operator.DefaultSignatureAlgorithmIdentifierFinder;
 import org.bouncycastle.operator.RuntimeOperatorException;
 
 /**
  * A Bouncy Castle ContentSigner backed by a token key, for the occasional synchronous signature
- * (the CA certificate itself, the gateway's TLS certificate). The content is buffered and signed in
- * one call: Bouncy Castle writes a TBS in about 145 small pieces, each of which would otherwise be
- * a separate PKCS#11 call.
+ * (the CA certificate itself, a CSR, the gateway's TLS certificate). The content is buffered and
+ * signed in one call: Bouncy Castle writes a TBS in about 145 small pieces, each of which would
+ * otherwise be a separate PKCS#11 call.
  */
 final class TokenContentSigner implements ContentSigner {
-    static final String ALGORITHM = "SHA256withECDSA";
-    static final AlgorithmIdentifier ALGORITHM_ID = new DefaultSignatureAlgorithmIdentifierFinder().find(ALGORITHM);
-
     private final PrivateKey key;
     private final Provider provider;
+    private final KeyAlgorithm algorithm;
     private final ByteArrayOutputStream buffer = new ByteArrayOutputStream(1024);
 
-    TokenContentSigner(PrivateKey key, Provider provider) {
+    TokenContentSigner(PrivateKey key, Provider provider, KeyAlgorithm algorithm) {
         this.key = key;
         this.provider = provider;
+        this.algorithm = algorithm;
     }
 
     @Override
     public AlgorithmIdentifier getAlgorithmIdentifier() {
-        return ALGORITHM_ID;
+        return algorithm.algorithmId();
     }
 
     @Override
@@ -43,7 +41,7 @@ final class TokenContentSigner implements ContentSigner {
     @Override
     public byte[] getSignature() {
         try {
-            Signature signature = Signature.getInstance(ALGORITHM, provider);
+            Signature signature = Signature.getInstance(algorithm.signatureAlgorithm(), provider);
             signature.initSign(key);
             signature.update(buffer.toByteArray());
             return signature.sign();

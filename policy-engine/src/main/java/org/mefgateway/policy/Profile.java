@@ -31,6 +31,8 @@ import java.util.regex.Pattern;
  * @param reenrolment            what a re-enrolment (RFC 7030 4.2.2) may change
  * @param maxIssuancesPerDay     certificates one Enrolee may get in any 24 hours; 0 = no limit
  * @param approval               whether an operator approves each request before it is signed
+ * @param caKey                  the gateway's CA key that signs for this profile ("default" unless
+ *                               the profile names one of the keys configured under hsm.keys)
  */
 public record Profile(
         String name,
@@ -46,7 +48,11 @@ public record Profile(
         Challenge challenge,
         Reenrolment reenrolment,
         int maxIssuancesPerDay,
-        Approval approval) {
+        Approval approval,
+        String caKey) {
+
+    /** The CA key a profile uses unless it names another (the gateway's top-level hsm key). */
+    public static final String DEFAULT_CA_KEY = "default";
 
     /** SUIDs for certificate credentials (TS-0004 m2m:suid). */
     static final int FIRST_SUID = 40;
@@ -95,6 +101,9 @@ public record Profile(
             throw new IllegalArgumentException("maxIssuancesPerDay must be 0 (no limit) or more, not " + maxIssuancesPerDay);
         }
         Objects.requireNonNull(approval, "approval");
+        if (caKey == null || !caKey.matches("[A-Za-z0-9._-]{1,64}")) {
+            throw new IllegalArgumentException("caKey must be the name of a configured CA key, not '" + caKey + "'");
+        }
         if (challenge.channelBinding() && challenge.required()) {
             throw new IllegalArgumentException("with channelBinding the challengePassword carries the TLS channel binding "
                     + "(RFC 7030 3.5), so it cannot also carry a MEF challenge: set challenge.required to false");
@@ -363,7 +372,8 @@ public record Profile(
                 new Challenge(true, Duration.ofMinutes(10), false),
                 new Reenrolment(true, Duration.ofDays(30)),
                 10,
-                new Approval(false, Duration.ofMinutes(1)));
+                new Approval(false, Duration.ofMinutes(1)),
+                DEFAULT_CA_KEY);
     }
 
     /** SUID n to {@link Oids#SUID_EKU_ARC}{@code .n}, for n in 40..45. */
@@ -378,7 +388,7 @@ public record Profile(
     /** This profile under another name (the file name decides the name, whatever the file says). */
     public Profile named(String newName) {
         return new Profile(newName, certSubjectTypes, keys, signatureAlgorithmOids, subject, subjectAltName, eku, extensions, validity,
-                backdate, challenge, reenrolment, maxIssuancesPerDay, approval);
+                backdate, challenge, reenrolment, maxIssuancesPerDay, approval, caKey);
     }
 
     private static void requirePositive(String what, Duration d) {
@@ -414,8 +424,18 @@ public record Profile(
         }
     }
 
+    /**
+     * Patterns without placeholders, compiled once: compiling on every decision tripled the cost of
+     * a decision in the JMH benchmark. Bounded by the patterns written in profile files.
+     */
+    private static final java.util.concurrent.ConcurrentMap<String, Pattern> FIXED_PATTERNS =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
     /** The pattern for one Enrolee: placeholders replaced by the literal (quoted) registered values. */
     static Pattern instantiate(String pattern, RegisteredEnrolee enrolee) {
+        if (!pattern.contains("{certSubjectId}") && !pattern.contains("{enroleeId}")) {
+            return FIXED_PATTERNS.computeIfAbsent(pattern, Pattern::compile);
+        }
         return Pattern.compile(pattern.replace("{certSubjectId}", Pattern.quote(enrolee.certSubjectId()))
                 .replace("{enroleeId}", Pattern.quote(enrolee.id())));
     }

@@ -92,7 +92,7 @@ public final class ProfileFile {
 
     private static Profile read(String name, YamlFields f) throws ProfileException {
         f.allowOnly(Set.of("description", "certSubjectTypes", "keys", "signatureAlgorithms", "subject", "subjectAltName", "eku", "extensions",
-                "validity", "challenge", "reenrolment", "rateLimit", "approval"));
+                "validity", "challenge", "reenrolment", "rateLimit", "approval", "caKey"));
         Profile d = Profile.oneM2MDefault(name);
 
         Set<CertSubjectType> identities = d.certSubjectTypes();
@@ -285,7 +285,8 @@ public final class ProfileFile {
         Profile.Reenrolment fr = reenrolment;
         int fm = maxPerDay;
         Profile.Approval fa = approval;
-        return build(f, () -> new Profile(name, ft, fk, fs, fsub, fsan, fe, fx, fv, fb, fc, fr, fm, fa));
+        String caKey = f.text("caKey").orElse(Profile.DEFAULT_CA_KEY);
+        return build(f, () -> new Profile(name, ft, fk, fs, fsub, fsan, fe, fx, fv, fb, fc, fr, fm, fa, caKey));
     }
 
     private interface Builder<T> {

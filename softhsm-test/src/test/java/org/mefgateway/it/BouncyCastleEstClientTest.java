@@ -11,9 +11,6 @@ import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.TrustManagerFactory;
-import javax.net.ssl.X509TrustManager;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1Set;
@@ -36,14 +33,12 @@ import org.bouncycastle.est.CACertsResponse;
 import org.bouncycastle.est.CSRRequestResponse;
 import org.bouncycastle.est.ESTService;
 import org.bouncycastle.est.EnrollmentResponse;
-import org.bouncycastle.est.jcajce.JsseESTServiceBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.mefgateway.gateway.TlsMaterial;
 import org.mefgateway.gateway.store.IssuedCertificate;
 import org.mefgateway.policy.Oids;
 
@@ -67,25 +62,9 @@ class BouncyCastleEstClientTest {
         mef.close();
     }
 
-    /**
-     * A BC EST service for the gateway: trusts exactly the gateway's CA, presents the device's
-     * bootstrap credential (or none). The host name check is BC's default JsseDefaultHostnameAuthorizer
-     * (never disabled): it matches 127.0.0.1 against the server certificate's iPAddress SAN.
-     */
     private ESTService est(DeviceMaker.Device device) throws Exception {
-        // The JDK's PKIX trust manager over exactly the gateway CA. BC's JcaJceUtils.getCertPathTrustManager
-        // would need the BC JCA provider installed, which would also change the provider list of the
-        // gateway running in this JVM.
-        TrustManagerFactory tmf = TlsMaterial.trustManagers(List.of(mef.caCertificate));
-        JsseESTServiceBuilder builder = new JsseESTServiceBuilder("127.0.0.1:" + mef.gateway.estPort(),
-                (X509TrustManager) tmf.getTrustManagers()[0])
-                .withTimeout(10_000);
-        if (device != null) {
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            kmf.init(device.keyStore(), DeviceMaker.Device.PASSWORD);
-            builder.withKeyManagers(kmf.getKeyManagers());
-        }
-        return builder.build();
+        return device == null ? BcEst.client(mef, null, null, null)
+                : BcEst.client(mef, device.keyStore(), DeviceMaker.Device.PASSWORD, null);
     }
 
     @Test

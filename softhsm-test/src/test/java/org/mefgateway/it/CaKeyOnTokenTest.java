@@ -1,6 +1,5 @@
 package org.mefgateway.it;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -16,7 +15,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.mefgateway.hsm.CaKey;
+import org.mefgateway.hsm.CaKeyConfig;
 import org.mefgateway.hsm.CaSigner;
 import org.mefgateway.hsm.HsmException;
 import org.mefgateway.hsm.Pkcs11Token;
@@ -89,8 +90,8 @@ class CaKeyOnTokenTest {
 
     @Test
     void pooledSignerSignaturesVerifyWithTheCaPublicKeyUnderConcurrency() throws Exception {
-        try (Pkcs11Token token = Pkcs11Token.open(hsm.config("mef-ca"));
-             CaSigner signer = token.caKey().signer(2, 1024)) {
+        try (CaSigner signer = CaSigner.open(new CaKeyConfig(CaKeyConfig.DEFAULT, List.of(hsm.config("mef-ca"))),
+                new SimpleMeterRegistry())) {
             List<byte[]> messages = new ArrayList<>();
             List<CompletableFuture<byte[]>> signatures = new ArrayList<>();
             for (int i = 0; i < 200; i++) {

@@ -14,29 +14,14 @@ import java.security.KeyPair;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
-import java.util.List;
 import java.util.Map;
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.TrustManagerFactory;
-import javax.net.ssl.X509TrustManager;
-import org.bouncycastle.asn1.DERPrintableString;
-import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.asn1.x509.Extension;
-import org.bouncycastle.asn1.x509.ExtensionsGenerator;
-import org.bouncycastle.asn1.x509.GeneralName;
-import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.est.ESTService;
 import org.bouncycastle.est.EnrollmentResponse;
-import org.bouncycastle.est.jcajce.JsseESTServiceBuilder;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
-import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.mefgateway.gateway.TlsMaterial;
 import org.mefgateway.gateway.admin.AdminClient;
 
 /**
@@ -182,10 +167,10 @@ class ReenrolmentAndApprovalTest {
     @Test
     void bouncyCastlesEstClientRenewsWithSimpleReenroll() throws Exception {
         Operational current = enrolled("");
-        ESTService est = bcClient(current.keyStore());
+        ESTService est = BcEst.client(mef, current.keyStore(), PASSWORD, null);
         String challenge = challenge(mef.client(current.keyStore(), PASSWORD), "");
 
-        EnrollmentResponse response = est.simpleEnroll(true, bcCsr(DeviceMaker.ecKeys(), current.aeId(), challenge), null);
+        EnrollmentResponse response = est.simpleEnroll(true, BcEst.aeCsr(DeviceMaker.ecKeys(), current.aeId(), challenge), null);
 
         assertTrue(response.isCompleted());
         X509Certificate renewed = new JcaX509CertificateConverter()
@@ -249,8 +234,8 @@ class ReenrolmentAndApprovalTest {
         DeviceMaker.Device device = maker.device("held-bc");
         String aeId = "//m2m.example.com/CSE3219/C-HELD-BC";
         mef.register(device, "held-bc", "AE-ID", aeId, 40);
-        ESTService est = bcClient(device.keyStore(), DeviceMaker.Device.PASSWORD, "held");
-        PKCS10CertificationRequest csr = bcCsr(DeviceMaker.ecKeys(), aeId, challenge(mef.client(device), "/held"));
+        ESTService est = BcEst.client(mef, device.keyStore(), DeviceMaker.Device.PASSWORD, "held");
+        PKCS10CertificationRequest csr = BcEst.aeCsr(DeviceMaker.ecKeys(), aeId, challenge(mef.client(device), "/held"));
 
         EnrollmentResponse held = est.simpleEnroll(false, csr, null);
         assertFalse(held.isCompleted(), "202 is not a completed enrolment");
@@ -322,31 +307,5 @@ class ReenrolmentAndApprovalTest {
             }
         }
         throw new AssertionError("no held request of " + enroleeId + " in " + r.body());
-    }
-
-    private static ESTService bcClient(KeyStore credential) throws Exception {
-        return bcClient(credential, PASSWORD, null);
-    }
-
-    private static ESTService bcClient(KeyStore credential, char[] password, String label) throws Exception {
-        TrustManagerFactory tmf = TlsMaterial.trustManagers(List.of(mef.caCertificate));
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(credential, password);
-        JsseESTServiceBuilder builder = new JsseESTServiceBuilder("127.0.0.1:" + mef.gateway.estPort(),
-                (X509TrustManager) tmf.getTrustManagers()[0]).withTimeout(10_000).withKeyManagers(kmf.getKeyManagers());
-        if (label != null) {
-            builder.withLabel(label);
-        }
-        return builder.build();
-    }
-
-    private static PKCS10CertificationRequest bcCsr(KeyPair keys, String aeId, String challenge) throws Exception {
-        ExtensionsGenerator ext = new ExtensionsGenerator();
-        ext.addExtension(Extension.subjectAlternativeName, false,
-                new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, aeId)));
-        return new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=" + aeId), keys.getPublic())
-                .addAttribute(PKCSObjectIdentifiers.pkcs_9_at_challengePassword, new DERPrintableString(challenge))
-                .addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, ext.generate())
-                .build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate()));
     }
 }

@@ -16,27 +16,12 @@ import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.TrustManagerFactory;
-import javax.net.ssl.X509TrustManager;
-import org.bouncycastle.asn1.DERPrintableString;
-import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.asn1.x509.Extension;
-import org.bouncycastle.asn1.x509.ExtensionsGenerator;
-import org.bouncycastle.asn1.x509.GeneralName;
-import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.est.ESTService;
 import org.bouncycastle.est.EnrollmentResponse;
-import org.bouncycastle.est.jcajce.JsseESTServiceBuilder;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-import org.bouncycastle.pkcs.PKCS10CertificationRequest;
-import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.mefgateway.gateway.TlsMaterial;
 
 /**
  * serverkeygen (RFC 7030 4.4) for Enrolees that cannot generate keys: the MEF generates the key
@@ -66,8 +51,8 @@ class ServerKeyGenTest {
         mef.register(device, "keygen-1", "AE-ID", aeId, 40);
         KeyPair throwaway = DeviceMaker.ecKeys();
 
-        EnrollmentResponse r = bc(device).simpleEnrollWithServersideCreation(
-                csr(throwaway, aeId, challenge(mef.client(device))), null);
+        EnrollmentResponse r = BcEst.client(mef, device.keyStore(), DeviceMaker.Device.PASSWORD, null).simpleEnrollWithServersideCreation(
+                BcEst.aeCsr(throwaway, aeId, challenge(mef.client(device))), null);
 
         assertTrue(r.isCompleted());
         assertNotNull(r.getPrivateKeyInfo(), "the private key came back");
@@ -134,23 +119,5 @@ class ServerKeyGenTest {
         HttpResponse<String> r = TestGateway.get(client, mef.est("/csrattrs"));
         assertEquals(200, r.statusCode(), r.body());
         return TestCsr.challengeFrom(r.body());
-    }
-
-    private static ESTService bc(DeviceMaker.Device device) throws Exception {
-        TrustManagerFactory tmf = TlsMaterial.trustManagers(List.of(mef.caCertificate));
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(device.keyStore(), DeviceMaker.Device.PASSWORD);
-        return new JsseESTServiceBuilder("127.0.0.1:" + mef.gateway.estPort(), (X509TrustManager) tmf.getTrustManagers()[0])
-                .withTimeout(10_000).withKeyManagers(kmf.getKeyManagers()).build();
-    }
-
-    private static PKCS10CertificationRequest csr(KeyPair keys, String aeId, String challenge) throws Exception {
-        ExtensionsGenerator ext = new ExtensionsGenerator();
-        ext.addExtension(Extension.subjectAlternativeName, false,
-                new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, aeId)));
-        return new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=" + aeId), keys.getPublic())
-                .addAttribute(PKCSObjectIdentifiers.pkcs_9_at_challengePassword, new DERPrintableString(challenge))
-                .addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, ext.generate())
-                .build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate()));
     }
 }

@@ -55,16 +55,29 @@ public final class SoftHsm {
         return new SoftHsm(dir, tokenLabel, pinFile, pin);
     }
 
+    /**
+     * A further token in the same token directory, with its own random PINs. SoftHSM lists the
+     * tokens it finds at C_Initialize, so call this before the test opens any token.
+     */
+    public SoftHsm addToken(String label) throws IOException, InterruptedException {
+        String pin = randomPin();
+        Path pinFile = dir.resolve(label + ".pin");
+        Files.createFile(pinFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(pinFile, pin);
+        run(List.of("softhsm2-util", "--init-token", "--free", "--label", label, "--so-pin", randomPin(), "--pin", pin));
+        return new SoftHsm(dir, label, pinFile, pin);
+    }
+
     public HsmConfig config(String keyLabel) {
         return new HsmConfig(LIBRARY, tokenLabel, keyLabel, Optional.empty(), Optional.of(pinFile), 2, 256);
     }
 
     /** The user PIN, for tools such as pkcs11-tool that take it as an argument. Tests only. */
-    String pin() {
+    public String pin() {
         return pin;
     }
 
-    static String run(List<String> command) throws IOException, InterruptedException {
+    public static String run(List<String> command) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().put("SOFTHSM2_CONF", CONF.toAbsolutePath().toString());
         Process p = pb.start();

@@ -73,6 +73,16 @@ public final class TestGateway implements AutoCloseable {
 
     public static TestGateway start(TestDatabase database, Map<String, String> profiles, DeviceMaker... trustedMakers)
             throws Exception {
+        return start(database, profiles, List.of(), trustedMakers);
+    }
+
+    /**
+     * A gateway with further CA keys besides the default one: each name in {@code extraKeys} is
+     * configured under hsm.keys (key label ca-NAME on the same token) and generated on the token
+     * with {@code mefgate token init-key --key NAME}, as an operator would.
+     */
+    public static TestGateway start(TestDatabase database, Map<String, String> profiles, List<String> extraKeys,
+                                    DeviceMaker... trustedMakers) throws Exception {
         SoftHsm hsm = SoftHsm.fresh("mef-test");
         Path dir = hsm.dir.resolve("var");
         Path trust = Files.createDirectories(dir.resolve("bootstrap-trust"));
@@ -88,7 +98,9 @@ public final class TestGateway implements AutoCloseable {
                 "dataDir: " + dir,
                 "est: {host: 127.0.0.1, port: 0, bootstrapTrustDir: " + trust + "}",
                 "admin: {host: 127.0.0.1, port: 0}",
-                "hsm: {library: " + SoftHsm.LIBRARY + ", tokenLabel: mef-test, keyLabel: ca-p256, pinFile: " + hsm.pinFile + "}",
+                "hsm: {library: " + SoftHsm.LIBRARY + ", tokenLabel: mef-test, keyLabel: ca-p256, pinFile: " + hsm.pinFile
+                        + ", keys: {" + String.join(", ", extraKeys.stream().map(k -> k + ": {keyLabel: ca-" + k + "}").toList())
+                        + "}}",
                 "ca: {subject: 'CN=Test MEF Root CA,O=MEF Gateway Tests', validityDays: 3650}",
                 "policyDir: " + policies,
                 "publication: {host: 127.0.0.1, port: 0}",
@@ -96,6 +108,10 @@ public final class TestGateway implements AutoCloseable {
                 ""));
         GatewayConfig config = GatewayConfig.load(configFile);
         new Initialiser(config, line -> { }).run();
+        for (String key : extraKeys) {
+            new org.mefgateway.gateway.token.TokenCommands(config, new java.io.PrintStream(java.io.OutputStream.nullOutputStream()))
+                    .run(List.of("init-key", "--key", key, "--subject", "CN=Test MEF " + key + " CA,O=MEF Gateway Tests"));
+        }
         MutableClock clock = new MutableClock();
         return new TestGateway(hsm, dir, configFile, config, Gateway.start(config, clock), clock);
     }

@@ -37,7 +37,7 @@ import org.mefgateway.gateway.store.IssuedCertificate;
 import org.mefgateway.gateway.store.RevocationReason;
 import org.mefgateway.gateway.store.Store;
 import org.mefgateway.gateway.store.StoredEnrolee;
-import org.mefgateway.hsm.CaSigner;
+import org.mefgateway.hsm.CaKeys;
 import org.mefgateway.policy.CertSubjectType;
 import org.mefgateway.policy.RegisteredEnrolee;
 import org.slf4j.Logger;
@@ -58,14 +58,11 @@ public final class AdminApi {
     /** The routing-context key of the authenticated operator, as audit events name them. */
     private static final String OPERATOR = "operator";
 
-    /** What the readiness probe has the HSM sign: any bytes prove the key is usable. */
-    private static final byte[] HSM_PROBE = "mef-readiness-probe".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-
     private static final Pattern SERIAL = Pattern.compile("[0-9A-Fa-f:]{1,64}");
     private static final Pattern STATUS = Pattern.compile("ISSUED|REVOKED");
 
     private final Store store;
-    private final CaSigner signer;
+    private final CaKeys caKeys;
     private final PolicyDirectory policies;
     private final RegistrationAuthority ra;
     private final CrlPublisher crl;
@@ -74,13 +71,13 @@ public final class AdminApi {
     private final PrometheusMeterRegistry meters;
     private final Clock clock;
 
-    public AdminApi(Store store, CaSigner signer, CrlPublisher crl, PolicyDirectory policies, RegistrationAuthority ra,
+    public AdminApi(Store store, CaKeys caKeys, CrlPublisher crl, PolicyDirectory policies, RegistrationAuthority ra,
                     WorkerExecutor storeWorkers, List<X509Certificate> operators, PrometheusMeterRegistry meters, Clock clock) {
         this.policies = policies;
         this.ra = ra;
         this.meters = meters;
         this.store = store;
-        this.signer = signer;
+        this.caKeys = caKeys;
         this.crl = crl;
         this.storeWorkers = storeWorkers;
         Set<String> fps = new HashSet<>();
@@ -126,13 +123,16 @@ public final class AdminApi {
         }
     }
 
-    /** Ready when the store answers and the HSM signs with the CA key; the detail says which is down. */
+    /**
+     * Ready when the store answers and every CA key has a token in service that signs a probe (a
+     * busy token counts as up; an open circuit fails at once); the detail says which is down.
+     */
     private void ready(RoutingContext ctx) {
         Future<Void> storeUp = storeWorkers.executeBlocking(() -> {
             store.ping();
             return null;
         }, false);
-        Future<byte[]> hsmUp = Future.fromCompletionStage(signer.sign(HSM_PROBE));
+        Future<Void> hsmUp = Future.fromCompletionStage(caKeys.probe());
         Future.join(storeUp, hsmUp).onComplete(ar -> {
             JsonObject detail = new JsonObject()
                     .put("status", ar.succeeded() ? "UP" : "DOWN")

@@ -45,7 +45,7 @@ public final class CrlPublisher {
         this.validity = validity;
         this.clock = clock;
         try {
-            this.issuer = new JcaX509CertificateHolder(signer.key().certificate());
+            this.issuer = new JcaX509CertificateHolder(signer.certificate());
         } catch (CertificateEncodingException e) {
             throw new IllegalStateException("the CA certificate cannot be encoded", e);
         }

@@ -15,7 +15,6 @@ import org.bouncycastle.cert.ocsp.BasicOCSPRespBuilder;
 import org.bouncycastle.cert.ocsp.CertificateID;
 import org.bouncycastle.cert.ocsp.OCSPException;
 import org.bouncycastle.cert.ocsp.OCSPReq;
-import org.bouncycastle.cert.ocsp.OCSPResp;
 import org.bouncycastle.cert.ocsp.OCSPRespBuilder;
 import org.bouncycastle.cert.ocsp.Req;
 import org.bouncycastle.cert.ocsp.RespID;
@@ -49,7 +48,7 @@ public final class OcspResponder {
         this.store = store;
         this.clock = clock;
         try {
-            this.issuer = new JcaX509CertificateHolder(signer.key().certificate());
+            this.issuer = new JcaX509CertificateHolder(signer.certificate());
             this.digests = new JcaDigestCalculatorProviderBuilder().build();
             // RFC 6960 4.2.1: byKey, the SHA-1 of the responder's public key.
             this.responderId = new RespID(issuer.getSubjectPublicKeyInfo(), digests.get(CertificateID.HASH_SHA1));

@@ -8,6 +8,7 @@ import org.mefgateway.gateway.LogText;
 import org.mefgateway.gateway.store.StoreException;
 import org.mefgateway.hsm.HsmBusyException;
 import org.mefgateway.hsm.HsmException;
+import org.mefgateway.hsm.HsmUnavailableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,6 +51,10 @@ public final class ErrorResponses {
         } else if (failure instanceof HsmBusyException) {
             ctx.response().putHeader("Retry-After", "1");
             send(ctx, 503, "the CA is busy; nothing was issued, retry shortly");
+        } else if (failure instanceof HsmUnavailableException) {
+            // The circuit is open: the signer logged the fault once; every request would repeat it.
+            ctx.response().putHeader("Retry-After", "10");
+            send(ctx, 503, "the CA's HSM is unavailable; nothing was issued, retry later");
         } else if (failure instanceof HsmException e) {
             LOG.error("HSM failure: {}", e.getMessage());
             ctx.response().putHeader("Retry-After", "10");

@@ -10,6 +10,8 @@ import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.Optional;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
@@ -27,12 +29,12 @@ public final class EstApi {
     static final String DEFAULT_LABEL = "";
 
     private final RegistrationAuthority ra;
-    private final String cacertsBody;
+    /** The cacerts body of each CA key (by key name), built once. */
+    private final Map<String, String> cacertsBodies = new ConcurrentHashMap<>();
     private final int maxBodyBytes;
 
-    public EstApi(RegistrationAuthority ra, List<X509Certificate> caCertificates, int maxBodyBytes) {
+    public EstApi(RegistrationAuthority ra, int maxBodyBytes) {
         this.ra = ra;
-        this.cacertsBody = EstWire.encodeBase64(EstWire.certsOnly(caCertificates.stream().map(EstWire::der).toList()));
         this.maxBodyBytes = maxBodyBytes;
     }
 
@@ -62,8 +64,10 @@ public final class EstApi {
 
     /** RFC 7030 4.1: the CA certificates, to anyone (the Enrolee installs them as trust anchors). */
     private void cacerts(RoutingContext ctx) {
-        ra.policy(label(ctx));
-        sendBase64(ctx, EstWire.PKCS7_CERTS_ONLY, cacertsBody);
+        PolicyEngine policy = ra.policy(label(ctx));
+        String body = cacertsBodies.computeIfAbsent(policy.profile().caKey(), key -> EstWire.encodeBase64(
+                EstWire.certsOnly(ra.ca(policy).chain().stream().map(EstWire::der).toList())));
+        sendBase64(ctx, EstWire.PKCS7_CERTS_ONLY, body);
     }
 
     /** RFC 7030 4.5 / TS-0003 steps 4-5, for an authenticated Enrolee. */

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
@@ -28,15 +29,20 @@ public final class PolicyDirectory {
     private static final long MAX_FILE_BYTES = 256 * 1024;
 
     private final Path dir;
+    private final Set<String> caKeys;
     private final AtomicReference<Map<String, PolicyEngine>> engines = new AtomicReference<>(Map.of());
 
-    private PolicyDirectory(Path dir) {
+    private PolicyDirectory(Path dir, Set<String> caKeys) {
         this.dir = dir;
+        this.caKeys = Set.copyOf(caKeys);
     }
 
-    /** Loads the directory, or fails with every problem found: the gateway does not start with a bad profile. */
-    public static PolicyDirectory load(Path dir) throws ProfileException {
-        PolicyDirectory policies = new PolicyDirectory(dir);
+    /**
+     * Loads the directory, or fails with every problem found: the gateway does not start with a
+     * bad profile. {@code caKeys} are the names of the configured CA keys a profile may name.
+     */
+    public static PolicyDirectory load(Path dir, Set<String> caKeys) throws ProfileException {
+        PolicyDirectory policies = new PolicyDirectory(dir, caKeys);
         policies.reload();
         return policies;
     }
@@ -46,7 +52,7 @@ public final class PolicyDirectory {
      * their names are returned; on any error the profiles in use stay as they were.
      */
     public synchronized List<String> reload() throws ProfileException {
-        Map<String, PolicyEngine> loaded = read(dir);
+        Map<String, PolicyEngine> loaded = read(dir, caKeys);
         engines.set(Map.copyOf(loaded));
         return List.copyOf(loaded.keySet());
     }
@@ -68,7 +74,7 @@ public final class PolicyDirectory {
     }
 
     /** Every *.yaml file of {@code dir} as a profile; all errors of all files in one exception. */
-    public static Map<String, PolicyEngine> read(Path dir) throws ProfileException {
+    public static Map<String, PolicyEngine> read(Path dir, Set<String> caKeys) throws ProfileException {
         if (!Files.isDirectory(dir)) {
             throw new ProfileException(dir + ": the policy directory does not exist");
         }
@@ -90,6 +96,10 @@ public final class PolicyDirectory {
                 if (profile.challenge().channelBinding() && !ChannelBinding.available()) {
                     throw new ProfileException(file.getFileName() + ": challenge.channelBinding needs tls-exporter, which "
                             + "the JDK offers from version 25; this gateway runs on Java " + Runtime.version().feature());
+                }
+                if (!caKeys.contains(profile.caKey())) {
+                    throw new ProfileException(file.getFileName() + ": caKey: no CA key '" + profile.caKey()
+                            + "' is configured; there are " + caKeys.stream().sorted().toList() + " (mefgate.yaml hsm.keys)");
                 }
                 engines.put(profile.name(), new PolicyEngine(profile));
             } catch (ProfileException e) {

@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Collectors;
 import org.mefgateway.gateway.LogText;
@@ -66,17 +67,18 @@ public final class RegistrationAuthority {
 
     private final Store store;
     private final PolicyDirectory policies;
-    private final CertificateAuthority ca;
+    /** One CA per configured CA key, by key name; a profile's caKey picks one. */
+    private final Map<String, CertificateAuthority> cas;
     private final WorkerExecutor storeWorkers;
     private final WorkerExecutor cpuWorkers;
     private final MeterRegistry meters;
     private final Clock clock;
 
-    public RegistrationAuthority(Store store, PolicyDirectory policies, CertificateAuthority ca,
+    public RegistrationAuthority(Store store, PolicyDirectory policies, Map<String, CertificateAuthority> cas,
                                  WorkerExecutor storeWorkers, WorkerExecutor cpuWorkers, MeterRegistry meters, Clock clock) {
         this.store = store;
         this.policies = policies;
-        this.ca = ca;
+        this.cas = Map.copyOf(cas);
         this.storeWorkers = storeWorkers;
         this.cpuWorkers = cpuWorkers;
         this.meters = meters;
@@ -108,6 +110,11 @@ public final class RegistrationAuthority {
         return policies.forLabel(label).orElseThrow(() -> EstError.of(404, label.isEmpty()
                 ? "this MEF serves EST only under a label (no default.yaml profile): use /.well-known/est/<label>/..."
                 : "no profile serves the EST label '" + LogText.safe(label) + "'"));
+    }
+
+    /** The CA that signs for this profile (PolicyDirectory checked at load that its key exists). */
+    public CertificateAuthority ca(PolicyEngine policy) {
+        return cas.get(policy.profile().caKey());
     }
 
     /**
@@ -231,7 +238,7 @@ public final class RegistrationAuthority {
         Decision.Issue issue = decide(enrolee, policy, request.csr(), new EnrolmentContext(label,
                 enrolee.bootstrapFingerprint(), enrolee.enrolee(), found.challenge(),
                 caller.current().map(RegistrationAuthority::currentCertificate), channelBinding, found.issuedLastDay(),
-                ca.caCertificate().getNotAfter().toInstant(), clock.instant()));
+                ca(policy).caCertificate().getNotAfter().toInstant(), clock.instant()));
         // Nothing to claim when the profile waives the challenge (and the CSR has none) or when
         // the challengePassword carries the TLS channel binding, which is unique per session.
         String challengeHash = policy.profile().challenge().channelBinding() ? null
@@ -241,7 +248,7 @@ public final class RegistrationAuthority {
             if (policy.profile().approval().required()) {
                 return hold(enrolee, label, policy, request, operation);
             }
-            return issueAndRecord(enrolee.enrolee().id(), issue, SERIAL_ATTEMPTS)
+            return issueAndRecord(ca(policy), enrolee.enrolee().id(), issue, SERIAL_ATTEMPTS)
                     .map(IssuedCertificate::der)
                     .recover(failure -> abandonIssuance(enrolee, challengeHash, firstEnrolment, failure));
         });
@@ -366,11 +373,13 @@ public final class RegistrationAuthority {
         });
     }
 
-    private Future<IssuedCertificate> issueAndRecord(String enroleeId, Decision.Issue issue, int attemptsLeft) {
-        return issueAndRecord(enroleeId, issue, Serials.next(), attemptsLeft);
+    private Future<IssuedCertificate> issueAndRecord(CertificateAuthority ca, String enroleeId, Decision.Issue issue,
+                                                     int attemptsLeft) {
+        return issueAndRecord(ca, enroleeId, issue, Serials.next(), attemptsLeft);
     }
 
-    private Future<IssuedCertificate> issueAndRecord(String enroleeId, Decision.Issue issue, BigInteger serial, int attemptsLeft) {
+    private Future<IssuedCertificate> issueAndRecord(CertificateAuthority ca, String enroleeId, Decision.Issue issue,
+                                                     BigInteger serial, int attemptsLeft) {
         CertificateTemplate t = issue.template();
         Future<byte[]> signed;
         try {
@@ -396,7 +405,7 @@ public final class RegistrationAuthority {
                     // and the certificate with the duplicate serial is discarded, never returned.
                     if (e instanceof DuplicateException && attemptsLeft > 1) {
                         LOG.warn("serial {} already in the ledger; issuing again with a new serial", serial.toString(16));
-                        return issueAndRecord(enroleeId, issue, Serials.next(), attemptsLeft - 1);
+                        return issueAndRecord(ca, enroleeId, issue, Serials.next(), attemptsLeft - 1);
                     }
                     return Future.failedFuture(e);
                 });
@@ -461,21 +470,25 @@ public final class RegistrationAuthority {
             PendingRequest held = approving.held();
             StoredEnrolee enrolee = approving.enrolee();
             int issuedLastDay = approving.issuedLastDay();
-            return cpuWorkers.executeBlocking(() -> {
-                PolicyEngine policy = policies.forLabel(held.label()).orElseThrow(() -> EstError.of(409,
-                        "no profile serves label '" + held.label() + "' any more"));
-                CsrFacts csr = CsrParser.parse(held.csr());
-                Instant now = clock.instant();
-                Optional<IssuedChallenge> consumed = csr.challengePassword()
-                        .map(c -> new IssuedChallenge(enrolee.enrolee().id(), now.plusSeconds(1), false));
-                Decision decision = policy.decide(csr, new EnrolmentContext(held.label(), enrolee.bootstrapFingerprint(),
-                        enrolee.enrolee(), consumed, Optional.empty(), csr.challengePassword(), issuedLastDay,
-                        ca.caCertificate().getNotAfter().toInstant(), now));
-                if (decision instanceof Decision.Deny deny) {
-                    throw EstError.denied(409, deny.profile(), deny.ruleId(), "the profile now refuses this request: " + deny.reason());
-                }
-                return (Decision.Issue) decision;
-            }, false).compose(issue -> issueAndRecord(enrolee.enrolee().id(), issue, serial, 1))
+            Optional<PolicyEngine> labelPolicy = policies.forLabel(held.label());
+            Future<Decision.Issue> decided = labelPolicy.isEmpty()
+                    ? Future.failedFuture(EstError.of(409, "no profile serves label '" + held.label() + "' any more"))
+                    : cpuWorkers.executeBlocking(() -> {
+                        PolicyEngine policy = labelPolicy.get();
+                        CsrFacts csr = CsrParser.parse(held.csr());
+                        Instant now = clock.instant();
+                        Optional<IssuedChallenge> consumed = csr.challengePassword()
+                                .map(c -> new IssuedChallenge(enrolee.enrolee().id(), now.plusSeconds(1), false));
+                        Decision decision = policy.decide(csr, new EnrolmentContext(held.label(), enrolee.bootstrapFingerprint(),
+                                enrolee.enrolee(), consumed, Optional.empty(), csr.challengePassword(), issuedLastDay,
+                                ca(policy).caCertificate().getNotAfter().toInstant(), now));
+                        if (decision instanceof Decision.Deny deny) {
+                            throw EstError.denied(409, deny.profile(), deny.ruleId(),
+                                    "the profile now refuses this request: " + deny.reason());
+                        }
+                        return (Decision.Issue) decision;
+                    }, false);
+            return decided.compose(issue -> issueAndRecord(ca(labelPolicy.get()), enrolee.enrolee().id(), issue, serial, 1))
                     .onSuccess(cert -> LOG.info("operator approved request={} enrolee={} serial={}", requestId,
                             enrolee.enrolee().id(), cert.serialHex()))
                     .recover(failure -> storeWorkers.executeBlocking(() -> {
@@ -520,17 +533,21 @@ public final class RegistrationAuthority {
                 e.toString()));
     }
 
+    /** Whether one of this gateway's CA keys signed the certificate (names can collide; signatures cannot). */
     private boolean issuedByThisCa(X509Certificate cert) {
-        X509Certificate caCert = ca.caCertificate();
-        if (!cert.getIssuerX500Principal().equals(caCert.getSubjectX500Principal())) {
-            return false;
+        for (CertificateAuthority ca : cas.values()) {
+            X509Certificate caCert = ca.caCertificate();
+            if (!cert.getIssuerX500Principal().equals(caCert.getSubjectX500Principal())) {
+                continue;
+            }
+            try {
+                cert.verify(caCert.getPublicKey());
+                return true;
+            } catch (GeneralSecurityException e) {
+                // another key under the same name: try the next
+            }
         }
-        try {
-            cert.verify(caCert.getPublicKey());
-            return true;
-        } catch (GeneralSecurityException e) {
-            return false;
-        }
+        return false;
     }
 
     private static String sha256(byte[] der) {

@@ -21,7 +21,8 @@ import org.mefgateway.gateway.ca.CertificateAuthority;
 import org.mefgateway.gateway.ca.Serials;
 import org.mefgateway.gateway.store.IssuedCertificate;
 import org.mefgateway.gateway.store.Store;
-import org.mefgateway.hsm.CaKey;
+import org.mefgateway.hsm.CaKeyConfig;
+import org.mefgateway.hsm.HsmConfig;
 import org.mefgateway.hsm.CaSigner;
 import org.mefgateway.hsm.Pkcs11Token;
 import org.mefgateway.it.SoftHsm;
@@ -48,8 +49,12 @@ class LedgerBench {
         SoftHsm hsm = SoftHsm.fresh("mef-bench");
         Path dir = hsm.dir;
         try (Pkcs11Token token = Pkcs11Token.open(hsm.config("ca-p256"))) {
-            CaKey key = token.createSelfSignedCa("CN=Bench CA", Duration.ofDays(30));
-            try (CaSigner signer = key.signer(2, 8192)) {
+            token.createSelfSignedCa("CN=Bench CA", Duration.ofDays(30));
+        }
+        HsmConfig tokenConfig = new HsmConfig(SoftHsm.LIBRARY, hsm.tokenLabel, "ca-p256", java.util.Optional.empty(),
+                java.util.Optional.of(hsm.pinFile), 2, 8192);
+        {
+            try (CaSigner signer = CaSigner.open(new CaKeyConfig(CaKeyConfig.DEFAULT, List.of(tokenConfig)), new SimpleMeterRegistry())) {
                 CertificateAuthority ca = new CertificateAuthority(signer);
                 KeyPair subjectKey = TestCsr.keys("EC", new java.security.spec.ECGenParameterSpec("secp256r1"));
                 Instant now = Instant.now();
