@@ -101,6 +101,7 @@ class LimitsAndOverloadTest {
         String refusal = answers.substring(first429, answers.indexOf("\n\n", first429) > 0 ? answers.indexOf("\n\n", first429) : answers.length());
         assertTrue(answers.substring(first429).contains("Retry-After: 1"), refusal);
         assertTrue(answers.substring(first429, first429 + 300).contains("text/plain"), refusal);
+        assertTrue(shedCount("client_rate") >= 600 - ok, "every 429 counted in mef_est_requests_shed_total{reason=client_rate}");
         // Another address is not affected.
         try (RawHttps other = RawHttps.connect(mef, null, null, "127.0.0.6")) {
             assertTrue(other.send("GET /.well-known/est/cacerts HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
@@ -138,6 +139,7 @@ class LimitsAndOverloadTest {
             assertTrue(shed.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"));
             assertTrue(shed.body().contains("at capacity"), shed.body());
             assertEquals(issuedBefore, mef.issued().size(), "nothing issued");
+            assertTrue(shedCount("capacity") >= 2, "both refusals counted in mef_est_requests_shed_total{reason=capacity}");
         } finally {
             for (RawHttps c : slow) {
                 c.close();
@@ -215,5 +217,12 @@ class LimitsAndOverloadTest {
             assertEquals(200, r.statusCode(), "a shed Enrolee enrols on retry: " + r.body());
         }
         assertEquals(issuedBefore + clients, mef.issued().size());
+    }
+
+    /** mef_est_requests_shed_total for one reason, read from the admin listener's /metrics. */
+    private static double shedCount(String reason) throws Exception {
+        String series = "mef_est_requests_shed_total{reason=\"" + reason + "\"} ";
+        return new AdminClient(mef.config).get("/metrics").body().lines().filter(l -> l.startsWith(series))
+                .mapToDouble(l -> Double.parseDouble(l.substring(series.length()).trim())).findFirst().orElse(-1);
     }
 }

@@ -1,5 +1,7 @@
 package org.mefgateway.gateway.est;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.RoutingContext;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -17,10 +19,14 @@ final class Admission {
     private final GatewayConfig.Limits limits;
     private final TokenBuckets buckets;
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final Counter shedAtCapacity;
+    private final Counter shedPerClient;
 
-    Admission(Vertx vertx, GatewayConfig.Limits limits) {
+    Admission(Vertx vertx, GatewayConfig.Limits limits, MeterRegistry meters) {
         this.vertx = vertx;
         this.limits = limits;
+        this.shedAtCapacity = shed(meters, "capacity");
+        this.shedPerClient = shed(meters, "client_rate");
         this.buckets = limits.perClientPerSecond() == 0 ? null
                 : new TokenBuckets(limits.perClientPerSecond(), limits.perClientBurst(), limits.maxTrackedClients());
     }
@@ -30,6 +36,7 @@ final class Admission {
         if (buckets != null) {
             long wait = buckets.take(ctx.request().remoteAddress().hostAddress(), System.nanoTime());
             if (wait > 0) {
+                shedPerClient.increment();
                 long seconds = Math.max(1, (wait + 999_999_999L) / 1_000_000_000L);
                 ctx.response().putHeader("Retry-After", String.valueOf(seconds));
                 ErrorResponses.send(ctx, 429, "too many requests from " + ctx.request().remoteAddress().hostAddress()
@@ -67,6 +74,7 @@ final class Admission {
     void enrolment(RoutingContext ctx) {
         if (inFlight.incrementAndGet() > limits.maxInFlight()) {
             inFlight.decrementAndGet();
+            shedAtCapacity.increment();
             ctx.response().putHeader("Retry-After", "1");
             ErrorResponses.send(ctx, 503, "the CA is at capacity (" + limits.maxInFlight()
                     + " enrolments in progress); nothing was issued, retry shortly");
@@ -74,5 +82,14 @@ final class Admission {
         }
         ctx.addEndHandler(done -> inFlight.decrementAndGet());
         ctx.next();
+    }
+
+    /** Requests turned away before any work, so an operator sees shedding apart from refusals by policy. */
+    private static Counter shed(MeterRegistry meters, String reason) {
+        return Counter.builder("mef.est.requests.shed")
+                .description("EST requests refused before any work: capacity (est.maxInFlight enrolments in progress, 503) "
+                        + "or client_rate (the source address's rate limit, 429)")
+                .tag("reason", reason)
+                .register(meters);
     }
 }

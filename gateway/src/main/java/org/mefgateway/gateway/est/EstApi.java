@@ -47,7 +47,7 @@ public final class EstApi {
         Router router = Router.router(vertx);
         // First, so every request is counted and timed, including the ones routing or the body handler refuse.
         router.route().handler(metrics::handle);
-        Admission admission = new Admission(vertx, limits);
+        Admission admission = new Admission(vertx, limits, metrics.meters());
         router.route().handler(admission::perClient).handler(admission::deadline);
         // RFC 7030 3.2.2: each operation without a label and under /<label>/ (the label selects the profile).
         for (String base : List.of(EST, EST + "/:label")) {

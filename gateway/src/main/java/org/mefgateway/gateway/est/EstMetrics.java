@@ -31,6 +31,10 @@ public final class EstMetrics {
         this.servedLabel = servedLabel;
     }
 
+    MeterRegistry meters() {
+        return meters;
+    }
+
     /** The first handler of the EST router: starts the clock and records when the response has ended. */
     public void handle(RoutingContext ctx) {
         long start = System.nanoTime();
