@@ -51,7 +51,9 @@ class GracefulShutdownTest {
                     .POST(HttpRequest.BodyPublishers.fromPublisher(body, csr.length)).build(), HttpResponse.BodyHandlers.ofString());
             assertTrue(body.asked.await(30, TimeUnit.SECONDS), "the gateway asked for the body (100 Continue)");
 
-            closed = CompletableFuture.runAsync(mef::close);
+            // Own threads, not the common pool: on two cores it has one thread, which the held body's
+            // wait occupies, and close() would not even start.
+            closed = CompletableFuture.runAsync(mef::close, runnable -> new Thread(runnable, "test-close").start());
             assertTrue(refusesConnections(mef.gateway.estPort()), "the EST listener stops accepting once close() begins");
             body.release();
 
@@ -113,7 +115,7 @@ class GracefulShutdownTest {
                     }
                     sent = true;
                     asked.countDown();
-                    CompletableFuture.runAsync(() -> {
+                    new Thread(() -> {
                         try {
                             released.await();
                         } catch (InterruptedException e) {
@@ -121,7 +123,7 @@ class GracefulShutdownTest {
                         }
                         subscriber.onNext(ByteBuffer.wrap(bytes));
                         subscriber.onComplete();
-                    });
+                    }, "held-body").start();
                 }
 
                 @Override

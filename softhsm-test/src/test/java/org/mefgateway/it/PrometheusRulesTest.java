@@ -14,8 +14,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.mefgateway.gateway.Pem;
 
 /**
- * The shipped Prometheus configuration and alert rules load in Prometheus's own checker. Needs
- * {@code promtool} (Debian package {@code prometheus}); without it the tests are skipped and say so.
+ * The shipped Prometheus configuration and alert rules load in Prometheus's own checker, and a
+ * real Prometheus server scrapes a real gateway with them. Needs {@code promtool} and
+ * {@code prometheus} (Debian package {@code prometheus}, which ops/test installs); without them the
+ * tests are skipped and say so.
  */
 class PrometheusRulesTest {
     static final Path PROMETHEUS = Path.of("../ops/prometheus");
@@ -47,6 +49,79 @@ class PrometheusRulesTest {
 
         assertEquals(0, r.exit(), r.output());
         assertTrue(r.output().contains("is valid prometheus config file"), r.output());
+    }
+
+    /**
+     * Debian's Prometheus, with the shipped prometheus.yml (only the target port and the intervals
+     * changed) and alerts.yml, scrapes a running gateway over TLS verified against the gateway's CA:
+     * the target is up, a gateway metric is queryable, and every alert rule has been evaluated
+     * without error.
+     */
+    @Test
+    void aRealPrometheusScrapesAGatewayAndEvaluatesEveryAlertRule(@TempDir Path root) throws Exception {
+        Assumptions.assumeTrue(onPath("prometheus"), "the prometheus server is not installed (apt-get install prometheus)");
+        int rules = (int) Files.readString(PROMETHEUS.resolve("alerts.yml")).lines().filter(l -> l.trim().startsWith("- alert:")).count();
+        try (TestGateway mef = TestGateway.start(DeviceMaker.create("Scrape Maker CA"))) {
+            Path dir = Files.createDirectories(root.resolve("ops/prometheus"));
+            String config = Files.readString(PROMETHEUS.resolve("prometheus.yml"));
+            String scraped = config.replace("'127.0.0.1:9443'", "'127.0.0.1:" + mef.gateway.adminPort() + "'")
+                    .replace("scrape_interval: 15s", "scrape_interval: 1s").replace("evaluation_interval: 15s", "evaluation_interval: 1s");
+            assertTrue(!scraped.equals(config) && scraped.contains(":" + mef.gateway.adminPort()), "the shipped file has the fields this test edits");
+            Files.writeString(dir.resolve("prometheus.yml"), scraped);
+            Files.copy(PROMETHEUS.resolve("alerts.yml"), dir.resolve("alerts.yml"));
+            Files.createDirectories(root.resolve("var/ca"));
+            Pem.write(root.resolve("var/ca/ca.pem"), mef.caCertificate);
+
+            int port;
+            try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+                port = s.getLocalPort();
+            }
+            Process prometheus = new ProcessBuilder("prometheus", "--config.file=prometheus.yml",
+                    "--storage.tsdb.path=" + root.resolve("tsdb"), "--web.listen-address=127.0.0.1:" + port)
+                    .directory(dir.toFile()).redirectErrorStream(true).redirectOutput(root.resolve("prometheus.log").toFile()).start();
+            try {
+                java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+                java.util.function.Function<String, String> api = path -> {
+                    try {
+                        return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path)).build(),
+                                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                    } catch (Exception e) {
+                        return "";
+                    }
+                };
+                String targets = "";
+                String rulesState = "";
+                String query = "";
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (System.nanoTime() < deadline) {
+                    targets = api.apply("/api/v1/targets");
+                    rulesState = api.apply("/api/v1/rules");
+                    query = api.apply("/api/v1/query?query=mef_ca_certificate_not_after_seconds");
+                    boolean evaluated = count(rulesState, "\"health\":\"ok\"") == rules;
+                    if (targets.contains("\"health\":\"up\"") && evaluated && query.contains("\"__name__\":\"mef_ca_certificate_not_after_seconds\"")) {
+                        break;
+                    }
+                    Thread.sleep(500);
+                }
+                String log = Files.readString(root.resolve("prometheus.log"));
+                assertTrue(targets.contains("\"health\":\"up\"") && targets.contains("\"lastError\":\"\""),
+                        "the gateway's /metrics is scraped over verified TLS: " + targets + "\n" + log);
+                assertTrue(query.contains("\"__name__\":\"mef_ca_certificate_not_after_seconds\""), "a gateway metric is queryable: " + query);
+                assertEquals(rules, count(rulesState, "\"type\":\"alerting\""), "every rule of alerts.yml is loaded: " + rulesState);
+                assertEquals(rules, count(rulesState, "\"health\":\"ok\""), "every rule evaluated without error: " + rulesState);
+            } finally {
+                prometheus.destroy();
+                prometheus.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private static int count(String text, String needle) {
+        int n = 0;
+        for (int i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + 1)) {
+            n++;
+        }
+        return n;
     }
 
     record Result(int exit, String output) {
