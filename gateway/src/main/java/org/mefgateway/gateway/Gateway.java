@@ -135,7 +135,7 @@ public final class Gateway implements AutoCloseable {
                         .baseUnit("seconds")
                         .register(meters);
             }
-            RegistrationAuthority ra = new RegistrationAuthority(store, policies, cas, storeWorkers, cpuWorkers, meters, clock);
+            RegistrationAuthority ra = new RegistrationAuthority(vertx, store, policies, cas, storeWorkers, cpuWorkers, meters, clock);
             KeyManagerFactory serverKeys = TlsMaterial.keyManagers(data.tlsServerKeyStore(), data.tlsServerPassword());
 
             List<X509Certificate> bootstrapAnchors = TlsMaterial.certificatesIn(config.est().bootstrapTrustDir());

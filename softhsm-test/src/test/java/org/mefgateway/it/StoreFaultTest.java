@@ -12,6 +12,8 @@ import java.sql.Statement;
 import java.util.Base64;
 import java.util.List;
 import org.bouncycastle.cms.CMSSignedData;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.mefgateway.gateway.store.IssuedCertificate;
 import org.mefgateway.policy.Oids;
@@ -26,6 +28,20 @@ import org.mefgateway.policy.Oids;
  */
 class StoreFaultTest {
     static final String AE_ID = "//m2m.example.com/CSE3219/fault-1";
+    /** One gateway for the class: SoftHSM is loaded once per JVM, with the token of the first gateway. */
+    static DeviceMaker maker;
+    static TestGateway mef;
+
+    @BeforeAll
+    static void start() throws Exception {
+        maker = DeviceMaker.create("Store Fault Maker CA");
+        mef = TestGateway.start(maker);
+    }
+
+    @AfterAll
+    static void stop() {
+        mef.close();
+    }
 
     /**
      * A real database refusing the ledger insert at exactly the moment that matters (after the
@@ -34,31 +50,66 @@ class StoreFaultTest {
      */
     @Test
     void ledgerThatCannotRecordMeans503NoCertificateAndTheRetryIsIssued() throws Exception {
-        DeviceMaker maker = DeviceMaker.create("Store Fault Maker CA");
         DeviceMaker.Device device = maker.device("fault-device-1");
-        try (TestGateway mef = TestGateway.start(maker)) {
-            mef.register(device, "ae-fault-1", "AE-ID", AE_ID, 40);
-            HttpClient client = mef.client(device);
-            String csr = csr(challenge(mef, client));
-            int before = mef.issued().size();
+        mef.register(device, "ae-fault-1", "AE-ID", AE_ID, 40);
+        HttpClient client = mef.client(device);
+        String csr = csr(challenge(mef, client));
+        int before = mef.issued().size();
 
-            try (Connection db = connect(mef)) {
-                refuseLedgerInserts(db, TestDatabase.fromSystemProperty().isPostgres());
-                HttpResponse<String> refused = enrol(mef, client, csr);
-                assertUnavailable(refused);
-                assertEquals(before, mef.issued().size(), "nothing entered the ledger");
-                try (Statement s = db.createStatement()) {
-                    s.execute("DROP TRIGGER mef_fault_ledger" + (TestDatabase.fromSystemProperty().isPostgres() ? " ON issued_certificate" : ""));
-                }
+        try (Connection db = connect(mef)) {
+            refuseLedgerInserts(db, TestDatabase.fromSystemProperty().isPostgres());
+            HttpResponse<String> refused = enrol(mef, client, csr);
+            assertUnavailable(refused);
+            assertEquals(before, mef.issued().size(), "nothing entered the ledger");
+            try (Statement s = db.createStatement()) {
+                s.execute("DROP TRIGGER mef_fault_ledger" + (TestDatabase.fromSystemProperty().isPostgres() ? " ON issued_certificate" : ""));
             }
-
-            // The store is back: the very same request (same challenge) is issued, once.
-            HttpResponse<String> issued = enrol(mef, client, csr);
-            assertEquals(200, issued.statusCode(), issued.body());
-            assertInLedger(mef, issued);
-            assertEquals(before + 1, mef.issued().size());
-            assertTrue(mef.gateway.store().verifyAuditChain().intact(), "audit chain intact after the failure");
         }
+
+        // The store is back: the very same request (same challenge) is issued, once.
+        HttpResponse<String> issued = enrol(mef, client, csr);
+        assertEquals(200, issued.statusCode(), issued.body());
+        assertInLedger(mef, issued);
+        assertEquals(before + 1, mef.issued().size());
+        assertTrue(mef.gateway.store().verifyAuditChain().intact(), "audit chain intact after the failure");
+    }
+
+    /**
+     * The store refuses the ledger insert and then the release of the claim too (the command
+     * cannot be set back to CERT_PROV): the client gets 503 and, while the store still fails, its
+     * retry is refused and nothing is issued; once the store is back the gateway gives the claim
+     * back by itself, and the same request is issued, without an operator re-instructing.
+     */
+    @Test
+    void aClaimTheStoreCannotGiveBackAtOnceIsGivenBackOnceItCanAndTheRetryIsIssued() throws Exception {
+        DeviceMaker.Device device = maker.device("fault-device-2");
+        boolean postgres = TestDatabase.fromSystemProperty().isPostgres();
+        mef.register(device, "ae-fault-2", "AE-ID", AE_ID, 40);
+        HttpClient client = mef.client(device);
+        String csr = csr(challenge(mef, client));
+        int before = mef.issued().size();
+
+        try (Connection db = connect(mef)) {
+            refuseLedgerInserts(db, postgres);
+            refuseCommandRestore(db, postgres);
+            assertUnavailable(enrol(mef, client, csr));
+            HttpResponse<String> meanwhile = enrol(mef, client, csr);
+            assertEquals(403, meanwhile.statusCode(), "the claim is still held while the store fails: " + meanwhile.body());
+            assertEquals(before, mef.issued().size(), "nothing entered the ledger");
+            try (Statement s = db.createStatement()) {
+                s.execute("DROP TRIGGER mef_fault_ledger" + (postgres ? " ON issued_certificate" : ""));
+                s.execute("DROP TRIGGER mef_fault_restore" + (postgres ? " ON enrolee" : ""));
+            }
+        }
+
+        HttpResponse<String> issued = enrol(mef, client, csr);
+        for (int i = 0; i < 120 && issued.statusCode() == 403; i++) {
+            Thread.sleep(500);
+            issued = enrol(mef, client, csr);
+        }
+        assertEquals(200, issued.statusCode(), "the claim was given back once the store could take it: " + issued.body());
+        assertInLedger(mef, issued);
+        assertEquals(before + 1, mef.issued().size());
     }
 
     static void assertUnavailable(HttpResponse<String> r) {
@@ -99,12 +150,49 @@ class StoreFaultTest {
     private static void refuseLedgerInserts(Connection db, boolean postgres) throws SQLException {
         try (Statement s = db.createStatement()) {
             if (postgres) {
-                s.execute("CREATE FUNCTION mef_fault_refuse() RETURNS trigger AS $$ BEGIN "
+                s.execute("CREATE OR REPLACE FUNCTION mef_fault_refuse() RETURNS trigger AS $$ BEGIN "
                         + "RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END $$ LANGUAGE plpgsql");
                 s.execute("CREATE TRIGGER mef_fault_ledger BEFORE INSERT ON issued_certificate FOR EACH ROW EXECUTE FUNCTION mef_fault_refuse()");
             } else {
                 s.execute("CREATE TRIGGER mef_fault_ledger BEFORE INSERT ON issued_certificate FOR EACH ROW CALL '"
                         + LedgerRefuses.class.getName() + "'");
+            }
+        }
+    }
+
+    /** Setting an Enrolee's command back to CERT_PROV (what releasing a claim does) fails as on a full disk. */
+    private static void refuseCommandRestore(Connection db, boolean postgres) throws SQLException {
+        try (Statement s = db.createStatement()) {
+            if (postgres) {
+                s.execute("CREATE OR REPLACE FUNCTION mef_fault_refuse_restore() RETURNS trigger AS $$ BEGIN IF NEW.command = 'CERT_PROV' THEN "
+                        + "RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END IF; RETURN NEW; END $$ "
+                        + "LANGUAGE plpgsql");
+                s.execute("CREATE TRIGGER mef_fault_restore BEFORE UPDATE ON enrolee FOR EACH ROW EXECUTE FUNCTION mef_fault_refuse_restore()");
+            } else {
+                s.execute("CREATE TRIGGER mef_fault_restore BEFORE UPDATE ON enrolee FOR EACH ROW CALL '"
+                        + CommandRestoreRefuses.class.getName() + "'");
+            }
+        }
+    }
+
+    /** H2's side of {@link #refuseCommandRestore}. */
+    public static final class CommandRestoreRefuses implements org.h2.api.Trigger {
+        private int command;
+
+        @Override
+        public void init(Connection conn, String schema, String trigger, String table, boolean before, int type) throws SQLException {
+            try (java.sql.ResultSet columns = conn.getMetaData().getColumns(null, schema, table, "COMMAND")) {
+                if (!columns.next()) {
+                    throw new SQLException("no column COMMAND in " + table);
+                }
+                command = columns.getInt("ORDINAL_POSITION") - 1;
+            }
+        }
+
+        @Override
+        public void fire(Connection conn, Object[] oldRow, Object[] newRow) throws SQLException {
+            if ("CERT_PROV".equals(newRow[command])) {
+                throw new SQLException("No space left on device (injected by StoreFaultTest)", "53100");
             }
         }
     }

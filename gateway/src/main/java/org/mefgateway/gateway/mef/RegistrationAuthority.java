@@ -3,6 +3,7 @@ package org.mefgateway.gateway.mef;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
@@ -67,6 +68,10 @@ public final class RegistrationAuthority {
     /** The policy rule that refuses an expired challengePassword (policy-engine PolicyEngine). */
     private static final String CHALLENGE_UNEXPIRED = "challenge.unexpired";
 
+    /** The longest wait between two attempts to give back a claim while the store keeps failing. */
+    private static final Duration RELEASE_RETRY_MAX = Duration.ofSeconds(60);
+
+    private final Vertx vertx;
     private final Store store;
     private final PolicyDirectory policies;
     /** One CA per configured CA key, by key name; a profile's caKey picks one. */
@@ -79,8 +84,9 @@ public final class RegistrationAuthority {
     private final Counter challengesConsumed;
     private final Counter challengesExpired;
 
-    public RegistrationAuthority(Store store, PolicyDirectory policies, Map<String, CertificateAuthority> cas,
+    public RegistrationAuthority(Vertx vertx, Store store, PolicyDirectory policies, Map<String, CertificateAuthority> cas,
                                  WorkerExecutor storeWorkers, WorkerExecutor cpuWorkers, MeterRegistry meters, Clock clock) {
+        this.vertx = vertx;
         this.store = store;
         this.policies = policies;
         this.cas = Map.copyOf(cas);
@@ -404,18 +410,40 @@ public final class RegistrationAuthority {
         }, false);
     }
 
-    /** Nothing was issued: give the challenge (and the command) back, then report the original failure. */
+    /**
+     * Nothing was issued: give the challenge (and the command) back, then report the original
+     * failure. When the store refuses that too, it is retried in the background until the store
+     * is back, so the Enrolee's retry succeeds without an operator re-instructing it.
+     */
     private Future<byte[]> abandonIssuance(StoredEnrolee enrolee, String challengeHash, boolean restoreCommand, Throwable failure) {
-        return storeWorkers.executeBlocking(() -> {
-            store.abandonIssuance(challengeHash, enrolee.enrolee().id(), restoreCommand);
-            return null;
-        }, false).transform(released -> {
+        return release(enrolee.enrolee().id(), challengeHash, restoreCommand).transform(released -> {
             if (released.failed()) {
-                LOG.error("could not release the claim of enrolee={} after a failed issuance: {}", enrolee.enrolee().id(),
-                        released.cause().toString());
+                LOG.error("could not release the claim of enrolee={} after a failed issuance ({}); retrying until the store is back",
+                        enrolee.enrolee().id(), released.cause().toString());
+                retryRelease(enrolee.enrolee().id(), challengeHash, restoreCommand, 1);
             }
             return Future.<byte[]>failedFuture(failure);
         });
+    }
+
+    private Future<Void> release(String enroleeId, String challengeHash, boolean restoreCommand) {
+        return storeWorkers.executeBlocking(() -> {
+            store.abandonIssuance(challengeHash, enroleeId, restoreCommand);
+            return null;
+        }, false);
+    }
+
+    /** Attempt {@code attempt} after 1, 2, 4 … s, at most a minute apart, for as long as the gateway runs. */
+    private void retryRelease(String enroleeId, String challengeHash, boolean restoreCommand, int attempt) {
+        long delay = Math.min(RELEASE_RETRY_MAX.toMillis(), 1000L << Math.min(attempt - 1, 16));
+        vertx.setTimer(delay, t -> release(enroleeId, challengeHash, restoreCommand).onComplete(released -> {
+            if (released.succeeded()) {
+                LOG.info("released the claim of enrolee={} after {} retries: its next request can be issued", enroleeId, attempt);
+            } else {
+                LOG.warn("still cannot release the claim of enrolee={} (retry {}): {}", enroleeId, attempt, released.cause().toString());
+                retryRelease(enroleeId, challengeHash, restoreCommand, attempt + 1);
+            }
+        }));
     }
 
     private Future<IssuedCertificate> issueAndRecord(CertificateAuthority ca, String enroleeId, Decision.Issue issue,
