@@ -280,13 +280,14 @@ public final class RegistrationAuthority {
         String challengeHash = policy.profile().challenge().channelBinding() ? null
                 : request.csr().challengePassword().map(Challenges::hash).orElse(null);
         boolean firstEnrolment = operation != Operation.REENROL;
-        return beginIssuance(enrolee, policy, challengeHash, firstEnrolment).compose(claimed -> {
+        Instant claimedAt = clock.instant();
+        return beginIssuance(enrolee, policy, challengeHash, firstEnrolment, claimedAt).compose(claimed -> {
             if (policy.profile().approval().required()) {
                 return hold(enrolee, label, policy, request, operation);
             }
             return issueAndRecord(ca(policy), enrolee.enrolee().id(), issue, operation, SERIAL_ATTEMPTS)
                     .map(IssuedCertificate::der)
-                    .recover(failure -> abandonIssuance(enrolee, challengeHash, firstEnrolment, failure));
+                    .recover(failure -> abandonIssuance(enrolee, challengeHash, firstEnrolment, claimedAt, failure));
         });
     }
 
@@ -397,9 +398,10 @@ public final class RegistrationAuthority {
     }
 
     /** Single use of the challenge, and of the command on a first enrolment, enforced by the database. */
-    private Future<Void> beginIssuance(StoredEnrolee enrolee, PolicyEngine policy, String challengeHash, boolean claimCommand) {
+    private Future<Void> beginIssuance(StoredEnrolee enrolee, PolicyEngine policy, String challengeHash, boolean claimCommand,
+                                       Instant claimedAt) {
         return storeWorkers.executeBlocking(() -> {
-            switch (store.beginIssuance(challengeHash, enrolee.enrolee().id(), claimCommand, clock.instant())) {
+            switch (store.beginIssuance(challengeHash, enrolee.enrolee().id(), claimCommand, claimedAt)) {
                 case CLAIMED -> {
                     if (challengeHash != null) {
                         challengesConsumed.increment();
@@ -418,33 +420,40 @@ public final class RegistrationAuthority {
      * failure. When the store refuses that too, it is retried in the background until the store
      * is back, so the Enrolee's retry succeeds without an operator re-instructing it.
      */
-    private Future<byte[]> abandonIssuance(StoredEnrolee enrolee, String challengeHash, boolean restoreCommand, Throwable failure) {
-        return release(enrolee.enrolee().id(), challengeHash, restoreCommand).transform(released -> {
+    private Future<byte[]> abandonIssuance(StoredEnrolee enrolee, String challengeHash, boolean restoreCommand, Instant claimedAt,
+                                           Throwable failure) {
+        IssuanceClaim claim = new IssuanceClaim(enrolee.enrolee().id(), challengeHash, restoreCommand, claimedAt);
+        return release(claim).transform(released -> {
             if (released.failed()) {
                 LOG.error("could not release the claim of enrolee={} after a failed issuance ({}); retrying until the store is back",
-                        enrolee.enrolee().id(), released.cause().toString());
-                retryRelease(enrolee.enrolee().id(), challengeHash, restoreCommand, 1);
+                        claim.enroleeId(), released.cause().toString());
+                retryRelease(claim, 1);
             }
             return Future.<byte[]>failedFuture(failure);
         });
     }
 
-    private Future<Void> release(String enroleeId, String challengeHash, boolean restoreCommand) {
+    /** What {@link Store#beginIssuance} took for one request, to give back. */
+    private record IssuanceClaim(String enroleeId, String challengeHash, boolean restoreCommand, Instant claimedAt) {
+    }
+
+    private Future<Void> release(IssuanceClaim claim) {
         return storeWorkers.executeBlocking(() -> {
-            store.abandonIssuance(challengeHash, enroleeId, restoreCommand);
+            store.abandonIssuance(claim.challengeHash(), claim.enroleeId(), claim.restoreCommand(), claim.claimedAt());
             return null;
         }, false);
     }
 
     /** Attempt {@code attempt} after 1, 2, 4 … s, at most a minute apart, for as long as the gateway runs. */
-    private void retryRelease(String enroleeId, String challengeHash, boolean restoreCommand, int attempt) {
+    private void retryRelease(IssuanceClaim claim, int attempt) {
         long delay = Math.min(RELEASE_RETRY_MAX.toMillis(), 1000L << Math.min(attempt - 1, 16));
-        vertx.setTimer(delay, t -> release(enroleeId, challengeHash, restoreCommand).onComplete(released -> {
+        vertx.setTimer(delay, t -> release(claim).onComplete(released -> {
             if (released.succeeded()) {
-                LOG.info("released the claim of enrolee={} after {} retries: its next request can be issued", enroleeId, attempt);
+                LOG.info("released the claim of enrolee={} after {} retries: its next request can be issued", claim.enroleeId(), attempt);
             } else {
-                LOG.warn("still cannot release the claim of enrolee={} (retry {}): {}", enroleeId, attempt, released.cause().toString());
-                retryRelease(enroleeId, challengeHash, restoreCommand, attempt + 1);
+                LOG.warn("still cannot release the claim of enrolee={} (retry {}): {}", claim.enroleeId(), attempt,
+                        released.cause().toString());
+                retryRelease(claim, attempt + 1);
             }
         }));
     }

@@ -270,14 +270,18 @@ public final class Store implements AutoCloseable {
     }
 
     /**
-     * Undoes {@link #beginIssuance} when nothing was issued (the HSM or the store failed): the
-     * challenge is usable again and the command pending, so the client's retry of the same
-     * request can succeed (RFC 7030 4.2.3).
+     * Undoes {@link #beginIssuance} made at {@code claimedAt} when nothing was issued (the HSM or
+     * the store failed): the challenge is usable again and the command pending, so the client's
+     * retry of the same request can succeed (RFC 7030 4.2.3). The command is not restored when the
+     * Enrolee got a certificate since the claim (the operator instructed it again meanwhile and
+     * that instruction is spent): a late release must not grant a certificate nobody instructed.
      */
-    public void abandonIssuance(String challengeHash, String enroleeId, boolean restoreCommand) {
+    public void abandonIssuance(String challengeHash, String enroleeId, boolean restoreCommand, Instant claimedAt) {
+        String restore = "UPDATE enrolee SET command = ? WHERE id = ? AND NOT EXISTS "
+                + "(SELECT 1 FROM issued_certificate WHERE enrolee_id = ? AND issued_at >= ?)";
         transaction("release the issuance claim of " + enroleeId, c -> {
             try (PreparedStatement challenge = c.prepareStatement("UPDATE challenge SET used_at = NULL WHERE hash = ? AND enrolee_id = ?");
-                 PreparedStatement command = c.prepareStatement("UPDATE enrolee SET command = ? WHERE id = ?")) {
+                 PreparedStatement command = c.prepareStatement(restore)) {
                 if (challengeHash != null) {
                     challenge.setString(1, challengeHash);
                     challenge.setString(2, enroleeId);
@@ -286,6 +290,8 @@ public final class Store implements AutoCloseable {
                 if (restoreCommand) {
                     command.setString(1, StoredEnrolee.Command.CERT_PROV.name());
                     command.setString(2, enroleeId);
+                    command.setString(3, enroleeId);
+                    command.setObject(4, timestamp(claimedAt));
                     command.executeUpdate();
                 }
                 c.commit();

@@ -122,9 +122,28 @@ abstract class StoreContract {
         store.saveChallenge("h1", "ae-1", NOW, NOW.plusSeconds(60));
         store.beginIssuance("h1", "ae-1", true, NOW);
 
-        store.abandonIssuance("h1", "ae-1", true);
+        store.abandonIssuance("h1", "ae-1", true, NOW);
 
         assertEquals(Store.Claim.CLAIMED, store.beginIssuance("h1", "ae-1", true, NOW));
+    }
+
+    /**
+     * A release that comes late (retried while the store was failing), after the operator
+     * instructed the Enrolee again and it got a certificate: the challenge is given back, the
+     * command is not, so the late release grants no certificate nobody instructed.
+     */
+    @Test
+    void aLateReleaseDoesNotRestoreACommandSpentByACertificateIssuedSinceTheClaim() {
+        store.saveChallenge("h1", "ae-1", NOW, NOW.plusSeconds(60));
+        store.beginIssuance("h1", "ae-1", true, NOW);
+        await(store.recordIssuance(new IssuedCertificate("6a01", "ae-1", "default", "CN=x", "URI://x", NOW, NOW.plusSeconds(3600),
+                "ISSUED", NOW.plusSeconds(5), new byte[] {0x30, 0x00})));
+
+        store.abandonIssuance("h1", "ae-1", true, NOW);
+
+        assertEquals(false, store.challenge("h1").orElseThrow().used(), "the challenge is given back");
+        assertEquals(StoredEnrolee.Command.NO_MORE_COMMANDS, store.enroleeByFingerprint("a".repeat(64)).orElseThrow().command(),
+                "the command stays spent");
     }
 
     @Test
