@@ -171,7 +171,9 @@ class PooledSignerTest {
                 }
             }
             assertTrue(busy > 0, "50 RSA signatures cannot all fit one worker and a queue of 2");
-            assertTrue(signed >= 3, "the worker and the queue were used: " + signed);
+            // 2 or 3: whether the worker has taken the first request off the queue before the
+            // third arrives is up to the scheduler (a 2-core machine under load saw 2).
+            assertTrue(signed >= 2, "the queue's capacity was accepted and signed: " + signed);
         }
     }
 
