@@ -155,12 +155,12 @@ public final class Gateway implements AutoCloseable {
             List<X509Certificate> operators = TlsMaterial.certificatesIn(data.operatorsDir());
             CrlPublisher crl = new CrlPublisher(signer, store, config.publication().crlValidity(), clock);
             crl.registerMeters(meters);
-            Router adminRouter = new AdminApi(store, caKeys, crl, policies, ra, storeWorkers, operators, meters, clock)
+            // CRL and OCSP work waits on the HSM: its own pool, so it never starves enrolment's store workers.
+            WorkerExecutor publicationWorkers = vertx.createSharedWorkerExecutor("mef-publication", 4);
+            Router adminRouter = new AdminApi(store, caKeys, crl, policies, ra, storeWorkers, publicationWorkers, operators, meters, clock)
                     .router(vertx);
             HttpServer admin = listen(vertx, adminRouter, serverKeys, operators, config.admin().host(), config.admin().port(), limits);
 
-            // CRL and OCSP work waits on the HSM: its own pool, so it never starves enrolment's store workers.
-            WorkerExecutor publicationWorkers = vertx.createSharedWorkerExecutor("mef-publication", 4);
             Router publicationRouter = new PublicationApi(store, new OcspResponder(signer, store, clock), publicationWorkers).router(vertx);
             HttpServer publication = vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(60)).requestHandler(publicationRouter)
                     .listen(config.publication().port(), config.publication().host())

@@ -53,7 +53,7 @@ class CaKeyPerProfileTest {
         HttpClient bootstrap = mef.client(device);
         KeyPair keys = DeviceMaker.ecKeys();
         HttpResponse<String> r = TestGateway.post(bootstrap, mef.est("/iot/simpleenroll"), "application/pkcs10",
-                TestCsr.p256().keys(keys).subject("CN=" + aeId).uri(aeId).challenge(challenge(bootstrap, "/iot")).base64());
+                TestCsr.p256().keys(keys).subject("CN=" + aeId).uri(aeId).challenge(mef.challenge(bootstrap, "/iot")).base64());
         assertEquals(200, r.statusCode(), r.body());
         X509Certificate cert = PolicyProfilesTest.certificate(r);
         cert.verify(iotCa.getPublicKey());
@@ -65,7 +65,7 @@ class CaKeyPerProfileTest {
         current.setKeyEntry("current", keys.getPrivate(), "pw".toCharArray(), new Certificate[] {cert});
         HttpClient operational = mef.client(current, "pw".toCharArray());
         HttpResponse<String> renewed = TestGateway.post(operational, mef.est("/iot/simplereenroll"), "application/pkcs10",
-                TestCsr.p256().subject("CN=" + aeId).uri(aeId).challenge(challenge(operational, "/iot")).base64());
+                TestCsr.p256().subject("CN=" + aeId).uri(aeId).challenge(mef.challenge(operational, "/iot")).base64());
         assertEquals(200, renewed.statusCode(), renewed.body());
         PolicyProfilesTest.certificate(renewed).verify(iotCa.getPublicKey());
     }
@@ -76,11 +76,5 @@ class CaKeyPerProfileTest {
         X509CertificateHolder[] certs = ESTService.storeToArray(response.getCertificateStore());
         assertEquals(1, certs.length);
         return new JcaX509CertificateConverter().getCertificate(certs[0]);
-    }
-
-    private static String challenge(HttpClient client, String label) throws Exception {
-        HttpResponse<String> r = TestGateway.get(client, mef.est(label + "/csrattrs"));
-        assertEquals(200, r.statusCode(), r.body());
-        return TestCsr.challengeFrom(r.body());
     }
 }

@@ -59,20 +59,14 @@ class DenialsTest {
 
     @Test
     void bootstrapCertificateGetsNoSecondCertificateOnceTheCommandIsDone() throws Exception {
-        String first = challenge(deviceClient);
-        String second = challenge(deviceClient);
+        String first = mef.challenge(deviceClient, "");
+        String second = mef.challenge(deviceClient, "");
         assertEquals(200, enrol(deviceClient, valid(first).base64()).statusCode());
         issuedBefore++;
 
         // A challenge fetched before the issuance does not buy a second certificate either.
         assertRefused(enrol(deviceClient, valid(second).base64()), 403, "no CERT_PROV command is pending");
         assertRefused(TestGateway.get(deviceClient, mef.est("/csrattrs")), 403, "no CERT_PROV command is pending");
-    }
-
-    private String challenge(HttpClient client) throws Exception {
-        HttpResponse<String> r = TestGateway.get(client, mef.est("/csrattrs"));
-        assertEquals(200, r.statusCode(), r.body());
-        return TestCsr.challengeFrom(r.body());
     }
 
     private HttpResponse<String> enrol(HttpClient client, String body) throws Exception {
@@ -94,7 +88,7 @@ class DenialsTest {
 
     @Test
     void reusedChallengeIsRefusedAfterOneCertificate() throws Exception {
-        String challenge = challenge(deviceClient);
+        String challenge = mef.challenge(deviceClient, "");
         assertEquals(200, enrol(deviceClient, valid(challenge).base64()).statusCode());
         issuedBefore++;
 
@@ -105,7 +99,7 @@ class DenialsTest {
 
     @Test
     void twoCsrsRacingWithOneChallengeGetOneCertificate() throws Exception {
-        String challenge = challenge(deviceClient);
+        String challenge = mef.challenge(deviceClient, "");
         String a = valid(challenge).base64();
         String b = valid(challenge).base64();
 
@@ -126,7 +120,7 @@ class DenialsTest {
 
     @Test
     void expiredChallengeIsRefused() throws Exception {
-        String challenge = challenge(deviceClient);
+        String challenge = mef.challenge(deviceClient, "");
         mef.clock.advance(Duration.ofSeconds(301));
 
         assertRefused(enrol(deviceClient, valid(challenge).base64()), 403, "expired");
@@ -134,7 +128,7 @@ class DenialsTest {
 
     @Test
     void challengeIssuedToAnotherEnroleeIsRefused() throws Exception {
-        String othersChallenge = challenge(mef.client(other));
+        String othersChallenge = mef.challenge(mef.client(other), "");
 
         assertRefused(enrol(deviceClient, valid(othersChallenge).base64()), 403, "another Enrolee");
     }
@@ -151,7 +145,7 @@ class DenialsTest {
 
     @Test
     void sanOtherThanTheRegisteredIdentityIsRefusedAndTheChallengeStaysUsable() throws Exception {
-        String challenge = challenge(deviceClient);
+        String challenge = mef.challenge(deviceClient, "");
         TestCsr wrongSan = TestCsr.p256().subject("CN=" + AE_ID).challenge(challenge).uri("//m2m.example.com/CSE3219/C6666");
 
         assertRefused(enrol(deviceClient, wrongSan.base64()), 403, "C6666");
@@ -161,34 +155,34 @@ class DenialsTest {
 
     @Test
     void sanAsDnsNameForAnAeIdIsRefused() throws Exception {
-        TestCsr dnsSan = TestCsr.p256().subject("CN=" + AE_ID).challenge(challenge(deviceClient)).dns("m2m.example.com");
+        TestCsr dnsSan = TestCsr.p256().subject("CN=" + AE_ID).challenge(mef.challenge(deviceClient, "")).dns("m2m.example.com");
 
         assertRefused(enrol(deviceClient, dnsSan.base64()), 403, "subjectAltName");
     }
 
     @Test
     void ekuOutsideTheEnroleesSuidsIsRefused() throws Exception {
-        TestCsr csr = valid(challenge(deviceClient)).eku(Oids.SUID_EKU_ARC + ".45");
+        TestCsr csr = valid(mef.challenge(deviceClient, "")).eku(Oids.SUID_EKU_ARC + ".45");
 
         assertRefused(enrol(deviceClient, csr.base64()), 403, Oids.SUID_EKU_ARC + ".45");
     }
 
     @Test
     void serverAuthEkuIsRefused() throws Exception {
-        TestCsr csr = valid(challenge(deviceClient)).eku("1.3.6.1.5.5.7.3.1");
+        TestCsr csr = valid(mef.challenge(deviceClient, "")).eku("1.3.6.1.5.5.7.3.1");
 
         assertRefused(enrol(deviceClient, csr.base64()), 403, "1.3.6.1.5.5.7.3.1");
     }
 
     @Test
     void caRequestIsRefused() throws Exception {
-        assertRefused(enrol(deviceClient, valid(challenge(deviceClient)).ca().base64()), 403, "CA");
+        assertRefused(enrol(deviceClient, valid(mef.challenge(deviceClient, "")).ca().base64()), 403, "CA");
     }
 
     @Test
     void rsaKeyIsRefused() throws Exception {
         KeyPair rsa = TestCsr.keys("RSA", new RSAKeyGenParameterSpec(2048, RSAKeyGenParameterSpec.F4));
-        TestCsr csr = valid(challenge(deviceClient)).keys(rsa);
+        TestCsr csr = valid(mef.challenge(deviceClient, "")).keys(rsa);
 
         assertRefused(enrol(deviceClient, csr.base64()), 403, "not allowed");
     }
@@ -196,14 +190,14 @@ class DenialsTest {
     @Test
     void p384KeyIsRefused() throws Exception {
         KeyPair p384 = TestCsr.keys("EC", new ECGenParameterSpec("secp384r1"));
-        TestCsr csr = valid(challenge(deviceClient)).keys(p384);
+        TestCsr csr = valid(mef.challenge(deviceClient, "")).keys(p384);
 
         assertRefused(enrol(deviceClient, csr.base64()), 403, "secp384r1");
     }
 
     @Test
     void csrWhoseSignatureDoesNotVerifyIsRefused() throws Exception {
-        byte[] der = valid(challenge(deviceClient)).der();
+        byte[] der = valid(mef.challenge(deviceClient, "")).der();
         der[der.length - 5] ^= 0x01; // inside the signature value
 
         assertRefused(enrol(deviceClient, Base64.getEncoder().encodeToString(der)), 400, "signature");
@@ -227,7 +221,7 @@ class DenialsTest {
     @Test
     void wrongContentTypeIsRefused() throws Exception {
         HttpResponse<String> r = TestGateway.post(deviceClient, mef.est("/simpleenroll"), "application/json",
-                valid(challenge(deviceClient)).base64());
+                valid(mef.challenge(deviceClient, "")).base64());
 
         assertRefused(r, 415, "application/pkcs10");
     }

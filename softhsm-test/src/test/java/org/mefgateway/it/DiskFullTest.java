@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.mefgateway.it.StoreFaultTest.assertInLedger;
 import static org.mefgateway.it.StoreFaultTest.assertUnavailable;
-import static org.mefgateway.it.StoreFaultTest.challenge;
 import static org.mefgateway.it.StoreFaultTest.csr;
 import static org.mefgateway.it.StoreFaultTest.enrol;
 
@@ -61,7 +60,7 @@ class DiskFullTest {
                 mef.register(second, "ae-disk-full-2", "AE-ID", SECOND_AE_ID, 40);
                 HttpClient firstClient = mef.client(first);
                 HttpClient secondClient = mef.client(second);
-                String firstCsr = csr(challenge(mef, firstClient));
+                String firstCsr = csr(mef.challenge(firstClient, ""));
                 int before = mef.issued().size();
 
                 Path filler = mount.resolve("filler");

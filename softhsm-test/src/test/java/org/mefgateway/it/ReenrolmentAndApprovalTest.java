@@ -63,12 +63,6 @@ class ReenrolmentAndApprovalTest {
         }
     }
 
-    static String challenge(HttpClient client, String label) throws Exception {
-        HttpResponse<String> r = TestGateway.get(client, mef.est(label + "/csrattrs"));
-        assertEquals(200, r.statusCode(), r.body());
-        return TestCsr.challengeFrom(r.body());
-    }
-
     static HttpResponse<String> post(HttpClient client, String path, String csrBase64) throws Exception {
         return TestGateway.post(client, mef.est(path), "application/pkcs10", csrBase64);
     }
@@ -81,7 +75,7 @@ class ReenrolmentAndApprovalTest {
         HttpClient bootstrap = mef.client(device);
         KeyPair keys = DeviceMaker.ecKeys();
         HttpResponse<String> r = post(bootstrap, label + "/simpleenroll",
-                TestCsr.p256().keys(keys).subject("CN=" + aeId).uri(aeId).challenge(challenge(bootstrap, label)).base64());
+                TestCsr.p256().keys(keys).subject("CN=" + aeId).uri(aeId).challenge(mef.challenge(bootstrap, label)).base64());
         assertEquals(200, r.statusCode(), r.body());
         return new Operational(device, "renew-" + i, aeId, keys, PolicyProfilesTest.certificate(r));
     }
@@ -93,7 +87,7 @@ class ReenrolmentAndApprovalTest {
         KeyPair next = DeviceMaker.ecKeys();
 
         HttpResponse<String> r = post(client, "/simplereenroll", TestCsr.p256().keys(next).subject("CN=" + current.aeId())
-                .uri(current.aeId()).challenge(challenge(client, "")).base64());
+                .uri(current.aeId()).challenge(mef.challenge(client, "")).base64());
 
         assertEquals(200, r.statusCode(), r.body());
         X509Certificate renewed = PolicyProfilesTest.certificate(r);
@@ -117,7 +111,7 @@ class ReenrolmentAndApprovalTest {
         int issued = mef.issued().size();
 
         HttpResponse<String> otherSan = post(operational, "/simplereenroll", TestCsr.p256().subject("CN=" + current.aeId())
-                .uri(current.aeId() + "-other").challenge(challenge(operational, "")).base64());
+                .uri(current.aeId() + "-other").challenge(mef.challenge(operational, "")).base64());
         assertRefused(otherSan, "reenrol.same-names", "default");
 
         HttpResponse<String> withBootstrap = post(bootstrap, "/simplereenroll", TestCsr.p256().subject("CN=" + current.aeId())
@@ -125,23 +119,23 @@ class ReenrolmentAndApprovalTest {
         assertRefused(withBootstrap, "reenrol.current-certificate", "default");
 
         HttpResponse<String> enrolWithCurrent = post(operational, "/simpleenroll", TestCsr.p256().subject("CN=" + current.aeId())
-                .uri(current.aeId()).challenge(challenge(operational, "")).base64());
+                .uri(current.aeId()).challenge(mef.challenge(operational, "")).base64());
         assertRefused(enrolWithCurrent, "enrol.bootstrap-certificate", "default");
 
         HttpClient sameKeyClient = mef.client(sameKeyOnly.keyStore(), PASSWORD);
         HttpResponse<String> rekey = post(sameKeyClient, "/samekey/simplereenroll", TestCsr.p256().subject("CN=" + sameKeyOnly.aeId())
-                .uri(sameKeyOnly.aeId()).challenge(challenge(sameKeyClient, "/samekey")).base64());
+                .uri(sameKeyOnly.aeId()).challenge(mef.challenge(sameKeyClient, "/samekey")).base64());
         assertRefused(rekey, "reenrol.rekey", "samekey");
 
         HttpClient earlyClient = mef.client(early.keyStore(), PASSWORD);
         HttpResponse<String> tooEarly = post(earlyClient, "/window/simplereenroll", TestCsr.p256().subject("CN=" + early.aeId())
-                .uri(early.aeId()).challenge(challenge(earlyClient, "/window")).base64());
+                .uri(early.aeId()).challenge(mef.challenge(earlyClient, "/window")).base64());
         assertRefused(tooEarly, "reenrol.window", "window");
 
         assertEquals(issued, mef.issued().size());
         // Renewal with the same key is what samekey allows.
         HttpResponse<String> sameKey = post(sameKeyClient, "/samekey/simplereenroll", TestCsr.p256().keys(sameKeyOnly.keys())
-                .subject("CN=" + sameKeyOnly.aeId()).uri(sameKeyOnly.aeId()).challenge(challenge(sameKeyClient, "/samekey")).base64());
+                .subject("CN=" + sameKeyOnly.aeId()).uri(sameKeyOnly.aeId()).challenge(mef.challenge(sameKeyClient, "/samekey")).base64());
         assertEquals(200, sameKey.statusCode(), sameKey.body());
     }
 
@@ -168,7 +162,7 @@ class ReenrolmentAndApprovalTest {
     void bouncyCastlesEstClientRenewsWithSimpleReenroll() throws Exception {
         Operational current = enrolled("");
         ESTService est = BcEst.client(mef, current.keyStore(), PASSWORD, null);
-        String challenge = challenge(mef.client(current.keyStore(), PASSWORD), "");
+        String challenge = mef.challenge(mef.client(current.keyStore(), PASSWORD), "");
 
         EnrollmentResponse response = est.simpleEnroll(true, BcEst.aeCsr(DeviceMaker.ecKeys(), current.aeId(), challenge), null);
 
@@ -185,7 +179,7 @@ class ReenrolmentAndApprovalTest {
         String aeId = "//m2m.example.com/CSE3219/C-HELD-1";
         mef.register(device, "held-1", "AE-ID", aeId, 40);
         HttpClient client = mef.client(device);
-        String csr = TestCsr.p256().subject("CN=" + aeId).uri(aeId).challenge(challenge(client, "/held")).base64();
+        String csr = TestCsr.p256().subject("CN=" + aeId).uri(aeId).challenge(mef.challenge(client, "/held")).base64();
         int issued = mef.issued().size();
 
         HttpResponse<String> first = post(client, "/held/simpleenroll", csr);
@@ -215,7 +209,7 @@ class ReenrolmentAndApprovalTest {
         String aeId = "//m2m.example.com/CSE3219/C-HELD-2";
         mef.register(device, "held-2", "AE-ID", aeId, 40);
         HttpClient client = mef.client(device);
-        String csr = TestCsr.p256().subject("CN=" + aeId).uri(aeId).challenge(challenge(client, "/held")).base64();
+        String csr = TestCsr.p256().subject("CN=" + aeId).uri(aeId).challenge(mef.challenge(client, "/held")).base64();
         assertEquals(202, post(client, "/held/simpleenroll", csr).statusCode());
         int issued = mef.issued().size();
 
@@ -235,7 +229,7 @@ class ReenrolmentAndApprovalTest {
         String aeId = "//m2m.example.com/CSE3219/C-HELD-BC";
         mef.register(device, "held-bc", "AE-ID", aeId, 40);
         ESTService est = BcEst.client(mef, device.keyStore(), DeviceMaker.Device.PASSWORD, "held");
-        PKCS10CertificationRequest csr = BcEst.aeCsr(DeviceMaker.ecKeys(), aeId, challenge(mef.client(device), "/held"));
+        PKCS10CertificationRequest csr = BcEst.aeCsr(DeviceMaker.ecKeys(), aeId, mef.challenge(mef.client(device), "/held"));
 
         EnrollmentResponse held = est.simpleEnroll(false, csr, null);
         assertFalse(held.isCompleted(), "202 is not a completed enrolment");
@@ -258,7 +252,7 @@ class ReenrolmentAndApprovalTest {
         JsonObject command = new JsonObject(TestGateway.get(bootstrap, mef.mefBase().resolve("/mef/command")).body());
         assertEquals("CERT_PROV", command.getString("command"));
         HttpResponse<String> second = post(bootstrap, "/simpleenroll", TestCsr.p256().subject("CN=" + first.aeId())
-                .uri(first.aeId()).challenge(challenge(bootstrap, "")).base64());
+                .uri(first.aeId()).challenge(mef.challenge(bootstrap, "")).base64());
         assertEquals(200, second.statusCode(), second.body());
 
         assertEquals(204, admin.delete("/admin/enrolees/" + first.id()).statusCode());
@@ -275,7 +269,7 @@ class ReenrolmentAndApprovalTest {
         mef.register(device, "result-1", "AE-ID", aeId, 40);
         HttpClient client = mef.client(device);
 
-        assertEquals(403, post(client, "/simpleenroll", TestCsr.p256().uri(aeId + "-wrong").challenge(challenge(client, ""))
+        assertEquals(403, post(client, "/simpleenroll", TestCsr.p256().uri(aeId + "-wrong").challenge(mef.challenge(client, ""))
                 .base64()).statusCode());
 
         assertEquals("CERT_PROV_CLIENT_ERROR", enrolee("result-1").getString("lastResult"));

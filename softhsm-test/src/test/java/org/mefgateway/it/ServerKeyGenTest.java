@@ -52,7 +52,7 @@ class ServerKeyGenTest {
         KeyPair throwaway = DeviceMaker.ecKeys();
 
         EnrollmentResponse r = BcEst.client(mef, device.keyStore(), DeviceMaker.Device.PASSWORD, null).simpleEnrollWithServersideCreation(
-                BcEst.aeCsr(throwaway, aeId, challenge(mef.client(device))), null);
+                BcEst.aeCsr(throwaway, aeId, mef.challenge(mef.client(device), "")), null);
 
         assertTrue(r.isCompleted());
         assertNotNull(r.getPrivateKeyInfo(), "the private key came back");
@@ -81,12 +81,12 @@ class ServerKeyGenTest {
         int issued = mef.issued().size();
 
         HttpResponse<String> wrongSan = TestGateway.post(client, mef.est("/serverkeygen"), "application/pkcs10",
-                TestCsr.p256().uri(aeId + "-other").challenge(challenge(client)).base64());
+                TestCsr.p256().uri(aeId + "-other").challenge(mef.challenge(client, "")).base64());
         assertEquals(403, wrongSan.statusCode(), wrongSan.body());
         assertTrue(wrongSan.body().startsWith("refused by rule san.registered-identity of profile default"), wrongSan.body());
 
         HttpResponse<String> held = TestGateway.post(client, mef.est("/held/serverkeygen"), "application/pkcs10",
-                TestCsr.p256().uri(aeId).challenge(challenge(client)).base64());
+                TestCsr.p256().uri(aeId).challenge(mef.challenge(client, "")).base64());
         assertEquals(403, held.statusCode(), held.body());
         assertTrue(held.body().startsWith("refused by rule serverkeygen.approval of profile held"), held.body());
         assertEquals(issued, mef.issued().size());
@@ -100,7 +100,7 @@ class ServerKeyGenTest {
         HttpClient client = mef.client(device);
 
         HttpResponse<String> r = TestGateway.post(client, mef.est("/serverkeygen"), "application/pkcs10",
-                TestCsr.p256().uri(aeId).challenge(challenge(client)).base64());
+                TestCsr.p256().uri(aeId).challenge(mef.challenge(client, "")).base64());
 
         assertEquals(200, r.statusCode(), r.body());
         String type = r.headers().firstValue("Content-Type").orElse("");
@@ -113,11 +113,5 @@ class ServerKeyGenTest {
         assertTrue(parts[3].startsWith("--"), "closing delimiter");
         byte[] pkcs8 = Base64.getMimeDecoder().decode(parts[1].substring(parts[1].indexOf("\r\n\r\n") + 4).strip());
         KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(pkcs8));
-    }
-
-    private static String challenge(HttpClient client) throws Exception {
-        HttpResponse<String> r = TestGateway.get(client, mef.est("/csrattrs"));
-        assertEquals(200, r.statusCode(), r.body());
-        return TestCsr.challengeFrom(r.body());
     }
 }

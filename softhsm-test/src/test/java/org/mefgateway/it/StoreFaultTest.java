@@ -53,7 +53,7 @@ class StoreFaultTest {
         DeviceMaker.Device device = maker.device("fault-device-1");
         mef.register(device, "ae-fault-1", "AE-ID", AE_ID, 40);
         HttpClient client = mef.client(device);
-        String csr = csr(challenge(mef, client));
+        String csr = csr(mef.challenge(client, ""));
         int before = mef.issued().size();
 
         try (Connection db = connect(mef)) {
@@ -86,7 +86,7 @@ class StoreFaultTest {
         boolean postgres = TestDatabase.fromSystemProperty().isPostgres();
         mef.register(device, "ae-fault-2", "AE-ID", AE_ID, 40);
         HttpClient client = mef.client(device);
-        String csr = csr(challenge(mef, client));
+        String csr = csr(mef.challenge(client, ""));
         int before = mef.issued().size();
 
         try (Connection db = connect(mef)) {
@@ -124,12 +124,6 @@ class StoreFaultTest {
                 .iterator().next().getEncoded();
         List<IssuedCertificate> ledger = mef.issued();
         assertTrue(ledger.stream().anyMatch(c -> java.util.Arrays.equals(c.der(), der)), "the returned certificate is in the ledger");
-    }
-
-    static String challenge(TestGateway mef, HttpClient client) throws Exception {
-        HttpResponse<String> r = TestGateway.get(client, mef.est("/csrattrs"));
-        assertEquals(200, r.statusCode(), r.body());
-        return TestCsr.challengeFrom(r.body());
     }
 
     static String csr(String challenge) throws Exception {

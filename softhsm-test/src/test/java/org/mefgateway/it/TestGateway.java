@@ -232,6 +232,13 @@ public final class TestGateway implements AutoCloseable {
         return HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(10)).build();
     }
 
+    /** A fresh challengePassword from csrattrs ({@code labelPath}: "" or "/<label>"), which must answer 200. */
+    public String challenge(HttpClient client, String labelPath) throws Exception {
+        HttpResponse<String> r = get(client, est(labelPath + "/csrattrs"));
+        org.junit.jupiter.api.Assertions.assertEquals(200, r.statusCode(), r.body());
+        return TestCsr.challengeFrom(r.body());
+    }
+
     public static HttpResponse<String> get(HttpClient client, URI uri) throws Exception {
         return client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).GET().build(), HttpResponse.BodyHandlers.ofString());
     }

@@ -67,12 +67,15 @@ public final class AdminApi {
     private final RegistrationAuthority ra;
     private final CrlPublisher crl;
     private final WorkerExecutor storeWorkers;
+    /** CRL signing waits on the HSM: the publication pool, as for scheduled CRLs and OCSP. */
+    private final WorkerExecutor publicationWorkers;
     private final Set<String> operatorFingerprints;
     private final PrometheusMeterRegistry meters;
     private final Clock clock;
 
     public AdminApi(Store store, CaKeys caKeys, CrlPublisher crl, PolicyDirectory policies, RegistrationAuthority ra,
-                    WorkerExecutor storeWorkers, List<X509Certificate> operators, PrometheusMeterRegistry meters, Clock clock) {
+                    WorkerExecutor storeWorkers, WorkerExecutor publicationWorkers, List<X509Certificate> operators,
+                    PrometheusMeterRegistry meters, Clock clock) {
         this.policies = policies;
         this.ra = ra;
         this.meters = meters;
@@ -80,6 +83,7 @@ public final class AdminApi {
         this.caKeys = caKeys;
         this.crl = crl;
         this.storeWorkers = storeWorkers;
+        this.publicationWorkers = publicationWorkers;
         Set<String> fps = new HashSet<>();
         operators.forEach(c -> fps.add(TlsMaterial.fingerprint(c)));
         this.operatorFingerprints = Set.copyOf(fps);
@@ -435,7 +439,7 @@ public final class AdminApi {
                 default -> {
                     LOG.info("{} revoked serial={} reason={}", operator, serial, reason.rfcName());
                     // The revocation is durable; a CRL that fails to sign now is signed again on schedule.
-                    storeWorkers.executeBlocking(crl::regenerate, false).onComplete(signed -> {
+                    publicationWorkers.executeBlocking(crl::regenerate, false).onComplete(signed -> {
                         JsonObject answer = new JsonObject().put("serial", serial).put("status", "REVOKED").put("reason", reason.rfcName());
                         if (signed.succeeded()) {
                             answer.put("crlNumber", signed.result().number());
