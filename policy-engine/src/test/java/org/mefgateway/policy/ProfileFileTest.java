@@ -172,7 +172,7 @@ class ProfileFileTest {
         assertEquals(Duration.ofDays(30), p.validity());
         assertEquals(Duration.ZERO, p.backdate());
         assertEquals(new Profile.Challenge(false, Duration.ofHours(1), false), p.challenge());
-        assertEquals(new Profile.Reenrolment(false, Duration.ofDays(7)), p.reenrolment());
+        assertEquals(new Profile.Reenrolment(false, Duration.ofDays(7), Profile.ReenrolmentChallenge.ENROLMENT), p.reenrolment());
         assertEquals(0, p.maxIssuancesPerDay());
     }
 
