@@ -93,6 +93,7 @@ public final class ConnectionGuard {
     }
 
     private void connected(HttpConnection connection) {
+        CanonicalHeaders.install(connection);
         int now = open.incrementAndGet();
         connection.closeHandler(v -> {
             open.decrementAndGet();

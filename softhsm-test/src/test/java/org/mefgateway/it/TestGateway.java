@@ -143,17 +143,37 @@ public final class TestGateway implements AutoCloseable {
         return URI.create("https://127.0.0.1:" + gateway.estPort());
     }
 
-    /** Registers a device as an Enrolee through the admin API, as an operator would. */
+    /**
+     * Registers a device as an Enrolee through the admin API, as an operator would, for every
+     * profile of this gateway (default first): the tests of profile binding register with
+     * {@link #register(DeviceMaker.Device, String, String, String, List, int...)}.
+     */
     public void register(DeviceMaker.Device device, String id, String type, String subjectId, int... suids) throws Exception {
+        register(device, id, type, subjectId, allProfiles(), suids);
+    }
+
+    /** Registers a device as an Enrolee that may use {@code profiles} (the first is the one its command names). */
+    public void register(DeviceMaker.Device device, String id, String type, String subjectId, List<String> profiles, int... suids)
+            throws Exception {
         StringBuilder s = new StringBuilder();
         for (int suid : suids) {
             s.append(s.length() == 0 ? "" : ",").append(suid);
         }
         String json = "{\"id\":\"" + id + "\",\"bootstrapCertificate\":" + io.vertx.core.json.Json.encode(Pem.encode(device.certificate()))
-                + ",\"certSubjectType\":\"" + type + "\",\"certSubjectID\":\"" + subjectId + "\",\"suids\":[" + s + "]}";
+                + ",\"certSubjectType\":\"" + type + "\",\"certSubjectID\":\"" + subjectId + "\",\"suids\":[" + s + "]"
+                + ",\"profiles\":" + io.vertx.core.json.Json.encode(profiles) + "}";
         HttpResponse<String> r = new AdminClient(config).postJson("/admin/enrolees", json);
         if (r.statusCode() != 201) {
             throw new IllegalStateException("registration refused: " + r.statusCode() + " " + r.body());
+        }
+    }
+
+    /** The profiles in this gateway's policy directory, default first. */
+    List<String> allProfiles() throws java.io.IOException {
+        try (var files = Files.list(config.policyDir())) {
+            return files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".yaml"))
+                    .map(n -> n.substring(0, n.length() - ".yaml".length()))
+                    .sorted(java.util.Comparator.comparing((String n) -> !n.equals("default")).thenComparing(n -> n)).toList();
         }
     }
 

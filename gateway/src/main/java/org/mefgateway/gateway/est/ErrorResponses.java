@@ -5,6 +5,7 @@ import io.vertx.ext.web.RoutingContext;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
 import org.mefgateway.gateway.LogText;
+import org.mefgateway.gateway.Routes;
 import org.mefgateway.gateway.store.StoreException;
 import org.mefgateway.hsm.HsmBusyException;
 import org.mefgateway.hsm.HsmException;
@@ -22,10 +23,20 @@ public final class ErrorResponses {
     private ErrorResponses() {
     }
 
-    public static void install(Router router) {
+    /**
+     * RFC 7235 3.1: a 401 names a scheme. TS-0003 8.3.6.2.1 forbids HTTP authentication, so the
+     * scheme is none a client could answer with a password: it says the credential is the TLS
+     * client certificate (clients that look for the header report an authentication failure).
+     */
+    static final String WWW_AUTHENTICATE = "TLS-Client-Certificate realm=\"MEF\"";
+
+    public static void install(Router router, Routes routes) {
         router.route().failureHandler(ErrorResponses::handle);
         router.errorHandler(404, ctx -> send(ctx, 404, reason(ctx, 404)));
-        router.errorHandler(405, ctx -> send(ctx, 405, reason(ctx, 405)));
+        router.errorHandler(405, ctx -> {
+            routes.allowed(ctx.request().path()).ifPresent(allow -> ctx.response().putHeader("Allow", allow));
+            send(ctx, 405, reason(ctx, 405));
+        });
     }
 
     private static void handle(RoutingContext ctx) {
@@ -51,8 +62,11 @@ public final class ErrorResponses {
             e.retryAfter().ifPresent(d -> ctx.response().putHeader("Retry-After", String.valueOf(Math.max(1, d.toSeconds()))));
             if (e.status() == 202) {
                 // RFC 7030 4.2.3 gives a 202 no body, and Bouncy Castle's EST client fails on one.
-                ctx.response().setStatusCode(202).end();
+                ctx.response().setStatusCode(202).putHeader("Content-Length", "0").end();
                 return;
+            }
+            if (e.status() == 401) {
+                ctx.response().putHeader("WWW-Authenticate", WWW_AUTHENTICATE);
             }
             send(ctx, e.status(), e.reason());
         } else if (failure instanceof HsmBusyException) {

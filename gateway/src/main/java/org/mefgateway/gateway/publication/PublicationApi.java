@@ -12,6 +12,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.Base64;
 import java.util.Locale;
 import org.mefgateway.gateway.GatewayConfig;
+import org.mefgateway.gateway.Routes;
 import org.mefgateway.gateway.ca.OcspResponder;
 import org.mefgateway.gateway.est.ErrorResponses;
 import org.mefgateway.gateway.est.EstError;
@@ -39,12 +40,13 @@ public final class PublicationApi {
 
     public Router router(Vertx vertx) {
         Router router = Router.router(vertx);
-        router.get(GatewayConfig.Publication.CRL_PATH).handler(this::crl);
-        router.post(GatewayConfig.Publication.OCSP_PATH)
+        Routes routes = new Routes(router);
+        routes.get(GatewayConfig.Publication.CRL_PATH).handler(this::crl);
+        routes.post(GatewayConfig.Publication.OCSP_PATH)
                 .handler(BodyHandler.create(false).setBodyLimit(MAX_OCSP_REQUEST_BYTES))
                 .handler(this::ocspPost);
-        router.get(GatewayConfig.Publication.OCSP_PATH + "/*").handler(this::ocspGet);
-        ErrorResponses.install(router);
+        routes.get(GatewayConfig.Publication.OCSP_PATH + "/*").handler(this::ocspGet);
+        ErrorResponses.install(router, routes);
         return router;
     }
 
