@@ -78,6 +78,15 @@ class ProfileTest {
     }
 
     @Test
+    void oneM2MDefaultLetsOneRequestWaitAndRedeliversForTheChallengeLifetime() {
+        Profile p = Profile.oneM2MDefault("default");
+
+        assertEquals(new Profile.Approval(false, MINUTE, 1), p.approval());
+        assertEquals(p.challenge().lifetime(), p.redeliveryWindow());
+        assertEquals(Duration.ofMinutes(10), p.redeliveryWindow());
+    }
+
+    @Test
     void ekusForListsMappedSuidsInSuidOrderAndSkipsUnmappedOnes() {
         Profile p = profile("p", ECDSA, YEAR, MINUTE, Map.of(45, "1.2.45", 40, "1.2.40"), MINUTE);
 
@@ -128,7 +137,12 @@ class ProfileTest {
                         YEAR, MINUTE, D.challenge(), D.reenrolment(), 0, D.approval(), D.redeliveryWindow(), D.caKey()), "needs a subjectAltName"),
                 Arguments.of("caKey not a name", (Runnable) () -> new Profile("p", D.certSubjectTypes(), D.keys(), ECDSA, D.subject(),
                         D.subjectAltName(), D.eku(), D.extensions(), YEAR, MINUTE, D.challenge(), D.reenrolment(), 0, D.approval(),
-                        D.redeliveryWindow(), "no such/key"), "caKey"));
+                        D.redeliveryWindow(), "no such/key"), "caKey"),
+                Arguments.of("negative redelivery window", (Runnable) () -> new Profile("p", D.certSubjectTypes(), D.keys(), ECDSA,
+                        D.subject(), D.subjectAltName(), D.eku(), D.extensions(), YEAR, MINUTE, D.challenge(), D.reenrolment(), 0,
+                        D.approval(), Duration.ofSeconds(-1), D.caKey()), "redelivery window must not be negative"),
+                Arguments.of("no pending request allowed", (Runnable) () -> new Profile.Approval(true, MINUTE, 0),
+                        "approval maxPendingPerEnrolee must be at least 1, not 0"));
     }
 
     @ParameterizedTest(name = "{0}")
