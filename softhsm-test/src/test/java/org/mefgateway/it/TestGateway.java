@@ -168,13 +168,11 @@ public final class TestGateway implements AutoCloseable {
         }
     }
 
-    /** The profiles in this gateway's policy directory, default first. */
-    List<String> allProfiles() throws java.io.IOException {
-        try (var files = Files.list(config.policyDir())) {
-            return files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".yaml"))
-                    .map(n -> n.substring(0, n.length() - ".yaml".length()))
-                    .sorted(java.util.Comparator.comparing((String n) -> !n.equals("default")).thenComparing(n -> n)).toList();
-        }
+    /** The profiles this gateway serves right now (admin API), default first. */
+    List<String> allProfiles() throws Exception {
+        HttpResponse<String> r = new AdminClient(config).get("/admin/policy");
+        List<String> names = new io.vertx.core.json.JsonObject(r.body()).getJsonArray("profiles").stream().map(String::valueOf).toList();
+        return names.stream().sorted(java.util.Comparator.comparing((String n) -> !n.equals("default")).thenComparing(n -> n)).toList();
     }
 
     public List<IssuedCertificate> issued() {
