@@ -41,6 +41,13 @@ public final class ErrorResponses {
 
     private static void handle(RoutingContext ctx) {
         Throwable failure = unwrap(ctx.failure());
+        if (ctx.response().headWritten()) {
+            // The request's deadline answered already; what happened since is only for the log.
+            LOG.info("{} {} from {} failed after its answer was sent: {}", ctx.request().method(),
+                    LogText.safe(ctx.request().path()), ctx.request().remoteAddress(),
+                    LogText.safe(failure == null ? String.valueOf(ctx.statusCode()) : failure.toString()));
+            return;
+        }
         if (failure == null) {
             int status = ctx.statusCode() < 400 ? 500 : ctx.statusCode();
             LOG.info("refused {} {} from {}: {} {}", ctx.request().method(), LogText.safe(ctx.request().path()),

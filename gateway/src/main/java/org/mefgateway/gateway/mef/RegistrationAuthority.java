@@ -339,6 +339,12 @@ public final class RegistrationAuthority {
         if (running != null) {
             LOG.info("repeat of a request in progress enrolee={} profile={}: it gets the same answer", enrolee.enrolee().id(),
                     policy.profile().name());
+            Counter.builder("mef.enrolment.repeats.joined")
+                    .description("Repeats of a request still being decided and signed (a client retrying before its first answer, "
+                            + "e.g. after the request deadline's 503) that wait for that request's answer instead of being refused")
+                    .tags("profile", policy.profile().name())
+                    .register(meters)
+                    .increment();
             return running;
         }
         work.get().onComplete(mine);

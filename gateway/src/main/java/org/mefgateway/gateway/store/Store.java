@@ -484,12 +484,12 @@ public final class Store implements AutoCloseable {
     }
 
     /**
-     * The newest certificate issued to the Enrolee after {@code since} for a request that asked for
+     * The newest certificate issued to the Enrolee at or after {@code since} for a request that asked for
      * exactly this ({@code requestKey}): what a repeat of that request gets again.
      */
     public Optional<IssuedCertificate> issuedFor(String enroleeId, String requestKey, Instant since) {
         String sql = "SELECT " + CERTIFICATE_COLUMNS + " FROM issued_certificate WHERE enrolee_id = ? AND request_key = ? "
-                + "AND issued_at > ? ORDER BY issued_at DESC LIMIT 1";
+                + "AND issued_at >= ? ORDER BY issued_at DESC LIMIT 1";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, enroleeId);
             ps.setString(2, requestKey);
@@ -502,9 +502,18 @@ public final class Store implements AutoCloseable {
         }
     }
 
-    /** Whether the Enrolee was issued any certificate after {@code since}. */
+    /** Whether the Enrolee was issued any certificate at or after {@code since}. */
     public boolean issuedAfter(String enroleeId, Instant since) {
-        return issuedSince(enroleeId, since) > 0;
+        String sql = "SELECT 1 FROM issued_certificate WHERE enrolee_id = ? AND issued_at >= ? LIMIT 1";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, enroleeId);
+            ps.setObject(2, timestamp(since));
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        } catch (SQLException ex) {
+            throw failure("read the certificates of " + enroleeId, ex);
+        }
     }
 
     // --- Requests waiting for an operator (deferred issuance) --------------------------------
