@@ -5,6 +5,9 @@
 ALTER TABLE issued_certificate ADD COLUMN request_key CHAR(64);
 CREATE INDEX issued_certificate_request ON issued_certificate(enrolee_id, request_key);
 ALTER TABLE pending_request ADD COLUMN request_key CHAR(64);
+-- For a held re-enrolment: the serial of the certificate it renews, so that the approval decides
+-- it as the re-enrolment it is.
+ALTER TABLE pending_request ADD COLUMN renews_serial VARCHAR(40);
 CREATE INDEX pending_request_request ON pending_request(enrolee_id, request_key);
 
 -- The profiles (EST labels; 'default' = no label) a registration may use, comma-separated, the

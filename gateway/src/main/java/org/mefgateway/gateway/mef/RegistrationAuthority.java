@@ -422,7 +422,8 @@ public final class RegistrationAuthority {
         Instant claimedAt = clock.instant();
         Optional<PendingRequest> hold = policy.profile().approval().required()
                 ? Optional.of(new PendingRequest(HexFormat.of().formatHex(randomId()), enrolee.enrolee().id(), label,
-                        operation == Operation.REENROL, request.hash(), request.key(), request.der(), PendingRequest.Status.PENDING,
+                        operation == Operation.REENROL, caller.current().map(c -> c.getSerialNumber().toString(16)),
+                        request.hash(), request.key(), request.der(), PendingRequest.Status.PENDING,
                         Optional.empty(), Optional.empty(), claimedAt, Optional.empty()))
                 : Optional.empty();
         return beginIssuance(enrolee, policy, challengeHash, firstEnrolment, claimedAt, hold).compose(claimed -> {
@@ -714,7 +715,8 @@ public final class RegistrationAuthority {
     /**
      * An operator approves a held request: the current profile of its label decides it again
      * (a profile tightened meanwhile still applies), except for what was checked and consumed
-     * when the request arrived — its challenge or channel binding, and the certificate it renews.
+     * when the request arrived — its challenge or channel binding. A held re-enrolment is decided
+     * as one, against the certificate it renews (still in the ledger, not revoked).
      * The request is marked approved before signing, so two approvals sign it once; if signing or
      * recording fails it is pending again.
      */
@@ -724,10 +726,15 @@ public final class RegistrationAuthority {
             PendingRequest held = store.pendingRequest(requestId).orElseThrow(() -> EstError.of(404, "no held request " + requestId));
             StoredEnrolee enrolee = store.enrolee(held.enroleeId()).orElseThrow(() -> EstError.of(409,
                     "the Enrolee " + held.enroleeId() + " is no longer registered"));
+            Optional<IssuedCertificate> renewed = held.renewsSerial().flatMap(store::certificate);
+            if (held.reenrol() && renewed.filter(c -> "ISSUED".equals(c.status())).isEmpty()) {
+                throw EstError.of(409, "request " + requestId + " renews certificate " + held.renewsSerial().orElse("(not recorded)")
+                        + ", which is not in the ledger as issued (revoked since?): reject it");
+            }
             if (!store.decideRequest(requestId, PendingRequest.Status.APPROVED, null, serial.toString(16), clock.instant())) {
                 throw EstError.of(409, "request " + requestId + " is not pending (it is " + held.status() + ")");
             }
-            return new Approving(held, enrolee, store.issuedSince(enrolee.enrolee().id(), clock.instant().minus(RATE_WINDOW)));
+            return new Approving(held, enrolee, renewed, store.issuedSince(enrolee.enrolee().id(), clock.instant().minus(RATE_WINDOW)));
         }, false).compose(approving -> {
             PendingRequest held = approving.held();
             StoredEnrolee enrolee = approving.enrolee();
@@ -741,8 +748,9 @@ public final class RegistrationAuthority {
                         Instant now = clock.instant();
                         Optional<IssuedChallenge> consumed = csr.challengePassword()
                                 .map(c -> new IssuedChallenge(enrolee.enrolee().id(), now.plusSeconds(1), false));
+                        Optional<CurrentCertificate> current = approving.renewed().map(c -> CurrentCertificate.of(c.der()));
                         Decision decision = policy.decide(csr, new EnrolmentContext(held.label(), enrolee.bootstrapFingerprint(),
-                                enrolee.enrolee(), consumed, Optional.empty(), csr.challengePassword(), issuedLastDay,
+                                enrolee.enrolee(), consumed, current, csr.challengePassword(), issuedLastDay,
                                 ca(policy).caCertificate().getNotAfter().toInstant(), now));
                         if (decision instanceof Decision.Deny deny) {
                             throw EstError.denied(409, deny.profile(), deny.ruleId(),
@@ -754,6 +762,8 @@ public final class RegistrationAuthority {
                     held.reenrol() ? Operation.REENROL : Operation.ENROL, Optional.ofNullable(held.requestKey()), serial, 1))
                     .onSuccess(cert -> LOG.info("operator approved request={} enrolee={} serial={}", requestId,
                             enrolee.enrolee().id(), cert.serialHex()))
+                    .onFailure(failure -> LOG.info("approval of request={} enrolee={} did not issue; it is pending again: {}", requestId,
+                            enrolee.enrolee().id(), LogText.safe(failure.getMessage() == null ? failure.toString() : failure.getMessage())))
                     .recover(failure -> storeWorkers.executeBlocking(() -> {
                         store.reopenRequest(requestId, serial.toString(16));
                         return null;
@@ -761,7 +771,7 @@ public final class RegistrationAuthority {
         });
     }
 
-    private record Approving(PendingRequest held, StoredEnrolee enrolee, int issuedLastDay) {
+    private record Approving(PendingRequest held, StoredEnrolee enrolee, Optional<IssuedCertificate> renewed, int issuedLastDay) {
     }
 
     /** An operator rejects a held request; the client's next repeat gets 403 with the reason. */

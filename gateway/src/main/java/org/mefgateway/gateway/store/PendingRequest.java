@@ -12,6 +12,8 @@ import java.util.Optional;
  * @param enroleeId who asked
  * @param label     the EST label it arrived on ("" = default profile)
  * @param reenrol   simplereenroll (true) or simpleenroll
+ * @param renewsSerial for a re-enrolment, the serial of the certificate it renews (empty on rows
+ *                  held before it was recorded)
  * @param csrHash   SHA-256 (hex) of the CSR's DER, as first received
  * @param requestKey what the request asks for (key, subject, subjectAltNames), see {@code RequestKey}
  * @param csr       the CSR's DER, signed at approval
@@ -21,8 +23,8 @@ import java.util.Optional;
  * @param createdAt when the request was first held
  * @param decidedAt when the operator decided
  */
-public record PendingRequest(String id, String enroleeId, String label, boolean reenrol, String csrHash, String requestKey,
-                             byte[] csr,
+public record PendingRequest(String id, String enroleeId, String label, boolean reenrol, Optional<String> renewsSerial,
+                             String csrHash, String requestKey, byte[] csr,
                              Status status, Optional<String> reason, Optional<String> serialHex, Instant createdAt,
                              Optional<Instant> decidedAt) {
 

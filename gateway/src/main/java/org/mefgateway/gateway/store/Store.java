@@ -519,8 +519,8 @@ public final class Store implements AutoCloseable {
     // --- Requests waiting for an operator (deferred issuance) --------------------------------
 
     private static void insertHeld(Connection c, PendingRequest r) throws SQLException {
-        String sql = "INSERT INTO pending_request (id, enrolee_id, label, reenrol, csr_hash, request_key, csr, status, created_at) "
-                + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        String sql = "INSERT INTO pending_request (id, enrolee_id, label, reenrol, csr_hash, request_key, csr, status, created_at, "
+                + "renews_serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, r.id());
             ps.setString(2, r.enroleeId());
@@ -531,6 +531,7 @@ public final class Store implements AutoCloseable {
             ps.setBytes(7, r.csr());
             ps.setString(8, r.status().name());
             ps.setObject(9, timestamp(r.createdAt()));
+            ps.setString(10, r.renewsSerial().orElse(null));
             ps.executeUpdate();
         }
     }
@@ -587,8 +588,8 @@ public final class Store implements AutoCloseable {
     }
 
     private List<PendingRequest> pendingRequests(String where, Object... params) {
-        String sql = "SELECT id, enrolee_id, label, reenrol, csr_hash, request_key, csr, status, reason, serial, created_at, decided_at "
-                + "FROM pending_request " + where;
+        String sql = "SELECT id, enrolee_id, label, reenrol, csr_hash, request_key, csr, status, reason, serial, created_at, decided_at, "
+                + "renews_serial FROM pending_request " + where;
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             for (int i = 0; i < params.length; i++) {
                 ps.setObject(i + 1, params[i]);
@@ -597,7 +598,7 @@ public final class Store implements AutoCloseable {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new PendingRequest(rs.getString(1), rs.getString(2), rs.getString(3), rs.getBoolean(4),
-                            rs.getString(5), rs.getString(6), rs.getBytes(7), PendingRequest.Status.valueOf(rs.getString(8)),
+                            Optional.ofNullable(rs.getString(13)), rs.getString(5), rs.getString(6), rs.getBytes(7), PendingRequest.Status.valueOf(rs.getString(8)),
                             Optional.ofNullable(rs.getString(9)), Optional.ofNullable(rs.getString(10)), instant(rs, 11),
                             Optional.ofNullable(rs.getObject(12, OffsetDateTime.class)).map(OffsetDateTime::toInstant)));
                 }
