@@ -241,22 +241,18 @@ public final class RegistrationAuthority {
         boolean reenrolment = caller.current().isPresent();
         boolean withChallenge = profile.challenge().required()
                 && !(reenrolment && profile.reenrolment().challenge() == Profile.ReenrolmentChallenge.NONE);
-        boolean commandPending = reenrolment || enrolee.command() == StoredEnrolee.Command.CERT_PROV;
-        if (!withChallenge && commandPending) {
+        if (!reenrolment && enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
+            return storeWorkers.executeBlocking(() -> {
+                throw noPendingCommand(enrolee, policy, whyNoCommand(enrolee));
+            }, false);
+        }
+        if (!withChallenge) {
             return Future.succeededFuture(EstWire.csrAttributes(Optional.empty(), profile.keys(), identity, ekus));
         }
         String challenge = Challenges.next();
         Instant now = clock.instant();
         Instant expires = now.plus(profile.challenge().lifetime());
         return storeWorkers.executeBlocking(() -> {
-            // Without a command, an Enrolee whose certificate was issued within the redelivery window
-            // may still be retrying after a lost answer: its repeat gets that certificate again.
-            if (!commandPending && !store.issuedAfter(enrolee.enrolee().id(), redeliverySince(enrolee, profile, now))) {
-                throw noPendingCommand(enrolee, policy, whyNoCommand(enrolee));
-            }
-            if (!withChallenge) {
-                return EstWire.csrAttributes(Optional.empty(), profile.keys(), identity, ekus);
-            }
             store.saveChallenge(Challenges.hash(challenge), enrolee.enrolee().id(), now, expires);
             challengesIssued.increment();
             return EstWire.csrAttributes(Optional.of(challenge), profile.keys(), identity, ekus);
