@@ -163,7 +163,7 @@ public final class Gateway implements AutoCloseable {
 
             Router publicationRouter = new PublicationApi(store, new OcspResponder(signer, store, clock), publicationWorkers).router(vertx);
             HttpServer publication = vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(60))
-                    .connectionHandler(CanonicalHeaders::install).requestHandler(publicationRouter)
+                    .connectionHandler(ResponseHeaders::install).requestHandler(publicationRouter)
                     .listen(config.publication().port(), config.publication().host())
                     .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
             keepCrlFresh(vertx, crl, publicationWorkers, config.publication().crlRefresh());

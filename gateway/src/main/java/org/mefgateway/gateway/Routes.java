@@ -64,6 +64,7 @@ public final class Routes {
         String regex = Pattern.compile("/").splitAsStream(fixed)
                 .map(segment -> segment.startsWith(":") ? "[^/]+" : Pattern.quote(segment))
                 .collect(Collectors.joining("/"));
-        return Pattern.compile(regex + (fixed.endsWith("/") ? "/" : "") + (prefix ? ".*" : ""));
+        // Vert.x's "/p/*" also matches "/p" itself.
+        return Pattern.compile(prefix ? regex + "(/.*)?" : regex + (fixed.endsWith("/") ? "/" : ""));
     }
 }

@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.regex.Pattern;
 import org.mefgateway.gateway.LogText;
 import org.mefgateway.gateway.Pem;
+import org.mefgateway.gateway.Responses;
 import org.mefgateway.gateway.Routes;
 import org.mefgateway.gateway.TlsMaterial;
 import org.mefgateway.gateway.est.ErrorResponses;
@@ -98,9 +99,7 @@ public final class AdminApi {
         routes.get("/health/live").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "UP")));
         routes.get("/health/ready").handler(this::ready);
         // Like the probes, unauthenticated: Prometheus scrapes it, and it holds no secret.
-        routes.get("/metrics").handler(ctx -> ctx.response()
-                .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-                .end(meters.scrape()));
+        routes.get("/metrics").handler(ctx -> Responses.end(ctx.response(), "text/plain; version=0.0.4; charset=utf-8", meters.scrape()));
         router.route("/admin/*").handler(this::requireOperator);
         routes.post("/admin/enrolees").handler(BodyHandler.create(false).setBodyLimit(64 * 1024)).handler(this::registerEnrolee);
         routes.get("/admin/enrolees").handler(this::listEnrolees);
@@ -417,10 +416,8 @@ public final class AdminApi {
                         + " filter=" + filter).map(list))
                 .onSuccess(list -> {
                     switch (format) {
-                        case "pem" -> ctx.response().putHeader("Content-Type", "application/pem-certificate-chain")
-                                .end(CertificateExport.pem(list));
-                        case "csv" -> ctx.response().putHeader("Content-Type", "text/csv; charset=utf-8")
-                                .end(CertificateExport.csv(list));
+                        case "pem" -> Responses.end(ctx.response(), "application/pem-certificate-chain", CertificateExport.pem(list));
+                        case "csv" -> Responses.end(ctx.response(), "text/csv; charset=utf-8", CertificateExport.csv(list));
                         default -> json(ctx, 200, new JsonArray(list.stream().map(AdminApi::toJson).toList()));
                     }
                 })
@@ -560,7 +557,7 @@ public final class AdminApi {
     }
 
     private static void json(RoutingContext ctx, int status, Object body) {
-        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
-                .end(body instanceof JsonObject o ? o.encodePrettily() : ((JsonArray) body).encodePrettily());
+        Responses.end(ctx.response().setStatusCode(status), "application/json",
+                body instanceof JsonObject o ? o.encodePrettily() : ((JsonArray) body).encodePrettily());
     }
 }

@@ -2,9 +2,11 @@ package org.mefgateway.gateway.est;
 
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
 import org.mefgateway.gateway.LogText;
+import org.mefgateway.gateway.Responses;
 import org.mefgateway.gateway.Routes;
 import org.mefgateway.gateway.store.StoreException;
 import org.mefgateway.hsm.HsmBusyException;
@@ -34,8 +36,12 @@ public final class ErrorResponses {
         router.route().failureHandler(ErrorResponses::handle);
         router.errorHandler(404, ctx -> send(ctx, 404, reason(ctx, 404)));
         router.errorHandler(405, ctx -> {
-            routes.allowed(ctx.request().path()).ifPresent(allow -> ctx.response().putHeader("Allow", allow));
-            send(ctx, 405, reason(ctx, 405));
+            // The reason names what is allowed, not the method used, so that HEAD and GET get the same answer.
+            String path = ctx.request().path();
+            Optional<String> allow = routes.allowed(path);
+            allow.ifPresent(a -> ctx.response().putHeader("Allow", a));
+            send(ctx, 405, allow.map(a -> "only " + a + " " + (a.contains(",") ? "are" : "is") + " allowed on " + path)
+                    .orElse("this method is not allowed on " + path));
         });
     }
 
@@ -103,7 +109,6 @@ public final class ErrorResponses {
         return switch (status) {
             case 413 -> "the request body is too large";
             case 404 -> "no such resource: " + ctx.request().path();
-            case 405 -> "method " + ctx.request().method() + " is not allowed on " + ctx.request().path();
             default -> "the request cannot be served (" + status + ")";
         };
     }
@@ -119,10 +124,7 @@ public final class ErrorResponses {
         if (ctx.response().ended()) {
             return io.vertx.core.Future.succeededFuture();
         }
-        return ctx.response()
-                .setStatusCode(status)
-                .putHeader("Content-Type", "text/plain; charset=utf-8")
-                .end(reason + "\n");
+        return Responses.end(ctx.response().setStatusCode(status), "text/plain; charset=utf-8", reason + "\n");
     }
 
     /** The answer, then the connection closed: for a request whose body is not (or not yet) read. */

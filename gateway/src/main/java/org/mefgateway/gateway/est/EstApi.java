@@ -15,6 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.Optional;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import org.mefgateway.gateway.GatewayConfig;
+import org.mefgateway.gateway.Responses;
 import org.mefgateway.gateway.Routes;
 import org.mefgateway.gateway.mef.PolicyDirectory;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
@@ -113,9 +114,8 @@ public final class EstApi {
                         return;
                     }
                     // RFC 7030 4.4.2: the private key (PKCS#8, protected by this TLS session) and the certificate.
-                    ctx.response()
-                            .putHeader("Content-Type", EstWire.SERVERKEYGEN_TYPE)
-                            .end(EstWire.serverKeyGenResponse(issued.privateKey().get().getEncoded(), certsOnly));
+                    Responses.end(ctx.response(), EstWire.SERVERKEYGEN_TYPE,
+                            EstWire.serverKeyGenResponse(issued.privateKey().get().getEncoded(), certsOnly));
                 })
                 .onFailure(ctx::fail);
     }
@@ -134,8 +134,8 @@ public final class EstApi {
         ra.authenticate(clientCertificate(ctx.request()))
                 .onSuccess(caller -> {
                     if (!ctx.response().ended()) {
-                        ctx.response().putHeader("Content-Type", "application/json")
-                                .end(command(caller.enrolee(), "https://" + authority(ctx.request()) + EST).encode());
+                        Responses.end(ctx.response(), "application/json",
+                                command(caller.enrolee(), "https://" + authority(ctx.request()) + EST).encode());
                     }
                 })
                 .onFailure(ctx::fail);
@@ -146,10 +146,7 @@ public final class EstApi {
         if (ctx.response().ended()) {
             return; // the request's deadline answered already
         }
-        ctx.response()
-                .putHeader("Content-Type", contentType)
-                .putHeader("Content-Transfer-Encoding", "base64")
-                .end(base64);
+        Responses.end(ctx.response().putHeader("Content-Transfer-Encoding", "base64"), contentType, base64);
     }
 
     /** host:port the client addressed (Host header), or the listener's own address without one. */

@@ -9,20 +9,22 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.net.impl.ConnectionBase;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Response header names in their canonical capitalisation ({@code Content-Length}, not the
- * {@code content-length} Vert.x writes). HTTP says names are case-insensitive, but deployed EST
- * clients compare them byte for byte (libest looks for {@code Content-Length} and
- * {@code Content-Type}) and devices do not get firmware updates: the server is the one that
- * adapts. It sits in front of Netty's HTTP encoder, so every response of every listener passes it,
- * including those Vert.x writes itself.
+ * Every response's header block as conservative clients expect it. Names in their canonical
+ * capitalisation ({@code Content-Length}, not the {@code content-length} Vert.x writes): HTTP says
+ * names are case-insensitive, but deployed EST clients compare them byte for byte (libest looks
+ * for {@code Content-Length} and {@code Content-Type}) and devices do not get firmware updates,
+ * so the server is the one that adapts. And a {@code Date} (RFC 9110 6.6.1: a server with a clock
+ * sends one). It sits in front of Netty's HTTP encoder, so every response of every listener passes
+ * it, including those Vert.x writes itself.
  */
 @ChannelHandler.Sharable
-public final class CanonicalHeaders extends ChannelOutboundHandlerAdapter {
-    private static final CanonicalHeaders INSTANCE = new CanonicalHeaders();
+public final class ResponseHeaders extends ChannelOutboundHandlerAdapter {
+    private static final ResponseHeaders INSTANCE = new ResponseHeaders();
     private static final String NAME = "mef-canonical-headers";
     /** Vert.x's own request handler in the pipeline; responses leave it towards the encoder. */
     private static final String VERTX_HANDLER = "handler";
@@ -33,7 +35,7 @@ public final class CanonicalHeaders extends ChannelOutboundHandlerAdapter {
             "content-md5", "Content-MD5",
             "te", "TE");
 
-    private CanonicalHeaders() {
+    private ResponseHeaders() {
     }
 
     /**
@@ -54,8 +56,27 @@ public final class CanonicalHeaders extends ChannelOutboundHandlerAdapter {
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
         if (msg instanceof HttpResponse response) {
             canonicalise(response.headers());
+            if (!response.headers().contains("Date")) {
+                response.headers().add("Date", now());
+            }
         }
         super.write(ctx, msg, promise);
+    }
+
+    /** The Date of the current second, formatted once per second. */
+    private record Stamp(long second, String text) {
+    }
+
+    private static volatile Stamp lastDate = new Stamp(-1, "");
+
+    private static String now() {
+        long second = System.currentTimeMillis() / 1000;
+        Stamp last = lastDate;
+        if (last.second() != second) {
+            last = new Stamp(second, Responses.httpDate(Instant.ofEpochSecond(second)));
+            lastDate = last;
+        }
+        return last.text();
     }
 
     static void canonicalise(HttpHeaders headers) {
