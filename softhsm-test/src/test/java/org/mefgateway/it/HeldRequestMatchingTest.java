@@ -8,9 +8,7 @@ import io.vertx.core.json.JsonObject;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.security.KeyPair;
-import java.security.KeyStore;
 import java.security.cert.Certificate;
-import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,7 +29,6 @@ import org.mefgateway.gateway.admin.AdminClient;
  * is refused with the reason, also when many arrive at once.
  */
 class HeldRequestMatchingTest {
-    static final char[] PASSWORD = "operational".toCharArray();
     static DeviceMaker maker;
     static TestGateway mef;
     static AdminClient admin;
@@ -142,7 +139,7 @@ class HeldRequestMatchingTest {
         KeyPair keys = DeviceMaker.ecKeys();
         HttpResponse<String> first = post(d.client(), "/simpleenroll", d.csr(keys, mef.challenge(d.client(), "")));
         assertEquals(200, first.statusCode(), first.body());
-        HttpClient current = client(keys, PolicyProfilesTest.certificate(first));
+        HttpClient current = mef.client(keys, PolicyProfilesTest.certificate(first));
         // Issued under default, renewed under held2: the operator moves the Enrolee to it.
         assertEquals(200, admin.postJson("/admin/enrolees/" + d.id() + "/instruct", "{\"profiles\":[\"held2\"]}").statusCode());
 
@@ -170,13 +167,6 @@ class HeldRequestMatchingTest {
         assertTrue(refusals.stream().allMatch(b -> b.startsWith("refused by rule approval.pending-limit of profile held2: Enrolee "
                 + d.id() + " already has 2 request(s) waiting")), refusals.toString());
         assertEquals(2, requestsOf(d.id(), "PENDING").size());
-    }
-
-    private static HttpClient client(KeyPair keys, X509Certificate cert) throws Exception {
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        ks.load(null, null);
-        ks.setKeyEntry("current", keys.getPrivate(), PASSWORD, new Certificate[] {cert});
-        return mef.client(ks, PASSWORD);
     }
 
     static void assertRefused(HttpResponse<String> r, String rule, String profile) {

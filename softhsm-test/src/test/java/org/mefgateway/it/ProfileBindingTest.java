@@ -8,9 +8,7 @@ import io.vertx.core.json.JsonObject;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.security.KeyPair;
-import java.security.KeyStore;
 import java.security.cert.Certificate;
-import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -26,7 +24,6 @@ import org.mefgateway.gateway.admin.AdminClient;
  * certificate being renewed, whichever label carries it, until the operator moves the Enrolee.
  */
 class ProfileBindingTest {
-    static final char[] PASSWORD = "operational".toCharArray();
     static DeviceMaker maker;
     static TestGateway mef;
     static AdminClient admin;
@@ -109,7 +106,7 @@ class ProfileBindingTest {
         KeyPair keys = DeviceMaker.ecKeys();
         HttpResponse<String> first = post(e.client(), "/simpleenroll", csr(keys, e.aeId(), mef.challenge(e.client(), "")));
         assertEquals(200, first.statusCode(), first.body());
-        HttpClient current = client(keys, PolicyProfilesTest.certificate(first));
+        HttpClient current = mef.client(keys, PolicyProfilesTest.certificate(first));
 
         // Issued under default (renewal opens 2 days before expiry): the label renew (any time) does not change that.
         HttpResponse<String> early = post(current, "/renew/simplereenroll", csr(DeviceMaker.ecKeys(), e.aeId(),
@@ -146,13 +143,6 @@ class ProfileBindingTest {
                 unknown.body());
         assertEquals(400, moveToUnknown.statusCode(), moveToUnknown.body());
         assertRefused(TestGateway.get(mef.client(device), mef.est("/renew/csrattrs")), "enrolee.label", "renew");
-    }
-
-    private static HttpClient client(KeyPair keys, X509Certificate cert) throws Exception {
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        ks.load(null, null);
-        ks.setKeyEntry("current", keys.getPrivate(), PASSWORD, new Certificate[] {cert});
-        return mef.client(ks, PASSWORD);
     }
 
     static void assertRefused(HttpResponse<String> r, String rule, String profile) {

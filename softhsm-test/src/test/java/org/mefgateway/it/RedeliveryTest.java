@@ -9,7 +9,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
-import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -32,7 +31,6 @@ import org.mefgateway.gateway.store.IssuedCertificate;
  * a broken signature, a revoked certificate or a repeat after the window get what they got before.
  */
 class RedeliveryTest {
-    static final char[] PASSWORD = "operational".toCharArray();
     static DeviceMaker maker;
     static TestGateway mef;
     static int n;
@@ -223,11 +221,7 @@ class RedeliveryTest {
     @Test
     void aRenewalRepeatedAfterALostAnswerGetsTheSameRenewedCertificate() throws Exception {
         Device d = device("");
-        X509Certificate current = PolicyProfilesTest.certificate(enrol(d, "", d.csr()));
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        ks.load(null, null);
-        ks.setKeyEntry("current", d.keys().getPrivate(), PASSWORD, new Certificate[] {current});
-        HttpClient renewing = mef.client(ks, PASSWORD);
+        HttpClient renewing = mef.client(d.keys(), PolicyProfilesTest.certificate(enrol(d, "", d.csr())));
         Device renewal = new Device(d.id(), d.aeId(), renewing, DeviceMaker.ecKeys(), mef.challenge(renewing, ""));
         double before = redelivered("default", "simplereenroll");
 

@@ -241,6 +241,15 @@ public final class TestGateway implements AutoCloseable {
         return HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(10)).build();
     }
 
+    /** An HTTPS client presenting {@code cert} (one this gateway issued) with its key: a renewing Enrolee. */
+    public HttpClient client(java.security.KeyPair keys, X509Certificate cert) throws Exception {
+        char[] password = "operational".toCharArray();
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("current", keys.getPrivate(), password, new java.security.cert.Certificate[] {cert});
+        return client(ks, password);
+    }
+
     /** An HTTPS client that trusts the gateway's CA and presents the key entry of {@code credential}. */
     public HttpClient client(KeyStore credential, char[] password) throws Exception {
         KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
