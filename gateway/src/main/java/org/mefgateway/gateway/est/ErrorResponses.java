@@ -40,8 +40,8 @@ public final class ErrorResponses {
             String path = ctx.request().path();
             Optional<String> allow = routes.allowed(path);
             allow.ifPresent(a -> ctx.response().putHeader("Allow", a));
-            send(ctx, 405, allow.map(a -> "only " + a + " " + (a.contains(",") ? "are" : "is") + " allowed on " + path)
-                    .orElse("this method is not allowed on " + path));
+            send(ctx, 405, "method not allowed on " + path + allow.map(a -> ": only " + a + (a.contains(",") ? " are" : " is")
+                    + " allowed").orElse(""));
         });
     }
 
