@@ -532,13 +532,15 @@ public final class RegistrationAuthority {
     private Lookup lookup(StoredEnrolee enrolee, PolicyEngine policy, Request request, Operation operation) {
         String id = enrolee.enrolee().id();
         Instant now = clock.instant();
-        Optional<PendingRequest> held = store.heldRequest(id, request.key(), request.hash(), enrolee.instructedAt());
-        if (held.isPresent()) {
-            return new Lookup(Optional.empty(), 0, held, Optional.empty(), Optional.empty());
-        }
-        if (operation != Operation.SERVERKEYGEN && !policy.profile().redeliveryWindow().isZero()) {
-            Optional<IssuedCertificate> repeatOf = store.issuedFor(id, request.key(), redeliverySince(enrolee, policy.profile(), now))
-                    .filter(cert -> cert.profile().equals(policy.profile().name()));
+        // A server-generated key is new on every request: nothing can be a repeat of it.
+        if (operation != Operation.SERVERKEYGEN) {
+            Optional<PendingRequest> held = store.heldRequest(id, request.key(), request.hash(), enrolee.instructedAt());
+            if (held.isPresent()) {
+                return new Lookup(Optional.empty(), 0, held, Optional.empty(), Optional.empty());
+            }
+            Optional<IssuedCertificate> repeatOf = policy.profile().redeliveryWindow().isZero() ? Optional.empty()
+                    : store.issuedFor(id, request.key(), redeliverySince(enrolee, policy.profile(), now))
+                            .filter(cert -> cert.profile().equals(policy.profile().name()));
             if (repeatOf.isPresent()) {
                 return new Lookup(Optional.empty(), 0, Optional.empty(), repeatOf, Optional.empty());
             }
