@@ -525,7 +525,8 @@ public final class E2eBench {
                 SSLContext tls = SSLContext.getInstance("TLS");
                 tls.init(d.keyManagers(), trust.getTrustManagers(), null);
                 String json = "{\"id\":\"" + id + "\",\"bootstrapCertificate\":\"" + Material.pem(d.certificate()).replace("\r", "").replace("\n", "\\n")
-                        + "\",\"certSubjectType\":\"AE-ID\",\"certSubjectID\":\"" + d.aeId() + "\",\"suids\":[40]}";
+                        + "\",\"certSubjectType\":\"AE-ID\",\"certSubjectID\":\"" + d.aeId() + "\",\"suids\":[40]"
+                        + ",\"profiles\":[\"default\",\"tput\"]}";
                 Http.Response r = admin().post("/admin/enrolees", "application/json", json.getBytes(StandardCharsets.UTF_8));
                 if (r.status() != 201) {
                     throw new IllegalStateException("registration of " + id + " refused: " + r.status() + " " + r.text());

@@ -75,10 +75,8 @@ public final class ConnectionGuard {
     private static void refuseChunked(HttpServerRequest request) {
         LOG.info("refused a request with Transfer-Encoding from {}: 411", request.remoteAddress());
         closeAfter(request.connection());
-        request.response().setStatusCode(411)
-                .putHeader("Connection", "close")
-                .putHeader("Content-Type", "text/plain; charset=utf-8")
-                .end("send the body with a Content-Length, without Transfer-Encoding\n")
+        Responses.end(request.response().setStatusCode(411).putHeader("Connection", "close"), "text/plain; charset=utf-8",
+                        "send the body with a Content-Length, without Transfer-Encoding\n")
                 .onComplete(sent -> close(request.connection()));
     }
 
@@ -93,6 +91,7 @@ public final class ConnectionGuard {
     }
 
     private void connected(HttpConnection connection) {
+        ResponseHeaders.install(connection);
         int now = open.incrementAndGet();
         connection.closeHandler(v -> {
             open.decrementAndGet();
@@ -149,10 +148,8 @@ public final class ConnectionGuard {
         LOG.info("refused a malformed HTTP request from {}: {} {}", request.remoteAddress(), status,
                 LogText.safe(cause == null ? "" : cause.getMessage()));
         closeAfter(request.connection());
-        request.response().setStatusCode(status)
-                .putHeader("Connection", "close")
-                .putHeader("Content-Type", "text/plain; charset=utf-8")
-                .end(reason + "\n")
+        Responses.end(request.response().setStatusCode(status).putHeader("Connection", "close"), "text/plain; charset=utf-8",
+                        reason + "\n")
                 .onComplete(sent -> close(request.connection()));
     }
 }

@@ -162,7 +162,8 @@ public final class Gateway implements AutoCloseable {
             HttpServer admin = listen(vertx, adminRouter, serverKeys, operators, config.admin().host(), config.admin().port(), limits);
 
             Router publicationRouter = new PublicationApi(store, new OcspResponder(signer, store, clock), publicationWorkers).router(vertx);
-            HttpServer publication = vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(60)).requestHandler(publicationRouter)
+            HttpServer publication = vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(60))
+                    .connectionHandler(ResponseHeaders::install).requestHandler(publicationRouter)
                     .listen(config.publication().port(), config.publication().host())
                     .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
             keepCrlFresh(vertx, crl, publicationWorkers, config.publication().crlRefresh());

@@ -27,13 +27,16 @@ public final class MefGate {
             "  init                          create the CA key on the token, its certificate, TLS and operator credentials (idempotent)",
             "  serve                         run the gateway in the foreground",
             "  admin register-enrolee --id ID (--bootstrap-cert FILE.pem | --bootstrap-fingerprint SHA256)",
-            "                        --type AE-ID|CSE-ID|Node-ID --subject-id ID [--suids 40,41,...]",
+            "                        --type AE-ID|CSE-ID|Node-ID --subject-id ID [--suids 40,41,...] [--profiles P1,P2]",
+            "                                the profiles (EST labels; default = no label) it may use, the first named by its",
+            "                                CERT_PROV command (default: default)",
             "  admin list-enrolees",
             "  admin list-certs [--enrolee ID] [--status ISSUED|REVOKED] [--expires-before DATE|INSTANT]",
             "                   [--format json|pem|csv] [--out FILE]",
             "  admin revoke SERIAL [--reason R]   R: unspecified (default), keyCompromise, cACompromise, affiliationChanged,",
             "                                    superseded, cessationOfOperation, privilegeWithdrawn, aACompromise",
-            "  admin instruct --id ID        a new CERT_PROV command: the Enrolee may enrol once more with its bootstrap credential",
+            "  admin instruct --id ID [--profiles P1,P2]   a new CERT_PROV command: the Enrolee may enrol once more with its",
+            "                                bootstrap credential (and, with --profiles, under these profiles from now on)",
             "  admin remove-enrolee --id ID  delete the registration (issued certificates stay in the ledger)",
             "  admin list-requests [--status PENDING|APPROVED|REJECTED]   requests held for approval",
             "  admin approve --request ID    sign a held request; the client's next repeat gets the certificate",
@@ -58,6 +61,9 @@ public final class MefGate {
             System.err.println("mefgate: " + e.getMessage());
             System.err.println(USAGE);
             System.exit(2);
+        } catch (java.nio.file.NoSuchFileException e) {
+            System.err.println("mefgate: no such file: " + e.getFile());
+            System.exit(1);
         } catch (Exception e) {
             System.err.println("mefgate: " + e.getMessage());
             if ("1".equals(System.getenv("MEF_DEBUG"))) {
@@ -77,7 +83,7 @@ public final class MefGate {
             System.out.println(USAGE);
             return args.isEmpty() ? 2 : 0;
         }
-        GatewayConfig config = GatewayConfig.load(Path.of(configFile));
+        GatewayConfig config = GatewayConfig.load(userFile(configFile));
         String command = args.get(0);
         List<String> rest = args.subList(1, args.size());
         switch (command) {
@@ -141,7 +147,9 @@ public final class MefGate {
             case "list-certs" -> client.get("/admin/certificates" + certificateQuery(options));
             case "reload-policy" -> client.postJson("/admin/policy/reload", "{}");
             case "show-policy" -> client.get("/admin/policy");
-            case "instruct" -> client.postJson("/admin/enrolees/" + pathSegment(require(options, "id")) + "/instruct", "{}");
+            case "instruct" -> client.postJson("/admin/enrolees/" + pathSegment(require(options, "id")) + "/instruct",
+                    (options.containsKey("profiles") ? new JsonObject().put("profiles", list(options.get("profiles")))
+                            : new JsonObject()).encode());
             case "remove-enrolee" -> client.delete("/admin/enrolees/" + pathSegment(require(options, "id")));
             case "list-requests" -> client.get("/admin/requests"
                     + (options.containsKey("status") ? "?status=" + pathSegment(options.get("status")) : ""));
@@ -150,7 +158,7 @@ public final class MefGate {
                     new JsonObject().put("reason", options.getOrDefault("reason", "rejected by the operator")).encode());
             default -> throw new UsageException("unknown admin command '" + command + "'");
         };
-        return print(response, Optional.ofNullable(options.get("out")).map(Path::of));
+        return print(response, Optional.ofNullable(options.get("out")).map(MefGate::userFile));
     }
 
     /** list-certs options as the admin API's query parameters. */
@@ -201,7 +209,7 @@ public final class MefGate {
                 if (i > 0 && rest.get(i - 1).startsWith("--")) {
                     continue;
                 }
-                csr = Path.of(rest.remove(i));
+                csr = userFile(rest.remove(i));
                 break;
             }
         }
@@ -237,7 +245,7 @@ public final class MefGate {
                 .put("certSubjectType", require(o, "type"))
                 .put("certSubjectID", require(o, "subject-id"));
         if (o.containsKey("bootstrap-cert")) {
-            json.put("bootstrapCertificate", Files.readString(Path.of(o.get("bootstrap-cert"))));
+            json.put("bootstrapCertificate", Files.readString(userFile(o.get("bootstrap-cert"))));
         } else {
             json.put("bootstrapFingerprint", require(o, "bootstrap-fingerprint"));
         }
@@ -251,7 +259,19 @@ public final class MefGate {
                 }
             }
         }
+        if (o.containsKey("profiles")) {
+            json.put("profiles", list(o.get("profiles")));
+        }
         return json.put("suids", suids);
+    }
+
+    /** A comma-separated option value as a JSON list. */
+    private static JsonArray list(String commaSeparated) {
+        JsonArray out = new JsonArray();
+        for (String item : commaSeparated.split(",")) {
+            out.add(item.strip());
+        }
+        return out;
     }
 
     private static Map<String, String> options(List<String> args) throws UsageException {
@@ -272,6 +292,17 @@ public final class MefGate {
             throw new UsageException("--" + key + " is required");
         }
         return v;
+    }
+
+    /**
+     * A file named on the command line. {@code ops/mefgate} runs from the repository root (the
+     * configuration's relative paths are relative to it) and passes the directory it was called
+     * from as MEF_CALLER_DIR, so that {@code --bootstrap-cert rel.pem} means the caller's file.
+     */
+    public static Path userFile(String name) {
+        Path path = Path.of(name);
+        String callerDir = System.getenv("MEF_CALLER_DIR");
+        return path.isAbsolute() || callerDir == null || callerDir.isBlank() ? path : Path.of(callerDir).resolve(path);
     }
 
     static final class UsageException extends Exception {

@@ -1,6 +1,7 @@
 package org.mefgateway.policy;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.security.Provider;
@@ -42,6 +43,7 @@ import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.asn1.x9.ECNamedCurveTable;
 import org.bouncycastle.asn1.x9.X9ECParameters;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.operator.ContentVerifier;
 import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 
@@ -77,7 +79,7 @@ public final class CsrParser {
             throw new MalformedCsrException("the request body holds no CSR");
         }
         try {
-            return facts(decode(der));
+            return facts(decode(der), der);
         } catch (RuntimeException e) {
             // Bouncy Castle signals bad encodings with IllegalArgumentException, ClassCastException,
             // IllegalStateException, ... also from structures it decodes lazily.
@@ -128,7 +130,7 @@ public final class CsrParser {
         }
     }
 
-    private static CsrFacts facts(PKCS10CertificationRequest csr) throws MalformedCsrException {
+    private static CsrFacts facts(PKCS10CertificationRequest csr, byte[] der) throws MalformedCsrException {
         SubjectPublicKeyInfo spki = csr.getSubjectPublicKeyInfo();
         if (spki.getPublicKeyData().getPadBits() != 0) {
             // Every key type we know encodes its key in whole bytes; Bouncy Castle verifies the
@@ -182,7 +184,7 @@ public final class CsrParser {
                 key.curve(),
                 key.sizeBits(),
                 csr.getSignatureAlgorithm().getAlgorithm().getId(),
-                signatureValid(csr),
+                signatureValid(csr, der),
                 X500Name.getInstance(BCStyle.INSTANCE, csr.getSubject()).toString(),
                 sans,
                 ekus,
@@ -336,15 +338,50 @@ public final class CsrParser {
         return ekus;
     }
 
-    /** Proof of possession: the CSR signature verifies with the key it asks to certify. */
-    private static boolean signatureValid(PKCS10CertificationRequest csr) {
+    /**
+     * Proof of possession: the CSR signature verifies with the key it asks to certify, over the
+     * certificationRequestInfo exactly as the client sent it. Bouncy Castle's isSignatureValid
+     * re-encodes it first, sorting the attribute SET; strongSwan's pki writes extensionRequest
+     * before challengePassword and signs that order, so the re-encoded bytes are not what it signed.
+     */
+    private static boolean signatureValid(PKCS10CertificationRequest csr, byte[] der) {
         try {
-            return csr.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(BC)
-                    .build(csr.getSubjectPublicKeyInfo()));
+            ContentVerifier verifier = new JcaContentVerifierProviderBuilder().setProvider(BC)
+                    .build(csr.getSubjectPublicKeyInfo()).get(csr.getSignatureAlgorithm());
+            try (OutputStream out = verifier.getOutputStream()) {
+                out.write(firstElement(der));
+            }
+            return verifier.verify(csr.getSignature());
         } catch (Exception e) {
             // Unsupported algorithm, unusable key, undecodable signature value: none of them proves possession.
             return false;
         }
+    }
+
+    /** The first element (tag, length and content) of the DER SEQUENCE {@code der}. */
+    static byte[] firstElement(byte[] der) {
+        int start = 1 + lengthOctets(der, 1);
+        int end = start + 1 + lengthOctets(der, start + 1) + length(der, start + 1);
+        return java.util.Arrays.copyOfRange(der, start, end);
+    }
+
+    /** How many octets the DER length at {@code at} takes. */
+    private static int lengthOctets(byte[] der, int at) {
+        int first = der[at] & 0xff;
+        return first < 0x80 ? 1 : 1 + (first & 0x7f);
+    }
+
+    /** The DER length at {@code at} (definite: decode has refused anything else). */
+    private static int length(byte[] der, int at) {
+        int first = der[at] & 0xff;
+        if (first < 0x80) {
+            return first;
+        }
+        int length = 0;
+        for (int i = 1; i <= (first & 0x7f); i++) {
+            length = (length << 8) | (der[at + i] & 0xff);
+        }
+        return length;
     }
 
     private static byte[] encoded(SubjectPublicKeyInfo spki) throws MalformedCsrException {

@@ -115,7 +115,7 @@ public final class PolicyEngine {
      * TLS client certificate then authenticates alone).
      */
     static final Rule CHALLENGE_PRESENT = new Rule("challenge.present", 403, (csr, ctx, profile) ->
-            csr.challengePassword().isPresent() || !profile.challenge().required()
+            csr.challengePassword().isPresent() || !profile.challenge().required() || !challengeApplies(ctx, profile)
                     ? Optional.empty()
                     : Optional.of("the CSR has no challengePassword attribute; request one from /csrattrs first"));
 
@@ -125,7 +125,7 @@ public final class PolicyEngine {
      * where tls-unique does not exist). A CSR built for another session is refused.
      */
     static final Rule CHALLENGE_CHANNEL_BINDING = new Rule("challenge.channel-binding", 403, (csr, ctx, profile) -> {
-        if (!profile.challenge().channelBinding()) {
+        if (!profile.challenge().channelBinding() || !challengeApplies(ctx, profile)) {
             return Optional.empty();
         }
         if (ctx.channelBinding().isEmpty()) {
@@ -144,6 +144,7 @@ public final class PolicyEngine {
      */
     static final Rule CHALLENGE_KNOWN = new Rule("challenge.known", 403, (csr, ctx, profile) ->
             csr.challengePassword().isEmpty() || ctx.challenge().isPresent() || profile.challenge().channelBinding()
+                    || !challengeApplies(ctx, profile)
                     ? Optional.empty()
                     : Optional.of("the challengePassword is not one this MEF issued; request a fresh one from /csrattrs"));
 
@@ -152,19 +153,28 @@ public final class PolicyEngine {
      * binds the CSR to that Enrolee. The reason does not name the other Enrolee.
      */
     static final Rule CHALLENGE_ENROLEE = new Rule("challenge.enrolee", 403, (csr, ctx, profile) ->
-            ctx.challenge().filter(c -> !c.enroleeId().equals(ctx.enrolee().id()))
+            ctx.challenge().filter(c -> challengeApplies(ctx, profile) && !c.enroleeId().equals(ctx.enrolee().id()))
                     .map(c -> "the challengePassword was issued to another Enrolee, not to " + ctx.enrolee().id()));
 
     /** TS-0003 8.3.6, step 8: a challenge is single use, so a replayed CSR is refused. */
     static final Rule CHALLENGE_UNUSED = new Rule("challenge.unused", 403, (csr, ctx, profile) ->
-            ctx.challenge().filter(IssuedChallenge::used)
+            ctx.challenge().filter(c -> challengeApplies(ctx, profile) && c.used())
                     .map(c -> "the challengePassword was already used; request a fresh one from /csrattrs"));
 
     /** TS-0003 8.3.6, step 8: a challenge expires (profile challenge lifetime), bounding the replay window. */
     static final Rule CHALLENGE_UNEXPIRED = new Rule("challenge.unexpired", 403, (csr, ctx, profile) ->
-            ctx.challenge().filter(c -> !ctx.now().isBefore(c.expiresAt()))
+            ctx.challenge().filter(c -> challengeApplies(ctx, profile) && !ctx.now().isBefore(c.expiresAt()))
                     .map(c -> "the challengePassword expired at " + c.expiresAt()
                             + "; request a fresh one from /csrattrs"));
+
+    /**
+     * TS-0003 8.3.6.2.3 checks the challenge on re-enrolment as on a first enrolment; a profile
+     * with {@code reenrolment.challenge: none} lets the certificate being renewed, presented on the
+     * TLS session, stand as the proof instead.
+     */
+    private static boolean challengeApplies(EnrolmentContext ctx, Profile profile) {
+        return ctx.current().isEmpty() || profile.reenrolment().challenge() == Profile.ReenrolmentChallenge.ENROLMENT;
+    }
 
     /**
      * RFC 7030 4.2.2: "The request Subject field and SubjectAltName extension MUST be identical

@@ -31,6 +31,8 @@ import java.util.regex.Pattern;
  * @param reenrolment            what a re-enrolment (RFC 7030 4.2.2) may change
  * @param maxIssuancesPerDay     certificates one Enrolee may get in any 24 hours; 0 = no limit
  * @param approval               whether an operator approves each request before it is signed
+ * @param redeliveryWindow       how long a repeat of an issued request (same Enrolee, key and names)
+ *                               gets the same certificate again instead of a refusal; zero = never
  * @param caKey                  the gateway's CA key that signs for this profile ("default" unless
  *                               the profile names one of the keys configured under hsm.keys)
  */
@@ -49,6 +51,7 @@ public record Profile(
         Reenrolment reenrolment,
         int maxIssuancesPerDay,
         Approval approval,
+        Duration redeliveryWindow,
         String caKey) {
 
     /** The CA key a profile uses unless it names another (the gateway's top-level hsm key). */
@@ -101,6 +104,10 @@ public record Profile(
             throw new IllegalArgumentException("maxIssuancesPerDay must be 0 (no limit) or more, not " + maxIssuancesPerDay);
         }
         Objects.requireNonNull(approval, "approval");
+        Objects.requireNonNull(redeliveryWindow, "redeliveryWindow");
+        if (redeliveryWindow.isNegative()) {
+            throw new IllegalArgumentException("redelivery window must not be negative, not " + redeliveryWindow);
+        }
         if (caKey == null || !caKey.matches("[A-Za-z0-9._-]{1,64}")) {
             throw new IllegalArgumentException("caKey must be the name of a configured CA key, not '" + caKey + "'");
         }
@@ -328,9 +335,12 @@ public record Profile(
      *
      * @param allowRekey    the CSR may carry a new public key (false: renewal of the same key only)
      * @param renewalWindow how long before its notAfter a certificate may be renewed; zero = any time
+     * @param challenge     whether the challengePassword rules apply to a re-enrolment as to a first
+     *                      enrolment (TS-0003 8.3.6.2.3, the oneM2M default) or not at all
      */
-    public record Reenrolment(boolean allowRekey, Duration renewalWindow) {
+    public record Reenrolment(boolean allowRekey, Duration renewalWindow, ReenrolmentChallenge challenge) {
         public Reenrolment {
+            Objects.requireNonNull(challenge, "challenge");
             Objects.requireNonNull(renewalWindow, "renewalWindow");
             if (renewalWindow.isNegative()) {
                 throw new IllegalArgumentException("renewal window must not be negative, not " + renewalWindow);
@@ -339,15 +349,27 @@ public record Profile(
     }
 
     /**
+     * What a re-enrolment proves with its challengePassword. {@code ENROLMENT}: the challenge
+     * rules apply as on a first enrolment (TS-0003 8.3.6.2.3). {@code NONE}: the certificate being
+     * renewed, presented on the TLS session, is the proof, and a challengePassword is neither
+     * needed nor looked at (for clients that build the renewal CSR from the old certificate).
+     */
+    public enum ReenrolmentChallenge { ENROLMENT, NONE }
+
+    /**
      * Operator approval (RFC 7030 4.2.3): the request is accepted with 202 and Retry-After, and
      * the certificate is signed only when an operator approves it.
      *
-     * @param required   every request of this profile waits for an operator
-     * @param retryAfter what the 202 tells the client to wait before asking again
+     * @param required             every request of this profile waits for an operator
+     * @param retryAfter           what the 202 tells the client to wait before asking again
+     * @param maxPendingPerEnrolee requests of one Enrolee that may wait at once; another one is refused
      */
-    public record Approval(boolean required, Duration retryAfter) {
+    public record Approval(boolean required, Duration retryAfter, int maxPendingPerEnrolee) {
         public Approval {
             requirePositive("approval retryAfter", retryAfter);
+            if (maxPendingPerEnrolee < 1) {
+                throw new IllegalArgumentException("approval maxPendingPerEnrolee must be at least 1, not " + maxPendingPerEnrolee);
+            }
         }
     }
 
@@ -356,7 +378,8 @@ public record Profile(
      * subject CN=certSubjectID, exactly the registered identity in subjectAltName, the EKUs of the
      * Enrolee's SUIDs mapped to {@link Oids#SUID_EKU_ARC}{@code .n}, no other extension, one year
      * of validity with one minute of backdating, a required challenge valid for 10 minutes,
-     * re-key allowed in the last 30 days, at most 10 certificates per Enrolee per day, no approval.
+     * re-key allowed in the last 30 days, at most 10 certificates per Enrolee per day, no approval,
+     * a repeated request answered with its certificate for as long as a challenge lives.
      */
     public static Profile oneM2MDefault(String name) {
         return new Profile(name,
@@ -370,9 +393,10 @@ public record Profile(
                 Duration.ofDays(365),
                 Duration.ofMinutes(1),
                 new Challenge(true, Duration.ofMinutes(10), false),
-                new Reenrolment(true, Duration.ofDays(30)),
+                new Reenrolment(true, Duration.ofDays(30), ReenrolmentChallenge.ENROLMENT),
                 10,
-                new Approval(false, Duration.ofMinutes(1)),
+                new Approval(false, Duration.ofMinutes(1), 1),
+                Duration.ofMinutes(10),
                 DEFAULT_CA_KEY);
     }
 
@@ -388,7 +412,7 @@ public record Profile(
     /** This profile under another name (the file name decides the name, whatever the file says). */
     public Profile named(String newName) {
         return new Profile(newName, certSubjectTypes, keys, signatureAlgorithmOids, subject, subjectAltName, eku, extensions, validity,
-                backdate, challenge, reenrolment, maxIssuancesPerDay, approval, caKey);
+                backdate, challenge, reenrolment, maxIssuancesPerDay, approval, redeliveryWindow, caKey);
     }
 
     private static void requirePositive(String what, Duration d) {

@@ -92,7 +92,7 @@ public final class ProfileFile {
 
     private static Profile read(String name, YamlFields f) throws ProfileException {
         f.allowOnly(Set.of("description", "certSubjectTypes", "keys", "signatureAlgorithms", "subject", "subjectAltName", "eku", "extensions",
-                "validity", "challenge", "reenrolment", "rateLimit", "approval", "caKey"));
+                "validity", "challenge", "reenrolment", "rateLimit", "approval", "redelivery", "caKey"));
         Profile d = Profile.oneM2MDefault(name);
 
         Set<CertSubjectType> identities = d.certSubjectTypes();
@@ -251,9 +251,10 @@ public final class ProfileFile {
         var re = f.map("reenrolment");
         if (re.isPresent()) {
             YamlFields m = re.get();
-            m.allowOnly(Set.of("allowRekey", "renewalWindowDays"));
+            m.allowOnly(Set.of("allowRekey", "renewalWindowDays", "challenge"));
             reenrolment = new Profile.Reenrolment(m.bool("allowRekey", true),
-                    Duration.ofDays(m.number("renewalWindowDays", d.reenrolment().renewalWindow().toDays(), 0, 36500)));
+                    Duration.ofDays(m.number("renewalWindowDays", d.reenrolment().renewalWindow().toDays(), 0, 36500)),
+                    enumValue(m, "challenge", Profile.ReenrolmentChallenge.class, d.reenrolment().challenge()));
         }
 
         int maxPerDay = d.maxIssuancesPerDay();
@@ -267,9 +268,18 @@ public final class ProfileFile {
         var a = f.map("approval");
         if (a.isPresent()) {
             YamlFields m = a.get();
-            m.allowOnly(Set.of("required", "retryAfterSeconds"));
+            m.allowOnly(Set.of("required", "retryAfterSeconds", "maxPendingPerEnrolee"));
             approval = new Profile.Approval(m.bool("required", false),
-                    Duration.ofSeconds(m.number("retryAfterSeconds", d.approval().retryAfter().toSeconds(), 1, 86400)));
+                    Duration.ofSeconds(m.number("retryAfterSeconds", d.approval().retryAfter().toSeconds(), 1, 86400)),
+                    (int) m.number("maxPendingPerEnrolee", d.approval().maxPendingPerEnrolee(), 1, 100));
+        }
+
+        // Unset: a repeat is recognised for as long as the challenge it carried would have lived.
+        Duration redelivery = challenge.lifetime();
+        var rd = f.map("redelivery");
+        if (rd.isPresent()) {
+            rd.get().allowOnly(Set.of("windowSeconds"));
+            redelivery = Duration.ofSeconds(rd.get().number("windowSeconds", challenge.lifetime().toSeconds(), 0, 30L * 86400));
         }
 
         Set<CertSubjectType> ft = identities;
@@ -285,8 +295,9 @@ public final class ProfileFile {
         Profile.Reenrolment fr = reenrolment;
         int fm = maxPerDay;
         Profile.Approval fa = approval;
+        Duration frd = redelivery;
         String caKey = f.text("caKey").orElse(Profile.DEFAULT_CA_KEY);
-        return build(f, () -> new Profile(name, ft, fk, fs, fsub, fsan, fe, fx, fv, fb, fc, fr, fm, fa, caKey));
+        return build(f, () -> new Profile(name, ft, fk, fs, fsub, fsan, fe, fx, fv, fb, fc, fr, fm, fa, frd, caKey));
     }
 
     private interface Builder<T> {

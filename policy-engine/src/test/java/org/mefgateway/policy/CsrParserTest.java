@@ -51,6 +51,28 @@ class CsrParserTest {
 
     private static final String AE_ID = "//m2m.example.com/CSE3219/C9886";
 
+    /**
+     * A CSR made by strongSwan's pki 5.9.8 (Debian 12): {@code pki --req --in key.pem --type ecdsa
+     * --dn "CN=//m2m.example.com/CSE3219/C9886" --san asn1gn:#861f<AE-ID hex> --password s3cret
+     * --outform der}. pki writes the extensionRequest attribute before challengePassword, not in
+     * DER's sorted order, and signs those bytes (openssl req -verify: OK). Verifying over a
+     * re-encoding of the request info (Bouncy Castle's isSignatureValid) took it for a forgery.
+     */
+    @Test
+    void aCsrSignedOverItsAttributesInTheOrderTheClientWroteThemVerifies() throws Exception {
+        byte[] der;
+        try (var in = CsrParserTest.class.getResourceAsStream("strongswan-pki-5.9.8.csr.der")) {
+            der = in.readAllBytes();
+        }
+
+        CsrFacts facts = CsrParser.parse(der);
+
+        assertTrue(facts.signatureValid());
+        assertEquals(Optional.of("s3cret"), facts.challengePassword());
+        assertEquals(List.of(new SubjectAltName(SubjectAltName.Kind.URI, AE_ID)), facts.subjectAltNames());
+        assertEquals("CN=" + AE_ID, facts.subject());
+    }
+
     @Test
     void extractsEveryFactOfAOneM2MCsr() throws Exception {
         byte[] der = csr(P256)

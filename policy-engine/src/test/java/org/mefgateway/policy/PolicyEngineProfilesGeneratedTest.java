@@ -29,7 +29,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Random CSRs (keys incl. compressed points and RSA-1024, subjects, SANs, EKUs, extensions incl.
- * cA=TRUE, keyCertSign and unknown critical ones, challenge states, rate counts) against random
+ * cA=TRUE, keyCertSign and unknown critical ones, challenge states, rate counts), as first
+ * enrolments or as re-enrolments of a certificate with the CSR's names and key, against random
  * profiles parsed from YAML, including permissive ones. The expected verdict is worked out here
  * from what the generator chose and from a description of each profile written next to its
  * YAML, never by calling a rule: the engine must name exactly the first broken rule, and so can
@@ -57,11 +58,13 @@ class PolicyEngineProfilesGeneratedTest {
     record Spec(String file, String yaml, Set<String> curves, boolean uncompressedOnly, int rsaMinBits,
                 Set<String> signatureAlgorithms, Mode mode, boolean bind, int maxCount, Set<SubjectAltName.Kind> types,
                 Map<SubjectAltName.Kind, String> patterns, Set<String> allowedEkus, Set<String> copy,
-                boolean refuseUnlisted, boolean challengeRequired, int maxPerDay) {
+                boolean refuseUnlisted, boolean challengeRequired, int maxPerDay, boolean reenrolmentWithoutChallenge,
+                int maxPendingPerEnrolee, Duration redeliveryWindow) {
     }
 
     private static final Spec DEFAULT = new Spec("default.yaml", "", Set.of("secp256r1"), true, 0,
-            Set.of(Oids.ECDSA_WITH_SHA256), Mode.IDENTITY, true, 1, Set.of(), Map.of(), Set.of(), Set.of(), true, true, 10);
+            Set.of(Oids.ECDSA_WITH_SHA256), Mode.IDENTITY, true, 1, Set.of(), Map.of(), Set.of(), Set.of(), true, true, 10,
+            false, 1, Duration.ofMinutes(10));
 
     private static final Spec PERMISSIVE = new Spec("open.yaml", """
             keys: {ec: [P-256, P-384, P-521], ecUncompressedOnly: false, rsaMinBits: 2048, ed25519: true}
@@ -72,12 +75,15 @@ class PolicyEngineProfilesGeneratedTest {
             eku: {allowed: [serverAuth, clientAuth, codeSigning, emailProtection], addSuidEkus: false}
             extensions: {copy: [1.2.3.4, 1.2.3.9], refuseUnlisted: false}
             challenge: {required: false}
+            reenrolment: {challenge: none}
             rateLimit: {maxIssuancesPerDay: 0}
+            approval: {maxPendingPerEnrolee: 100}
+            redelivery: {windowSeconds: 0}
             """, Set.of("secp256r1", "secp384r1", "secp521r1"), false, 2048,
             Set.of(Oids.ECDSA_WITH_SHA256, Oids.ECDSA_WITH_SHA384, Oids.SHA256_WITH_RSA, Oids.ED25519), Mode.EMPTY, false, 100,
             Set.of(SubjectAltName.Kind.DNS, SubjectAltName.Kind.URI, SubjectAltName.Kind.EMAIL, SubjectAltName.Kind.IP),
             Map.of(), Set.of(SERVER_AUTH, CLIENT_AUTH, CODE_SIGNING, "1.3.6.1.5.5.7.3.4"), Set.of("1.2.3.4", "1.2.3.9"),
-            false, false, 0);
+            false, false, 0, true, 100, Duration.ZERO);
 
     private static final Spec RDNS = new Spec("cse.yaml", """
             keys: {ec: [P-256, P-384]}
@@ -93,18 +99,23 @@ class PolicyEngineProfilesGeneratedTest {
               maxCount: 3
             eku: {allowed: [serverAuth, clientAuth]}
             extensions: {copy: [1.2.3.4]}
+            challenge: {lifetimeSeconds: 900}
+            reenrolment: {challenge: none}
             rateLimit: {maxIssuancesPerDay: 5}
+            approval: {required: true, maxPendingPerEnrolee: 3}
             """, Set.of("secp256r1", "secp384r1"), true, 0, Set.of(Oids.ECDSA_WITH_SHA256, Oids.ECDSA_WITH_SHA384),
             Mode.RDNS, true, 3, Set.of(SubjectAltName.Kind.DNS, SubjectAltName.Kind.IP),
             Map.of(SubjectAltName.Kind.DNS, "([a-z0-9-]+\\.)+{certSubjectId}"), Set.of(SERVER_AUTH, CLIENT_AUTH),
-            Set.of("1.2.3.4"), true, true, 5);
+            Set.of("1.2.3.4"), true, true, 5, true, 3, Duration.ofSeconds(900));
 
     private static final Spec RSA = new Spec("rsa.yaml", """
             keys: {ec: [P-256], rsaMinBits: 2048}
             signatureAlgorithms: [ecdsa-with-SHA256, sha256WithRSAEncryption]
             challenge: {required: false}
+            reenrolment: {challenge: enrolment}
+            redelivery: {windowSeconds: 3600}
             """, Set.of("secp256r1"), true, 2048, Set.of(Oids.ECDSA_WITH_SHA256, Oids.SHA256_WITH_RSA), Mode.IDENTITY, true,
-            1, Set.of(), Map.of(), Set.of(), Set.of(), true, false, 10);
+            1, Set.of(), Map.of(), Set.of(), Set.of(), true, false, 10, false, 1, Duration.ofHours(1));
 
     private static final List<Spec> SPECS = List.of(DEFAULT, PERMISSIVE, RDNS, RSA);
 
@@ -122,11 +133,18 @@ class PolicyEngineProfilesGeneratedTest {
     void neverIssuesACsrThatBreaksARuleNorACertificateThatIsACa() throws ProfileException {
         Map<Spec, PolicyEngine> engines = new LinkedHashMap<>();
         for (Spec spec : SPECS) {
-            engines.put(spec, new PolicyEngine(ProfileFile.parse(spec.file(), spec.yaml())));
+            Profile profile = ProfileFile.parse(spec.file(), spec.yaml());
+            // The fields the engine does not decide on: the file must still say what the test believes.
+            assertEquals(spec.reenrolmentWithoutChallenge() ? Profile.ReenrolmentChallenge.NONE
+                    : Profile.ReenrolmentChallenge.ENROLMENT, profile.reenrolment().challenge(), spec.file());
+            assertEquals(spec.maxPendingPerEnrolee(), profile.approval().maxPendingPerEnrolee(), spec.file());
+            assertEquals(spec.redeliveryWindow(), profile.redeliveryWindow(), spec.file());
+            engines.put(spec, new PolicyEngine(profile));
         }
         Random random = new Random(SEED);
         Map<String, Integer> outcomes = new TreeMap<>();
         Map<String, Integer> issuesPerProfile = new TreeMap<>();
+        int issuedWithAWaivedChallenge = 0;
 
         for (int i = 0; i < CASES; i++) {
             Spec spec = SPECS.get(random.nextInt(SPECS.size()));
@@ -189,6 +207,7 @@ class PolicyEngineProfilesGeneratedTest {
             maybe(random, 8, others, new Other("1.2.3.9", random.nextBoolean()));
             maybe(random, 6, others, new Other("1.2.3.5", random.nextBoolean()));
             maybe(random, 4, others, new Other(Oids.CERTIFICATE_POLICIES, false));
+            boolean renewal = random.nextInt(3) == 0;
 
             // --- the CSR ---
             TestCsrs.Builder b = TestCsrs.csr(keyPair(key));
@@ -278,15 +297,23 @@ class PolicyEngineProfilesGeneratedTest {
                     critical.add(o.oid());
                 }
             }
-            String expected = expected(spec, enrolee, key, sha384, badSignature, challenge, subject, allSans, ekus,
+            String expected = expected(spec, enrolee, key, sha384, badSignature, challenge, renewal, subject, allSans, ekus,
                     granted, basic == Basic.CA || caUsage, requested, critical, caExpired, issuedLastDay);
 
             String description = "case " + i + " " + spec.file() + ": " + type + " " + key + (sha384 ? "/SHA384" : "")
                     + (badSignature ? " bad-signature" : "") + " subject " + subject + " challenge " + challenge
                     + " SANs " + allSans + " EKUs " + ekus + " keyUsage " + keyUsage + " basic " + basic
-                    + " others " + others + " SUIDs " + suids + " lastDay " + issuedLastDay + " caExpired " + caExpired;
+                    + " others " + others + " SUIDs " + suids + " lastDay " + issuedLastDay + " caExpired " + caExpired
+                    + (renewal ? " re-enrolment" : "");
 
-            Decision decision = engines.get(spec).decide(b.facts(), context(enrolee, challenge, issuedLastDay, caExpired));
+            CsrFacts facts = b.facts();
+            // The certificate being renewed has the names and the key the CSR asks for, so that the
+            // reenrol.* rules hold (PolicyEngineProfilesTest breaks them) and only the challenge differs.
+            Optional<CurrentCertificate> current = renewal
+                    ? Optional.of(new CurrentCertificate(facts.subject(), facts.subjectAltNames(), facts.subjectPublicKeyInfo(),
+                            NOW.plus(Duration.ofDays(10))))
+                    : Optional.empty();
+            Decision decision = engines.get(spec).decide(facts, context(enrolee, challenge, current, issuedLastDay, caExpired));
 
             if (expected == null) {
                 assertTrue(decision instanceof Decision.Issue, () -> description + ": expected issue, got " + decision);
@@ -304,6 +331,10 @@ class PolicyEngineProfilesGeneratedTest {
                     assertEquals(identity, t.subjectAltNames().get(0), description);
                 }
                 issuesPerProfile.merge(spec.file(), 1, Integer::sum);
+                if (renewal && spec.reenrolmentWithoutChallenge() && challenge != Challenge.OK
+                        && (challenge != Challenge.ABSENT || spec.challengeRequired())) {
+                    issuedWithAWaivedChallenge++;
+                }
             } else {
                 assertTrue(decision instanceof Decision.Deny, () -> description + ": expected " + expected + ", got " + decision);
                 assertEquals(expected, ((Decision.Deny) decision).ruleId(),
@@ -322,12 +353,15 @@ class PolicyEngineProfilesGeneratedTest {
         for (Spec spec : SPECS) {
             assertTrue(issuesPerProfile.getOrDefault(spec.file(), 0) >= 15, issuesPerProfile.toString());
         }
+        // ... and issue re-enrolments whose challenge would have refused a first enrolment.
+        assertTrue(issuedWithAWaivedChallenge >= 10, "issued with a waived challenge: " + issuedWithAWaivedChallenge);
     }
 
     /** The first rule broken, in the documented order; null when none is. */
     private static String expected(Spec spec, RegisteredEnrolee enrolee, Key key, boolean sha384, boolean badSignature,
-            Challenge challenge, Subject subject, List<SubjectAltName> sans, List<String> ekus, List<String> granted,
-            boolean requestsCa, Set<String> requested, Set<String> critical, boolean caExpired, int issuedLastDay) {
+            Challenge challenge, boolean renewal, Subject subject, List<SubjectAltName> sans, List<String> ekus,
+            List<String> granted, boolean requestsCa, Set<String> requested, Set<String> critical, boolean caExpired,
+            int issuedLastDay) {
         if (badSignature) {
             return "csr.signature";
         }
@@ -351,7 +385,9 @@ class PolicyEngineProfilesGeneratedTest {
         if (!keyOk) {
             return "key.type";
         }
-        switch (challenge) {
+        // reenrolment.challenge none: on a re-enrolment the certificate being renewed is the proof.
+        boolean challengeApplies = !renewal || !spec.reenrolmentWithoutChallenge();
+        switch (challengeApplies ? challenge : Challenge.OK) {
             case ABSENT: if (spec.challengeRequired()) { return "challenge.present"; } break;
             case UNKNOWN: return "challenge.known";
             case OTHER_ENROLEE: return "challenge.enrolee";
@@ -416,8 +452,8 @@ class PolicyEngineProfilesGeneratedTest {
         };
     }
 
-    private static EnrolmentContext context(RegisteredEnrolee enrolee, Challenge challenge, int issuedLastDay,
-            boolean caExpired) {
+    private static EnrolmentContext context(RegisteredEnrolee enrolee, Challenge challenge,
+            Optional<CurrentCertificate> current, int issuedLastDay, boolean caExpired) {
         Instant fresh = NOW.plus(Duration.ofMinutes(5));
         Optional<IssuedChallenge> issued = switch (challenge) {
             case OK -> Optional.of(new IssuedChallenge(enrolee.id(), fresh, false));
@@ -426,7 +462,7 @@ class PolicyEngineProfilesGeneratedTest {
             case EXPIRED -> Optional.of(new IssuedChallenge(enrolee.id(), NOW.minusSeconds(1), false));
             case OTHER_ENROLEE -> Optional.of(new IssuedChallenge("someone-else", fresh, false));
         };
-        return new EnrolmentContext("", "00".repeat(32), enrolee, issued, Optional.empty(), Optional.empty(), issuedLastDay,
+        return new EnrolmentContext("", "00".repeat(32), enrolee, issued, current, Optional.empty(), issuedLastDay,
                 caExpired ? NOW : NOW.plus(Duration.ofDays(3650)), NOW);
     }
 

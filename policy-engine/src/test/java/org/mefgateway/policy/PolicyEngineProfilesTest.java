@@ -228,6 +228,35 @@ class PolicyEngineProfilesTest {
 
     static final String RDN_OK = "CN=" + AE_ID + ",O=Acme,SERIALNUMBER=ae.1-7";
 
+    /** The certificate being renewed, on the TLS session, is the proof of a re-enrolment: no challenge rule applies. */
+    static final Profile RENEW_BY_CERTIFICATE = yaml("renewbycert.yaml", """
+            reenrolment:
+              challenge: none
+            """);
+    static final Profile BOUND_RENEW_BY_CERTIFICATE = yaml("boundrenew.yaml", """
+            challenge: {required: false, channelBinding: true}
+            reenrolment: {challenge: none}
+            """);
+    static final IssuedChallenge USED = new IssuedChallenge("ae.1", FRESH.expiresAt(), true);
+    static final IssuedChallenge EXPIRED = new IssuedChallenge("ae.1", NOW, false);
+    static final IssuedChallenge OTHER_ENROLEES = new IssuedChallenge("ae.2", FRESH.expiresAt(), false);
+
+    /** A re-enrolment of {@code current(P256, 10)} (inside the default window) with the challenge the MEF found, if any. */
+    static EnrolmentContext renewing(Optional<IssuedChallenge> challenge) {
+        return ctx(challenge, Optional.of(current(P256, 10)), 0);
+    }
+
+    /** A first enrolment with the challenge the MEF found, if any. */
+    static EnrolmentContext enrolling(Optional<IssuedChallenge> challenge) {
+        return ctx(challenge, Optional.empty(), 0);
+    }
+
+    /** A re-enrolment of {@code current(P256, 10)} on a session whose tls-exporter binding is {@code binding}. */
+    static EnrolmentContext renewingOnSession(Optional<String> binding) {
+        return new EnrolmentContext("", "cd".repeat(32), AE, Optional.empty(), Optional.of(current(P256, 10)), binding, 0,
+                CA_NOT_AFTER, NOW);
+    }
+
     /** name, profile, CSR, context: each is issued. */
     static Stream<Arguments> allowed() {
         return Stream.of(
@@ -269,7 +298,25 @@ class PolicyEngineProfilesTest {
                 Arguments.of("no rate limit", UNLIMITED, good().facts(), issued(100_000)),
                 Arguments.of("AE under an AE-only profile", AE_ONLY, good().facts(), ctx()),
                 Arguments.of("challengePassword is this session's binding", BOUND,
-                        good().challenge(new DERUTF8String("c2Vzc2lvbi1h")).facts(), session(Optional.of("c2Vzc2lvbi1h"))));
+                        good().challenge(new DERUTF8String("c2Vzc2lvbi1h")).facts(), session(Optional.of("c2Vzc2lvbi1h"))),
+                Arguments.of("re-enrolment without challengePassword, reenrolment.challenge none", RENEW_BY_CERTIFICATE,
+                        good().noChallenge().facts(), renewing(Optional.empty())),
+                Arguments.of("re-enrolment with an unknown challengePassword, reenrolment.challenge none", RENEW_BY_CERTIFICATE,
+                        good().facts(), renewing(Optional.empty())),
+                Arguments.of("re-enrolment with a used challengePassword, reenrolment.challenge none", RENEW_BY_CERTIFICATE,
+                        good().facts(), renewing(Optional.of(USED))),
+                Arguments.of("re-enrolment with an expired challengePassword, reenrolment.challenge none", RENEW_BY_CERTIFICATE,
+                        good().facts(), renewing(Optional.of(EXPIRED))),
+                Arguments.of("re-enrolment with another Enrolee's challengePassword, reenrolment.challenge none",
+                        RENEW_BY_CERTIFICATE, good().facts(), renewing(Optional.of(OTHER_ENROLEES))),
+                Arguments.of("re-enrolment with a new key and no challengePassword, reenrolment.challenge none",
+                        RENEW_BY_CERTIFICATE, good(P256_OTHER).noChallenge().facts(), renewing(Optional.empty())),
+                Arguments.of("re-enrolment on a session without channel binding, reenrolment.challenge none",
+                        BOUND_RENEW_BY_CERTIFICATE, good().challenge(new DERUTF8String("c2Vzc2lvbi1h")).facts(),
+                        renewingOnSession(Optional.empty())),
+                Arguments.of("re-enrolment with a CSR made for another session, reenrolment.challenge none",
+                        BOUND_RENEW_BY_CERTIFICATE, good().challenge(new DERUTF8String("c2Vzc2lvbi1h")).facts(),
+                        renewingOnSession(Optional.of("c2Vzc2lvbi1i"))));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -378,7 +425,39 @@ class PolicyEngineProfilesTest {
                         "challenge.channel-binding", 403, "made for another session"),
                 Arguments.of("session without channel binding", BOUND,
                         good().challenge(new DERUTF8String("c2Vzc2lvbi1h")).facts(), session(Optional.empty()),
-                        "challenge.channel-binding", 403, "cannot provide"));
+                        "challenge.channel-binding", 403, "cannot provide"),
+                Arguments.of("first enrolment without challengePassword, reenrolment.challenge none", RENEW_BY_CERTIFICATE,
+                        good().noChallenge().facts(), enrolling(Optional.empty()),
+                        "challenge.present", 403, "the CSR has no challengePassword attribute"),
+                Arguments.of("first enrolment with an unknown challengePassword, reenrolment.challenge none",
+                        RENEW_BY_CERTIFICATE, good().facts(), enrolling(Optional.empty()),
+                        "challenge.known", 403, "the challengePassword is not one this MEF issued"),
+                Arguments.of("first enrolment with another Enrolee's challengePassword, reenrolment.challenge none",
+                        RENEW_BY_CERTIFICATE, good().facts(), enrolling(Optional.of(OTHER_ENROLEES)),
+                        "challenge.enrolee", 403, "issued to another Enrolee, not to ae.1"),
+                Arguments.of("first enrolment with a used challengePassword, reenrolment.challenge none", RENEW_BY_CERTIFICATE,
+                        good().facts(), enrolling(Optional.of(USED)), "challenge.unused", 403, "already used"),
+                Arguments.of("first enrolment with an expired challengePassword, reenrolment.challenge none",
+                        RENEW_BY_CERTIFICATE, good().facts(), enrolling(Optional.of(EXPIRED)),
+                        "challenge.unexpired", 403, "expired at " + NOW),
+                Arguments.of("first enrolment on another session, reenrolment.challenge none", BOUND_RENEW_BY_CERTIFICATE,
+                        good().challenge(new DERUTF8String("c2Vzc2lvbi1h")).facts(), session(Optional.of("c2Vzc2lvbi1i")),
+                        "challenge.channel-binding", 403, "made for another session"),
+                Arguments.of("re-enrolment without challengePassword, default reenrolment.challenge", DEFAULT,
+                        good().noChallenge().facts(), renewing(Optional.empty()),
+                        "challenge.present", 403, "the CSR has no challengePassword attribute"),
+                Arguments.of("re-enrolment with a used challengePassword, default reenrolment.challenge", DEFAULT,
+                        good().facts(), renewing(Optional.of(USED)), "challenge.unused", 403, "already used"),
+                Arguments.of("re-enrolment on another session, channel binding, default reenrolment.challenge", BOUND,
+                        good().challenge(new DERUTF8String("c2Vzc2lvbi1h")).facts(),
+                        renewingOnSession(Optional.of("c2Vzc2lvbi1i")),
+                        "challenge.channel-binding", 403, "made for another session"),
+                Arguments.of("re-enrolment with another subject, reenrolment.challenge none", RENEW_BY_CERTIFICATE,
+                        csr(P256).uri(AE_ID).noChallenge().facts(), renewing(Optional.empty()), "reenrol.same-names", 403,
+                        "must request the subject of the certificate being renewed"),
+                Arguments.of("re-enrolment before the window opens, reenrolment.challenge none", RENEW_BY_CERTIFICATE,
+                        good().noChallenge().facts(), ctx(Optional.empty(), Optional.of(current(P256, 40)), 0),
+                        "reenrol.window", 403, "renewal opens at " + NOW.plus(Duration.ofDays(10))));
     }
 
     @ParameterizedTest(name = "{0} -> {4}")
@@ -518,6 +597,29 @@ class PolicyEngineProfilesTest {
         // Leaving out a name the Enrolee requested is still a change of names.
         assertEquals("reenrol.same-names", assertInstanceOf(Decision.Deny.class,
                 new PolicyEngine(SANS).decide(good().facts(), renewing(current))).ruleId());
+    }
+
+    @Test
+    void reenrolmentChallengeNoneDecidesEveryFirstEnrolmentAsTheDefaultDoes() {
+        List<CsrFacts> csrs = List.of(good().facts(), good().noChallenge().facts());
+        List<Optional<IssuedChallenge>> found = List.of(Optional.of(FRESH), Optional.empty(), Optional.of(USED),
+                Optional.of(EXPIRED), Optional.of(OTHER_ENROLEES));
+
+        for (CsrFacts csr : csrs) {
+            for (Optional<IssuedChallenge> challenge : found) {
+                Decision byDefault = new PolicyEngine(DEFAULT).decide(csr, enrolling(challenge));
+                Decision byCertificate = new PolicyEngine(RENEW_BY_CERTIFICATE).decide(csr, enrolling(challenge));
+                String what = "challengePassword " + csr.challengePassword().isPresent() + ", found " + challenge;
+
+                assertEquals(byDefault.getClass(), byCertificate.getClass(), what);
+                if (byDefault instanceof Decision.Deny deny) {
+                    Decision.Deny other = (Decision.Deny) byCertificate;
+                    assertEquals(deny.ruleId(), other.ruleId(), what);
+                    assertEquals(deny.reason(), other.reason(), what);
+                    assertEquals(deny.httpStatus(), other.httpStatus(), what);
+                }
+            }
+        }
     }
 
     @Test

@@ -40,7 +40,7 @@ class PolicyEngineTest {
     static final Profile PROFILE_WITH_RSA = new Profile("rsa-too", PROFILE.certSubjectTypes(), PROFILE.keys(),
             Set.of(Oids.ECDSA_WITH_SHA256, TestCsrs.SHA256_WITH_RSA), PROFILE.subject(), PROFILE.subjectAltName(),
             PROFILE.eku(), PROFILE.extensions(), PROFILE.validity(), PROFILE.backdate(), PROFILE.challenge(),
-            PROFILE.reenrolment(), PROFILE.maxIssuancesPerDay(), PROFILE.approval(), PROFILE.caKey());
+            PROFILE.reenrolment(), PROFILE.maxIssuancesPerDay(), PROFILE.approval(), PROFILE.redeliveryWindow(), PROFILE.caKey());
 
     static final String AE_ID = "//m2m.example.com/CSE3219/C9886";
     static final RegisteredEnrolee AE = new RegisteredEnrolee("ae-1", CertSubjectType.AE_ID, AE_ID, Set.of(40, 43));

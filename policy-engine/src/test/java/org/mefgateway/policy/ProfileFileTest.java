@@ -94,7 +94,17 @@ class ProfileFileTest {
                 Arguments.of("t.yaml", "subject:\n  mode: empty\nsubjectAltName:\n  bindToRegisteredIdentity: false\n",
                         "t.yaml:1: (profile): ", "with an empty subject the certificate needs a subjectAltName"),
                 Arguments.of("t.yaml", "subject:\n  rdns:\n    CN: {required: true}\n", "t.yaml:2: subject: ",
-                        "subject rdns are only used with mode RDNS, not IDENTITY"));
+                        "subject rdns are only used with mode RDNS, not IDENTITY"),
+                Arguments.of("t.yaml", "reenrolment:\n  allowRekey: true\n  challenge: certificate\n",
+                        "t.yaml:3: reenrolment.challenge: ", "'certificate' is not one of [enrolment, none]"),
+                Arguments.of("t.yaml", "approval:\n  maxPendingPerEnrolee: 0\n", "t.yaml:2: approval.maxPendingPerEnrolee: ",
+                        "must be from 1 to 100, not 0"),
+                Arguments.of("t.yaml", "approval:\n  required: true\n  maxPendingPerEnrolee: 101\n",
+                        "t.yaml:3: approval.maxPendingPerEnrolee: ", "must be from 1 to 100, not 101"),
+                Arguments.of("t.yaml", "redelivery:\n  windowSeconds: -1\n", "t.yaml:2: redelivery.windowSeconds: ",
+                        "must be from 0 to 2592000, not -1"),
+                Arguments.of("t.yaml", "redelivery:\n  windowSeconds: 60\n  window: 60\n", "t.yaml:3: redelivery.window: ",
+                        "unknown field; known fields here: [windowSeconds]"));
     }
 
     @ParameterizedTest(name = "{0}: {2}")
@@ -150,8 +160,10 @@ class ProfileFileTest {
                   caIssuers: [http://pki.example.com/ca.cer]
                 validity: {days: 30, backdateSeconds: 0}
                 challenge: {required: false, lifetimeSeconds: 3600, singleUse: true}
-                reenrolment: {allowRekey: false, renewalWindowDays: 7}
+                reenrolment: {allowRekey: false, renewalWindowDays: 7, challenge: none}
                 rateLimit: {maxIssuancesPerDay: 0}
+                approval: {required: true, retryAfterSeconds: 30, maxPendingPerEnrolee: 5}
+                redelivery: {windowSeconds: 120}
                 """);
 
         assertEquals(new Profile.Keys(Set.of("secp384r1", "secp521r1"), false, 3072, true), p.keys());
@@ -172,8 +184,10 @@ class ProfileFileTest {
         assertEquals(Duration.ofDays(30), p.validity());
         assertEquals(Duration.ZERO, p.backdate());
         assertEquals(new Profile.Challenge(false, Duration.ofHours(1), false), p.challenge());
-        assertEquals(new Profile.Reenrolment(false, Duration.ofDays(7)), p.reenrolment());
+        assertEquals(new Profile.Reenrolment(false, Duration.ofDays(7), Profile.ReenrolmentChallenge.NONE), p.reenrolment());
         assertEquals(0, p.maxIssuancesPerDay());
+        assertEquals(new Profile.Approval(true, Duration.ofSeconds(30), 5), p.approval());
+        assertEquals(Duration.ofSeconds(120), p.redeliveryWindow());
     }
 
     @Test
@@ -185,6 +199,59 @@ class ProfileFileTest {
         assertEquals(d.backdate(), p.backdate());
         assertEquals(d.signatureAlgorithmOids(), p.signatureAlgorithmOids());
         assertEquals(d.subjectAltName(), p.subjectAltName());
+    }
+
+    @Test
+    void reenrolmentChallengeIsReadAndKeepsTheOtherReenrolmentDefaults() throws ProfileException {
+        assertEquals(new Profile.Reenrolment(true, Duration.ofDays(30), Profile.ReenrolmentChallenge.NONE),
+                ProfileFile.parse("p.yaml", "reenrolment:\n  challenge: none\n").reenrolment());
+        assertEquals(new Profile.Reenrolment(true, Duration.ofDays(30), Profile.ReenrolmentChallenge.ENROLMENT),
+                ProfileFile.parse("p.yaml", "reenrolment:\n  challenge: enrolment\n").reenrolment());
+    }
+
+    @Test
+    void unsetReenrolmentChallengePendingLimitAndRedeliveryWindowTakeTheirDefaults() throws ProfileException {
+        Profile none = ProfileFile.parse("p.yaml", "");
+        Profile sections = ProfileFile.parse("p.yaml", "reenrolment:\n  allowRekey: false\napproval:\n  required: true\n"
+                + "redelivery: {}\n");
+
+        for (Profile p : List.of(none, sections)) {
+            assertEquals(Profile.ReenrolmentChallenge.ENROLMENT, p.reenrolment().challenge());
+            assertEquals(1, p.approval().maxPendingPerEnrolee());
+            assertEquals(Duration.ofSeconds(600), p.redeliveryWindow());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 7, 100})
+    void maxPendingPerEnroleeIsReadFrom1To100AndKeepsTheOtherApprovalDefaults(int pending) throws ProfileException {
+        assertEquals(new Profile.Approval(false, Duration.ofMinutes(1), pending),
+                ProfileFile.parse("p.yaml", "approval:\n  maxPendingPerEnrolee: " + pending + "\n").approval());
+    }
+
+    @Test
+    void redeliveryWindowDefaultsToAnExplicitChallengeLifetime() throws ProfileException {
+        assertEquals(Duration.ofSeconds(900),
+                ProfileFile.parse("p.yaml", "challenge:\n  lifetimeSeconds: 900\n").redeliveryWindow());
+        // a redelivery section without windowSeconds, written before the challenge section, follows it too
+        assertEquals(Duration.ofSeconds(900),
+                ProfileFile.parse("p.yaml", "redelivery: {}\nchallenge:\n  lifetimeSeconds: 900\n").redeliveryWindow());
+    }
+
+    @Test
+    void anExplicitRedeliveryWindowWinsOverTheChallengeLifetime() throws ProfileException {
+        Profile p = ProfileFile.parse("p.yaml", "challenge:\n  lifetimeSeconds: 900\nredelivery:\n  windowSeconds: 60\n");
+
+        assertEquals(Duration.ofSeconds(60), p.redeliveryWindow());
+        assertEquals(Duration.ofSeconds(900), p.challenge().lifetime());
+        assertEquals(Duration.ofDays(30), ProfileFile.parse("p.yaml", "redelivery:\n  windowSeconds: 2592000\n")
+                .redeliveryWindow());
+    }
+
+    @Test
+    void redeliveryWindowZeroTurnsRedeliveryOff() throws ProfileException {
+        assertEquals(Duration.ZERO, ProfileFile.parse("p.yaml",
+                "challenge:\n  lifetimeSeconds: 900\nredelivery:\n  windowSeconds: 0\n").redeliveryWindow());
     }
 
     @Test

@@ -26,7 +26,7 @@ class ProfileTest {
             Map<Integer, String> suidEkus, Duration challengeLifetime) {
         return new Profile(name, D.certSubjectTypes(), D.keys(), signatureAlgorithms, D.subject(), D.subjectAltName(),
                 new Profile.Ekus(suidEkus, Set.of(), true), D.extensions(), validity, backdate,
-                new Profile.Challenge(true, challengeLifetime, false), D.reenrolment(), D.maxIssuancesPerDay(), D.approval(), D.caKey());
+                new Profile.Challenge(true, challengeLifetime, false), D.reenrolment(), D.maxIssuancesPerDay(), D.approval(), D.redeliveryWindow(), D.caKey());
     }
 
     /**
@@ -73,8 +73,17 @@ class ProfileTest {
         assertEquals(Set.of(), p.extensions().copy());
         assertTrue(p.extensions().refuseUnlisted());
         assertTrue(p.challenge().required());
-        assertEquals(new Profile.Reenrolment(true, Duration.ofDays(30)), p.reenrolment());
+        assertEquals(new Profile.Reenrolment(true, Duration.ofDays(30), Profile.ReenrolmentChallenge.ENROLMENT), p.reenrolment());
         assertEquals(10, p.maxIssuancesPerDay());
+    }
+
+    @Test
+    void oneM2MDefaultLetsOneRequestWaitAndRedeliversForTheChallengeLifetime() {
+        Profile p = Profile.oneM2MDefault("default");
+
+        assertEquals(new Profile.Approval(false, MINUTE, 1), p.approval());
+        assertEquals(p.challenge().lifetime(), p.redeliveryWindow());
+        assertEquals(Duration.ofMinutes(10), p.redeliveryWindow());
     }
 
     @Test
@@ -120,15 +129,20 @@ class ProfileTest {
                 Arguments.of("RDNS without rdns", (Runnable) () -> new Profile.Subject(Profile.Subject.Mode.RDNS, Map.of()),
                         "at least one"),
                 Arguments.of("negative rate limit", (Runnable) () -> new Profile("p", D.certSubjectTypes(), D.keys(), ECDSA, D.subject(),
-                        D.subjectAltName(), D.eku(), D.extensions(), YEAR, MINUTE, D.challenge(), D.reenrolment(), -1, D.approval(), D.caKey()),
+                        D.subjectAltName(), D.eku(), D.extensions(), YEAR, MINUTE, D.challenge(), D.reenrolment(), -1, D.approval(), D.redeliveryWindow(), D.caKey()),
                         "maxIssuancesPerDay"),
                 Arguments.of("empty subject and no SAN at all", (Runnable) () -> new Profile("p", D.certSubjectTypes(), D.keys(), ECDSA,
                         new Profile.Subject(Profile.Subject.Mode.EMPTY, Map.of()),
                         new Profile.SubjectAltNames(Set.of(), Map.of(), false, 1, List.of()), D.eku(), D.extensions(),
-                        YEAR, MINUTE, D.challenge(), D.reenrolment(), 0, D.approval(), D.caKey()), "needs a subjectAltName"),
+                        YEAR, MINUTE, D.challenge(), D.reenrolment(), 0, D.approval(), D.redeliveryWindow(), D.caKey()), "needs a subjectAltName"),
                 Arguments.of("caKey not a name", (Runnable) () -> new Profile("p", D.certSubjectTypes(), D.keys(), ECDSA, D.subject(),
                         D.subjectAltName(), D.eku(), D.extensions(), YEAR, MINUTE, D.challenge(), D.reenrolment(), 0, D.approval(),
-                        "no such/key"), "caKey"));
+                        D.redeliveryWindow(), "no such/key"), "caKey"),
+                Arguments.of("negative redelivery window", (Runnable) () -> new Profile("p", D.certSubjectTypes(), D.keys(), ECDSA,
+                        D.subject(), D.subjectAltName(), D.eku(), D.extensions(), YEAR, MINUTE, D.challenge(), D.reenrolment(), 0,
+                        D.approval(), Duration.ofSeconds(-1), D.caKey()), "redelivery window must not be negative"),
+                Arguments.of("no pending request allowed", (Runnable) () -> new Profile.Approval(true, MINUTE, 0),
+                        "approval maxPendingPerEnrolee must be at least 1, not 0"));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.mefgateway.gateway.Pem;
 import org.mefgateway.gateway.admin.AdminClient;
 
@@ -185,6 +186,36 @@ class AdminApiTest {
         assertTrue(refused.err.contains("409"), refused.toString());
         assertEquals(2, usage.exit, usage.toString());
         assertTrue(usage.err.contains("--type is required"), usage.toString());
+    }
+
+    /**
+     * ops/mefgate runs from the repository root (the configuration's relative paths are relative to
+     * it), yet a file the operator names relative to where they are is theirs: it used to fail with
+     * just "mefgate: rel.pem". A file that does not exist is named with its full path.
+     */
+    @Test
+    void opsMefgateReadsAFileNamedRelativeToTheCallersDirectoryAndNamesAMissingOne(@TempDir Path elsewhere) throws Exception {
+        Pem.write(elsewhere.resolve("rel.pem"), maker.device("cli-relative").certificate());
+        Path script = Path.of("..", "ops", "mefgate").toAbsolutePath().normalize();
+
+        CliResult registered = run(elsewhere, script.toString(), "--config", mef.configFile.toString(), "admin", "register-enrolee",
+                "--id", "cli-rel", "--bootstrap-cert", "rel.pem", "--type", "AE-ID", "--subject-id", "//m2m.example.com/cli-rel",
+                "--profiles", "default");
+        CliResult missing = run(elsewhere, script.toString(), "--config", mef.configFile.toString(), "admin", "register-enrolee",
+                "--id", "cli-missing", "--bootstrap-cert", "absent.pem", "--type", "AE-ID", "--subject-id", "//m2m.example.com/x");
+
+        assertEquals(0, registered.exit, registered.toString());
+        assertTrue(registered.out.contains("\"cli-rel\""), registered.toString());
+        assertEquals(1, missing.exit, missing.toString());
+        assertEquals("mefgate: no such file: " + elsewhere.resolve("absent.pem"), missing.err.strip(), missing.toString());
+    }
+
+    private static CliResult run(Path dir, String... command) throws Exception {
+        Process p = new ProcessBuilder(command).directory(dir.toFile()).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "did not finish: " + List.of(command));
+        return new CliResult(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
     }
 
     record CliResult(int exit, String out, String err) {

@@ -51,7 +51,9 @@ class CurlOpensslTest {
         Pem.write(dir.resolve("ca.pem"), mef.caCertificate);
 
         run(dir, "curl", "-sS", "--fail", "--cacert", "ca.pem", "-o", "cacerts.b64", mef.est("/cacerts").toString());
-        run(dir, "openssl", "base64", "-d", "-in", "cacerts.b64", "-out", "cacerts.der");
+        // -A: the gateway sends base64 on one line (RFC 8951 allows it, and clients that cannot
+        // decode CRLF-broken lines need it); openssl's decoder reads one line only with -A.
+        run(dir, "openssl", "base64", "-d", "-A", "-in", "cacerts.b64", "-out", "cacerts.der");
         String printed = run(dir, "openssl", "pkcs7", "-inform", "DER", "-in", "cacerts.der", "-print_certs");
 
         // The subject as openssl prints it (RDN order is whatever the CA certificate encodes).
@@ -75,7 +77,7 @@ class CurlOpensslTest {
                 "-o", "cert.b64", "-w", "%{http_code} %{content_type}", mef.est("/simpleenroll").toString());
         assertEquals("200 application/pkcs7-mime; smime-type=certs-only", status.strip(), Files.readString(dir.resolve("cert.b64")));
 
-        run(dir, "openssl", "base64", "-d", "-in", "cert.b64", "-out", "cert.p7");
+        run(dir, "openssl", "base64", "-d", "-A", "-in", "cert.b64", "-out", "cert.p7");
         Files.writeString(dir.resolve("cert.pem"),
                 run(dir, "openssl", "pkcs7", "-inform", "DER", "-in", "cert.p7", "-print_certs"));
         String verified = run(dir, "openssl", "verify", "-CAfile", "ca.pem", "cert.pem");
@@ -130,7 +132,7 @@ class CurlOpensslTest {
         String status = run(dir, "curl", "-sS", "--cacert", "ca.pem", "--cert", "device.pem", "--key", "device.key",
                 "-o", "csrattrs.b64", "-w", "%{http_code} %{content_type}", mef.est("/csrattrs").toString());
         assertEquals("200 application/csrattrs", status.strip(), Files.readString(dir.resolve("csrattrs.b64")));
-        run(dir, "openssl", "base64", "-d", "-in", "csrattrs.b64", "-out", "csrattrs.der");
+        run(dir, "openssl", "base64", "-d", "-A", "-in", "csrattrs.b64", "-out", "csrattrs.der");
         String asn1 = run(dir, "openssl", "asn1parse", "-inform", "DER", "-in", "csrattrs.der");
         Matcher m = Pattern.compile(":challengePassword\\s*\\n.*?\\n.*?PRINTABLESTRING\\s*:(\\S+)").matcher(asn1);
         if (!m.find()) {

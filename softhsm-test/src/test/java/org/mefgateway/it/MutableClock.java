@@ -6,17 +6,21 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** A clock tests can move forward, to let challenges expire without waiting. */
+/**
+ * The system clock shifted by what a test adds, to let challenges expire without waiting. It keeps
+ * running like a real clock: events a test makes one after the other (an issuance, then the
+ * operator's next instruction) get increasing times, as they would in the field.
+ */
 public final class MutableClock extends Clock {
-    private volatile Instant now = Instant.now();
+    private volatile Duration offset = Duration.ZERO;
 
     void advance(Duration d) {
-        now = now.plus(d);
+        offset = offset.plus(d);
     }
 
     @Override
     public Instant instant() {
-        return now;
+        return Instant.now().plus(offset);
     }
 
     @Override

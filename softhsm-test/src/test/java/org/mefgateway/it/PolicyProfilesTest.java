@@ -138,6 +138,19 @@ class PolicyProfilesTest {
         assertTrue(mef.issued().stream().anyMatch(c -> c.enroleeId().equals(ae.id()) && c.profile().equals("ae")));
     }
 
+    /** ae.yaml allows clientAuth; it does not add it: an AE that does not ask gets only the EKUs of its SUIDs. */
+    @Test
+    void theAeLabelAddsNoClientAuthThatTheCsrDidNotRequest(@TempDir Path dir) throws Exception {
+        String aeId = "//m2m.example.com/CSE3219/C-POLICY-AE-NOCLIENT";
+        Enrolee ae = register("AE-ID", aeId, 40);
+        byte[] csr = opensslCsr(dir, P256, List.of("CN = " + aeId), List.of("subjectAltName = URI:" + aeId), challenge(ae, "/ae"));
+
+        HttpResponse<String> r = enrol(ae, "/ae", csr);
+
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(List.of(Oids.SUID_EKU_ARC + ".40"), certificate(r).getExtendedKeyUsage());
+    }
+
     @Test
     void theCseLabelIssuesFurtherDnsNamesOfItsDomainAnOrganisationAndServerAuth(@TempDir Path dir) throws Exception {
         String cseId = "cse-policy.m2m.example.com";

@@ -105,7 +105,8 @@ class ServerKeyGenTest {
         assertEquals(200, r.statusCode(), r.body());
         String type = r.headers().firstValue("Content-Type").orElse("");
         assertTrue(type.startsWith("multipart/mixed; boundary="), type);
-        String boundary = type.substring(type.indexOf('=') + 1);
+        assertEquals("multipart/mixed; boundary=\"est-mef-boundary\"", type, "the boundary quoted (RFC 2046 5.1.1)");
+        String boundary = type.substring(type.indexOf('=') + 1).replace("\"", "");
         String[] parts = r.body().split("--" + boundary);
         assertEquals(4, parts.length, r.body());
         assertTrue(parts[1].contains("Content-Type: application/pkcs8\r\n"), parts[1]);

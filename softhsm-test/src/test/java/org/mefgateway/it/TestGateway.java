@@ -143,18 +143,36 @@ public final class TestGateway implements AutoCloseable {
         return URI.create("https://127.0.0.1:" + gateway.estPort());
     }
 
-    /** Registers a device as an Enrolee through the admin API, as an operator would. */
+    /**
+     * Registers a device as an Enrolee through the admin API, as an operator would, for every
+     * profile of this gateway (default first): the tests of profile binding register with
+     * {@link #register(DeviceMaker.Device, String, String, String, List, int...)}.
+     */
     public void register(DeviceMaker.Device device, String id, String type, String subjectId, int... suids) throws Exception {
+        register(device, id, type, subjectId, allProfiles(), suids);
+    }
+
+    /** Registers a device as an Enrolee that may use {@code profiles} (the first is the one its command names). */
+    public void register(DeviceMaker.Device device, String id, String type, String subjectId, List<String> profiles, int... suids)
+            throws Exception {
         StringBuilder s = new StringBuilder();
         for (int suid : suids) {
             s.append(s.length() == 0 ? "" : ",").append(suid);
         }
         String json = "{\"id\":\"" + id + "\",\"bootstrapCertificate\":" + io.vertx.core.json.Json.encode(Pem.encode(device.certificate()))
-                + ",\"certSubjectType\":\"" + type + "\",\"certSubjectID\":\"" + subjectId + "\",\"suids\":[" + s + "]}";
+                + ",\"certSubjectType\":\"" + type + "\",\"certSubjectID\":\"" + subjectId + "\",\"suids\":[" + s + "]"
+                + ",\"profiles\":" + io.vertx.core.json.Json.encode(profiles) + "}";
         HttpResponse<String> r = new AdminClient(config).postJson("/admin/enrolees", json);
         if (r.statusCode() != 201) {
             throw new IllegalStateException("registration refused: " + r.statusCode() + " " + r.body());
         }
+    }
+
+    /** The profiles this gateway serves right now (admin API), default first. */
+    List<String> allProfiles() throws Exception {
+        HttpResponse<String> r = new AdminClient(config).get("/admin/policy");
+        List<String> names = new io.vertx.core.json.JsonObject(r.body()).getJsonArray("profiles").stream().map(String::valueOf).toList();
+        return names.stream().sorted(java.util.Comparator.comparing((String n) -> !n.equals("default")).thenComparing(n -> n)).toList();
     }
 
     public List<IssuedCertificate> issued() {
@@ -221,6 +239,15 @@ public final class TestGateway implements AutoCloseable {
         SSLContext tls = SSLContext.getInstance("TLS");
         tls.init(keyManagers, tmf.getTrustManagers(), null);
         return HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(10)).build();
+    }
+
+    /** An HTTPS client presenting {@code cert} (one this gateway issued) with its key: a renewing Enrolee. */
+    public HttpClient client(java.security.KeyPair keys, X509Certificate cert) throws Exception {
+        char[] password = "operational".toCharArray();
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("current", keys.getPrivate(), password, new java.security.cert.Certificate[] {cert});
+        return client(ks, password);
     }
 
     /** An HTTPS client that trusts the gateway's CA and presents the key entry of {@code credential}. */

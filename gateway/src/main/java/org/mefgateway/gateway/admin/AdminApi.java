@@ -13,6 +13,7 @@ import io.vertx.ext.web.handler.BodyHandler;
 import java.io.IOException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
@@ -20,6 +21,8 @@ import java.util.Set;
 import java.util.regex.Pattern;
 import org.mefgateway.gateway.LogText;
 import org.mefgateway.gateway.Pem;
+import org.mefgateway.gateway.Responses;
+import org.mefgateway.gateway.Routes;
 import org.mefgateway.gateway.TlsMaterial;
 import org.mefgateway.gateway.est.ErrorResponses;
 import org.mefgateway.gateway.mef.PolicyDirectory;
@@ -92,26 +95,25 @@ public final class AdminApi {
 
     public Router router(Vertx vertx) {
         Router router = Router.router(vertx);
-        router.get("/health/live").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "UP")));
-        router.get("/health/ready").handler(this::ready);
+        Routes routes = new Routes(router);
+        routes.get("/health/live").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "UP")));
+        routes.get("/health/ready").handler(this::ready);
         // Like the probes, unauthenticated: Prometheus scrapes it, and it holds no secret.
-        router.get("/metrics").handler(ctx -> ctx.response()
-                .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-                .end(meters.scrape()));
+        routes.get("/metrics").handler(ctx -> Responses.end(ctx.response(), "text/plain; version=0.0.4; charset=utf-8", meters.scrape()));
         router.route("/admin/*").handler(this::requireOperator);
-        router.post("/admin/enrolees").handler(BodyHandler.create(false).setBodyLimit(64 * 1024)).handler(this::registerEnrolee);
-        router.get("/admin/enrolees").handler(this::listEnrolees);
-        router.get("/admin/certificates").handler(this::listCertificates);
-        router.post("/admin/policy/reload").handler(this::reloadPolicy);
-        router.post("/admin/enrolees/:id/instruct").handler(this::instruct);
-        router.delete("/admin/enrolees/:id").handler(this::removeEnrolee);
-        router.get("/admin/requests").handler(this::listRequests);
-        router.post("/admin/requests/:id/approve").handler(this::approve);
-        router.post("/admin/requests/:id/reject").handler(BodyHandler.create(false).setBodyLimit(16 * 1024)).handler(this::reject);
-        router.get("/admin/policy").handler(ctx -> json(ctx, 200, profilesJson()));
-        router.post("/admin/certificates/:serial/revoke").handler(BodyHandler.create(false).setBodyLimit(4 * 1024)).handler(this::revoke);
-        router.get("/admin/audit/verify").handler(this::verifyAudit);
-        ErrorResponses.install(router);
+        routes.post("/admin/enrolees").handler(BodyHandler.create(false).setBodyLimit(64 * 1024)).handler(this::registerEnrolee);
+        routes.get("/admin/enrolees").handler(this::listEnrolees);
+        routes.get("/admin/certificates").handler(this::listCertificates);
+        routes.post("/admin/policy/reload").handler(this::reloadPolicy);
+        routes.post("/admin/enrolees/:id/instruct").handler(BodyHandler.create(false).setBodyLimit(16 * 1024)).handler(this::instruct);
+        routes.delete("/admin/enrolees/:id").handler(this::removeEnrolee);
+        routes.get("/admin/requests").handler(this::listRequests);
+        routes.post("/admin/requests/:id/approve").handler(this::approve);
+        routes.post("/admin/requests/:id/reject").handler(BodyHandler.create(false).setBodyLimit(16 * 1024)).handler(this::reject);
+        routes.get("/admin/policy").handler(ctx -> json(ctx, 200, profilesJson()));
+        routes.post("/admin/certificates/:serial/revoke").handler(BodyHandler.create(false).setBodyLimit(4 * 1024)).handler(this::revoke);
+        routes.get("/admin/audit/verify").handler(this::verifyAudit);
+        ErrorResponses.install(router, routes);
         return router;
     }
 
@@ -173,17 +175,58 @@ public final class AdminApi {
         });
     }
 
-    /** Re-instructs an Enrolee (TS-0003 8.3.9.7): a new CERT_PROV command lets its bootstrap credential enrol once more. */
+    /**
+     * Re-instructs an Enrolee (TS-0003 8.3.9.7): a new CERT_PROV command lets its bootstrap
+     * credential enrol once more. A body {@code {"profiles": [...]}} also moves it to those
+     * profiles (the first is the one the command names).
+     */
     private void instruct(RoutingContext ctx) {
         String id = ctx.pathParam("id");
-        storeWorkers.executeBlocking(() -> store.instruct(id), false).compose(found -> {
+        Optional<List<String>> profiles;
+        try {
+            JsonObject body = ctx.body().isEmpty() ? new JsonObject() : ctx.body().asJsonObject();
+            profiles = body.containsKey("profiles") ? Optional.of(profiles(body)) : Optional.empty();
+        } catch (DecodeException | ClassCastException e) {
+            ctx.fail(EstError.of(400, "the body is not a JSON object"));
+            return;
+        } catch (EstError e) {
+            ctx.fail(e);
+            return;
+        }
+        storeWorkers.executeBlocking(() -> store.instruct(id, profiles, clock.instant()), false).compose(found -> {
             if (!found) {
                 return Future.failedFuture(EstError.of(404, "no Enrolee '" + LogText.safe(id) + "'"));
             }
-            LOG.info("operator instructed enrolee={} (CERT_PROV)", LogText.safe(id));
-            return audited(ctx, "enrolee.instructed", "enrolee:" + id, "command=CERT_PROV");
-        }).onSuccess(v -> json(ctx, 200, new JsonObject().put("id", id).put("command", StoredEnrolee.Command.CERT_PROV.name())))
-                .onFailure(ctx::fail);
+            LOG.info("operator instructed enrolee={} (CERT_PROV){}", LogText.safe(id), profiles.map(p -> " profiles=" + p).orElse(""));
+            return audited(ctx, "enrolee.instructed", "enrolee:" + id, "command=CERT_PROV" + profiles.map(p -> " profiles=" + p).orElse(""));
+        }).onSuccess(v -> {
+            JsonObject answer = new JsonObject().put("id", id).put("command", StoredEnrolee.Command.CERT_PROV.name());
+            profiles.ifPresent(p -> answer.put("profiles", new JsonArray(p)));
+            json(ctx, 200, answer);
+        }).onFailure(ctx::fail);
+    }
+
+    /**
+     * The profiles a registration may use: names of profiles this gateway serves ("" or "default"
+     * for requests without a label), the one the CERT_PROV command names first.
+     */
+    private List<String> profiles(JsonObject body) {
+        JsonArray array = body.getJsonArray("profiles");
+        if (array == null || array.isEmpty()) {
+            throw EstError.of(400, "profiles must be a non-empty list of profile names");
+        }
+        List<String> out = new java.util.ArrayList<>();
+        for (Object o : array) {
+            String name = o instanceof String text ? PolicyDirectory.profileOf(text.strip()) : null;
+            if (name == null || policies.forProfile(name).isEmpty()) {
+                throw EstError.of(400, "profiles: '" + LogText.safe(String.valueOf(o)) + "' is not a profile this gateway serves; it serves "
+                        + policies.profiles().keySet());
+            }
+            if (!out.contains(name)) {
+                out.add(name);
+            }
+        }
+        return out;
     }
 
     /** Removes a registration; the certificates it obtained stay in the ledger. */
@@ -285,9 +328,9 @@ public final class AdminApi {
             return enrolee;
         }, false).compose(e -> audited(ctx, "enrolee.registered", "enrolee:" + e.enrolee().id(),
                 "type=" + e.enrolee().type() + " subject=" + e.enrolee().certSubjectId() + " suids=" + e.enrolee().suids()
-                        + " bootstrap=" + e.bootstrapFingerprint()).map(e)).onSuccess(e -> {
-            LOG.info("operator registered enrolee={} type={} subject={} suids={}", e.enrolee().id(), e.enrolee().type(),
-                    LogText.safe(e.enrolee().certSubjectId()), e.enrolee().suids());
+                        + " profiles=" + e.profiles() + " bootstrap=" + e.bootstrapFingerprint()).map(e)).onSuccess(e -> {
+            LOG.info("operator registered enrolee={} type={} subject={} suids={} profiles={}", e.enrolee().id(), e.enrolee().type(),
+                    LogText.safe(e.enrolee().certSubjectId()), e.enrolee().suids(), e.profiles());
             json(ctx, 201, toJson(e));
         }).onFailure(e -> ctx.fail(e instanceof DuplicateException d ? EstError.of(409, d.getMessage()) : e));
     }
@@ -329,8 +372,10 @@ public final class AdminApi {
             }
             suids.add(s);
         }
+        List<String> profiles = body.containsKey("profiles") ? profiles(body) : List.of(PolicyDirectory.profileOf(""));
+        Instant now = clock.instant();
         return new StoredEnrolee(new RegisteredEnrolee(id, type, subjectId, suids), fingerprint,
-                StoredEnrolee.Command.CERT_PROV, clock.instant(), Optional.empty());
+                StoredEnrolee.Command.CERT_PROV, now, Optional.empty(), profiles, now);
     }
 
     private static String required(JsonObject body, String key) {
@@ -371,10 +416,8 @@ public final class AdminApi {
                         + " filter=" + filter).map(list))
                 .onSuccess(list -> {
                     switch (format) {
-                        case "pem" -> ctx.response().putHeader("Content-Type", "application/pem-certificate-chain")
-                                .end(CertificateExport.pem(list));
-                        case "csv" -> ctx.response().putHeader("Content-Type", "text/csv; charset=utf-8")
-                                .end(CertificateExport.csv(list));
+                        case "pem" -> Responses.end(ctx.response(), "application/pem-certificate-chain", CertificateExport.pem(list));
+                        case "csv" -> Responses.end(ctx.response(), "text/csv; charset=utf-8", CertificateExport.csv(list));
                         default -> json(ctx, 200, new JsonArray(list.stream().map(AdminApi::toJson).toList()));
                     }
                 })
@@ -492,9 +535,11 @@ public final class AdminApi {
                 .put("certSubjectType", e.enrolee().type().code())
                 .put("certSubjectID", e.enrolee().certSubjectId())
                 .put("suids", new JsonArray(e.enrolee().suids().stream().sorted().toList()))
+                .put("profiles", new JsonArray(e.profiles()))
                 .put("command", e.command().name())
                 .put("lastResult", e.commandResult().map(Enum::name).orElse(null))
-                .put("registeredAt", e.registeredAt().toString());
+                .put("registeredAt", e.registeredAt().toString())
+                .put("instructedAt", e.instructedAt().toString());
     }
 
     static JsonObject toJson(IssuedCertificate c) {
@@ -512,7 +557,7 @@ public final class AdminApi {
     }
 
     private static void json(RoutingContext ctx, int status, Object body) {
-        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
-                .end(body instanceof JsonObject o ? o.encodePrettily() : ((JsonArray) body).encodePrettily());
+        Responses.end(ctx.response().setStatusCode(status), "application/json",
+                body instanceof JsonObject o ? o.encodePrettily() : ((JsonArray) body).encodePrettily());
     }
 }

@@ -2,9 +2,12 @@ package org.mefgateway.gateway.est;
 
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
 import org.mefgateway.gateway.LogText;
+import org.mefgateway.gateway.Responses;
+import org.mefgateway.gateway.Routes;
 import org.mefgateway.gateway.store.StoreException;
 import org.mefgateway.hsm.HsmBusyException;
 import org.mefgateway.hsm.HsmException;
@@ -22,14 +25,35 @@ public final class ErrorResponses {
     private ErrorResponses() {
     }
 
-    public static void install(Router router) {
+    /**
+     * RFC 7235 3.1: a 401 names a scheme. TS-0003 8.3.6.2.1 forbids HTTP authentication, so the
+     * scheme is none a client could answer with a password: it says the credential is the TLS
+     * client certificate (clients that look for the header report an authentication failure).
+     */
+    static final String WWW_AUTHENTICATE = "TLS-Client-Certificate realm=\"MEF\"";
+
+    public static void install(Router router, Routes routes) {
         router.route().failureHandler(ErrorResponses::handle);
         router.errorHandler(404, ctx -> send(ctx, 404, reason(ctx, 404)));
-        router.errorHandler(405, ctx -> send(ctx, 405, reason(ctx, 405)));
+        router.errorHandler(405, ctx -> {
+            // The reason names what is allowed, not the method used, so that HEAD and GET get the same answer.
+            String path = ctx.request().path();
+            Optional<String> allow = routes.allowed(path);
+            allow.ifPresent(a -> ctx.response().putHeader("Allow", a));
+            send(ctx, 405, "method not allowed on " + path + allow.map(a -> ": only " + a + (a.contains(",") ? " are" : " is")
+                    + " allowed").orElse(""));
+        });
     }
 
     private static void handle(RoutingContext ctx) {
         Throwable failure = unwrap(ctx.failure());
+        if (ctx.response().headWritten()) {
+            // The request's deadline answered already; what happened since is only for the log.
+            LOG.info("{} {} from {} failed after its answer was sent: {}", ctx.request().method(),
+                    LogText.safe(ctx.request().path()), ctx.request().remoteAddress(),
+                    LogText.safe(failure == null ? String.valueOf(ctx.statusCode()) : failure.toString()));
+            return;
+        }
         if (failure == null) {
             int status = ctx.statusCode() < 400 ? 500 : ctx.statusCode();
             LOG.info("refused {} {} from {}: {} {}", ctx.request().method(), LogText.safe(ctx.request().path()),
@@ -51,8 +75,11 @@ public final class ErrorResponses {
             e.retryAfter().ifPresent(d -> ctx.response().putHeader("Retry-After", String.valueOf(Math.max(1, d.toSeconds()))));
             if (e.status() == 202) {
                 // RFC 7030 4.2.3 gives a 202 no body, and Bouncy Castle's EST client fails on one.
-                ctx.response().setStatusCode(202).end();
+                ctx.response().setStatusCode(202).putHeader("Content-Length", "0").end();
                 return;
+            }
+            if (e.status() == 401) {
+                ctx.response().putHeader("WWW-Authenticate", WWW_AUTHENTICATE);
             }
             send(ctx, e.status(), e.reason());
         } else if (failure instanceof HsmBusyException) {
@@ -82,7 +109,6 @@ public final class ErrorResponses {
         return switch (status) {
             case 413 -> "the request body is too large";
             case 404 -> "no such resource: " + ctx.request().path();
-            case 405 -> "method " + ctx.request().method() + " is not allowed on " + ctx.request().path();
             default -> "the request cannot be served (" + status + ")";
         };
     }
@@ -98,10 +124,7 @@ public final class ErrorResponses {
         if (ctx.response().ended()) {
             return io.vertx.core.Future.succeededFuture();
         }
-        return ctx.response()
-                .setStatusCode(status)
-                .putHeader("Content-Type", "text/plain; charset=utf-8")
-                .end(reason + "\n");
+        return Responses.end(ctx.response().setStatusCode(status), "text/plain; charset=utf-8", reason + "\n");
     }
 
     /** The answer, then the connection closed: for a request whose body is not (or not yet) read. */

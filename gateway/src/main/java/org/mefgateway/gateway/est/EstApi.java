@@ -15,6 +15,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.Optional;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import org.mefgateway.gateway.GatewayConfig;
+import org.mefgateway.gateway.Responses;
+import org.mefgateway.gateway.Routes;
+import org.mefgateway.gateway.mef.PolicyDirectory;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
 import org.mefgateway.gateway.mef.RegistrationAuthority.Operation;
 import org.mefgateway.gateway.store.StoredEnrolee;
@@ -45,14 +48,16 @@ public final class EstApi {
 
     public Router router(Vertx vertx) {
         Router router = Router.router(vertx);
+        Routes routes = new Routes(router);
         // First, so every request is counted and timed, including the ones routing or the body handler refuse.
         router.route().handler(metrics::handle);
         Admission admission = new Admission(vertx, limits, metrics.meters());
         router.route().handler(admission::perClient).handler(admission::deadline);
         // RFC 7030 3.2.2: each operation without a label and under /<label>/ (the label selects the profile).
         for (String base : List.of(EST, EST + "/:label")) {
-            router.get(base + "/cacerts").handler(this::cacerts);
-            router.get(base + "/csrattrs").handler(this::csrattrs);
+            // RFC 9110 9.3.2: HEAD wherever GET is served (Vert.x sends the headers of the GET, no body).
+            routes.get(base + "/cacerts").handler(this::cacerts);
+            routes.get(base + "/csrattrs").handler(this::csrattrs);
             // Separate routes: the content type and the in-flight bound are checked before the body is read.
             for (Operation operation : Operation.values()) {
                 String path = base + switch (operation) {
@@ -60,15 +65,15 @@ public final class EstApi {
                     case REENROL -> "/simplereenroll";
                     case SERVERKEYGEN -> "/serverkeygen";
                 };
-                router.post(path).handler(ctx -> requireContentType(ctx, EstWire.PKCS10));
-                router.post(path).handler(admission::enrolment);
-                router.post(path)
+                routes.post(path).handler(ctx -> requireContentType(ctx, EstWire.PKCS10));
+                routes.post(path).handler(admission::enrolment);
+                routes.post(path)
                         .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
                         .handler(ctx -> enrol(ctx, operation));
             }
         }
-        router.get("/mef/command").handler(this::command);
-        ErrorResponses.install(router);
+        routes.get("/mef/command").handler(this::command);
+        ErrorResponses.install(router, routes);
         return router;
     }
 
@@ -82,9 +87,10 @@ public final class EstApi {
 
     /** RFC 7030 4.5 / TS-0003 steps 4-5, for an authenticated Enrolee. */
     private void csrattrs(RoutingContext ctx) {
-        PolicyEngine policy = ra.policy(label(ctx));
+        String label = label(ctx);
+        ra.policy(label); // an unknown label is an unknown resource (404), whoever asks
         ra.authenticate(clientCertificate(ctx.request()))
-                .compose(caller -> ra.csrAttributes(caller, policy))
+                .compose(caller -> ra.csrAttributes(caller, label))
                 .onSuccess(der -> sendBase64(ctx, EstWire.CSRATTRS, EstWire.encodeBase64(der)))
                 .onFailure(ctx::fail);
     }
@@ -92,12 +98,12 @@ public final class EstApi {
     /** RFC 7030 4.2.1 / TS-0003 steps 7-12 (simpleenroll), and RFC 7030 4.2.2 (simplereenroll). */
     private void enrol(RoutingContext ctx, Operation operation) {
         String label = label(ctx);
-        PolicyEngine policy = ra.policy(label);
+        ra.policy(label); // an unknown label is an unknown resource (404), whoever asks
         byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
         Optional<String> binding = ctx.request().isSSL()
                 ? ChannelBinding.tlsExporter(ctx.request().sslSession()) : Optional.empty();
         ra.authenticate(clientCertificate(ctx.request()))
-                .compose(caller -> ra.enrol(caller, label, policy, body, operation, binding))
+                .compose(caller -> ra.enrol(caller, label, body, operation, binding))
                 .onSuccess(issued -> {
                     if (ctx.response().ended()) {
                         return; // the request's deadline answered already
@@ -108,9 +114,8 @@ public final class EstApi {
                         return;
                     }
                     // RFC 7030 4.4.2: the private key (PKCS#8, protected by this TLS session) and the certificate.
-                    ctx.response()
-                            .putHeader("Content-Type", "multipart/mixed; boundary=" + EstWire.BOUNDARY)
-                            .end(EstWire.serverKeyGenResponse(issued.privateKey().get().getEncoded(), certsOnly));
+                    Responses.end(ctx.response(), EstWire.SERVERKEYGEN_TYPE,
+                            EstWire.serverKeyGenResponse(issued.privateKey().get().getEncoded(), certsOnly));
                 })
                 .onFailure(ctx::fail);
     }
@@ -129,8 +134,8 @@ public final class EstApi {
         ra.authenticate(clientCertificate(ctx.request()))
                 .onSuccess(caller -> {
                     if (!ctx.response().ended()) {
-                        ctx.response().putHeader("Content-Type", "application/json")
-                                .end(command(caller.enrolee(), "https://" + authority(ctx.request()) + EST).encode());
+                        Responses.end(ctx.response(), "application/json",
+                                command(caller.enrolee(), "https://" + authority(ctx.request()) + EST).encode());
                     }
                 })
                 .onFailure(ctx::fail);
@@ -141,10 +146,7 @@ public final class EstApi {
         if (ctx.response().ended()) {
             return; // the request's deadline answered already
         }
-        ctx.response()
-                .putHeader("Content-Type", contentType)
-                .putHeader("Content-Transfer-Encoding", "base64")
-                .end(base64);
+        Responses.end(ctx.response().putHeader("Content-Transfer-Encoding", "base64"), contentType, base64);
     }
 
     /** host:port the client addressed (Host header), or the listener's own address without one. */
@@ -155,13 +157,15 @@ public final class EstApi {
         return request.localAddress().hostAddress() + ":" + request.localAddress().port();
     }
 
-    static JsonObject command(StoredEnrolee stored, String estUri) {
+    /** {@code estBase} is the EST base the Enrolee reached; the URI adds the label of the profile it was instructed for. */
+    static JsonObject command(StoredEnrolee stored, String estBase) {
         JsonObject json = new JsonObject()
                 .put("enroleeId", stored.enrolee().id())
                 .put("command", stored.command().name());
         if (stored.command() == StoredEnrolee.Command.CERT_PROV) {
+            String label = stored.instructedProfile().map(PolicyDirectory::labelOf).orElse(DEFAULT_LABEL);
             json.put("certProvProtocolID", "EST")
-                    .put("URI", estUri)
+                    .put("URI", label.isEmpty() ? estBase : estBase + "/" + label)
                     .put("certSubjectType", stored.enrolee().type().code())
                     .put("certSubjectID", stored.enrolee().certSubjectId());
         }

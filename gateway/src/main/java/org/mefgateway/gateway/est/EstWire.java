@@ -1,7 +1,6 @@
 package org.mefgateway.gateway.est;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
@@ -41,7 +40,6 @@ public final class EstWire {
     public static final String CSRATTRS = "application/csrattrs";
     public static final String PKCS10 = "application/pkcs10";
 
-    private static final Base64.Encoder ENCODER = Base64.getMimeEncoder(64, "\r\n".getBytes(StandardCharsets.US_ASCII));
 
     private EstWire() {
     }
@@ -69,13 +67,19 @@ public final class EstWire {
         }
     }
 
-    /** Base64 in lines of 64 characters, each ended with CRLF. */
+    /**
+     * Base64 in one unbroken line. RFC 8951 3 lets a sender break lines or not; deployed clients
+     * (strongSwan's pki, GNU coreutils' base64 -d) cannot decode CRLF-broken base64, and every
+     * client decodes it unbroken.
+     */
     public static String encodeBase64(byte[] der) {
-        return ENCODER.encodeToString(der) + "\r\n";
+        return Base64.getEncoder().encodeToString(der);
     }
 
     /** The multipart boundary of serverkeygen responses; base64 never contains '-'. */
     public static final String BOUNDARY = "est-mef-boundary";
+    /** RFC 7030 4.4.2 response type, the boundary quoted as RFC 2046 5.1.1 writes it. */
+    public static final String SERVERKEYGEN_TYPE = "multipart/mixed; boundary=\"" + BOUNDARY + "\"";
 
     /**
      * RFC 7030 4.4.2: a multipart/mixed body whose first part is the private key
@@ -85,11 +89,11 @@ public final class EstWire {
         return "--" + BOUNDARY + "\r\n"
                 + "Content-Type: application/pkcs8\r\n"
                 + "Content-Transfer-Encoding: base64\r\n\r\n"
-                + encodeBase64(pkcs8)
+                + encodeBase64(pkcs8) + "\r\n"
                 + "--" + BOUNDARY + "\r\n"
                 + "Content-Type: " + PKCS7_CERTS_ONLY + "\r\n"
                 + "Content-Transfer-Encoding: base64\r\n\r\n"
-                + certsOnlyBase64
+                + certsOnlyBase64 + "\r\n"
                 + "--" + BOUNDARY + "--\r\n";
     }
 

@@ -59,7 +59,22 @@ public final class PolicyDirectory {
 
     /** The engine of the profile for this EST label ("" = the default profile), if there is one. */
     public Optional<PolicyEngine> forLabel(String label) {
-        return Optional.ofNullable(engines.get().get(label.isEmpty() ? ProfileFile.DEFAULT : label));
+        return Optional.ofNullable(engines.get().get(profileOf(label)));
+    }
+
+    /** The engine of the profile with this name, if there is one. */
+    public Optional<PolicyEngine> forProfile(String name) {
+        return Optional.ofNullable(engines.get().get(name));
+    }
+
+    /** The EST label a profile serves: its name, or "" (no label) for the default profile. */
+    public static String labelOf(String profile) {
+        return profile.equals(ProfileFile.DEFAULT) ? "" : profile;
+    }
+
+    /** The profile that serves an EST label ("" = the default profile). */
+    public static String profileOf(String label) {
+        return label.isEmpty() ? ProfileFile.DEFAULT : label;
     }
 
     /** Every profile in use, by name. */

@@ -42,6 +42,7 @@ import org.mefgateway.policy.EnrolmentContext;
 import org.mefgateway.policy.IssuedChallenge;
 import org.mefgateway.policy.MalformedCsrException;
 import org.mefgateway.policy.PolicyEngine;
+import org.mefgateway.policy.Profile;
 import org.mefgateway.policy.SubjectAltName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,6 +68,12 @@ public final class RegistrationAuthority {
     private static final SecureRandom RANDOM = new SecureRandom();
     /** The policy rule that refuses an expired challengePassword (policy-engine PolicyEngine). */
     private static final String CHALLENGE_UNEXPIRED = "challenge.unexpired";
+    /** A request on a label whose profile the Enrolee's registration does not name. */
+    static final String ENROLEE_LABEL = "enrolee.label";
+    /** A repeat of a request whose certificate was revoked since: it is not handed out again. */
+    static final String REDELIVERY_REVOKED = "redelivery.revoked";
+    /** One more request of an Enrolee whose requests already wait for approval up to the profile's bound. */
+    static final String APPROVAL_PENDING_LIMIT = "approval.pending-limit";
 
     /** The longest wait between two attempts to give back a claim while the store keeps failing. */
     private static final Duration RELEASE_RETRY_MAX = Duration.ofSeconds(60);
@@ -83,6 +90,12 @@ public final class RegistrationAuthority {
     private final Counter challengesIssued;
     private final Counter challengesConsumed;
     private final Counter challengesExpired;
+    /**
+     * Requests being decided and signed right now, by Enrolee, profile and what they ask for: a
+     * repeat that arrives meanwhile (a client whose deadline answered 503, or whose connection
+     * dropped) joins the first instead of being refused for its spent challenge.
+     */
+    private final Map<String, Future<Issued>> inFlight = new java.util.concurrent.ConcurrentHashMap<>();
 
     public RegistrationAuthority(Vertx vertx, Store store, PolicyDirectory policies, Map<String, CertificateAuthority> cas,
                                  WorkerExecutor storeWorkers, WorkerExecutor cpuWorkers, MeterRegistry meters, Clock clock) {
@@ -132,9 +145,32 @@ public final class RegistrationAuthority {
 
     /**
      * Who is asking: the registered Enrolee, and on re-enrolment the certificate it authenticated
-     * with (issued by this CA, in the ledger, not revoked).
+     * with (issued by this CA, in the ledger, not revoked) and the profile that issued it.
      */
-    public record Caller(StoredEnrolee enrolee, Optional<X509Certificate> current) {
+    public record Caller(StoredEnrolee enrolee, Optional<X509Certificate> current, Optional<String> currentProfile) {
+    }
+
+    /**
+     * The profile that decides this Enrolee's request on {@code label}. Its registration names the
+     * profiles it may use (TS-0003 8.3.9.7: its CERT_PROV command names one); a renewal is decided
+     * by the profile that issued the certificate being renewed, whichever label carries it, unless
+     * the operator has since moved the Enrolee off that profile.
+     */
+    PolicyEngine policyFor(Caller caller, String label) {
+        PolicyEngine requested = policy(label);
+        StoredEnrolee enrolee = caller.enrolee();
+        Optional<PolicyEngine> issuing = caller.currentProfile().filter(enrolee::mayUse).flatMap(policies::forProfile);
+        if (issuing.isPresent()) {
+            return issuing.get();
+        }
+        String profile = requested.profile().name();
+        if (!enrolee.mayUse(profile)) {
+            throw refuse(enrolee, requested, 403, ENROLEE_LABEL, "Enrolee " + enrolee.enrolee().id() + " is registered for profile(s) "
+                    + enrolee.profiles() + ", not " + profile + ": use " + enrolee.profiles().stream()
+                            .map(p -> "/.well-known/est" + (PolicyDirectory.labelOf(p).isEmpty() ? "" : "/" + p) + "/")
+                            .collect(Collectors.joining(" or ")) + ", or ask the operator to instruct it for " + profile);
+        }
+        return requested;
     }
 
     /**
@@ -175,12 +211,12 @@ public final class RegistrationAuthority {
                 }
                 StoredEnrolee enrolee = store.enrolee(issued.enroleeId()).orElseThrow(() -> EstError.of(403,
                         "the Enrolee of certificate " + serial + " is no longer registered"));
-                return new Caller(enrolee, Optional.of(cert));
+                return new Caller(enrolee, Optional.of(cert), Optional.of(issued.profile()));
             }, false);
         }
         String fingerprint = TlsMaterial.fingerprint(cert);
         return storeWorkers.executeBlocking(() -> store.enroleeByFingerprint(fingerprint), false)
-                .compose(found -> found.map(e -> Future.succeededFuture(new Caller(e, Optional.empty())))
+                .compose(found -> found.map(e -> Future.succeededFuture(new Caller(e, Optional.empty(), Optional.empty())))
                         .orElseGet(() -> Future.failedFuture(EstError.of(403, "this client certificate (SHA-256 " + fingerprint
                                 + ") is not registered with the MEF: ask the operator to register the Enrolee"))));
     }
@@ -190,16 +226,27 @@ public final class RegistrationAuthority {
      * Enrolee, single use, expiring after the profile's challenge lifetime, with the key, identity
      * and EKUs its CSR must request. No challenge when the profile does not require one.
      */
-    public Future<byte[]> csrAttributes(Caller caller, PolicyEngine policy) {
+    public Future<byte[]> csrAttributes(Caller caller, String label) {
         StoredEnrolee enrolee = caller.enrolee();
-        if (caller.current().isEmpty() && enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
-            return Future.failedFuture(noPendingCommand(enrolee, policy));
+        PolicyEngine policy;
+        try {
+            policy = policyFor(caller, label);
+        } catch (EstError e) {
+            return Future.failedFuture(e);
         }
         var profile = policy.profile();
         Optional<SubjectAltName> identity = profile.subjectAltName().bindToRegisteredIdentity()
                 ? Optional.of(enrolee.enrolee().identity()) : Optional.empty();
         List<String> ekus = profile.eku().forSuids(enrolee.enrolee().suids());
-        if (!profile.challenge().required()) {
+        boolean reenrolment = caller.current().isPresent();
+        boolean withChallenge = profile.challenge().required()
+                && !(reenrolment && profile.reenrolment().challenge() == Profile.ReenrolmentChallenge.NONE);
+        if (!reenrolment && enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
+            return storeWorkers.executeBlocking(() -> {
+                throw noPendingCommand(enrolee, policy, whyNoCommand(enrolee));
+            }, false);
+        }
+        if (!withChallenge) {
             return Future.succeededFuture(EstWire.csrAttributes(Optional.empty(), profile.keys(), identity, ekus));
         }
         String challenge = Challenges.next();
@@ -212,15 +259,26 @@ public final class RegistrationAuthority {
         }, false);
     }
 
+    /** Since when an issued certificate counts as the answer to a repeat: the window, and never before the last instruction. */
+    private static Instant redeliverySince(StoredEnrolee enrolee, Profile profile, Instant now) {
+        Instant windowStart = now.minus(profile.redeliveryWindow());
+        return windowStart.isAfter(enrolee.instructedAt()) ? windowStart : enrolee.instructedAt();
+    }
+
     /**
      * TS-0003 steps 7-12 for one CSR, given as the request body (base64 of the DER, RFC 8951);
      * completes with the DER of the recorded certificate, or fails with the refusal (or the 202
      * of a request held for approval). {@code channelBinding} is the base64 tls-exporter value of
      * the TLS session the request came on, when the runtime can compute it.
      */
-    public Future<Issued> enrol(Caller caller, String label, PolicyEngine policy, byte[] body, Operation operation,
-                                Optional<String> channelBinding) {
+    public Future<Issued> enrol(Caller caller, String label, byte[] body, Operation operation, Optional<String> channelBinding) {
         StoredEnrolee enrolee = caller.enrolee();
+        PolicyEngine policy;
+        try {
+            policy = policyFor(caller, label);
+        } catch (EstError e) {
+            return Future.failedFuture(e);
+        }
         if (operation == Operation.REENROL && caller.current().isEmpty()) {
             return Future.failedFuture(refuse(enrolee, policy, 403, "reenrol.current-certificate",
                     "simplereenroll authenticates with the certificate being renewed (RFC 7030 4.2.2); this is the "
@@ -238,11 +296,10 @@ public final class RegistrationAuthority {
         Future<Issued> issued = cpuWorkers.executeBlocking(() -> parse(enrolee, policy, decode(enrolee, policy, body)), false)
                 .compose(request -> {
                     if (operation != Operation.SERVERKEYGEN) {
-                        return storeWorkers.executeBlocking(() -> lookup(enrolee, policy, request), false)
-                                .compose(found -> found.held().isPresent()
-                                        ? answerHeld(enrolee, policy, found.held().get()).map(der -> new Issued(der, Optional.empty()))
-                                        : decideAndIssue(caller, label, policy, request, found, operation, channelBinding)
-                                                .map(der -> new Issued(der, Optional.empty())));
+                        return once(enrolee, policy, request, () -> storeWorkers.executeBlocking(
+                                        () -> lookup(enrolee, policy, request, operation), false)
+                                .compose(found -> answer(caller, policy, request, found, operation, channelBinding))
+                                .map(der -> new Issued(der, Optional.empty())));
                     }
                     return cpuWorkers.executeBlocking(() -> ServerKeys.generate(policy.profile().keys()), false)
                             .compose(keys -> {
@@ -252,9 +309,8 @@ public final class RegistrationAuthority {
                                 } catch (MalformedCsrException e) {
                                     return Future.failedFuture(new IllegalStateException("a generated key is unreadable", e));
                                 }
-                                return storeWorkers.executeBlocking(() -> lookup(enrolee, policy, forKey), false)
-                                        .compose(found -> decideAndIssue(caller, label, policy, forKey, found, operation,
-                                                channelBinding))
+                                return storeWorkers.executeBlocking(() -> lookup(enrolee, policy, forKey, operation), false)
+                                        .compose(found -> decideAndIssue(caller, policy, forKey, found, operation, channelBinding))
                                         .map(der -> new Issued(der, Optional.of(keys.getPrivate())));
                             });
                 });
@@ -264,28 +320,117 @@ public final class RegistrationAuthority {
         return issued;
     }
 
-    private Future<byte[]> decideAndIssue(Caller caller, String label, PolicyEngine policy, Request request, Lookup found,
+    /**
+     * One answer per request: a repeat of a request that is still being decided and signed (same
+     * Enrolee, profile, key and names, with a signature that verifies) gets the first one's answer
+     * rather than a refusal for the challenge the first one spent.
+     */
+    private Future<Issued> once(StoredEnrolee enrolee, PolicyEngine policy, Request request, java.util.function.Supplier<Future<Issued>> work) {
+        if (!request.csr().signatureValid()) {
+            return work.get(); // no proof of possession: policy refuses it, it joins nothing
+        }
+        String key = enrolee.enrolee().id() + "/" + policy.profile().name() + "/" + request.key();
+        io.vertx.core.Promise<Issued> mine = io.vertx.core.Promise.promise();
+        Future<Issued> running = inFlight.putIfAbsent(key, mine.future());
+        if (running != null) {
+            LOG.info("repeat of a request in progress enrolee={} profile={}: it gets the same answer", enrolee.enrolee().id(),
+                    policy.profile().name());
+            Counter.builder("mef.enrolment.repeats.joined")
+                    .description("Repeats of a request still being decided and signed (a client retrying before its first answer, "
+                            + "e.g. after the request deadline's 503) that wait for that request's answer instead of being refused")
+                    .tags("profile", policy.profile().name())
+                    .register(meters)
+                    .increment();
+            return running;
+        }
+        work.get().onComplete(mine);
+        mine.future().onComplete(done -> inFlight.remove(key, mine.future()));
+        return mine.future();
+    }
+
+    /** A held request's state, the certificate of a repeat, or the decision on a new request. */
+    private Future<byte[]> answer(Caller caller, PolicyEngine policy, Request request, Lookup found, Operation operation,
+                                  Optional<String> channelBinding) {
+        StoredEnrolee enrolee = caller.enrolee();
+        if (found.held().isPresent()) {
+            return answerHeld(enrolee, policy, found.held().get());
+        }
+        // Only with a valid proof of possession: a copy of someone's CSR with a broken signature
+        // goes to policy, which refuses it (csr.signature).
+        if (found.repeatOf().isPresent() && request.csr().signatureValid()) {
+            return redeliver(enrolee, policy, found.repeatOf().get(), operation);
+        }
+        return decideAndIssue(caller, policy, request, found, operation, channelBinding);
+    }
+
+    /**
+     * The same request again within the profile's redelivery window, after its answer was lost
+     * (the client could not read it, the deadline answered 503 while signing went on, the
+     * connection dropped): the certificate already issued for it, never a second one (RFC 7030
+     * 4.2.3: a client repeats its request). Not once it is revoked.
+     */
+    private Future<byte[]> redeliver(StoredEnrolee enrolee, PolicyEngine policy, IssuedCertificate cert, Operation operation) {
+        if (!"ISSUED".equals(cert.status())) {
+            return Future.failedFuture(refuse(enrolee, policy, 403, REDELIVERY_REVOKED, "this request was answered with certificate "
+                    + cert.serialHex() + ", which has been revoked since; it is not handed out again: "
+                    + (operation == Operation.REENROL ? "renew with a new key" : "ask the operator to instruct the Enrolee again")));
+        }
+        LOG.info("redelivered enrolee={} profile={} serial={} (a repeat of the request it was issued for)", enrolee.enrolee().id(),
+                cert.profile(), cert.serialHex());
+        Counter.builder("mef.certificates.redelivered")
+                .description("Repeats of an issued request answered with the certificate already issued for it (no new signature), "
+                        + "by profile and EST operation")
+                .tags("profile", cert.profile(), "operation", operation.estName())
+                .register(meters)
+                .increment();
+        store.audit(new AuditEvent.Draft(clock.instant(), "certificate.redelivered", "enrolee:" + enrolee.enrolee().id(),
+                        "serial:" + cert.serialHex(), "profile=" + cert.profile() + " operation=" + operation.estName()
+                        + " issuedAt=" + cert.issuedAt()))
+                .whenComplete((recorded, failure) -> {
+                    if (failure != null) {
+                        LOG.error("redelivery to enrolee={} serial={} not in the audit log: {}", enrolee.enrolee().id(),
+                                cert.serialHex(), failure.toString());
+                    }
+                });
+        return Future.succeededFuture(cert.der());
+    }
+
+    private Future<byte[]> decideAndIssue(Caller caller, PolicyEngine policy, Request request, Lookup found,
                                           Operation operation, Optional<String> channelBinding) {
         StoredEnrolee enrolee = caller.enrolee();
+        String label = PolicyDirectory.labelOf(policy.profile().name());
         // Checked after the held-request lookup: a repeated held request has already claimed the command.
-        if (operation != Operation.REENROL && enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
-            return Future.failedFuture(noPendingCommand(enrolee, policy));
+        if (found.noCommand().isPresent()) {
+            return Future.failedFuture(noPendingCommand(enrolee, policy, found.noCommand().get()));
         }
         Decision.Issue issue = decide(enrolee, policy, request.csr(), new EnrolmentContext(label,
                 enrolee.bootstrapFingerprint(), enrolee.enrolee(), found.challenge(),
                 caller.current().map(RegistrationAuthority::currentCertificate), channelBinding, found.issuedLastDay(),
                 ca(policy).caCertificate().getNotAfter().toInstant(), clock.instant()));
-        // Nothing to claim when the profile waives the challenge (and the CSR has none) or when
-        // the challengePassword carries the TLS channel binding, which is unique per session.
-        String challengeHash = policy.profile().challenge().channelBinding() ? null
+        // Nothing to claim when the profile waives the challenge (and the CSR has none), when the
+        // challengePassword carries the TLS channel binding, which is unique per session, or when the
+        // profile lets a re-enrolment go without one.
+        boolean reenrolWithoutChallenge = operation == Operation.REENROL
+                && policy.profile().reenrolment().challenge() == Profile.ReenrolmentChallenge.NONE;
+        String challengeHash = policy.profile().challenge().channelBinding() || reenrolWithoutChallenge ? null
                 : request.csr().challengePassword().map(Challenges::hash).orElse(null);
         boolean firstEnrolment = operation != Operation.REENROL;
         Instant claimedAt = clock.instant();
-        return beginIssuance(enrolee, policy, challengeHash, firstEnrolment, claimedAt).compose(claimed -> {
-            if (policy.profile().approval().required()) {
-                return hold(enrolee, label, policy, request, operation);
+        Optional<PendingRequest> hold = policy.profile().approval().required()
+                ? Optional.of(new PendingRequest(HexFormat.of().formatHex(randomId()), enrolee.enrolee().id(), label,
+                        operation == Operation.REENROL, caller.current().map(c -> c.getSerialNumber().toString(16)),
+                        request.hash(), request.key(), request.der(), PendingRequest.Status.PENDING,
+                        Optional.empty(), Optional.empty(), claimedAt, Optional.empty()))
+                : Optional.empty();
+        return beginIssuance(enrolee, policy, challengeHash, firstEnrolment, claimedAt, hold).compose(claimed -> {
+            if (hold.isPresent()) {
+                LOG.info("held for approval enrolee={} profile={} request={}", enrolee.enrolee().id(), policy.profile().name(),
+                        hold.get().id());
+                return Future.failedFuture(deferred(policy, policy.profile().approval().retryAfter()));
             }
-            return issueAndRecord(ca(policy), enrolee.enrolee().id(), issue, operation, SERIAL_ATTEMPTS)
+            // A server-generated key is never stored, so its certificate cannot answer a repeat.
+            Optional<String> requestKey = operation == Operation.SERVERKEYGEN ? Optional.empty() : Optional.of(request.key());
+            return issueAndRecord(ca(policy), enrolee.enrolee().id(), issue, operation, requestKey, SERIAL_ATTEMPTS)
                     .map(IssuedCertificate::der)
                     .recover(failure -> abandonIssuance(enrolee, challengeHash, firstEnrolment, claimedAt, failure));
         });
@@ -294,18 +439,35 @@ public final class RegistrationAuthority {
     /**
      * TS-0003 8.3.9.7: an Enrolee enrols when the MEF instructed it to (a pending CERT_PROV
      * command). Once its certificate is issued the command is NO_MORE_COMMANDS, and its bootstrap
-     * certificate gets no second certificate until the operator instructs it again.
+     * certificate gets no second certificate until the operator instructs it again. {@code why}
+     * says what spent the command.
      */
-    private EstError noPendingCommand(StoredEnrolee enrolee, PolicyEngine policy) {
+    private EstError noPendingCommand(StoredEnrolee enrolee, PolicyEngine policy, String why) {
         return refuse(enrolee, policy, 403, "enrolee.no-pending-command", "no CERT_PROV command is pending for Enrolee "
-                + enrolee.enrolee().id() + ": its certificate was already issued; the operator must instruct it again");
+                + enrolee.enrolee().id() + ": " + why);
     }
 
-    /** The CSR as received (its hash recognises a repeated request) and as parsed. */
-    private record Request(byte[] der, String hash, CsrFacts csr) {
+    /** What spent the Enrolee's last instruction: a request waiting for approval, one an operator rejected, or an issuance. */
+    private String whyNoCommand(StoredEnrolee enrolee) {
+        String id = enrolee.enrolee().id();
+        Optional<PendingRequest> last = store.latestHeldRequest(id, enrolee.instructedAt());
+        if (last.isPresent() && last.get().status() == PendingRequest.Status.PENDING) {
+            return "its request " + last.get().id() + " is waiting for an operator's approval: repeat that request (the same key "
+                    + "and names) to learn the outcome";
+        }
+        if (last.isPresent() && last.get().status() == PendingRequest.Status.REJECTED && !store.issuedAfter(id, last.get().createdAt())) {
+            return "an operator rejected its request " + last.get().id() + " (" + last.get().reason().orElse("no reason given")
+                    + "); the operator must instruct it again";
+        }
+        return "its certificate was already issued; the operator must instruct it again";
+    }
+
+    /** The CSR as received (its hash as first seen), as parsed, and what it asks for ({@link RequestKey}). */
+    private record Request(byte[] der, String hash, CsrFacts csr, String key) {
         /** The same request for a key the MEF generated (serverkeygen). */
         Request withKey(PublicKey key) throws MalformedCsrException {
-            return new Request(der, hash, csr.withSubjectPublicKey(key.getEncoded()));
+            CsrFacts forKey = csr.withSubjectPublicKey(key.getEncoded());
+            return new Request(der, hash, forKey, RequestKey.of(forKey));
         }
     }
 
@@ -320,7 +482,8 @@ public final class RegistrationAuthority {
 
     private Request parse(StoredEnrolee enrolee, PolicyEngine policy, byte[] der) {
         try {
-            return new Request(der, sha256(der), CsrParser.parse(der));
+            CsrFacts csr = CsrParser.parse(der);
+            return new Request(der, sha256(der), csr, RequestKey.of(csr));
         } catch (MalformedCsrException e) {
             throw refuse(enrolee, policy, 400, "csr.malformed", e.getMessage());
         }
@@ -359,23 +522,37 @@ public final class RegistrationAuthority {
 
     /**
      * What the store knows that policy needs: the challenge presented, the Enrolee's recent
-     * issuances, and whether this very CSR is already held for approval.
+     * issuances, whether this request is already held for approval or was already issued (a
+     * repeat), and, for a first enrolment without a pending command, what spent the command.
      */
-    private record Lookup(Optional<IssuedChallenge> challenge, int issuedLastDay, Optional<PendingRequest> held) {
+    private record Lookup(Optional<IssuedChallenge> challenge, int issuedLastDay, Optional<PendingRequest> held,
+                          Optional<IssuedCertificate> repeatOf, Optional<String> noCommand) {
     }
 
-    private Lookup lookup(StoredEnrolee enrolee, PolicyEngine policy, Request request) {
+    private Lookup lookup(StoredEnrolee enrolee, PolicyEngine policy, Request request, Operation operation) {
         String id = enrolee.enrolee().id();
-        Optional<PendingRequest> held = store.pendingRequest(id, request.hash());
-        if (held.isPresent()) {
-            return new Lookup(Optional.empty(), 0, held);
+        Instant now = clock.instant();
+        // A server-generated key is new on every request: nothing can be a repeat of it.
+        if (operation != Operation.SERVERKEYGEN) {
+            Optional<PendingRequest> held = store.heldRequest(id, request.key(), request.hash(), enrolee.instructedAt());
+            if (held.isPresent()) {
+                return new Lookup(Optional.empty(), 0, held, Optional.empty(), Optional.empty());
+            }
+            Optional<IssuedCertificate> repeatOf = policy.profile().redeliveryWindow().isZero() ? Optional.empty()
+                    : store.issuedFor(id, request.key(), redeliverySince(enrolee, policy.profile(), now))
+                            .filter(cert -> cert.profile().equals(policy.profile().name()));
+            if (repeatOf.isPresent()) {
+                return new Lookup(Optional.empty(), 0, Optional.empty(), repeatOf, Optional.empty());
+            }
         }
+        Optional<String> noCommand = operation != Operation.REENROL && enrolee.command() != StoredEnrolee.Command.CERT_PROV
+                ? Optional.of(whyNoCommand(enrolee)) : Optional.empty();
         Optional<IssuedChallenge> challenge = request.csr().challengePassword()
                 .flatMap(value -> store.challenge(Challenges.hash(value)));
         // The count is a query over the ledger (7% of the gateway's CPU at peak in ops/bench e2e):
         // only a profile with a per-Enrolee limit needs it.
-        int issuedLastDay = policy.profile().maxIssuancesPerDay() > 0 ? store.issuedSince(id, clock.instant().minus(RATE_WINDOW)) : 0;
-        return new Lookup(challenge, issuedLastDay, Optional.empty());
+        int issuedLastDay = policy.profile().maxIssuancesPerDay() > 0 ? store.issuedSince(id, now.minus(RATE_WINDOW)) : 0;
+        return new Lookup(challenge, issuedLastDay, Optional.empty(), Optional.empty(), noCommand);
     }
 
     private Decision.Issue decide(StoredEnrolee enrolee, PolicyEngine policy, CsrFacts csr, EnrolmentContext ctx) {
@@ -399,9 +576,10 @@ public final class RegistrationAuthority {
 
     /** Single use of the challenge, and of the command on a first enrolment, enforced by the database. */
     private Future<Void> beginIssuance(StoredEnrolee enrolee, PolicyEngine policy, String challengeHash, boolean claimCommand,
-                                       Instant claimedAt) {
+                                       Instant claimedAt, Optional<PendingRequest> hold) {
+        int maxPending = policy.profile().approval().maxPendingPerEnrolee();
         return storeWorkers.executeBlocking(() -> {
-            switch (store.beginIssuance(challengeHash, enrolee.enrolee().id(), claimCommand, claimedAt)) {
+            switch (store.beginIssuance(challengeHash, enrolee.enrolee().id(), claimCommand, claimedAt, hold, maxPending)) {
                 case CLAIMED -> {
                     if (challengeHash != null) {
                         challengesConsumed.increment();
@@ -410,7 +588,11 @@ public final class RegistrationAuthority {
                 }
                 case CHALLENGE_NOT_USABLE -> throw refuse(enrolee, policy, 403, "challenge.unused",
                         "this challengePassword has just been used by another request; get a new one from csrattrs");
-                default -> throw noPendingCommand(enrolee, policy);
+                case PENDING_LIMIT -> throw refuse(enrolee, policy, 403, APPROVAL_PENDING_LIMIT, "Enrolee " + enrolee.enrolee().id()
+                        + " already has " + maxPending + " request(s) waiting for an operator's approval, the most profile "
+                        + policy.profile().name() + " holds: repeat a waiting request (the same key and names) to learn its "
+                        + "outcome, or ask the operator to reject it");
+                default -> throw noPendingCommand(enrolee, policy, whyNoCommand(enrolee));
             }
         }, false);
     }
@@ -459,12 +641,13 @@ public final class RegistrationAuthority {
     }
 
     private Future<IssuedCertificate> issueAndRecord(CertificateAuthority ca, String enroleeId, Decision.Issue issue,
-                                                     Operation operation, int attemptsLeft) {
-        return issueAndRecord(ca, enroleeId, issue, operation, Serials.next(), attemptsLeft);
+                                                     Operation operation, Optional<String> requestKey, int attemptsLeft) {
+        return issueAndRecord(ca, enroleeId, issue, operation, requestKey, Serials.next(), attemptsLeft);
     }
 
     private Future<IssuedCertificate> issueAndRecord(CertificateAuthority ca, String enroleeId, Decision.Issue issue,
-                                                     Operation operation, BigInteger serial, int attemptsLeft) {
+                                                     Operation operation, Optional<String> requestKey, BigInteger serial,
+                                                     int attemptsLeft) {
         CertificateTemplate t = issue.template();
         Future<byte[]> signed;
         try {
@@ -477,7 +660,7 @@ public final class RegistrationAuthority {
                 .compose(der -> {
                     IssuedCertificate recorded = new IssuedCertificate(serial.toString(16), enroleeId, issue.profile(),
                             t.subject(), t.subjectAltNames().stream().map(Object::toString).collect(Collectors.joining(",")),
-                            t.notBefore(), t.notAfter(), "ISSUED", clock.instant(), der);
+                            t.notBefore(), t.notAfter(), "ISSUED", clock.instant(), der, requestKey);
                     // Group commit: completes once the certificate and its audit event are durable.
                     return Future.fromCompletionStage(store.recordIssuance(recorded)).map(committed -> {
                         LOG.info("issued enrolee={} profile={} serial={} subject={}", enroleeId, issue.profile(),
@@ -496,26 +679,13 @@ public final class RegistrationAuthority {
                     // and the certificate with the duplicate serial is discarded, never returned.
                     if (e instanceof DuplicateException && attemptsLeft > 1) {
                         LOG.warn("serial {} already in the ledger; issuing again with a new serial", serial.toString(16));
-                        return issueAndRecord(ca, enroleeId, issue, operation, Serials.next(), attemptsLeft - 1);
+                        return issueAndRecord(ca, enroleeId, issue, operation, requestKey, Serials.next(), attemptsLeft - 1);
                     }
                     return Future.failedFuture(e);
                 });
     }
 
     // --- Deferred issuance (RFC 7030 4.2.3) --------------------------------------------------
-
-    /** Holds an allowed request for an operator; the client is told to ask again later. */
-    private Future<byte[]> hold(StoredEnrolee enrolee, String label, PolicyEngine policy, Request request, Operation operation) {
-        Duration retry = policy.profile().approval().retryAfter();
-        return storeWorkers.executeBlocking(() -> {
-            String id = HexFormat.of().formatHex(randomId());
-            store.holdRequest(new PendingRequest(id, enrolee.enrolee().id(), label, operation == Operation.REENROL,
-                    request.hash(), request.der(), PendingRequest.Status.PENDING, Optional.empty(), Optional.empty(),
-                    clock.instant(), Optional.empty()));
-            LOG.info("held for approval enrolee={} profile={} request={}", enrolee.enrolee().id(), policy.profile().name(), id);
-            throw deferred(policy, retry);
-        }, false);
-    }
 
     private static byte[] randomId() {
         byte[] id = new byte[16];
@@ -543,7 +713,8 @@ public final class RegistrationAuthority {
     /**
      * An operator approves a held request: the current profile of its label decides it again
      * (a profile tightened meanwhile still applies), except for what was checked and consumed
-     * when the request arrived — its challenge or channel binding, and the certificate it renews.
+     * when the request arrived — its challenge or channel binding. A held re-enrolment is decided
+     * as one, against the certificate it renews (still in the ledger, not revoked).
      * The request is marked approved before signing, so two approvals sign it once; if signing or
      * recording fails it is pending again.
      */
@@ -553,10 +724,15 @@ public final class RegistrationAuthority {
             PendingRequest held = store.pendingRequest(requestId).orElseThrow(() -> EstError.of(404, "no held request " + requestId));
             StoredEnrolee enrolee = store.enrolee(held.enroleeId()).orElseThrow(() -> EstError.of(409,
                     "the Enrolee " + held.enroleeId() + " is no longer registered"));
+            Optional<IssuedCertificate> renewed = held.renewsSerial().flatMap(store::certificate);
+            if (held.reenrol() && renewed.filter(c -> "ISSUED".equals(c.status())).isEmpty()) {
+                throw EstError.of(409, "request " + requestId + " renews certificate " + held.renewsSerial().orElse("(not recorded)")
+                        + ", which is not in the ledger as issued (revoked since?): reject it");
+            }
             if (!store.decideRequest(requestId, PendingRequest.Status.APPROVED, null, serial.toString(16), clock.instant())) {
                 throw EstError.of(409, "request " + requestId + " is not pending (it is " + held.status() + ")");
             }
-            return new Approving(held, enrolee, store.issuedSince(enrolee.enrolee().id(), clock.instant().minus(RATE_WINDOW)));
+            return new Approving(held, enrolee, renewed, store.issuedSince(enrolee.enrolee().id(), clock.instant().minus(RATE_WINDOW)));
         }, false).compose(approving -> {
             PendingRequest held = approving.held();
             StoredEnrolee enrolee = approving.enrolee();
@@ -570,8 +746,9 @@ public final class RegistrationAuthority {
                         Instant now = clock.instant();
                         Optional<IssuedChallenge> consumed = csr.challengePassword()
                                 .map(c -> new IssuedChallenge(enrolee.enrolee().id(), now.plusSeconds(1), false));
+                        Optional<CurrentCertificate> current = approving.renewed().map(c -> CurrentCertificate.of(c.der()));
                         Decision decision = policy.decide(csr, new EnrolmentContext(held.label(), enrolee.bootstrapFingerprint(),
-                                enrolee.enrolee(), consumed, Optional.empty(), csr.challengePassword(), issuedLastDay,
+                                enrolee.enrolee(), consumed, current, csr.challengePassword(), issuedLastDay,
                                 ca(policy).caCertificate().getNotAfter().toInstant(), now));
                         if (decision instanceof Decision.Deny deny) {
                             throw EstError.denied(409, deny.profile(), deny.ruleId(),
@@ -580,9 +757,11 @@ public final class RegistrationAuthority {
                         return (Decision.Issue) decision;
                     }, false);
             return decided.compose(issue -> issueAndRecord(ca(labelPolicy.get()), enrolee.enrolee().id(), issue,
-                    held.reenrol() ? Operation.REENROL : Operation.ENROL, serial, 1))
+                    held.reenrol() ? Operation.REENROL : Operation.ENROL, Optional.ofNullable(held.requestKey()), serial, 1))
                     .onSuccess(cert -> LOG.info("operator approved request={} enrolee={} serial={}", requestId,
                             enrolee.enrolee().id(), cert.serialHex()))
+                    .onFailure(failure -> LOG.info("approval of request={} enrolee={} did not issue; it is pending again: {}", requestId,
+                            enrolee.enrolee().id(), LogText.safe(failure.getMessage() == null ? failure.toString() : failure.getMessage())))
                     .recover(failure -> storeWorkers.executeBlocking(() -> {
                         store.reopenRequest(requestId, serial.toString(16));
                         return null;
@@ -590,7 +769,7 @@ public final class RegistrationAuthority {
         });
     }
 
-    private record Approving(PendingRequest held, StoredEnrolee enrolee, int issuedLastDay) {
+    private record Approving(PendingRequest held, StoredEnrolee enrolee, Optional<IssuedCertificate> renewed, int issuedLastDay) {
     }
 
     /** An operator rejects a held request; the client's next repeat gets 403 with the reason. */

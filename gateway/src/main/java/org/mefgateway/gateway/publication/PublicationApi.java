@@ -7,11 +7,11 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.io.ByteArrayOutputStream;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.Base64;
 import java.util.Locale;
 import org.mefgateway.gateway.GatewayConfig;
+import org.mefgateway.gateway.Responses;
+import org.mefgateway.gateway.Routes;
 import org.mefgateway.gateway.ca.OcspResponder;
 import org.mefgateway.gateway.est.ErrorResponses;
 import org.mefgateway.gateway.est.EstError;
@@ -39,12 +39,13 @@ public final class PublicationApi {
 
     public Router router(Vertx vertx) {
         Router router = Router.router(vertx);
-        router.get(GatewayConfig.Publication.CRL_PATH).handler(this::crl);
-        router.post(GatewayConfig.Publication.OCSP_PATH)
+        Routes routes = new Routes(router);
+        routes.get(GatewayConfig.Publication.CRL_PATH).handler(this::crl);
+        routes.post(GatewayConfig.Publication.OCSP_PATH)
                 .handler(BodyHandler.create(false).setBodyLimit(MAX_OCSP_REQUEST_BYTES))
                 .handler(this::ocspPost);
-        router.get(GatewayConfig.Publication.OCSP_PATH + "/*").handler(this::ocspGet);
-        ErrorResponses.install(router);
+        routes.get(GatewayConfig.Publication.OCSP_PATH + "/*").handler(this::ocspGet);
+        ErrorResponses.install(router, routes);
         return router;
     }
 
@@ -54,9 +55,8 @@ public final class PublicationApi {
                 ctx.fail(EstError.unavailable("no CRL has been signed yet; retry shortly", java.time.Duration.ofSeconds(10)));
                 return;
             }
-            ctx.response().putHeader("Content-Type", "application/pkix-crl")
-                    .putHeader("Last-Modified", DateTimeFormatter.RFC_1123_DATE_TIME.format(crl.get().thisUpdate().atOffset(ZoneOffset.UTC)))
-                    .end(Buffer.buffer(crl.get().der()));
+            Responses.end(ctx.response().putHeader("Last-Modified", Responses.httpDate(crl.get().thisUpdate())),
+                    "application/pkix-crl", Buffer.buffer(crl.get().der()));
         }).onFailure(ctx::fail);
     }
 
@@ -71,7 +71,14 @@ public final class PublicationApi {
 
     /** RFC 6960 A.1: GET {url}/{url-encoding of base-64 encoding of the DER encoding of the OCSPRequest}. */
     private void ocspGet(RoutingContext ctx) {
-        String encoded = ctx.request().path().substring(GatewayConfig.Publication.OCSP_PATH.length() + 1);
+        String path = ctx.request().path();
+        if (path.length() <= GatewayConfig.Publication.OCSP_PATH.length() + 1) {
+            // Vert.x routes /ocsp/* for /ocsp too: a GET without the request it should carry.
+            ctx.fail(EstError.of(400, "GET /ocsp/ carries the URL-encoded base64 of a DER OCSP request (RFC 6960 A.1); "
+                    + "or POST it to /ocsp"));
+            return;
+        }
+        String encoded = path.substring(GatewayConfig.Publication.OCSP_PATH.length() + 1);
         byte[] der;
         try {
             der = Base64.getDecoder().decode(percentDecode(encoded));
@@ -88,7 +95,7 @@ public final class PublicationApi {
 
     private void answer(RoutingContext ctx, byte[] request) {
         workers.executeBlocking(() -> ocsp.respond(request), false)
-                .onSuccess(response -> ctx.response().putHeader("Content-Type", "application/ocsp-response").end(Buffer.buffer(response)))
+                .onSuccess(response -> Responses.end(ctx.response(), "application/ocsp-response", Buffer.buffer(response)))
                 .onFailure(ctx::fail);
     }
 

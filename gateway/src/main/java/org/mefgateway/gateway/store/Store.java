@@ -108,8 +108,8 @@ public final class Store implements AutoCloseable {
     // --- Enrolee registry ---------------------------------------------------------------------
 
     public void registerEnrolee(StoredEnrolee e) {
-        String sql = "INSERT INTO enrolee (id, bootstrap_fingerprint, cert_subject_type, cert_subject_id, suids, command, registered_at) "
-                + "VALUES (?, ?, ?, ?, ?, ?, ?)";
+        String sql = "INSERT INTO enrolee (id, bootstrap_fingerprint, cert_subject_type, cert_subject_id, suids, command, registered_at, "
+                + "profiles, instructed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             if (exists(c, "SELECT 1 FROM enrolee WHERE id = ?", e.enrolee().id())) {
                 throw new DuplicateException("an Enrolee with id '" + e.enrolee().id() + "' is already registered");
@@ -124,6 +124,8 @@ public final class Store implements AutoCloseable {
             ps.setString(5, new TreeSet<>(e.enrolee().suids()).stream().map(String::valueOf).collect(Collectors.joining(",")));
             ps.setString(6, e.command().name());
             ps.setObject(7, timestamp(e.registeredAt()));
+            ps.setString(8, String.join(",", e.profiles()));
+            ps.setObject(9, timestamp(e.instructedAt()));
             ps.executeUpdate();
         } catch (SQLException ex) {
             throw failure("register Enrolee " + e.enrolee().id(), ex);
@@ -145,11 +147,24 @@ public final class Store implements AutoCloseable {
 
     /**
      * The operator instructs the Enrolee (again): its command becomes CERT_PROV, so its bootstrap
-     * certificate may obtain one more certificate. False when there is no such Enrolee.
+     * certificate may obtain one more certificate; with {@code profiles}, those become the ones it
+     * may use (the first is the one the command names). False when there is no such Enrolee.
      */
-    public boolean instruct(String enroleeId) {
-        return update("UPDATE enrolee SET command = ?, command_result = NULL WHERE id = ?",
-                StoredEnrolee.Command.CERT_PROV.name(), enroleeId) == 1;
+    public boolean instruct(String enroleeId, Optional<List<String>> profiles, Instant now) {
+        String sql = "UPDATE enrolee SET command = ?, command_result = NULL, instructed_at = ?"
+                + (profiles.isPresent() ? ", profiles = ?" : "") + " WHERE id = ?";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            int i = 1;
+            ps.setString(i++, StoredEnrolee.Command.CERT_PROV.name());
+            ps.setObject(i++, timestamp(now));
+            if (profiles.isPresent()) {
+                ps.setString(i++, String.join(",", profiles.get()));
+            }
+            ps.setString(i, enroleeId);
+            return ps.executeUpdate() == 1;
+        } catch (SQLException ex) {
+            throw failure("instruct Enrolee " + enroleeId, ex);
+        }
     }
 
     /** Removes the registration (its challenges and pending requests go with it; issued certificates stay in the ledger). */
@@ -175,7 +190,7 @@ public final class Store implements AutoCloseable {
 
     private List<StoredEnrolee> enrolees(String where, String... params) {
         String sql = "SELECT id, bootstrap_fingerprint, cert_subject_type, cert_subject_id, suids, command, registered_at, "
-                + "command_result FROM enrolee " + where;
+                + "command_result, profiles, instructed_at FROM enrolee " + where;
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             for (int i = 0; i < params.length; i++) {
                 ps.setString(i + 1, params[i]);
@@ -188,7 +203,8 @@ public final class Store implements AutoCloseable {
                     RegisteredEnrolee enrolee = new RegisteredEnrolee(rs.getString(1),
                             CertSubjectType.fromCode(rs.getInt(3)), rs.getString(4), suids);
                     out.add(new StoredEnrolee(enrolee, rs.getString(2), StoredEnrolee.Command.valueOf(rs.getString(6)),
-                            instant(rs, 7), Optional.ofNullable(rs.getString(8)).map(StoredEnrolee.CommandResult::valueOf)));
+                            instant(rs, 7), Optional.ofNullable(rs.getString(8)).map(StoredEnrolee.CommandResult::valueOf),
+                            List.of(rs.getString(9).split(",")), instant(rs, 10)));
                 }
             }
             return out;
@@ -228,7 +244,7 @@ public final class Store implements AutoCloseable {
     }
 
     /** What {@link #beginIssuance} found. */
-    public enum Claim { CLAIMED, CHALLENGE_NOT_USABLE, NO_PENDING_COMMAND }
+    public enum Claim { CLAIMED, CHALLENGE_NOT_USABLE, NO_PENDING_COMMAND, PENDING_LIMIT }
 
     /**
      * Claims one issuance, atomically: marks the challenge used and the Enrolee's CERT_PROV
@@ -240,9 +256,23 @@ public final class Store implements AutoCloseable {
      * renews is its authority.
      */
     public Claim beginIssuance(String challengeHash, String enroleeId, boolean claimCommand, Instant now) {
+        return beginIssuance(challengeHash, enroleeId, claimCommand, now, Optional.empty(), 0);
+    }
+
+    /**
+     * The same claim, and with {@code hold} the request held for approval in the same transaction:
+     * the Enrolee's row is locked first, so of requests racing with different keys no more than
+     * {@code maxPending} are ever waiting at once (PENDING_LIMIT for the others, nothing claimed).
+     */
+    public Claim beginIssuance(String challengeHash, String enroleeId, boolean claimCommand, Instant now,
+                               Optional<PendingRequest> hold, int maxPending) {
         String useChallenge = "UPDATE challenge SET used_at = ? WHERE hash = ? AND enrolee_id = ? AND used_at IS NULL AND expires_at > ?";
         String takeCommand = "UPDATE enrolee SET command = ? WHERE id = ? AND command = ?";
         return transaction("claim an issuance for " + enroleeId, c -> {
+            if (hold.isPresent() && pendingCountLocked(c, enroleeId) >= maxPending) {
+                c.rollback();
+                return Claim.PENDING_LIMIT;
+            }
             try (PreparedStatement challenge = c.prepareStatement(useChallenge); PreparedStatement command = c.prepareStatement(takeCommand)) {
                 if (challengeHash != null) {
                     challenge.setObject(1, timestamp(now));
@@ -263,10 +293,29 @@ public final class Store implements AutoCloseable {
                         return Claim.NO_PENDING_COMMAND;
                     }
                 }
+                if (hold.isPresent()) {
+                    insertHeld(c, hold.get());
+                }
                 c.commit();
                 return Claim.CLAIMED;
             }
         });
+    }
+
+    /** PENDING requests of the Enrolee, counted with its row locked until the transaction ends. */
+    private static int pendingCountLocked(Connection c, String enroleeId) throws SQLException {
+        try (PreparedStatement lock = c.prepareStatement("SELECT id FROM enrolee WHERE id = ? FOR UPDATE")) {
+            lock.setString(1, enroleeId);
+            lock.executeQuery().close();
+        }
+        try (PreparedStatement count = c.prepareStatement("SELECT COUNT(*) FROM pending_request WHERE enrolee_id = ? AND status = ?")) {
+            count.setString(1, enroleeId);
+            count.setString(2, PendingRequest.Status.PENDING.name());
+            try (ResultSet rs = count.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
     }
 
     /**
@@ -312,8 +361,8 @@ public final class Store implements AutoCloseable {
      * is already in the ledger.
      */
     public CompletionStage<Void> recordIssuance(IssuedCertificate cert) {
-        String insert = "INSERT INTO issued_certificate (serial, enrolee_id, profile, subject, sans, not_before, not_after, status, issued_at, der) "
-                + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        String insert = "INSERT INTO issued_certificate (serial, enrolee_id, profile, subject, sans, not_before, not_after, status, issued_at, der, "
+                + "request_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         return groupCommit.submit("record certificate " + cert.serialHex(), tx -> {
             tx.insert(insert, ps -> {
                 ps.setString(1, cert.serialHex());
@@ -326,6 +375,7 @@ public final class Store implements AutoCloseable {
                 ps.setString(8, cert.status());
                 ps.setObject(9, timestamp(cert.issuedAt()));
                 ps.setBytes(10, cert.der());
+                ps.setString(11, cert.requestKey().orElse(null));
             });
             tx.append(new AuditEvent.Draft(cert.issuedAt(), "certificate.issued", "enrolee:" + cert.enroleeId(),
                     "serial:" + cert.serialHex(), "profile=" + cert.profile() + " subject=" + cert.subject()
@@ -413,8 +463,7 @@ public final class Store implements AutoCloseable {
 
     /** The ledger entry of this serial (lower-case hex, no leading zeros), if this CA issued it. */
     public Optional<IssuedCertificate> certificate(String serialHex) {
-        String sql = "SELECT serial, enrolee_id, profile, subject, sans, not_before, not_after, status, issued_at, der "
-                + "FROM issued_certificate WHERE serial = ?";
+        String sql = "SELECT " + CERTIFICATE_COLUMNS + " FROM issued_certificate WHERE serial = ?";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, serialHex);
             try (ResultSet rs = ps.executeQuery()) {
@@ -425,42 +474,82 @@ public final class Store implements AutoCloseable {
         }
     }
 
+    private static final String CERTIFICATE_COLUMNS =
+            "serial, enrolee_id, profile, subject, sans, not_before, not_after, status, issued_at, der, request_key";
+
     private static IssuedCertificate certificate(ResultSet rs) throws SQLException {
         return new IssuedCertificate(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                rs.getString(5), instant(rs, 6), instant(rs, 7), rs.getString(8), instant(rs, 9), rs.getBytes(10));
+                rs.getString(5), instant(rs, 6), instant(rs, 7), rs.getString(8), instant(rs, 9), rs.getBytes(10),
+                Optional.ofNullable(rs.getString(11)));
+    }
+
+    /**
+     * The newest certificate issued to the Enrolee at or after {@code since} for a request that asked for
+     * exactly this ({@code requestKey}): what a repeat of that request gets again.
+     */
+    public Optional<IssuedCertificate> issuedFor(String enroleeId, String requestKey, Instant since) {
+        String sql = "SELECT " + CERTIFICATE_COLUMNS + " FROM issued_certificate WHERE enrolee_id = ? AND request_key = ? "
+                + "AND issued_at >= ? ORDER BY issued_at DESC LIMIT 1";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, enroleeId);
+            ps.setString(2, requestKey);
+            ps.setObject(3, timestamp(since));
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(certificate(rs)) : Optional.empty();
+            }
+        } catch (SQLException ex) {
+            throw failure("read the certificates of " + enroleeId, ex);
+        }
+    }
+
+    /** Whether the Enrolee was issued any certificate at or after {@code since}. */
+    public boolean issuedAfter(String enroleeId, Instant since) {
+        String sql = "SELECT 1 FROM issued_certificate WHERE enrolee_id = ? AND issued_at >= ? LIMIT 1";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, enroleeId);
+            ps.setObject(2, timestamp(since));
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        } catch (SQLException ex) {
+            throw failure("read the certificates of " + enroleeId, ex);
+        }
     }
 
     // --- Requests waiting for an operator (deferred issuance) --------------------------------
 
-    /**
-     * Holds a request for approval. False when the same CSR of the same Enrolee is already held
-     * (the database's unique key decides, so two racing copies hold it once).
-     */
-    public boolean holdRequest(PendingRequest r) {
-        String sql = "INSERT INTO pending_request (id, enrolee_id, label, reenrol, csr_hash, csr, status, created_at) "
-                + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+    private static void insertHeld(Connection c, PendingRequest r) throws SQLException {
+        String sql = "INSERT INTO pending_request (id, enrolee_id, label, reenrol, csr_hash, request_key, csr, status, created_at, "
+                + "renews_serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, r.id());
             ps.setString(2, r.enroleeId());
             ps.setString(3, r.label());
             ps.setBoolean(4, r.reenrol());
             ps.setString(5, r.csrHash());
-            ps.setBytes(6, r.csr());
-            ps.setString(7, r.status().name());
-            ps.setObject(8, timestamp(r.createdAt()));
+            ps.setString(6, r.requestKey());
+            ps.setBytes(7, r.csr());
+            ps.setString(8, r.status().name());
+            ps.setObject(9, timestamp(r.createdAt()));
+            ps.setString(10, r.renewsSerial().orElse(null));
             ps.executeUpdate();
-            return true;
-        } catch (SQLException ex) {
-            StoreException failure = failure("hold request of " + r.enroleeId(), ex);
-            if (failure instanceof DuplicateException) {
-                return false;
-            }
-            throw failure;
         }
     }
 
-    public Optional<PendingRequest> pendingRequest(String enroleeId, String csrHash) {
-        return pendingRequests("WHERE enrolee_id = ? AND csr_hash = ?", enroleeId, csrHash).stream().findFirst();
+    /**
+     * The Enrolee's newest request held since {@code since} (its last instruction) that asked for
+     * exactly this: by {@code requestKey}, or for requests held before that was recorded, by the
+     * DER's hash.
+     */
+    public Optional<PendingRequest> heldRequest(String enroleeId, String requestKey, String csrHash, Instant since) {
+        return pendingRequests("WHERE enrolee_id = ? AND (request_key = ? OR csr_hash = ?) AND created_at >= ? ORDER BY created_at DESC",
+                enroleeId, requestKey, csrHash, timestamp(since)).stream().findFirst();
+    }
+
+    /** The Enrolee's newest held request since {@code since}, whatever it asked for. */
+    public Optional<PendingRequest> latestHeldRequest(String enroleeId, Instant since) {
+        return pendingRequests("WHERE enrolee_id = ? AND created_at >= ? ORDER BY created_at DESC", enroleeId, timestamp(since))
+                .stream().findFirst();
     }
 
     public Optional<PendingRequest> pendingRequest(String id) {
@@ -498,20 +587,20 @@ public final class Store implements AutoCloseable {
                 PendingRequest.Status.PENDING.name(), id, serialHex);
     }
 
-    private List<PendingRequest> pendingRequests(String where, String... params) {
-        String sql = "SELECT id, enrolee_id, label, reenrol, csr_hash, csr, status, reason, serial, created_at, decided_at "
-                + "FROM pending_request " + where;
+    private List<PendingRequest> pendingRequests(String where, Object... params) {
+        String sql = "SELECT id, enrolee_id, label, reenrol, csr_hash, request_key, csr, status, reason, serial, created_at, decided_at, "
+                + "renews_serial FROM pending_request " + where;
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             for (int i = 0; i < params.length; i++) {
-                ps.setString(i + 1, params[i]);
+                ps.setObject(i + 1, params[i]);
             }
             List<PendingRequest> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new PendingRequest(rs.getString(1), rs.getString(2), rs.getString(3), rs.getBoolean(4),
-                            rs.getString(5), rs.getBytes(6), PendingRequest.Status.valueOf(rs.getString(7)),
-                            Optional.ofNullable(rs.getString(8)), Optional.ofNullable(rs.getString(9)), instant(rs, 10),
-                            Optional.ofNullable(rs.getObject(11, OffsetDateTime.class)).map(OffsetDateTime::toInstant)));
+                            Optional.ofNullable(rs.getString(13)), rs.getString(5), rs.getString(6), rs.getBytes(7), PendingRequest.Status.valueOf(rs.getString(8)),
+                            Optional.ofNullable(rs.getString(9)), Optional.ofNullable(rs.getString(10)), instant(rs, 11),
+                            Optional.ofNullable(rs.getObject(12, OffsetDateTime.class)).map(OffsetDateTime::toInstant)));
                 }
             }
             return out;
@@ -541,8 +630,7 @@ public final class Store implements AutoCloseable {
 
     /** Ledger entries matching the filter, oldest first. */
     public List<IssuedCertificate> certificates(CertificateFilter filter) {
-        StringBuilder sql = new StringBuilder("SELECT serial, enrolee_id, profile, subject, sans, not_before, not_after, status, issued_at, der "
-                + "FROM issued_certificate WHERE 1 = 1");
+        StringBuilder sql = new StringBuilder("SELECT " + CERTIFICATE_COLUMNS + " FROM issued_certificate WHERE 1 = 1");
         List<Object> params = new ArrayList<>();
         filter.enroleeId().ifPresent(id -> {
             sql.append(" AND enrolee_id = ?");

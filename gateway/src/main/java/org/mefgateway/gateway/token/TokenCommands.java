@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.mefgateway.gateway.GatewayConfig;
+import org.mefgateway.gateway.MefGate;
 import org.mefgateway.gateway.Pem;
 import org.mefgateway.hsm.CaKey;
 import org.mefgateway.hsm.CaKeyConfig;
@@ -84,14 +85,14 @@ public final class TokenCommands {
             out.println("generated CA key '" + key.label() + "' (" + algorithm.cliName() + ", sensitive, not extractable, sign-only) on token '"
                     + hsm.tokenLabel() + "' with a self-signed certificate " + key.certificate().getSubjectX500Principal().getName());
             if (o.containsKey("out")) {
-                Pem.write(Path.of(o.get("out")), key.certificate());
+                Pem.write(MefGate.userFile(o.get("out")), key.certificate());
                 out.println("certificate: " + o.get("out"));
             }
         }
     }
 
     private void csr(HsmConfig hsm, Map<String, String> o) throws HsmException, IOException {
-        Path file = Path.of(require(o, "out"));
+        Path file = MefGate.userFile(require(o, "out"));
         try (Pkcs11Token token = Pkcs11Token.open(hsm)) {
             String subject = o.getOrDefault("subject", token.caKey().certificate().getSubjectX500Principal().getName());
             byte[] der = token.certificationRequest(subject).getEncoded();
@@ -103,7 +104,7 @@ public final class TokenCommands {
     }
 
     private void importCert(HsmConfig hsm, Map<String, String> o) throws HsmException, IOException {
-        List<X509Certificate> chain = Pem.read(Path.of(require(o, "cert")));
+        List<X509Certificate> chain = Pem.read(MefGate.userFile(require(o, "cert")));
         if (chain.isEmpty()) {
             throw new IllegalArgumentException("--cert " + o.get("cert") + " holds no certificate");
         }

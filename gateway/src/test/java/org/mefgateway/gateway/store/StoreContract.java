@@ -73,7 +73,7 @@ abstract class StoreContract {
 
     static IssuedCertificate cert(String serial, String enrolee, Instant notAfter) {
         return new IssuedCertificate(serial, enrolee, "default", "CN=" + serial, "URI://x/" + serial, NOW, notAfter, "ISSUED", NOW,
-                new byte[] {0x30, 0x03, 0x02, 0x01, 0x05});
+                new byte[] {0x30, 0x03, 0x02, 0x01, 0x05}, java.util.Optional.empty());
     }
 
     /** Runs SQL behind the store's back, as someone with database access tampering with it would. */
@@ -85,7 +85,7 @@ abstract class StoreContract {
 
     private void register(String id, String fingerprint) {
         store.registerEnrolee(new StoredEnrolee(new RegisteredEnrolee(id, CertSubjectType.AE_ID, "//m2m.example.com/" + id, Set.of(40)),
-                fingerprint, StoredEnrolee.Command.CERT_PROV, NOW, java.util.Optional.empty()));
+                fingerprint, StoredEnrolee.Command.CERT_PROV, NOW, java.util.Optional.empty(), java.util.List.of("default"), NOW));
     }
 
     @Test
@@ -137,7 +137,7 @@ abstract class StoreContract {
         store.saveChallenge("h1", "ae-1", NOW, NOW.plusSeconds(60));
         store.beginIssuance("h1", "ae-1", true, NOW);
         await(store.recordIssuance(new IssuedCertificate("6a01", "ae-1", "default", "CN=x", "URI://x", NOW, NOW.plusSeconds(3600),
-                "ISSUED", NOW.plusSeconds(5), new byte[] {0x30, 0x00})));
+                "ISSUED", NOW.plusSeconds(5), new byte[] {0x30, 0x00}, java.util.Optional.empty())));
 
         store.abandonIssuance("h1", "ae-1", true, NOW);
 
@@ -157,7 +157,7 @@ abstract class StoreContract {
     void recordedCertificateIsReadBackByteForByteAndItsSerialCannotRepeat() {
         byte[] der = {0x30, 0x03, 0x02, 0x01, 0x05};
         IssuedCertificate cert = new IssuedCertificate("5f3a", "ae-1", "default", "CN=x", "URI://x", NOW, NOW.plusSeconds(3600),
-                "ISSUED", NOW, der);
+                "ISSUED", NOW, der, java.util.Optional.empty());
 
         await(store.recordIssuance(cert));
 
