@@ -163,6 +163,29 @@ final class RawHttps implements AutoCloseable {
         }
     }
 
+    /**
+     * The rest of one response whose first bytes ({@code start}) were read: up to the end of its
+     * Content-Length body, for a response on a connection the server keeps open (30 s at most).
+     */
+    String readRestOfResponse(String start) throws IOException {
+        StringBuilder answer = new StringBuilder(start);
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (!complete(answer.toString()) && System.nanoTime() < deadline) {
+            answer.append(readWithin(100));
+        }
+        return answer.toString();
+    }
+
+    private static boolean complete(String response) {
+        int end = response.indexOf("\r\n\r\n");
+        if (end < 0) {
+            return false;
+        }
+        java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)\r\ncontent-length: *(\\d+)\r\n")
+                .matcher(response.substring(0, end + 2));
+        return length.find() && response.length() >= end + 4 + Integer.parseInt(length.group(1));
+    }
+
     /** The status codes of every response in {@code text}, in order. */
     static List<Integer> statuses(String text) {
         return java.util.regex.Pattern.compile("HTTP/1\\.[01] (\\d{3})").matcher(text).results()
