@@ -1,14 +1,17 @@
 package org.mefgateway.gateway.est;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyPairGenerator;
 import java.security.PublicKey;
 import java.security.spec.ECGenParameterSpec;
+import java.util.HexFormat;
 import org.junit.jupiter.api.Timeout;
 import org.mefgateway.policy.CsrFacts;
 import org.mefgateway.policy.CsrParser;
@@ -18,8 +21,14 @@ import org.mefgateway.policy.MalformedCsrException;
  * A simpleenroll / simplereenroll / serverkeygen body as the gateway reads it
  * ({@code RegistrationAuthority.enrol}): RFC 8951 base64 with white space, then the PKCS#10
  * parse, then (serverkeygen) the facts re-keyed to a generated key. Whatever the bytes, the only
- * outcomes are a CSR, an {@link EstError} with a 4xx, or {@link MalformedCsrException} (which the
- * gateway answers with 400): anything else would be a 500.
+ * outcomes are a CSR, an {@link EstError} 400 (the only refusal of the base64 step), or
+ * {@link MalformedCsrException} (which the gateway answers with 400): anything else would be a
+ * 500. Beyond that:
+ * <ul>
+ *   <li>the same body gives the same result: the same DER and facts, or the same refusal;</li>
+ *   <li>decode, encode, decode is stable: what decodes, sent back as the gateway's own wire format
+ *       ({@link EstWire#encodeBase64}), decodes to the same DER, and parses to the same facts.</li>
+ * </ul>
  */
 class EstWireFuzzTest {
     private static final PublicKey GENERATED = generatedKey();
@@ -31,15 +40,36 @@ class EstWireFuzzTest {
         try {
             der = EstWire.decodeBase64(body);
         } catch (EstError refused) {
-            assertTrue(refused.status() >= 400 && refused.status() < 500, "a refusal is a 4xx, not " + refused.status());
+            assertEquals(400, refused.status(), "a body that is not base64 is a 400, not " + refused.status());
             assertNotNull(refused.reason());
+            EstError again = assertThrows(EstError.class, () -> EstWire.decodeBase64(body.clone()), "the same body is refused again");
+            assertEquals(refused.status() + " " + refused.reason(), again.status() + " " + again.reason(),
+                    "the same body is refused the same way");
             return;
+        }
+        assertArrayEquals(der, EstWire.decodeBase64(body.clone()), "the same body decodes to the same DER");
+        if (der.length > 0) {
+            // An empty DER has no wire form: its encoding is the empty body, which is refused as empty.
+            byte[] wire = EstWire.encodeBase64(der).getBytes(StandardCharsets.US_ASCII);
+            assertArrayEquals(der, EstWire.decodeBase64(wire), "decode, encode, decode gives the same DER");
         }
         CsrFacts csr;
         try {
             csr = CsrParser.parse(der);
         } catch (MalformedCsrException refused) {
+            MalformedCsrException again = assertThrows(MalformedCsrException.class, () -> CsrParser.parse(der.clone()),
+                    "the same body is refused again");
+            assertEquals(refused.getMessage(), again.getMessage(), "the same body is refused for the same reason");
             return;
+        }
+        try {
+            assertEquals(describe(csr), describe(CsrParser.parse(EstWire.decodeBase64(body.clone()))),
+                    "the same body gives the same CSR");
+            byte[] wire = EstWire.encodeBase64(der).getBytes(StandardCharsets.US_ASCII);
+            assertEquals(describe(csr), describe(CsrParser.parse(EstWire.decodeBase64(wire))),
+                    "the CSR sent back in the gateway's wire format is the same CSR");
+        } catch (MalformedCsrException e) {
+            throw new AssertionError("a body that gave a CSR is refused the second time: " + e.getMessage(), e);
         }
         try {
             CsrFacts rekeyed = csr.withSubjectPublicKey(GENERATED.getEncoded());
@@ -47,6 +77,16 @@ class EstWireFuzzTest {
         } catch (MalformedCsrException e) {
             throw new AssertionError("a key the gateway generated must always be readable", e);
         }
+    }
+
+    /** The facts field by field (their byte arrays compare by identity in the record's equals). */
+    private static String describe(CsrFacts f) {
+        return String.join("\n", HexFormat.of().formatHex(f.subjectPublicKeyInfo()), f.keyAlgorithm(), f.ecCurve().toString(),
+                Integer.toString(f.keySizeBits()), f.signatureAlgorithmOid(), Boolean.toString(f.signatureValid()), f.subject(),
+                f.subjectAltNames().toString(), f.requestedEkus().toString(),
+                f.requestedExtensions().stream().map(e -> e.oid() + " " + e.critical() + " " + HexFormat.of().formatHex(e.value()))
+                        .toList().toString(),
+                Boolean.toString(f.requestsCa()), f.challengePassword().toString());
     }
 
     private static PublicKey generatedKey() {
