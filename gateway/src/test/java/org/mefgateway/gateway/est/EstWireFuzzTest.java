@@ -11,7 +11,6 @@ import java.security.GeneralSecurityException;
 import java.security.KeyPairGenerator;
 import java.security.PublicKey;
 import java.security.spec.ECGenParameterSpec;
-import java.util.HexFormat;
 import org.junit.jupiter.api.Timeout;
 import org.mefgateway.policy.CsrFacts;
 import org.mefgateway.policy.CsrParser;
@@ -25,9 +24,9 @@ import org.mefgateway.policy.MalformedCsrException;
  * {@link MalformedCsrException} (which the gateway answers with 400): anything else would be a
  * 500. Beyond that:
  * <ul>
- *   <li>the same body gives the same result: the same DER and facts, or the same refusal;</li>
+ *   <li>the same body gives the same result: the same DER, or the same refusal;</li>
  *   <li>decode, encode, decode is stable: what decodes, sent back as the gateway's own wire format
- *       ({@link EstWire#encodeBase64}), decodes to the same DER, and parses to the same facts.</li>
+ *       ({@link EstWire#encodeBase64}), decodes to the same DER.</li>
  * </ul>
  */
 class EstWireFuzzTest {
@@ -47,6 +46,8 @@ class EstWireFuzzTest {
                     "the same body is refused the same way");
             return;
         }
+        // The same DER parses to the same facts or is refused for the same reason: that is csr-parse's
+        // property (CsrParserFuzzTest), so only the DER is compared here, without parsing it again.
         assertArrayEquals(der, EstWire.decodeBase64(body.clone()), "the same body decodes to the same DER");
         if (der.length > 0) {
             // An empty DER has no wire form: its encoding is the empty body, which is refused as empty.
@@ -57,19 +58,7 @@ class EstWireFuzzTest {
         try {
             csr = CsrParser.parse(der);
         } catch (MalformedCsrException refused) {
-            MalformedCsrException again = assertThrows(MalformedCsrException.class, () -> CsrParser.parse(der.clone()),
-                    "the same body is refused again");
-            assertEquals(refused.getMessage(), again.getMessage(), "the same body is refused for the same reason");
             return;
-        }
-        try {
-            assertEquals(describe(csr), describe(CsrParser.parse(EstWire.decodeBase64(body.clone()))),
-                    "the same body gives the same CSR");
-            byte[] wire = EstWire.encodeBase64(der).getBytes(StandardCharsets.US_ASCII);
-            assertEquals(describe(csr), describe(CsrParser.parse(EstWire.decodeBase64(wire))),
-                    "the CSR sent back in the gateway's wire format is the same CSR");
-        } catch (MalformedCsrException e) {
-            throw new AssertionError("a body that gave a CSR is refused the second time: " + e.getMessage(), e);
         }
         try {
             CsrFacts rekeyed = csr.withSubjectPublicKey(GENERATED.getEncoded());
@@ -77,16 +66,6 @@ class EstWireFuzzTest {
         } catch (MalformedCsrException e) {
             throw new AssertionError("a key the gateway generated must always be readable", e);
         }
-    }
-
-    /** The facts field by field (their byte arrays compare by identity in the record's equals). */
-    private static String describe(CsrFacts f) {
-        return String.join("\n", HexFormat.of().formatHex(f.subjectPublicKeyInfo()), f.keyAlgorithm(), f.ecCurve().toString(),
-                Integer.toString(f.keySizeBits()), f.signatureAlgorithmOid(), Boolean.toString(f.signatureValid()), f.subject(),
-                f.subjectAltNames().toString(), f.requestedEkus().toString(),
-                f.requestedExtensions().stream().map(e -> e.oid() + " " + e.critical() + " " + HexFormat.of().formatHex(e.value()))
-                        .toList().toString(),
-                Boolean.toString(f.requestsCa()), f.challengePassword().toString());
     }
 
     private static PublicKey generatedKey() {
