@@ -146,6 +146,25 @@ abstract class StoreContract {
                 "the command stays spent");
     }
 
+    /**
+     * The first claim was lost (H2 closed after a full disk before it reached the file), the
+     * client's retry claimed the challenge again, and then the first claim's background release
+     * gets through: it must not give back the challenge the later claim spent.
+     */
+    @Test
+    void aLateReleaseDoesNotGiveBackAChallengeThatALaterClaimSpent() {
+        store.saveChallenge("h1", "ae-1", NOW, NOW.plusSeconds(60));
+        Instant lost = NOW.plusNanos(123_456_789); // finer than the database keeps: compared to the microsecond
+        store.beginIssuance("h1", "ae-1", false, lost);
+        store.abandonIssuance("h1", "ae-1", false, lost);
+        assertEquals(Store.Claim.CLAIMED, store.beginIssuance("h1", "ae-1", false, NOW.plusSeconds(5)));
+
+        store.abandonIssuance("h1", "ae-1", false, lost);
+
+        assertEquals(true, store.challenge("h1").orElseThrow().used(), "spent by the later claim");
+        assertEquals(Store.Claim.CHALLENGE_NOT_USABLE, store.beginIssuance("h1", "ae-1", false, NOW.plusSeconds(6)));
+    }
+
     @Test
     void duplicateEnroleeIdOrBootstrapCertificateIsRefused() {
         DuplicateException id = assertThrows(DuplicateException.class, () -> register("ae-1", "c".repeat(64)));
