@@ -127,9 +127,11 @@ final class TokenSigner implements AutoCloseable {
     static TokenSigner open(String keyName, HsmConfig config, PublicKey expectedKey, MeterRegistry registry) throws HsmException {
         Binding b = bind(config, expectedKey);
         PublicKey expected = expectedKey != null ? expectedKey : b.key.publicKey();
-        int threads = config.signerThreads() == HsmConfig.AUTO_THREADS ? Parallelism.measure(b.key) : config.signerThreads();
+        Parallelism.Measurement measured = config.signerThreads() == HsmConfig.AUTO_THREADS ? Parallelism.measure(b.key) : null;
+        int threads = measured != null ? measured.threads() : config.signerThreads();
         LOG.info("CA key '{}' on token '{}': {} signing workers{}, queue {}", keyName, config.tokenLabel(), threads,
-                config.signerThreads() == HsmConfig.AUTO_THREADS ? " (measured)" : "", config.queueCapacity());
+                measured != null ? " (measured, signatures per second by workers: " + measured.summary() + ")" : "",
+                config.queueCapacity());
         return new TokenSigner(keyName, config, b, expected, threads, registry);
     }
 

@@ -32,7 +32,8 @@ final class YamlFields {
         }
         for (NodeTuple tuple : mapping.getValue()) {
             if (!(tuple.getKeyNode() instanceof ScalarNode key)) {
-                throw error(tuple.getKeyNode(), path, "field names must be plain words");
+                // At the top level the path is empty: name the profile, as for "must be a mapping".
+                throw error(tuple.getKeyNode(), path.isEmpty() ? "(profile)" : path, "field names must be plain words");
             }
             if (entries.put(key.getValue(), tuple) != null) {
                 throw error(key, field(key.getValue()), "is given twice");
@@ -123,8 +124,10 @@ final class YamlFields {
         return entries.keySet();
     }
 
+    /** The dotted path of a field; an empty key ({@code "": x}) is written {@code ''} so that the error names it. */
     String field(String key) {
-        return path.isEmpty() ? key : path + "." + key;
+        String name = key.isEmpty() ? "''" : key;
+        return path.isEmpty() ? name : path + "." + name;
     }
 
     /** An error at the value of {@code key} (or at this mapping when the key is absent). */

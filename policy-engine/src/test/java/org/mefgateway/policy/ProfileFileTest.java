@@ -49,6 +49,10 @@ class ProfileFileTest {
                 Arguments.of("t.yaml", "eku:\n  allowed:\n    serverAuth: true\n", "t.yaml:3: eku.allowed: ",
                         "must be a single value"),
                 Arguments.of("t.yaml", "- keys\n- eku\n", "t.yaml:1: (profile): ", "must be a mapping of fields"),
+                // Found by ProfileFileFuzzTest: both once named an empty field ("t.yaml:1: : ...").
+                Arguments.of("t.yaml", "[keys]: x\n", "t.yaml:1: (profile): ", "field names must be plain words"),
+                Arguments.of("t.yaml", "'': 1\n", "t.yaml:1: '': ", "unknown field"),
+                Arguments.of("t.yaml", "keys:\n  '': 1\n", "t.yaml:2: keys.'': ", "unknown field"),
                 Arguments.of("t.yaml", "validity:\n  days: 0\n", "t.yaml:2: validity.days: ", "must be from 1 to 36500, not 0"),
                 Arguments.of("t.yaml", "subject:\n  mode: cn\n", "t.yaml:2: subject.mode: ",
                         "'cn' is not one of [identity, empty, rdns]"),

@@ -7,21 +7,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLHandshakeException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mefgateway.gateway.Pem;
 import org.mefgateway.gateway.admin.AdminClient;
+import org.mefgateway.policy.Oids;
 
 /** The operator listener: health, the pinned operator certificate, registration checks and the mefgate admin CLI. */
 class AdminApiTest {
@@ -74,12 +79,54 @@ class AdminApiTest {
         assertEquals(401, r.statusCode(), r.body());
     }
 
+    /**
+     * A bootstrap certificate of a maker the EST listener trusts, presented to the admin listener
+     * anyway: the admin listener trusts only the pinned operator certificates, so the handshake
+     * fails with the fatal alert certificate_unknown before any HTTP.
+     */
     @Test
     void aDeviceCertificateCannotActAsOperator() throws Exception {
-        // Even a certificate the CA trusts for Enrolees: the admin listener only accepts pinned operator certificates.
-        HttpClient device = mef.client(maker.device("would-be-admin"), true);
+        DeviceMaker.Device device = maker.device("would-be-admin");
 
-        assertThrows(IOException.class, () -> TestGateway.get(device, admin("/admin/enrolees")));
+        assertHandshakeRefused(device.keyStore(), DeviceMaker.Device.PASSWORD, device.certificate());
+    }
+
+    /**
+     * A certificate this gateway's own CA issued to a registered Enrolee, valid and in the ledger,
+     * is still not an operator's. A client library offers it only to a server that names its
+     * issuer, and the admin listener names only the operator certificates: such a client sends
+     * no certificate and gets 401. Presented anyway, it fails the handshake like any other
+     * certificate that is not pinned (certificate_unknown); it never reaches the operator check (403).
+     */
+    @Test
+    void aCertificateThisCaIssuedToAnEnroleeCannotActAsOperator() throws Exception {
+        DeviceMaker.Device device = maker.device("enrolee-as-admin");
+        String aeId = "//m2m.example.com/CSE3219/C0778";
+        mef.register(device, "ae-as-admin", "AE-ID", aeId, 40);
+        HttpClient bootstrap = mef.client(device);
+        KeyPair keys = TestCsr.keys("EC", new ECGenParameterSpec("secp256r1"));
+        HttpResponse<String> enrolled = TestGateway.post(bootstrap, mef.est("/simpleenroll"), "application/pkcs10",
+                TestCsr.p256().keys(keys).challenge(mef.challenge(bootstrap, "")).uri(aeId).eku(Oids.SUID_EKU_ARC + ".40").base64());
+        assertEquals(200, enrolled.statusCode(), enrolled.body());
+        X509Certificate issued = PolicyProfilesTest.certificate(enrolled);
+        issued.verify(mef.caCertificate.getPublicKey());
+        KeyStore credential = KeyStore.getInstance("PKCS12");
+        credential.load(null, null);
+        credential.setKeyEntry("issued", keys.getPrivate(), DeviceMaker.Device.PASSWORD, new java.security.cert.Certificate[] {issued});
+
+        HttpResponse<String> library = TestGateway.get(mef.client(credential, DeviceMaker.Device.PASSWORD), admin("/admin/enrolees"));
+        assertEquals(401, library.statusCode(), "the client offered no certificate: " + library.body());
+        assertHandshakeRefused(credential, DeviceMaker.Device.PASSWORD, issued);
+    }
+
+    /** {@code certificate} presented to the admin listener: the server refuses it with the TLS alert certificate_unknown. */
+    private void assertHandshakeRefused(KeyStore credential, char[] password, X509Certificate certificate) throws Exception {
+        try (RawHttps c = RawHttps.presenting(mef, mef.gateway.adminPort(), credential, password)) {
+            assertEquals(certificate, c.socket.getSession().getLocalCertificates()[0], "the certificate was presented");
+            SSLHandshakeException refused = assertThrows(SSLHandshakeException.class, () -> c.socket.getInputStream().read());
+            assertEquals(SSLHandshakeException.class, refused.getClass(), refused.toString());
+            assertTrue(refused.getMessage().contains("Received fatal alert: certificate_unknown"), refused.getMessage());
+        }
     }
 
     @Test

@@ -256,8 +256,7 @@ class MonitoringTest {
     /** Prometheus's own linter (promtool check metrics) finds nothing to say about the mef_ meters (JVM binders' names are Micrometer's). */
     @Test
     void promtoolLintsTheMefMetersClean() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
-                .anyMatch(d -> !d.isEmpty() && Files.isExecutable(Path.of(d, "promtool"))), "promtool is not installed: lint skipped");
+        PrometheusRulesTest.requireOnPath("promtool");
         Process p = new ProcessBuilder("promtool", "check", "metrics").redirectErrorStream(true).start();
         try (var in = p.getOutputStream()) {
             in.write(scrapeAfterOneEnrolment.getBytes(java.nio.charset.StandardCharsets.UTF_8));

@@ -2,13 +2,12 @@ package org.mefgateway.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mefgateway.gateway.Pem;
@@ -17,19 +16,14 @@ import org.mefgateway.gateway.Pem;
  * The shipped Prometheus configuration and alert rules load in Prometheus's own checker, and a
  * real Prometheus server scrapes a real gateway with them. Needs {@code promtool} and
  * {@code prometheus} (Debian package {@code prometheus}, which ops/test installs); without them the
- * tests are skipped and say so.
+ * tests fail: a missing tool is a machine not set up as the project requires, not a reason to skip.
  */
 class PrometheusRulesTest {
     static final Path PROMETHEUS = Path.of("../ops/prometheus");
 
-    @BeforeAll
-    static void needsPromtool() {
-        Assumptions.assumeTrue(onPath("promtool"), "promtool is not installed (apt-get install prometheus): "
-                + "ops/prometheus is not checked by Prometheus here; MonitoringTest still checks its metric names");
-    }
-
     @Test
     void alertRulesPassPromtoolCheckRules() throws Exception {
+        requireOnPath("promtool");
         Result r = run(PROMETHEUS, "promtool", "check", "rules", "alerts.yml");
 
         assertEquals(0, r.exit(), r.output());
@@ -39,6 +33,7 @@ class PrometheusRulesTest {
     /** Laid out as in a checkout after 'ops/run': the scrape's ca_file is ../../var/ca/ca.pem from ops/prometheus. */
     @Test
     void scrapeConfigPassesPromtoolCheckConfig(@TempDir Path root) throws Exception {
+        requireOnPath("promtool");
         Path dir = Files.createDirectories(root.resolve("ops/prometheus"));
         Files.copy(PROMETHEUS.resolve("prometheus.yml"), dir.resolve("prometheus.yml"));
         Files.copy(PROMETHEUS.resolve("alerts.yml"), dir.resolve("alerts.yml"));
@@ -59,7 +54,7 @@ class PrometheusRulesTest {
      */
     @Test
     void aRealPrometheusScrapesAGatewayAndEvaluatesEveryAlertRule(@TempDir Path root) throws Exception {
-        Assumptions.assumeTrue(onPath("prometheus"), "the prometheus server is not installed (apt-get install prometheus)");
+        requireOnPath("prometheus");
         int rules = (int) Files.readString(PROMETHEUS.resolve("alerts.yml")).lines().filter(l -> l.trim().startsWith("- alert:")).count();
         try (TestGateway mef = TestGateway.start(DeviceMaker.create("Scrape Maker CA"))) {
             Path dir = Files.createDirectories(root.resolve("ops/prometheus"));
@@ -134,12 +129,13 @@ class PrometheusRulesTest {
         return new Result(p.exitValue(), out);
     }
 
-    private static boolean onPath(String program) {
+    /** Fails, naming the Debian package, unless {@code program} (promtool or prometheus) is on PATH. */
+    static void requireOnPath(String program) {
         for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
             if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
-                return true;
+                return;
             }
         }
-        return false;
+        fail(program + " is not on PATH: install the Debian package prometheus (apt-get install prometheus; ops/test installs it)");
     }
 }

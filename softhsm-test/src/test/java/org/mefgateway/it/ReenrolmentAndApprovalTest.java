@@ -98,7 +98,7 @@ class ReenrolmentAndApprovalTest {
         assertTrue(mef.issued().stream().filter(c -> c.enroleeId().equals(current.id())).count() == 2, "both in the ledger");
         JsonObject registration = enrolee(current.id());
         assertEquals("NO_MORE_COMMANDS", registration.getString("command"), "renewal needs no instruction and consumes none");
-        assertEquals("OK", registration.getString("lastResult"));
+        assertEquals("OK", awaitLastResult(current.id(), "OK"));
     }
 
     @Test
@@ -272,13 +272,27 @@ class ReenrolmentAndApprovalTest {
         assertEquals(403, post(client, "/simpleenroll", TestCsr.p256().uri(aeId + "-wrong").challenge(mef.challenge(client, ""))
                 .base64()).statusCode());
 
-        assertEquals("CERT_PROV_CLIENT_ERROR", enrolee("result-1").getString("lastResult"));
+        assertEquals("CERT_PROV_CLIENT_ERROR", awaitLastResult("result-1", "CERT_PROV_CLIENT_ERROR"));
         assertEquals("CERT_PROV", enrolee("result-1").getString("command"), "a refusal leaves the command pending");
     }
 
     private static void assertRefused(HttpResponse<String> r, String rule, String profile) {
         assertEquals(403, r.statusCode(), r.body());
         assertTrue(r.body().startsWith("refused by rule " + rule + " of profile " + profile + ": "), r.body());
+    }
+
+    /**
+     * The Enrolee's lastResult once it is {@code expected}, or what it is after 10 s: the gateway
+     * records the command result after the answer, in a write of its own, which on PostgreSQL
+     * (synchronous_commit and fsync on) often ends after the client has read the answer.
+     */
+    private static String awaitLastResult(String id, String expected) throws Exception {
+        String result = enrolee(id).getString("lastResult");
+        for (int i = 0; i < 200 && !expected.equals(result); i++) {
+            Thread.sleep(50);
+            result = enrolee(id).getString("lastResult");
+        }
+        return result;
     }
 
     private static JsonObject enrolee(String id) throws Exception {

@@ -64,10 +64,13 @@ public final class SoftHsm {
      */
     public SoftHsm addToken(String label) throws IOException, InterruptedException {
         String pin = randomPin();
+        String soPin = randomPin();
+        recordSecret(pin);
+        recordSecret(soPin);
         Path pinFile = dir.resolve(label + ".pin");
         Files.createFile(pinFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(pinFile, pin);
-        run(List.of("softhsm2-util", "--init-token", "--free", "--label", label, "--so-pin", randomPin(), "--pin", pin));
+        run(List.of("softhsm2-util", "--init-token", "--free", "--label", label, "--so-pin", soPin, "--pin", pin));
         return new SoftHsm(dir, label, pinFile, pin);
     }
 
@@ -91,11 +94,15 @@ public final class SoftHsm {
         return out;
     }
 
+    /** This module's build directory (target/), where everything the tests write stays for SecretsNotInOutputTest. */
+    public static final Path TARGET = CONF.toAbsolutePath().getParent().getParent();
+
     /**
-     * Every secret a test hands to the gateway (token PINs, database passwords), one per line:
-     * SecretsNotInOutputTest, run after all other tests, fails if any appears in their output.
+     * Every secret a test creates or hands to the gateway (token PINs and SO PINs, database
+     * passwords), one per line: SecretsNotInOutputTest, run after all other tests, fails if any
+     * appears in their output.
      */
-    public static final Path SECRETS = CONF.getParent().getParent().resolve("secrets-under-test.txt");
+    public static final Path SECRETS = TARGET.resolve("secrets-under-test.txt");
 
     static synchronized void recordSecret(String secret) throws IOException {
         Files.createDirectories(SECRETS.getParent());

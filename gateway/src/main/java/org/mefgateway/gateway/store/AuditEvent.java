@@ -23,9 +23,9 @@ public record AuditEvent(long seq, Instant at, String type, String actor, String
         public Draft {
             // The database keeps microseconds at best: hash what survives a round trip.
             at = at.truncatedTo(ChronoUnit.MILLIS);
-            actor = clip(actor, 256);
-            subject = clip(subject, 256);
-            detail = clip(detail, 4096);
+            actor = storable(clip(actor, 256));
+            subject = storable(clip(subject, 256));
+            detail = storable(clip(detail, 4096));
         }
 
         AuditEvent chainedAfter(long previousSeq, String previousHash) {
@@ -56,5 +56,18 @@ public record AuditEvent(long seq, Instant at, String type, String actor, String
     private static String clip(String s, int max) {
         String v = s == null ? "" : s;
         return v.length() <= max ? v : v.substring(0, max);
+    }
+
+    /**
+     * The text as every database keeps it, so that H2 and PostgreSQL store what was hashed: a
+     * refusal's detail quotes the client's CSR, which may carry a NUL (PostgreSQL refuses it in
+     * text and fails the whole group commit, other clients' issuances included) or a lone
+     * surrogate (no UTF-8 for it: PostgreSQL's driver stores '?', H2 the surrogate; clipping can
+     * split a pair too). Both become U+FFFD, one char for one, so the clipped length holds.
+     */
+    private static String storable(String s) {
+        StringBuilder out = new StringBuilder(s.length());
+        s.codePoints().forEach(cp -> out.appendCodePoint(cp == 0 || Character.getType(cp) == Character.SURROGATE ? 0xFFFD : cp));
+        return out.toString();
     }
 }

@@ -324,16 +324,21 @@ public final class Store implements AutoCloseable {
      * retry of the same request can succeed (RFC 7030 4.2.3). The command is not restored when the
      * Enrolee got a certificate since the claim (the operator instructed it again meanwhile and
      * that instruction is spent): a late release must not grant a certificate nobody instructed.
+     * Nor is the challenge given back when a later claim spent it (the first claim was lost with
+     * the database and the client's retry claimed it again): only the claim made at
+     * {@code claimedAt} is undone.
      */
     public void abandonIssuance(String challengeHash, String enroleeId, boolean restoreCommand, Instant claimedAt) {
         String restore = "UPDATE enrolee SET command = ? WHERE id = ? AND NOT EXISTS "
                 + "(SELECT 1 FROM issued_certificate WHERE enrolee_id = ? AND issued_at >= ?)";
         transaction("release the issuance claim of " + enroleeId, c -> {
-            try (PreparedStatement challenge = c.prepareStatement("UPDATE challenge SET used_at = NULL WHERE hash = ? AND enrolee_id = ?");
+            try (PreparedStatement challenge = c.prepareStatement(
+                    "UPDATE challenge SET used_at = NULL WHERE hash = ? AND enrolee_id = ? AND used_at = ?");
                  PreparedStatement command = c.prepareStatement(restore)) {
                 if (challengeHash != null) {
                     challenge.setString(1, challengeHash);
                     challenge.setString(2, enroleeId);
+                    challenge.setObject(3, timestamp(claimedAt));
                     challenge.executeUpdate();
                 }
                 if (restoreCommand) {
@@ -810,8 +815,9 @@ public final class Store implements AutoCloseable {
         }
     }
 
+    /** To the microsecond, as H2 and PostgreSQL store it, so that a time written can be compared again. */
     private static OffsetDateTime timestamp(Instant instant) {
-        return OffsetDateTime.ofInstant(instant, ZoneOffset.UTC);
+        return OffsetDateTime.ofInstant(instant.truncatedTo(java.time.temporal.ChronoUnit.MICROS), ZoneOffset.UTC);
     }
 
     private static Instant instant(ResultSet rs, int column) throws SQLException {

@@ -1,10 +1,12 @@
 package org.mefgateway.gateway.est;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyPairGenerator;
 import java.security.PublicKey;
@@ -18,8 +20,14 @@ import org.mefgateway.policy.MalformedCsrException;
  * A simpleenroll / simplereenroll / serverkeygen body as the gateway reads it
  * ({@code RegistrationAuthority.enrol}): RFC 8951 base64 with white space, then the PKCS#10
  * parse, then (serverkeygen) the facts re-keyed to a generated key. Whatever the bytes, the only
- * outcomes are a CSR, an {@link EstError} with a 4xx, or {@link MalformedCsrException} (which the
- * gateway answers with 400): anything else would be a 500.
+ * outcomes are a CSR, an {@link EstError} 400 (the only refusal of the base64 step), or
+ * {@link MalformedCsrException} (which the gateway answers with 400): anything else would be a
+ * 500. Beyond that:
+ * <ul>
+ *   <li>the same body gives the same result: the same DER, or the same refusal;</li>
+ *   <li>decode, encode, decode is stable: what decodes, sent back as the gateway's own wire format
+ *       ({@link EstWire#encodeBase64}), decodes to the same DER.</li>
+ * </ul>
  */
 class EstWireFuzzTest {
     private static final PublicKey GENERATED = generatedKey();
@@ -31,9 +39,20 @@ class EstWireFuzzTest {
         try {
             der = EstWire.decodeBase64(body);
         } catch (EstError refused) {
-            assertTrue(refused.status() >= 400 && refused.status() < 500, "a refusal is a 4xx, not " + refused.status());
+            assertEquals(400, refused.status(), "a body that is not base64 is a 400, not " + refused.status());
             assertNotNull(refused.reason());
+            EstError again = assertThrows(EstError.class, () -> EstWire.decodeBase64(body.clone()), "the same body is refused again");
+            assertEquals(refused.status() + " " + refused.reason(), again.status() + " " + again.reason(),
+                    "the same body is refused the same way");
             return;
+        }
+        // The same DER parses to the same facts or is refused for the same reason: that is csr-parse's
+        // property (CsrParserFuzzTest), so only the DER is compared here, without parsing it again.
+        assertArrayEquals(der, EstWire.decodeBase64(body.clone()), "the same body decodes to the same DER");
+        if (der.length > 0) {
+            // An empty DER has no wire form: its encoding is the empty body, which is refused as empty.
+            byte[] wire = EstWire.encodeBase64(der).getBytes(StandardCharsets.US_ASCII);
+            assertArrayEquals(der, EstWire.decodeBase64(wire), "decode, encode, decode gives the same DER");
         }
         CsrFacts csr;
         try {

@@ -146,6 +146,25 @@ abstract class StoreContract {
                 "the command stays spent");
     }
 
+    /**
+     * The first claim was lost (H2 closed after a full disk before it reached the file), the
+     * client's retry claimed the challenge again, and then the first claim's background release
+     * gets through: it must not give back the challenge the later claim spent.
+     */
+    @Test
+    void aLateReleaseDoesNotGiveBackAChallengeThatALaterClaimSpent() {
+        store.saveChallenge("h1", "ae-1", NOW, NOW.plusSeconds(60));
+        Instant lost = NOW.plusNanos(123_456_789); // finer than the database keeps: compared to the microsecond
+        store.beginIssuance("h1", "ae-1", false, lost);
+        store.abandonIssuance("h1", "ae-1", false, lost);
+        assertEquals(Store.Claim.CLAIMED, store.beginIssuance("h1", "ae-1", false, NOW.plusSeconds(5)));
+
+        store.abandonIssuance("h1", "ae-1", false, lost);
+
+        assertEquals(true, store.challenge("h1").orElseThrow().used(), "spent by the later claim");
+        assertEquals(Store.Claim.CHALLENGE_NOT_USABLE, store.beginIssuance("h1", "ae-1", false, NOW.plusSeconds(6)));
+    }
+
     @Test
     void duplicateEnroleeIdOrBootstrapCertificateIsRefused() {
         DuplicateException id = assertThrows(DuplicateException.class, () -> register("ae-1", "c".repeat(64)));
@@ -304,6 +323,37 @@ abstract class StoreContract {
         tamper("UPDATE audit_event SET seq = seq - 1 WHERE seq > 2");
 
         assertEquals(2, store.verifyAuditChain().brokenLink().orElseThrow().seq());
+    }
+
+    /**
+     * A refusal's audit detail quotes the client's CSR, so it can hold a NUL byte (PostgreSQL
+     * refuses it in text, and failed the whole group commit) or a lone surrogate (no UTF-8 for it:
+     * PostgreSQL's driver stores '?' where H2 keeps it); clipping at the column's length can split
+     * a surrogate pair too. The event is recorded with U+FFFD in their place on both databases, and
+     * the issuance submitted along with it (in the same group commit when the writer takes them
+     * together) is recorded too.
+     */
+    @Test
+    void auditTextQuotingAClientIsStoredAsHashedAndFailsNoOtherWrite() {
+        String clipped = "x".repeat(4095) + "\uD83D\uDE00";  // the pair straddles the 4096-character limit
+        CompletableFuture<Void> nul = store.audit(new AuditEvent.Draft(NOW, "enrolment.refused", "enrolee:ae-1\u0000",
+                "rule:san", "the CSR has URI://x/C0001\u0000.evil.example")).toCompletableFuture();
+        CompletableFuture<Void> issued = store.recordIssuance(cert("d1", "ae-1", NOW.plusSeconds(3600))).toCompletableFuture();
+        CompletableFuture<Void> surrogate = store.audit(new AuditEvent.Draft(NOW, "enrolment.refused", "enrolee:ae-2",
+                "rule:\uDC00", clipped)).toCompletableFuture();
+
+        issued.join();
+        nul.join();
+        surrogate.join();
+        assertEquals(List.of("d1"), store.certificates().stream().map(IssuedCertificate::serialHex).toList());
+        AuditChain.Verification v = store.verifyAuditChain();
+        assertTrue(v.intact(), v.toString());
+        assertEquals(3, v.events());
+        List<AuditEvent> refusals = store.auditEvents(0, 10).stream().filter(e -> e.type().equals("enrolment.refused")).toList();
+        assertEquals("enrolee:ae-1\uFFFD", refusals.get(0).actor());
+        assertEquals("the CSR has URI://x/C0001\uFFFD.evil.example", refusals.get(0).detail());
+        assertEquals("rule:\uFFFD", refusals.get(1).subject());
+        assertEquals("x".repeat(4095) + "\uFFFD", refusals.get(1).detail());
     }
 
     @Test

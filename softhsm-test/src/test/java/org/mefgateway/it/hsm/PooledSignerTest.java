@@ -1,19 +1,28 @@
 package org.mefgateway.it.hsm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.security.Signature;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -21,6 +30,8 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -150,31 +161,85 @@ class PooledSignerTest {
         }
     }
 
+    /**
+     * One worker, a queue of {@value #QUEUE}. The worker is held first, inside the completion of a
+     * signature (a dependent action registered before a future completes runs on the thread that
+     * completes it: the worker), so the queue is empty and nothing leaves it. Then, of 50 more
+     * requests, exactly the first {@value #QUEUE} are queued and every other one is refused at once:
+     * its future has already failed with HsmBusyException when sign returns. Released, the worker
+     * signs the {@value #QUEUE} queued ones, and all 1 + {@value #QUEUE} verify.
+     */
     @Test
     void aFullQueueIsRefusedAtOnceAsBusyAndEverythingAcceptedIsSigned() throws Exception {
-        try (CaSigner signer = signer("ca-rsa", 1, 2, new SimpleMeterRegistry())) {
-            List<byte[]> messages = new ArrayList<>();
-            List<CompletableFuture<byte[]>> results = new ArrayList<>();
-            for (int i = 0; i < 50; i++) {
-                messages.add(message(i));
-                results.add(signer.sign(messages.get(i)).toCompletableFuture());
-            }
-            int busy = 0;
-            int signed = 0;
-            for (int i = 0; i < results.size(); i++) {
-                try {
-                    assertTrue(verifies(signer, messages.get(i), results.get(i).get(30, TimeUnit.SECONDS)));
-                    signed++;
-                } catch (java.util.concurrent.ExecutionException e) {
-                    assertInstanceOf(HsmBusyException.class, e.getCause());
-                    busy++;
+        int more = 50;
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        try (CaSigner signer = signer("ca-rsa", 1, QUEUE, meters)) {
+            CountDownLatch release = new CountDownLatch(1);
+            try {
+                byte[] first = message(-1);
+                CompletableFuture<byte[]> held = holdTheWorker(signer, first, release);
+
+                List<byte[]> messages = new ArrayList<>();
+                List<CompletableFuture<byte[]>> results = new ArrayList<>();
+                for (int i = 0; i < more; i++) {
+                    messages.add(message(i));
+                    results.add(signer.sign(messages.get(i)).toCompletableFuture());
                 }
+                for (int i = 0; i < more; i++) {
+                    if (i < QUEUE) {
+                        assertFalse(results.get(i).isDone(), "request " + i + " waits in the queue");
+                    } else {
+                        assertTrue(results.get(i).isCompletedExceptionally(), "request " + i + " refused at once: " + results.get(i));
+                        ExecutionException refused = assertThrows(ExecutionException.class, results.get(i)::get);
+                        assertInstanceOf(HsmBusyException.class, refused.getCause());
+                    }
+                }
+                assertEquals(QUEUE, meters.get("mef.hsm.queue.depth").gauge().value(), "the queue is full");
+                assertEquals(1, meters.get("mef.hsm.pool.in.use").gauge().value(), "the worker is busy");
+                assertEquals(more - QUEUE, meters.get("mef.hsm.rejected").tag("reason", "busy").counter().count(),
+                        "every refusal counted as busy");
+
+                release.countDown();
+                assertTrue(verifies(signer, first, held.get(30, TimeUnit.SECONDS)), "the held signature");
+                for (int i = 0; i < QUEUE; i++) {
+                    assertTrue(verifies(signer, messages.get(i), results.get(i).get(30, TimeUnit.SECONDS)), "queued request " + i);
+                }
+            } finally {
+                release.countDown();
             }
-            assertTrue(busy > 0, "50 RSA signatures cannot all fit one worker and a queue of 2");
-            // 2 or 3: whether the worker has taken the first request off the queue before the
-            // third arrives is up to the scheduler (a 2-core machine under load saw 2).
-            assertTrue(signed >= 2, "the queue's capacity was accepted and signed: " + signed);
         }
+    }
+
+    static final int QUEUE = 2;
+
+    /**
+     * Signs {@code message} and holds the only worker inside that signature's completion until
+     * {@code release}. When the signature completes before the action is registered, the action
+     * runs on the caller instead and holds nothing: then another signature is tried.
+     */
+    private static CompletableFuture<byte[]> holdTheWorker(CaSigner signer, byte[] message, CountDownLatch release) throws Exception {
+        Thread caller = Thread.currentThread();
+        for (int attempt = 0; attempt < 100; attempt++) {
+            CompletableFuture<byte[]> signed = signer.sign(message).toCompletableFuture();
+            CountDownLatch ran = new CountDownLatch(1);
+            AtomicBoolean onWorker = new AtomicBoolean();
+            signed.thenRun(() -> {
+                onWorker.set(Thread.currentThread() != caller);
+                ran.countDown();
+                if (onWorker.get()) {
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            });
+            assertTrue(ran.await(30, TimeUnit.SECONDS), "the signature completed");
+            if (onWorker.get()) {
+                return signed;
+            }
+        }
+        throw new AssertionError("every signature completed before its action was registered: the worker was never held");
     }
 
     @Test
@@ -197,15 +262,61 @@ class PooledSignerTest {
         assertTrue(!meters.scrape().contains("mef_hsm_pool_size"), "a closed signer's meters are removed");
     }
 
+    /**
+     * signerThreads: auto (Parallelism): one thread, then doubling while the rate grows by at least
+     * 10% over the best so far, at most 4; the last count that grew is chosen. The signer logs the
+     * rates it measured; the count it chose is exactly what the rule gives for them, and the counts
+     * it measured are exactly those the rule tries.
+     */
     @Test
-    void poolSizeAutoMeasuresTheToken() throws Exception {
+    void poolSizeAutoIsWhatTheDoublingRuleGivesForTheRatesItMeasured() throws Exception {
+        String log;
+        int threads;
+        PrintStream err = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(new OutputStream() {
+            @Override
+            public void write(int b) {
+                captured.write(b);
+                err.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                captured.write(b, off, len);
+                err.write(b, off, len);
+            }
+        }, true));
         try (CaSigner signer = signer("ca-p256", HsmConfig.AUTO_THREADS, 16, new SimpleMeterRegistry())) {
-            int threads = signer.threads();
-            assertTrue(threads >= 1 && threads <= 4, "measured " + threads);
+            threads = signer.threads();
             byte[] m = message(1);
             assertTrue(verifies(signer, m, signer.sign(m).toCompletableFuture().get(10, TimeUnit.SECONDS)));
+        } finally {
+            System.setErr(err);
         }
+        log = captured.toString(java.nio.charset.StandardCharsets.UTF_8);
+        Matcher line = Pattern.compile("CA key 'default' on token 'pool-test': (\\d+) signing workers "
+                + "\\(measured, signatures per second by workers: ([^)]*)\\), queue 16").matcher(log);
+        assertTrue(line.find(), "the measurement is logged: " + log);
+        Map<Integer, Double> rates = new LinkedHashMap<>();
+        for (String rate : line.group(2).split(", ")) {
+            Matcher r = Pattern.compile("(\\d+): (\\d+)/s").matcher(rate);
+            assertTrue(r.matches(), rate);
+            rates.put(Integer.parseInt(r.group(1)), Double.parseDouble(r.group(2)));
+        }
+        List<Integer> tried = new ArrayList<>(List.of(1));
+        int best = 1;
+        double bestRate = rates.get(1);
+        for (int t = 2; t <= 4; t = 2 * best) {
+            tried.add(t);
+            if (!rates.containsKey(t) || rates.get(t) < bestRate * 1.10) {
+                break;
+            }
+            best = t;
+            bestRate = rates.get(t);
+        }
+        assertEquals(tried, List.copyOf(rates.keySet()), "the thread counts measured are those the rule tries: " + line.group());
+        assertEquals(best, threads, "the rule's choice for " + rates);
+        assertEquals(best, Integer.parseInt(line.group(1)), line.group());
     }
-
-
 }

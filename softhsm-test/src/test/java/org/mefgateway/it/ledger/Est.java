@@ -31,6 +31,19 @@ final class Est {
         return HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(10)).build();
     }
 
+    /** A renewing Enrolee's HTTPS client: trusts the MEF CA, presents the certificate it issued. */
+    static HttpClient client(java.security.KeyPair keys, X509Certificate issued, X509Certificate caCertificate) throws Exception {
+        char[] password = "renewing".toCharArray();
+        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("current", keys.getPrivate(), password, new java.security.cert.Certificate[] {issued});
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, password);
+        SSLContext tls = SSLContext.getInstance("TLS");
+        tls.init(kmf.getKeyManagers(), TlsMaterial.trustManagers(List.of(caCertificate)).getTrustManagers(), null);
+        return HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(10)).build();
+    }
+
     static String challenge(HttpClient client, URI csrattrs) throws Exception {
         HttpResponse<String> r = client.send(HttpRequest.newBuilder(csrattrs).timeout(Duration.ofSeconds(30)).GET().build(),
                 HttpResponse.BodyHandlers.ofString());

@@ -99,6 +99,19 @@ final class GatewayProcess implements AutoCloseable {
         process.waitFor(30, TimeUnit.SECONDS);
     }
 
+    /** SIGTERM (what {@code Process.destroy()} sends on Linux), as systemd and Ctrl-C stop the service; does not wait. */
+    void sigterm() {
+        process.destroy();
+    }
+
+    /** Waits for the process to end and returns its exit code; fails if it is still running after {@code bound}. */
+    int exitCode(Duration bound) throws InterruptedException {
+        if (!process.waitFor(bound.toMillis(), TimeUnit.MILLISECONDS)) {
+            throw new AssertionError("the gateway process did not exit within " + bound.toSeconds() + " s");
+        }
+        return process.exitValue();
+    }
+
     @Override
     public void close() throws Exception {
         if (process != null && process.isAlive()) {

@@ -10,7 +10,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
 import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -24,12 +26,16 @@ import org.mefgateway.gateway.Pem;
 import org.mefgateway.gateway.admin.AdminClient;
 import org.mefgateway.it.DeviceMaker;
 import org.mefgateway.it.SoftHsm;
+import org.mefgateway.it.TestCsr;
 import org.mefgateway.it.TestDatabase;
+import org.mefgateway.policy.Oids;
 
 /**
  * Two gateway processes on one PostgreSQL and one token (two processes opening the same SoftHSM2
  * file token): they are one CA. A challenge handed out by one node is good exactly once on
- * either; a revocation on one node shows in the other's OCSP answers and CRL; serials never repeat.
+ * either, and an instruction buys one certificate on either (each refusal asserted by its rule,
+ * so the two are told apart); a revocation on one node shows in the other's OCSP answers and CRL;
+ * serials never repeat.
  */
 class TwoNodeTest {
     static DeviceMaker maker;
@@ -68,45 +74,100 @@ class TwoNodeTest {
         assertEquals(ca, Pem.read(b.config.dataDir().caCertificate()).get(0));
     }
 
+    /**
+     * After the certificate the operator instructs the Enrolee again, so that its command is
+     * pending and what refuses the challenge on either node is the challenge's own single use
+     * ({@code challenge.unused}), not the spent command; a fresh challenge then gets the certificate.
+     */
     @Test
     void aChallengeFromNodeAIsAcceptedOnceOnNodeBAndNeverAgainOnEither() throws Exception {
         String aeId = "//m2m.example.com/CSE1/once";
         DeviceMaker.Device device = registered(aeId);
+        String id = "cluster-" + devices;
         HttpClient client = Est.client(device, ca);
         String challenge = Est.challenge(client, a.est("/csrattrs"));
 
         HttpResponse<String> onB = Est.simpleenroll(client, b.est("/simpleenroll"), Est.csr(aeId, challenge));
         assertEquals(200, onB.statusCode(), onB.body());
         Est.certificate(onB).verify(ca.getPublicKey());
+        HttpResponse<String> instructed = new AdminClient(a.config).postJson("/admin/enrolees/" + id + "/instruct", "");
+        assertEquals(200, instructed.statusCode(), instructed.body());
 
         HttpResponse<String> againOnB = Est.simpleenroll(client, b.est("/simpleenroll"), Est.csr(aeId, challenge));
         HttpResponse<String> againOnA = Est.simpleenroll(client, a.est("/simpleenroll"), Est.csr(aeId, challenge));
-        assertEquals(403, againOnB.statusCode(), againOnB.body());
-        assertEquals(403, againOnA.statusCode(), againOnA.body());
+        assertRefusedBy("challenge.unused", againOnB);
+        assertRefusedBy("challenge.unused", againOnA);
+        HttpResponse<String> fresh = Est.simpleenroll(client, a.est("/simpleenroll"), Est.csr(aeId, Est.challenge(client, b.est("/csrattrs"))));
+        assertEquals(200, fresh.statusCode(), "the command was pending, only the challenge was spent: " + fresh.body());
+        assertEquals(2, certificatesOf(id), "two instructions, two certificates in the shared ledger");
     }
 
+    /**
+     * A renewal claims no command, so of two renewals racing with one challenge on the two nodes
+     * only the challenge can refuse the loser: {@code challenge.unused}, whether its node decided
+     * before the winner claimed it (the claim fails) or after (policy sees it used).
+     */
     @Test
     void oneChallengeRacingOnBothNodesBuysOneCertificate() throws Exception {
         String aeId = "//m2m.example.com/CSE1/race";
         DeviceMaker.Device device = registered(aeId);
-        HttpClient client = Est.client(device, ca);
-        String challenge = Est.challenge(client, b.est("/csrattrs"));
+        String id = "cluster-" + devices;
+        HttpClient bootstrap = Est.client(device, ca);
+        KeyPair keys = TestCsr.keys("EC", new ECGenParameterSpec("secp256r1"));
+        HttpResponse<String> first = Est.simpleenroll(bootstrap, a.est("/simpleenroll"), TestCsr.p256().keys(keys).subject("CN=" + aeId)
+                .challenge(Est.challenge(bootstrap, a.est("/csrattrs"))).uri(aeId).eku(Oids.SUID_EKU_ARC + ".40").base64());
+        assertEquals(200, first.statusCode(), first.body());
+        HttpClient renewing = Est.client(keys, Est.certificate(first), ca);
+        String challenge = Est.challenge(renewing, b.est("/csrattrs"));
         String csrA = Est.csr(aeId, challenge);
         String csrB = Est.csr(aeId, challenge);
 
-        CompletableFuture<HttpResponse<String>> onA = CompletableFuture.supplyAsync(() -> call(client, a, csrA));
-        CompletableFuture<HttpResponse<String>> onB = CompletableFuture.supplyAsync(() -> call(client, b, csrB));
+        CompletableFuture<HttpResponse<String>> onA = CompletableFuture.supplyAsync(() -> call(renewing, a, "/simplereenroll", csrA));
+        CompletableFuture<HttpResponse<String>> onB = CompletableFuture.supplyAsync(() -> call(renewing, b, "/simplereenroll", csrB));
         List<HttpResponse<String>> responses = List.of(onA.join(), onB.join());
 
         assertEquals(1, responses.stream().filter(r -> r.statusCode() == 200).count(), responses.toString());
-        assertEquals(1, responses.stream().filter(r -> r.statusCode() == 403).count(), responses.toString());
-        JsonArray ledger = new JsonArray(new AdminClient(b.config).get("/admin/certificates?enrolee=cluster-" + devices).body());
-        assertEquals(1, ledger.size(), "one certificate in the shared ledger");
+        assertRefusedBy("challenge.unused", responses.stream().filter(r -> r.statusCode() != 200).findFirst().orElseThrow());
+        assertEquals(2, certificatesOf(id), "the first certificate and one renewal in the shared ledger");
     }
 
-    private static HttpResponse<String> call(HttpClient client, GatewayProcess node, String csr) {
+    /**
+     * Two first enrolments, each with a challenge of its own, racing on the two nodes: one
+     * instruction buys one certificate, and the other is refused because the command is spent
+     * ({@code enrolee.no-pending-command}), whether its node decided before the winner claimed the
+     * command (its own challenge is claimed, the command is not: both are rolled back) or after.
+     */
+    @Test
+    void oneInstructionRacingOnBothNodesWithTwoChallengesBuysOneCertificate() throws Exception {
+        String aeId = "//m2m.example.com/CSE1/race-command";
+        DeviceMaker.Device device = registered(aeId);
+        String id = "cluster-" + devices;
+        HttpClient client = Est.client(device, ca);
+        String csrA = Est.csr(aeId, Est.challenge(client, a.est("/csrattrs")));
+        String csrB = Est.csr(aeId, Est.challenge(client, b.est("/csrattrs")));
+
+        CompletableFuture<HttpResponse<String>> onA = CompletableFuture.supplyAsync(() -> call(client, a, "/simpleenroll", csrA));
+        CompletableFuture<HttpResponse<String>> onB = CompletableFuture.supplyAsync(() -> call(client, b, "/simpleenroll", csrB));
+        List<HttpResponse<String>> responses = List.of(onA.join(), onB.join());
+
+        assertEquals(1, responses.stream().filter(r -> r.statusCode() == 200).count(), responses.toString());
+        assertRefusedBy("enrolee.no-pending-command", responses.stream().filter(r -> r.statusCode() != 200).findFirst().orElseThrow());
+        assertEquals(1, certificatesOf(id), "one certificate in the shared ledger");
+    }
+
+    /** 403, and the reason names {@code rule} of the default profile. */
+    private static void assertRefusedBy(String rule, HttpResponse<String> r) {
+        assertEquals(403, r.statusCode(), r.body());
+        assertTrue(r.body().startsWith("refused by rule " + rule + " of profile default: "), "refused by " + rule + ": " + r.body());
+    }
+
+    private static int certificatesOf(String enroleeId) throws Exception {
+        return new JsonArray(new AdminClient(b.config).get("/admin/certificates?enrolee=" + enroleeId).body()).size();
+    }
+
+    private static HttpResponse<String> call(HttpClient client, GatewayProcess node, String path, String csr) {
         try {
-            return Est.simpleenroll(client, node.est("/simpleenroll"), csr);
+            return Est.simpleenroll(client, node.est(path), csr);
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
