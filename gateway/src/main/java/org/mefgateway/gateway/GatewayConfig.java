@@ -47,8 +47,9 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
      *                            new client is refused (429) rather than memory growing
      * @param bodyTimeout         from the start of an authenticated enrolment's body read to its end;
      *                            beyond: 408 and the connection closed
-     * @param maxBodyReadsPerClient enrolment bodies read at once from one source address; one more
-     *                            gets 429 + Retry-After and the connection closed
+     * @param maxBodyReadsPerClient enrolment bodies still arriving at once from one source address
+     *                            (a body sent with its headers never counts); one more gets 429 +
+     *                            Retry-After and the connection closed
      */
     public record Limits(int maxHeaderBytes, int maxInitialLineBytes, Duration requestTimeout, Duration idleTimeout,
                          int maxConnections, int maxInFlight, int perClientPerSecond, int perClientBurst, int maxTrackedClients,

@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.RoutingContext;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.mefgateway.gateway.GatewayConfig;
 
@@ -28,7 +27,7 @@ final class Admission {
     private final GatewayConfig.Limits limits;
     private final TokenBuckets buckets;
     private final AtomicInteger inFlight = new AtomicInteger();
-    /** Enrolment bodies being read, per source address; an address without any has no entry. */
+    /** Enrolment bodies still arriving, per source address; an address without any has no entry. */
     private final ConcurrentHashMap<String, Integer> bodyReads = new ConcurrentHashMap<>();
     private final Counter shedAtCapacity;
     private final Counter shedPerClient;
@@ -72,7 +71,7 @@ final class Admission {
             if (ctx.response().ended() || ctx.response().closed()) {
                 return;
             }
-            if (ctx.get(BODY_READ) instanceof BodyRead read && !read.done()) {
+            if (ctx.get(BODY_READ) instanceof BodyRead read && !read.done) {
                 ErrorResponses.sendAndClose(ctx, 408, "the request was not received within " + limits.requestTimeout().toSeconds() + " s");
             } else {
                 ctx.response().putHeader("Retry-After", "1");
@@ -85,33 +84,45 @@ final class Admission {
     }
 
     /**
-     * Starts reading the body of an authenticated enrolment (the BodyHandler comes next): at most
-     * {@code maxBodyReadsPerClient} at once from one source address, each complete within
-     * {@code bodyTimeout}. Beyond the bound: 429, not 503, because the MEF is not at capacity —
-     * this address is sending more bodies at once than a device does, and every other address is
-     * still served; Retry-After: 1 because a place frees as soon as one of its bodies is complete.
-     * The refused body and a body not complete in time are left unread: the connection is closed.
+     * Starts reading the body of an authenticated enrolment (the BodyHandler comes next), to be
+     * complete within {@code bodyTimeout}: else 408, and the connection is closed with the rest
+     * unread, although bytes may still be trickling in.
+     *
+     * <p>At most {@code maxBodyReadsPerClient} bodies still arriving at once from one source
+     * address. A body that came with its headers, as devices send it, is read in the event loop's
+     * next pass (the BodyHandler resumes the request, and Vert.x drains what it holds in a task
+     * queued then) and never counts, so a burst of whole requests from one address (a NAT, a load
+     * generator) is not refused; one still arriving after that pass counts until it is complete.
+     * Beyond the bound: 429, not 503, because the MEF is not at capacity — this address is
+     * sending more bodies at once than a device does, and every other address is still served;
+     * Retry-After: 1 because a place frees as soon as one of its bodies is complete. The refused
+     * body is left unread: the connection is closed.
      */
     void bodyRead(RoutingContext ctx) {
-        String source = ctx.request().remoteAddress().hostAddress();
-        if (bodyReads.merge(source, 1, Integer::sum) > limits.maxBodyReadsPerClient()) {
-            giveBack(source);
-            shedBodyReads.increment();
-            ctx.response().putHeader("Retry-After", "1");
-            ErrorResponses.sendAndClose(ctx, 429, "too many request bodies being sent from " + source + " at once: at most "
-                    + limits.maxBodyReadsPerClient() + "; retry after 1 s");
-            return;
-        }
-        BodyRead read = new BodyRead(source);
+        BodyRead read = new BodyRead(ctx.request().remoteAddress().hostAddress());
         read.timer = vertx.setTimer(limits.bodyTimeout().toMillis(), t -> {
-            if (!read.done() && !ctx.response().ended() && !ctx.response().closed()) {
+            if (!read.done && !ctx.response().ended() && !ctx.response().closed()) {
                 ErrorResponses.sendAndClose(ctx, 408, "the request body was not received within " + limits.bodyTimeout().toSeconds() + " s");
             }
         });
         ctx.put(BODY_READ, read);
-        // Whatever ends the request (its answer, 413, 408, the connection lost) ends the read too.
+        // Whatever ends the request (its answer, 413, 408, 429, the connection lost) ends the read too.
         ctx.addEndHandler(ended -> endBodyRead(read));
         ctx.next();
+        vertx.runOnContext(nextPass -> {
+            if (read.done || ctx.response().ended()) {
+                return;
+            }
+            if (bodyReads.merge(read.source, 1, Integer::sum) > limits.maxBodyReadsPerClient()) {
+                giveBack(read.source);
+                shedBodyReads.increment();
+                ctx.response().putHeader("Retry-After", "1");
+                ErrorResponses.sendAndClose(ctx, 429, "too many request bodies being sent from " + read.source + " at once: at most "
+                        + limits.maxBodyReadsPerClient() + "; retry after 1 s");
+                return;
+            }
+            read.counted = true;
+        });
     }
 
     /**
@@ -121,6 +132,9 @@ final class Admission {
      */
     void enrolment(RoutingContext ctx) {
         endBodyRead(ctx.get(BODY_READ));
+        if (ctx.response().ended()) {
+            return; // refused while its body was arriving (408, 429): the body completed too late to be served
+        }
         if (inFlight.incrementAndGet() > limits.maxInFlight()) {
             inFlight.decrementAndGet();
             shedAtCapacity.increment();
@@ -133,31 +147,35 @@ final class Admission {
         ctx.next();
     }
 
-    /** The body is complete, or the request ended without it: its place and its deadline are given back, once. */
+    /** The body is complete, or the request ended without it: its deadline and its place (if it had one) are given back, once. */
     private void endBodyRead(BodyRead read) {
-        if (read.done.compareAndSet(false, true)) {
+        if (!read.done) {
+            read.done = true;
             vertx.cancelTimer(read.timer);
-            giveBack(read.source);
+            if (read.counted) {
+                giveBack(read.source);
+            }
         }
     }
 
-    /** One body read fewer from {@code source}; an address without any is forgotten, so the map holds only addresses sending. */
+    /** One body fewer arriving from {@code source}; an address without any is forgotten, so the map holds only addresses sending. */
     private void giveBack(String source) {
         bodyReads.computeIfPresent(source, (address, reading) -> reading == 1 ? null : reading - 1);
     }
 
-    /** One enrolment body being read: from where, its deadline's timer, and whether it has ended. */
+    /**
+     * One enrolment body being read: from where, its deadline's timer, whether it counts against
+     * its source (it was still arriving) and whether it has ended. Only the connection's event
+     * loop touches it.
+     */
     private static final class BodyRead {
         final String source;
-        final AtomicBoolean done = new AtomicBoolean();
         long timer;
+        boolean counted;
+        boolean done;
 
         BodyRead(String source) {
             this.source = source;
-        }
-
-        boolean done() {
-            return done.get();
         }
     }
 
