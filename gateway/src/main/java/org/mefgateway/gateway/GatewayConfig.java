@@ -35,18 +35,25 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
      * @param maxInitialLineBytes the request line (method, path, version); beyond: 414
      * @param requestTimeout      from a connection's start (or its previous response) to the end of
      *                            the request headers, and from there to the response: 408 while the
-     *                            body is still arriving, 503 once it has (the connection is closed)
+     *                            body is being read, else 503 (the connection is closed)
      * @param idleTimeout         a connection without traffic for this long is closed
      * @param maxConnections      open EST connections; one more is closed at once
      * @param maxInFlight         enrolment requests (simpleenroll, simplereenroll, serverkeygen)
-     *                            being served at once; one more gets 503 + Retry-After
+     *                            being served at once, counted from the end of their body; one more
+     *                            gets 503 + Retry-After
      * @param perClientPerSecond  token-bucket refill per source IP address (0: no per-client limit)
      * @param perClientBurst      bucket size: requests a client may make at once
      * @param maxTrackedClients   buckets kept; idle ones are evicted first, and while all are busy a
      *                            new client is refused (429) rather than memory growing
+     * @param bodyTimeout         from the start of an authenticated enrolment's body read to its end;
+     *                            beyond: 408 and the connection closed
+     * @param maxBodyReadsPerClient enrolment bodies still arriving at once from one source address
+     *                            (a body sent with its headers never counts); one more gets 429 +
+     *                            Retry-After and the connection closed
      */
     public record Limits(int maxHeaderBytes, int maxInitialLineBytes, Duration requestTimeout, Duration idleTimeout,
-                         int maxConnections, int maxInFlight, int perClientPerSecond, int perClientBurst, int maxTrackedClients) {
+                         int maxConnections, int maxInFlight, int perClientPerSecond, int perClientBurst, int maxTrackedClients,
+                         Duration bodyTimeout, int maxBodyReadsPerClient) {
     }
 
     /** The operator listener: admin API (client certificate of an operator) and health. */
@@ -266,7 +273,8 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         return new Limits(est.positive("maxHeaderBytes", 8 * 1024), est.positive("maxInitialLineBytes", 4 * 1024),
                 Duration.ofSeconds(est.positive("requestTimeoutSeconds", 30)), Duration.ofSeconds(est.positive("idleTimeoutSeconds", 60)),
                 est.positive("maxConnections", 1024), est.positive("maxInFlight", 64),
-                perSecond, rate.positive("perClientBurst", 200), rate.positive("maxTrackedClients", 100_000));
+                perSecond, rate.positive("perClientBurst", 200), rate.positive("maxTrackedClients", 100_000),
+                Duration.ofSeconds(est.positive("bodyTimeoutSeconds", 5)), est.positive("maxBodyReadsPerClient", 4));
     }
 
     /** A YAML mapping with typed getters whose errors name the file and the key. */

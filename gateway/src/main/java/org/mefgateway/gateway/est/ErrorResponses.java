@@ -120,17 +120,31 @@ public final class ErrorResponses {
         return t;
     }
 
+    /** The routing-context key that asks for the connection to be closed after the answer. */
+    private static final String CLOSE_AFTER_ANSWER = "mef.closeAfterAnswer";
+
     static io.vertx.core.Future<Void> send(RoutingContext ctx, int status, String reason) {
         if (ctx.response().ended()) {
             return io.vertx.core.Future.succeededFuture();
         }
-        return Responses.end(ctx.response().setStatusCode(status), "text/plain; charset=utf-8", reason + "\n");
+        if (ctx.get(CLOSE_AFTER_ANSWER) == null) {
+            return Responses.end(ctx.response().setStatusCode(status), "text/plain; charset=utf-8", reason + "\n");
+        }
+        org.mefgateway.gateway.ConnectionGuard.closeAfter(ctx.request().connection());
+        ctx.response().putHeader("Connection", "close");
+        return Responses.end(ctx.response().setStatusCode(status), "text/plain; charset=utf-8", reason + "\n")
+                .onComplete(sent -> org.mefgateway.gateway.ConnectionGuard.close(ctx.request().connection()));
     }
 
     /** The answer, then the connection closed: for a request whose body is not (or not yet) read. */
     static void sendAndClose(RoutingContext ctx, int status, String reason) {
-        org.mefgateway.gateway.ConnectionGuard.closeAfter(ctx.request().connection());
-        ctx.response().putHeader("Connection", "close");
-        send(ctx, status, reason).onComplete(sent -> org.mefgateway.gateway.ConnectionGuard.close(ctx.request().connection()));
+        ctx.put(CLOSE_AFTER_ANSWER, true);
+        send(ctx, status, reason);
+    }
+
+    /** {@code ctx.fail(failure)}, answered as every failure is, then the connection closed: the request's body is left unread. */
+    static void failAndClose(RoutingContext ctx, Throwable failure) {
+        ctx.put(CLOSE_AFTER_ANSWER, true);
+        ctx.fail(failure);
     }
 }
