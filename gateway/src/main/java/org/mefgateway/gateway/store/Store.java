@@ -244,7 +244,7 @@ public final class Store implements AutoCloseable {
     }
 
     /** What {@link #beginIssuance} found. */
-    public enum Claim { CLAIMED, CHALLENGE_NOT_USABLE, NO_PENDING_COMMAND, PENDING_LIMIT }
+    public enum Claim { CLAIMED, CHALLENGE_NOT_USABLE, NO_PENDING_COMMAND, PENDING_LIMIT, ISSUANCE_LIMIT }
 
     /**
      * Claims one issuance, atomically: marks the challenge used and the Enrolee's CERT_PROV
@@ -256,20 +256,26 @@ public final class Store implements AutoCloseable {
      * renews is its authority.
      */
     public Claim beginIssuance(String challengeHash, String enroleeId, boolean claimCommand, Instant now) {
-        return beginIssuance(challengeHash, enroleeId, claimCommand, now, Optional.empty(), 0);
+        return beginIssuance(challengeHash, enroleeId, claimCommand, now, Optional.empty(), 0, Optional.empty());
     }
 
     /**
      * The same claim, and with {@code hold} the request held for approval in the same transaction:
      * the Enrolee's row is locked first, so of requests racing with different keys no more than
      * {@code maxPending} are ever waiting at once (PENDING_LIMIT for the others, nothing claimed).
+     * With {@code reservation}, the claim takes a place under the Enrolee's issuance limit, also
+     * with its row locked, so of N requests racing against a limit of L exactly L are claimed
+     * (ISSUANCE_LIMIT for the others, nothing claimed); see {@link IssuanceReservation}.
      */
     public Claim beginIssuance(String challengeHash, String enroleeId, boolean claimCommand, Instant now,
-                               Optional<PendingRequest> hold, int maxPending) {
+                               Optional<PendingRequest> hold, int maxPending, Optional<IssuanceReservation> reservation) {
         String useChallenge = "UPDATE challenge SET used_at = ? WHERE hash = ? AND enrolee_id = ? AND used_at IS NULL AND expires_at > ?";
         String takeCommand = "UPDATE enrolee SET command = ? WHERE id = ? AND command = ?";
         return transaction("claim an issuance for " + enroleeId, c -> {
-            if (hold.isPresent() && pendingCountLocked(c, enroleeId) >= maxPending) {
+            if (hold.isPresent() || reservation.isPresent()) {
+                lockEnrolee(c, enroleeId);
+            }
+            if (hold.isPresent() && pendingCount(c, enroleeId) >= maxPending) {
                 c.rollback();
                 return Claim.PENDING_LIMIT;
             }
@@ -293,6 +299,10 @@ public final class Store implements AutoCloseable {
                         return Claim.NO_PENDING_COMMAND;
                     }
                 }
+                if (reservation.isPresent() && !reserve(c, enroleeId, reservation.get(), now)) {
+                    c.rollback();
+                    return Claim.ISSUANCE_LIMIT;
+                }
                 if (hold.isPresent()) {
                     insertHeld(c, hold.get());
                 }
@@ -302,12 +312,16 @@ public final class Store implements AutoCloseable {
         });
     }
 
-    /** PENDING requests of the Enrolee, counted with its row locked until the transaction ends. */
-    private static int pendingCountLocked(Connection c, String enroleeId) throws SQLException {
+    /** Locks the Enrolee's row until the transaction ends: its claims that count something are decided one at a time. */
+    private static void lockEnrolee(Connection c, String enroleeId) throws SQLException {
         try (PreparedStatement lock = c.prepareStatement("SELECT id FROM enrolee WHERE id = ? FOR UPDATE")) {
             lock.setString(1, enroleeId);
             lock.executeQuery().close();
         }
+    }
+
+    /** PENDING requests of the Enrolee (its row locked). */
+    private static int pendingCount(Connection c, String enroleeId) throws SQLException {
         try (PreparedStatement count = c.prepareStatement("SELECT COUNT(*) FROM pending_request WHERE enrolee_id = ? AND status = ?")) {
             count.setString(1, enroleeId);
             count.setString(2, PendingRequest.Status.PENDING.name());
@@ -316,6 +330,43 @@ public final class Store implements AutoCloseable {
                 return rs.getInt(1);
             }
         }
+    }
+
+    /**
+     * Takes a place under the Enrolee's issuance limit (its row locked), unless the certificates
+     * issued in the window and the places held there already make the limit. Places older than
+     * the window (left by a process that died) no longer count and are dropped here.
+     */
+    private static boolean reserve(Connection c, String enroleeId, IssuanceReservation r, Instant now) throws SQLException {
+        try (PreparedStatement stale = c.prepareStatement("DELETE FROM issuance_reservation WHERE enrolee_id = ? AND reserved_at <= ?")) {
+            stale.setString(1, enroleeId);
+            stale.setObject(2, timestamp(r.windowStart()));
+            stale.executeUpdate();
+        }
+        // One statement, so one snapshot: a certificate whose record commits meanwhile (deleting
+        // its place in the same transaction) is seen either as the place or as the certificate,
+        // never as neither, which two statements could.
+        String count = "SELECT (SELECT COUNT(*) FROM issued_certificate WHERE enrolee_id = ? AND issued_at > ?)"
+                + " + (SELECT COUNT(*) FROM issuance_reservation WHERE enrolee_id = ? AND reserved_at > ?)";
+        try (PreparedStatement ps = c.prepareStatement(count)) {
+            ps.setString(1, enroleeId);
+            ps.setObject(2, timestamp(r.windowStart()));
+            ps.setString(3, enroleeId);
+            ps.setObject(4, timestamp(r.windowStart()));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (rs.getLong(1) >= r.limit()) {
+                    return false;
+                }
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO issuance_reservation (id, enrolee_id, reserved_at) VALUES (?, ?, ?)")) {
+            ps.setString(1, r.id());
+            ps.setString(2, enroleeId);
+            ps.setObject(3, timestamp(now));
+            ps.executeUpdate();
+        }
+        return true;
     }
 
     /**
@@ -329,6 +380,12 @@ public final class Store implements AutoCloseable {
      * {@code claimedAt} is undone.
      */
     public void abandonIssuance(String challengeHash, String enroleeId, boolean restoreCommand, Instant claimedAt) {
+        abandonIssuance(challengeHash, enroleeId, restoreCommand, claimedAt, Optional.empty());
+    }
+
+    /** The same, and the claim's place under the issuance limit ({@link IssuanceReservation#id()}) is freed. */
+    public void abandonIssuance(String challengeHash, String enroleeId, boolean restoreCommand, Instant claimedAt,
+                                Optional<String> reservation) {
         String restore = "UPDATE enrolee SET command = ? WHERE id = ? AND NOT EXISTS "
                 + "(SELECT 1 FROM issued_certificate WHERE enrolee_id = ? AND issued_at >= ?)";
         transaction("release the issuance claim of " + enroleeId, c -> {
@@ -348,10 +405,22 @@ public final class Store implements AutoCloseable {
                     command.setObject(4, timestamp(claimedAt));
                     command.executeUpdate();
                 }
+                if (reservation.isPresent()) {
+                    free(c, reservation.get());
+                }
                 c.commit();
                 return null;
             }
         });
+    }
+
+    private static final String FREE_RESERVATION = "DELETE FROM issuance_reservation WHERE id = ?";
+
+    private static void free(Connection c, String reservation) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(FREE_RESERVATION)) {
+            ps.setString(1, reservation);
+            ps.executeUpdate();
+        }
     }
 
     // --- Issued-certificate ledger -----------------------------------------------------------
@@ -366,6 +435,15 @@ public final class Store implements AutoCloseable {
      * is already in the ledger.
      */
     public CompletionStage<Void> recordIssuance(IssuedCertificate cert) {
+        return recordIssuance(cert, Optional.empty());
+    }
+
+    /**
+     * The same, and the place its claim took under the issuance limit ({@link IssuanceReservation#id()})
+     * is freed in the same transaction: from then on the certificate counts instead, never both,
+     * and never neither.
+     */
+    public CompletionStage<Void> recordIssuance(IssuedCertificate cert, Optional<String> reservation) {
         String insert = "INSERT INTO issued_certificate (serial, enrolee_id, profile, subject, sans, not_before, not_after, status, issued_at, der, "
                 + "request_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         return groupCommit.submit("record certificate " + cert.serialHex(), tx -> {
@@ -382,6 +460,9 @@ public final class Store implements AutoCloseable {
                 ps.setBytes(10, cert.der());
                 ps.setString(11, cert.requestKey().orElse(null));
             });
+            if (reservation.isPresent()) {
+                tx.insert(FREE_RESERVATION, ps -> ps.setString(1, reservation.get()));
+            }
             tx.append(new AuditEvent.Draft(cert.issuedAt(), "certificate.issued", "enrolee:" + cert.enroleeId(),
                     "serial:" + cert.serialHex(), "profile=" + cert.profile() + " subject=" + cert.subject()
                     + " sans=" + cert.subjectAltNames() + " notAfter=" + cert.notAfter()));

@@ -165,6 +165,109 @@ abstract class StoreContract {
         assertEquals(Store.Claim.CHALLENGE_NOT_USABLE, store.beginIssuance("h1", "ae-1", false, NOW.plusSeconds(6)));
     }
 
+    /** A place under a limit of {@code limit} issuances in the day before {@code at}. */
+    static IssuanceReservation place(int limit, Instant at) {
+        return new IssuanceReservation(java.util.UUID.randomUUID().toString().replace("-", ""), limit, at.minus(Duration.ofDays(1)));
+    }
+
+    /** A renewal's claim (no challenge, no command) with a place under the limit. */
+    static Store.Claim claim(Store store, String enrolee, IssuanceReservation place, Instant at) {
+        return store.beginIssuance(null, enrolee, false, at, Optional.empty(), 0, Optional.of(place));
+    }
+
+    /**
+     * 40 renewals of one Enrolee race against a limit of 5 on two stores (two nodes), and each
+     * one claimed is recorded at once, so places turn into certificates while the others count:
+     * exactly 5 claims, exactly 5 certificates.
+     */
+    @Test
+    void nParallelClaimsAgainstALimitOfLGetExactlyLOnTwoStores() throws Exception {
+        int limit = 5;
+        ExecutorService clients = Executors.newFixedThreadPool(40);
+        try (Store other = openStore()) {
+            List<Future<Store.Claim>> claims = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                Store node = i % 2 == 0 ? store : other;
+                String serial = Integer.toHexString(0x3000 + i);
+                claims.add(clients.submit(() -> {
+                    IssuanceReservation place = place(limit, NOW);
+                    Store.Claim c = claim(node, "ae-1", place, NOW);
+                    if (c == Store.Claim.CLAIMED) {
+                        await(node.recordIssuance(cert(serial, "ae-1", NOW.plusSeconds(3600)), Optional.of(place.id())));
+                    }
+                    return c;
+                }));
+            }
+            List<Store.Claim> outcomes = new ArrayList<>();
+            for (Future<Store.Claim> f : claims) {
+                outcomes.add(f.get());
+            }
+
+            assertEquals(limit, outcomes.stream().filter(c -> c == Store.Claim.CLAIMED).count(), outcomes.toString());
+            assertEquals(40 - limit, outcomes.stream().filter(c -> c == Store.Claim.ISSUANCE_LIMIT).count(), outcomes.toString());
+            assertEquals(limit, store.issuedSince("ae-1", NOW.minus(Duration.ofDays(1))));
+        } finally {
+            clients.shutdown();
+        }
+    }
+
+    @Test
+    void certificatesIssuedInTheWindowCountAndAnotherEnroleeHasItsOwnLimit() {
+        await(store.recordIssuance(cert("e1", "ae-1", NOW.plusSeconds(3600))));
+        await(store.recordIssuance(cert("e2", "ae-1", NOW.plusSeconds(3600))));
+
+        assertEquals(Store.Claim.ISSUANCE_LIMIT, claim(store, "ae-1", place(2, NOW.plusSeconds(1)), NOW.plusSeconds(1)));
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-2", place(2, NOW.plusSeconds(1)), NOW.plusSeconds(1)));
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", place(2, NOW.plus(Duration.ofDays(1))), NOW.plus(Duration.ofDays(1))),
+                "a day later they are out of the window");
+    }
+
+    @Test
+    void aClaimRefusedByTheLimitSpendsNeitherChallengeNorCommand() {
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", place(1, NOW), NOW));
+        store.saveChallenge("h1", "ae-1", NOW, NOW.plusSeconds(60));
+
+        assertEquals(Store.Claim.ISSUANCE_LIMIT, store.beginIssuance("h1", "ae-1", true, NOW, Optional.empty(), 0,
+                Optional.of(place(1, NOW))));
+
+        assertFalse(store.challenge("h1").orElseThrow().used());
+        assertEquals(StoredEnrolee.Command.CERT_PROV, store.enrolee("ae-1").orElseThrow().command());
+    }
+
+    @Test
+    void aReleasedClaimFreesItsPlace() {
+        IssuanceReservation first = place(1, NOW);
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", first, NOW));
+        assertEquals(Store.Claim.ISSUANCE_LIMIT, claim(store, "ae-1", place(1, NOW), NOW));
+
+        store.abandonIssuance(null, "ae-1", false, NOW, Optional.of(first.id()));
+
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", place(1, NOW), NOW));
+    }
+
+    /** Recording the certificate frees the place in the same transaction: it counts once, as the certificate. */
+    @Test
+    void aRecordedClaimTurnsIntoItsCertificateWithoutCountingTwice() {
+        IssuanceReservation first = place(2, NOW);
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", first, NOW));
+
+        await(store.recordIssuance(cert("f1", "ae-1", NOW.plusSeconds(3600)), Optional.of(first.id())));
+
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", place(2, NOW), NOW), "one certificate, one place free");
+        assertEquals(Store.Claim.ISSUANCE_LIMIT, claim(store, "ae-1", place(2, NOW), NOW), "the certificate and the new place");
+    }
+
+    /** A claim nobody recorded or released (the process died while signing) locks the Enrolee out for the window at most. */
+    @Test
+    void aPlaceNobodyFreedCountsOnlyWhileItIsYoungerThanTheWindow() {
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", place(1, NOW), NOW));
+
+        Instant hourLater = NOW.plus(Duration.ofHours(1));
+        assertEquals(Store.Claim.ISSUANCE_LIMIT, claim(store, "ae-1", place(1, hourLater), hourLater));
+        Instant dayLater = NOW.plus(Duration.ofDays(1)).plusSeconds(1);
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", place(1, dayLater), dayLater));
+    }
+
     @Test
     void duplicateEnroleeIdOrBootstrapCertificateIsRefused() {
         DuplicateException id = assertThrows(DuplicateException.class, () -> register("ae-1", "c".repeat(64)));
