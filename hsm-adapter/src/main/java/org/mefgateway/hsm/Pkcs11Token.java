@@ -59,14 +59,17 @@ public final class Pkcs11Token implements AutoCloseable {
     /**
      * Loads the PKCS#11 library, finds the token by label and logs in with the configured PIN.
      * Every call makes a new SunPKCS11 provider instance (its own session pool and key handles):
-     * this is also how a signer re-initialises after a token fault, without a JVM restart.
+     * this is also how a signer re-initialises after a token fault, without a JVM restart (when the
+     * module itself lost the token, after initialising the module again: {@link Pkcs11Module}).
      */
     public static Pkcs11Token open(HsmConfig config) throws HsmException {
-        String library = config.library().toAbsolutePath().toString();
+        String library = libraryPath(config);
         long slot = TokenSlots.slotOf(library, config.tokenLabel());
-        Provider provider = Security.getProvider("SunPKCS11").configure("--" + providerConfig(library, slot, config));
         char[] pin = Pin.read(config);
         try {
+            // SunPKCS11 fails with a ProviderException (the PKCS#11 code as its cause) when the token
+            // is gone between the slot lookup and here: the signer's recovery reads that code.
+            Provider provider = Security.getProvider("SunPKCS11").configure("--" + providerConfig(library, slot, config));
             KeyStore ks = KeyStore.getInstance("PKCS11", provider);
             ks.load(null, pin);
             return new Pkcs11Token(config, slot, provider, ks);
@@ -77,6 +80,11 @@ public final class Pkcs11Token implements AutoCloseable {
         } finally {
             java.util.Arrays.fill(pin, '\0');
         }
+    }
+
+    /** The library's path as given to the JDK's wrapper, which loads each path string once per process. */
+    static String libraryPath(HsmConfig config) {
+        return config.library().toAbsolutePath().toString();
     }
 
     /**
@@ -171,7 +179,7 @@ public final class Pkcs11Token implements AutoCloseable {
     private CaKey caKey(String label) throws HsmException {
         try {
             if (!keyStore.isKeyEntry(label)) {
-                throw new HsmException("no CA key '" + label + "' on token '" + config.tokenLabel() + "' (run 'mefgate init' first)");
+                throw new KeyNotFoundException("no CA key '" + label + "' on token '" + config.tokenLabel() + "' (run 'mefgate init' first)");
             }
             PrivateKey key = (PrivateKey) keyStore.getKey(label, null);
             Certificate[] chain = keyStore.getCertificateChain(label);
