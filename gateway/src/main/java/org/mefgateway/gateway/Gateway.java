@@ -35,8 +35,10 @@ import javax.net.ssl.KeyManagerFactory;
 import org.mefgateway.gateway.admin.AdminApi;
 import org.mefgateway.gateway.ca.CertificateAuthority;
 import org.mefgateway.gateway.ca.CrlPublisher;
+import org.mefgateway.gateway.ca.DelegatedResponder;
 import org.mefgateway.gateway.ca.OcspResponder;
 import org.mefgateway.gateway.publication.PublicationApi;
+import org.mefgateway.gateway.publication.RevocationPublisher;
 import org.mefgateway.gateway.est.EstApi;
 import org.mefgateway.gateway.est.EstMetrics;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
@@ -75,9 +77,11 @@ public final class Gateway implements AutoCloseable {
     private final HttpServer publication;
     private final PrometheusMeterRegistry meters;
     private final JvmGcMetrics gcMetrics;
+    private final List<DelegatedResponder> responders;
 
     private Gateway(Vertx vertx, CaKeys caKeys, Store store, HttpServer est, HttpServer admin,
-                    HttpServer publication, PrometheusMeterRegistry meters, JvmGcMetrics gcMetrics) {
+                    HttpServer publication, PrometheusMeterRegistry meters, JvmGcMetrics gcMetrics, List<DelegatedResponder> responders) {
+        this.responders = responders;
         this.publication = publication;
         this.meters = meters;
         this.gcMetrics = gcMetrics;
@@ -113,9 +117,13 @@ public final class Gateway implements AutoCloseable {
         Vertx vertx = null;
         Store store = null;
         CaKeys caKeys = null;
+        List<DelegatedResponder> responders = new java.util.ArrayList<>();
         try {
+            // Token writes before any signer opens (none while signing): keys added since init get their responder key.
+            for (CaKeyConfig key : config.caKeys()) {
+                DelegatedResponder.ensureKey(key, LOG::info);
+            }
             caKeys = CaKeys.open(config.caKeys(), meters);
-            CaSigner signer = caKeys.defaultSigner();
             GatewayConfig.StoreConfig storeConfig = config.store();
             store = Store.open(storeConfig.url(data), storeConfig.user(), storeConfig.password(), storeConfig.poolSize(), meters);
             vertx = vertxWithMetrics(meters);
@@ -153,20 +161,30 @@ public final class Gateway implements AutoCloseable {
             HttpServer est = listen(vertx, estRouter, serverKeys, estClientAnchors, config.est().host(), config.est().port(), limits);
 
             List<X509Certificate> operators = TlsMaterial.certificatesIn(data.operatorsDir());
-            CrlPublisher crl = new CrlPublisher(signer, store, config.publication().crlValidity(), clock);
-            crl.registerMeters(meters);
+            // Per CA key: its CRL, and its delegated OCSP responder (a key of its own, so that OCSP
+            // answers cost the CA key nothing).
+            List<CrlPublisher> crls = new java.util.ArrayList<>();
+            for (CaKeyConfig key : config.caKeys()) {
+                CaSigner caSigner = caKeys.signer(key.name()).orElseThrow();
+                CrlPublisher crl = new CrlPublisher(caSigner, store, config.publication().crlValidity(), clock);
+                crl.registerMeters(meters);
+                crls.add(crl);
+                responders.add(DelegatedResponder.open(caSigner, key, store, clock, meters));
+            }
+            OcspResponder ocsp = new OcspResponder(responders, store, clock, meters);
             // CRL and OCSP work waits on the HSM: its own pool, so it never starves enrolment's store workers.
             WorkerExecutor publicationWorkers = vertx.createSharedWorkerExecutor("mef-publication", 4);
-            Router adminRouter = new AdminApi(store, caKeys, crl, policies, ra, storeWorkers, publicationWorkers, operators, meters, clock)
+            RevocationPublisher revocations = RevocationPublisher.start(vertx, publicationWorkers, crls, ocsp,
+                    config.publication().crlRefresh());
+            Router adminRouter = new AdminApi(store, caKeys, revocations, policies, ra, storeWorkers, operators, meters, clock)
                     .router(vertx);
             HttpServer admin = listen(vertx, adminRouter, serverKeys, operators, config.admin().host(), config.admin().port(), limits);
 
-            Router publicationRouter = new PublicationApi(store, new OcspResponder(signer, store, clock), publicationWorkers).router(vertx);
+            Router publicationRouter = new PublicationApi(store, ocsp, caKeys.names(), publicationWorkers).router(vertx);
             HttpServer publication = vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(60))
                     .connectionHandler(ResponseHeaders::install).requestHandler(publicationRouter)
                     .listen(config.publication().port(), config.publication().host())
                     .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-            keepCrlFresh(vertx, crl, publicationWorkers, config.publication().crlRefresh());
 
             Files.createDirectories(data.portsFile().getParent());
             Files.writeString(data.portsFile(), "est=" + est.actualPort() + "\nadmin=" + admin.actualPort()
@@ -176,11 +194,12 @@ public final class Gateway implements AutoCloseable {
                     config.publication().base(publication.actualPort()) + GatewayConfig.Publication.CRL_PATH,
                     config.publication().base(publication.actualPort()) + GatewayConfig.Publication.OCSP_PATH,
                     config.hsm().keyLabel(), config.hsm().tokenLabel(), storeConfig.jdbcUrl().isPresent() ? "PostgreSQL" : "H2 " + data.database());
-            return new Gateway(vertx, caKeys, store, est, admin, publication, meters, gcMetrics);
+            return new Gateway(vertx, caKeys, store, est, admin, publication, meters, gcMetrics, responders);
         } catch (Exception | Error e) {
             if (vertx != null) {
                 vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
             }
+            responders.forEach(DelegatedResponder::close);
             if (store != null) {
                 store.close();
             }
@@ -206,18 +225,6 @@ public final class Gateway implements AutoCloseable {
                 .with(new VertxOptions().setMetricsOptions(metrics))
                 .withMetrics(new MicrometerMetricsFactory(meters))
                 .build();
-    }
-
-    /**
-     * Signs a CRL at start when none is fresh, then checks every minute and signs a new one once
-     * the newest (from any node) is older than {@code refresh}. With several nodes more than one
-     * may sign in the same minute: each CRL gets its own higher number, which is harmless.
-     */
-    private static void keepCrlFresh(Vertx vertx, CrlPublisher crl, WorkerExecutor workers, Duration refresh) throws Exception {
-        workers.executeBlocking(() -> crl.due(refresh) ? crl.regenerate() : null, false)
-                .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-        vertx.setPeriodic(Duration.ofMinutes(1).toMillis(), id -> workers.executeBlocking(() -> crl.due(refresh) ? crl.regenerate() : null, false)
-                .onFailure(e -> LOG.error("scheduled CRL signing failed (the previous CRL stays published): {}", e.toString())));
     }
 
     /**
@@ -296,6 +303,7 @@ public final class Gateway implements AutoCloseable {
         } catch (Exception e) {
             LOG.warn("shutdown did not complete cleanly: {}", e.toString());
         } finally {
+            responders.forEach(DelegatedResponder::close);
             caKeys.close();
             store.close();
             gcMetrics.close();

@@ -227,6 +227,9 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
             if (name.equals(CaKeyConfig.DEFAULT)) {
                 throw new ConfigException(root.file + ": hsm.keys: '" + CaKeyConfig.DEFAULT + "' is the top-level hsm key");
             }
+            if (name.equals("ca")) {
+                throw new ConfigException(root.file + ": hsm.keys: 'ca' is reserved: /crl/ca.crl is the top-level key's CRL");
+            }
             Section k = named.section(name);
             keys.add(key(root, name, inherit(root, top, k), k));
         }

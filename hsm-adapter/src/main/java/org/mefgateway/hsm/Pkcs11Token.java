@@ -238,6 +238,37 @@ public final class Pkcs11Token implements AutoCloseable {
         }
     }
 
+    /**
+     * Generates a signing key that is not a CA key (an OCSP responder's, for example) under the
+     * configured key label, with the same protection as a CA key, and stores a self-signed
+     * end-entity certificate beside it: SunPKCS11 finds a key again only through a certificate.
+     * That certificate is a placeholder for finding the key; the one relying parties see is issued
+     * by a CA key and kept off the token. Refuses to overwrite an existing key of that label.
+     */
+    public CaKey createSigningKey(String subjectDn, KeyAlgorithm algorithm) throws HsmException {
+        if (hasCaKey()) {
+            throw new HsmException("token '" + config.tokenLabel() + "' already has a key '" + config.keyLabel() + "'");
+        }
+        try {
+            KeyPair pair = generate(algorithm);
+            Instant now = Instant.now();
+            X500Name subject = x500(subjectDn);
+            X509CertificateHolder holder = new JcaX509v3CertificateBuilder(subject, new BigInteger(127, new SecureRandom()),
+                    Date.from(now.minus(Duration.ofMinutes(1))), Date.from(now.plus(Duration.ofDays(3650))), subject, pair.getPublic())
+                    .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
+                    .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature))
+                    .build(new TokenContentSigner(pair.getPrivate(), provider, algorithm));
+            keyStore.setKeyEntry(config.keyLabel(), pair.getPrivate(), null,
+                    new Certificate[] {new JcaX509CertificateConverter().getCertificate(holder)});
+            return caKey();
+        } catch (HsmException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new HsmException("cannot create key '" + config.keyLabel() + "' on token '" + config.tokenLabel() + "': "
+                    + e.getMessage(), e);
+        }
+    }
+
     private KeyPair generate(KeyAlgorithm algorithm) throws java.security.GeneralSecurityException {
         if (algorithm == KeyAlgorithm.RSA_2048) {
             KeyPairGenerator kpg = KeyPairGenerator.getInstance("RSA", provider);

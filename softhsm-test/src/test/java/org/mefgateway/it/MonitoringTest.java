@@ -151,12 +151,19 @@ class MonitoringTest {
     }
 
     @Test
-    void caCertificateExpiryPerKeyAndCrlTimesAreGaugesInEpochSeconds() {
+    void caCertificateExpiryAndCrlTimesPerKeyAreGaugesInEpochSecondsWithNoRevocationPending() {
         String s = scrapeAfterOneEnrolment;
-        assertEquals(mef.caCertificate.getNotAfter().getTime() / 1000, (long) value(s, "mef_ca_certificate_not_after_seconds", Map.of("key", "default")));
-        StoredCrl crl = mef.gateway.store().latestCrl().orElseThrow();
-        assertEquals(crl.nextUpdate().getEpochSecond(), (long) value(s, "mef_crl_next_update_seconds", Map.of()));
-        assertEquals(crl.thisUpdate().getEpochSecond(), (long) value(s, "mef_crl_this_update_seconds", Map.of()));
+        Map<String, String> key = Map.of("key", "default");
+        assertEquals(mef.caCertificate.getNotAfter().getTime() / 1000, (long) value(s, "mef_ca_certificate_not_after_seconds", key));
+        StoredCrl crl = mef.gateway.store().latestCrl("default").orElseThrow();
+        assertEquals(crl.nextUpdate().getEpochSecond(), (long) value(s, "mef_crl_next_update_seconds", key));
+        assertEquals(crl.thisUpdate().getEpochSecond(), (long) value(s, "mef_crl_this_update_seconds", key));
+        assertEquals(0.0, value(s, "mef_crl_revocations_pending", key));
+        // The OCSP responder certificate issued at start, for OcspResponderTest's renewal: 7 days.
+        double responderNotAfter = value(s, "mef_ocsp_responder_certificate_not_after_seconds", key);
+        assertTrue(responderNotAfter > java.time.Instant.now().plus(Duration.ofDays(6)).getEpochSecond(), grep(s, "mef_ocsp_responder"));
+        assertEquals(0.0, value(s, "mef_ocsp_responses_total", Map.of("answer", "good")));
+        assertEquals(0.0, value(s, "mef_hsm_circuit_state", Map.of("key", "default/ocsp", "token", "mef-test")), "the responder key's signer");
     }
 
     @Test

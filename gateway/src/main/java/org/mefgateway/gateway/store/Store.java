@@ -96,7 +96,41 @@ public final class Store implements AutoCloseable {
             ds.close();
             throw new StoreException("cannot migrate the database schema: " + e.getMessage(), e);
         }
-        return new Store(ds, dialect, meters);
+        Store store = new Store(ds, dialect, meters);
+        try {
+            store.recordMissingIssuerKeys();
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        return store;
+    }
+
+    /**
+     * Rows written before the ledger recorded the signing CA key (migration V5) get it from their
+     * own DER. Rows that name no key of ours stay without one: no CRL or OCSP answer covers them.
+     */
+    private void recordMissingIssuerKeys() {
+        transaction("record the CA key of earlier certificates", c -> {
+            List<String[]> found = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT serial, der FROM issued_certificate WHERE issuer_key_id IS NULL");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String serial = rs.getString(1);
+                    IssuerKeyId.ofCertificate(rs.getBytes(2)).ifPresent(id -> found.add(new String[] {serial, id}));
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("UPDATE issued_certificate SET issuer_key_id = ? WHERE serial = ?")) {
+                for (String[] row : found) {
+                    ps.setString(1, row[1]);
+                    ps.setString(2, row[0]);
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            c.commit();
+            return null;
+        });
     }
 
     /** A URL as it may be logged: without query parameters, which may carry credentials. */
@@ -445,7 +479,8 @@ public final class Store implements AutoCloseable {
      */
     public CompletionStage<Void> recordIssuance(IssuedCertificate cert, Optional<String> reservation) {
         String insert = "INSERT INTO issued_certificate (serial, enrolee_id, profile, subject, sans, not_before, not_after, status, issued_at, der, "
-                + "request_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                + "request_key, issuer_key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        String issuerKeyId = IssuerKeyId.ofCertificate(cert.der()).orElse(null);
         return groupCommit.submit("record certificate " + cert.serialHex(), tx -> {
             tx.insert(insert, ps -> {
                 ps.setString(1, cert.serialHex());
@@ -459,6 +494,7 @@ public final class Store implements AutoCloseable {
                 ps.setObject(9, timestamp(cert.issuedAt()));
                 ps.setBytes(10, cert.der());
                 ps.setString(11, cert.requestKey().orElse(null));
+                ps.setString(12, issuerKeyId);
             });
             if (reservation.isPresent()) {
                 tx.insert(FREE_RESERVATION, ps -> ps.setString(1, reservation.get()));
@@ -525,16 +561,44 @@ public final class Store implements AutoCloseable {
         }
     }
 
+    /**
+     * What the ledger says about a serial as a certificate of the CA key {@code issuerKeyId}
+     * ({@link IssuerKeyId}): a serial another of our keys issued is Unknown here. OCSP answers from it.
+     */
+    public CertificateStatus certificateStatus(String serialHex, String issuerKeyId) {
+        String sql = "SELECT status, revoked_at, revocation_reason FROM issued_certificate WHERE serial = ? AND issuer_key_id = ?";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, serialHex);
+            ps.setString(2, issuerKeyId);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return new CertificateStatus.Unknown();
+                }
+                if ("REVOKED".equals(rs.getString(1))) {
+                    return new CertificateStatus.Revoked(new Revocation(serialHex, RevocationReason.fromCode(rs.getInt(3)), instant(rs, 2)));
+                }
+                return new CertificateStatus.Good();
+            }
+        } catch (SQLException ex) {
+            throw failure("read the status of certificate " + serialHex, ex);
+        }
+    }
+
     /** True when the CA issued this serial and revoked it. */
     public boolean isRevoked(String serialHex) {
         return certificateStatus(serialHex) instanceof CertificateStatus.Revoked;
     }
 
-    /** Revoked certificates that have not expired at {@code now}: the entries of the next CRL (RFC 5280 3.3). */
-    public List<Revocation> revocationsUnexpiredAt(Instant now) {
-        String sql = "SELECT serial, revocation_reason, revoked_at FROM issued_certificate WHERE status = 'REVOKED' AND not_after > ? ORDER BY revoked_at, serial";
+    /**
+     * Certificates of the CA key {@code issuerKeyId} that are revoked and have not expired at
+     * {@code now}: the entries of that key's next CRL (RFC 5280 3.3).
+     */
+    public List<Revocation> revocationsUnexpiredAt(Instant now, String issuerKeyId) {
+        String sql = "SELECT serial, revocation_reason, revoked_at FROM issued_certificate WHERE status = 'REVOKED' AND not_after > ? "
+                + "AND issuer_key_id = ? ORDER BY revoked_at, serial";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setObject(1, timestamp(now));
+            ps.setString(2, issuerKeyId);
             List<Revocation> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -749,27 +813,31 @@ public final class Store implements AutoCloseable {
 
     // --- CRLs --------------------------------------------------------------------------------
 
-    /** The newest CRL any node signed, if one was. */
-    public Optional<StoredCrl> latestCrl() {
-        String sql = "SELECT crl_number, this_update, next_update, der FROM crl ORDER BY crl_number DESC LIMIT 1";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
-            return rs.next() ? Optional.of(new StoredCrl(rs.getLong(1), instant(rs, 2), instant(rs, 3), rs.getBytes(4))) : Optional.empty();
+    /** The newest CRL any node signed for the CA key {@code caKey} (its configured name), if one was. */
+    public Optional<StoredCrl> latestCrl(String caKey) {
+        String sql = "SELECT crl_number, this_update, next_update, der FROM crl WHERE ca_key = ? ORDER BY crl_number DESC LIMIT 1";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, caKey);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(new StoredCrl(rs.getLong(1), instant(rs, 2), instant(rs, 3), rs.getBytes(4))) : Optional.empty();
+            }
         } catch (SQLException ex) {
-            throw failure("read the latest CRL", ex);
+            throw failure("read the latest CRL of CA key " + caKey, ex);
         }
     }
 
     /**
-     * Keeps a newly signed CRL. Returns false when another node stored a CRL with the same number
-     * first: the caller signs again with a higher number.
+     * Keeps a newly signed CRL of the CA key {@code caKey}. Returns false when another node stored
+     * a CRL of that key with the same number first: the caller signs again with a higher number.
      */
-    public boolean saveCrl(StoredCrl crl) {
-        String sql = "INSERT INTO crl (crl_number, this_update, next_update, der) VALUES (?, ?, ?, ?)";
+    public boolean saveCrl(String caKey, StoredCrl crl) {
+        String sql = "INSERT INTO crl (ca_key, crl_number, this_update, next_update, der) VALUES (?, ?, ?, ?, ?)";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setLong(1, crl.number());
-            ps.setObject(2, timestamp(crl.thisUpdate()));
-            ps.setObject(3, timestamp(crl.nextUpdate()));
-            ps.setBytes(4, crl.der());
+            ps.setString(1, caKey);
+            ps.setLong(2, crl.number());
+            ps.setObject(3, timestamp(crl.thisUpdate()));
+            ps.setObject(4, timestamp(crl.nextUpdate()));
+            ps.setBytes(5, crl.der());
             ps.executeUpdate();
             dialect.makeDurable(c);
             return true;
@@ -777,7 +845,48 @@ public final class Store implements AutoCloseable {
             if (isIntegrityViolation(ex)) {
                 return false;
             }
-            throw failure("save CRL " + crl.number(), ex);
+            throw failure("save CRL " + crl.number() + " of CA key " + caKey, ex);
+        }
+    }
+
+    // --- OCSP responder certificates ---------------------------------------------------------
+
+    /**
+     * Records a delegated OCSP responder certificate that the CA key {@code caKey} issued, with its
+     * audit event, in one durable transaction.
+     */
+    public CompletionStage<Void> recordResponderCertificate(String caKey, String serialHex, Instant notBefore, Instant notAfter,
+                                                           byte[] der, Instant at) {
+        String insert = "INSERT INTO ocsp_responder_certificate (serial, ca_key, not_before, not_after, der) VALUES (?, ?, ?, ?, ?)";
+        return groupCommit.submit("record OCSP responder certificate " + serialHex, tx -> {
+            tx.insert(insert, ps -> {
+                ps.setString(1, serialHex);
+                ps.setString(2, caKey);
+                ps.setObject(3, timestamp(notBefore));
+                ps.setObject(4, timestamp(notAfter));
+                ps.setBytes(5, der);
+            });
+            tx.append(new AuditEvent.Draft(at, "ocsp.responder.certified", "gateway", "serial:" + serialHex,
+                    "caKey=" + caKey + " notAfter=" + notAfter));
+            return null;
+        });
+    }
+
+    /** The DER of the responder certificates of {@code caKey} that are still valid at {@code now}, latest notAfter first. */
+    public List<byte[]> responderCertificates(String caKey, Instant now) {
+        String sql = "SELECT der FROM ocsp_responder_certificate WHERE ca_key = ? AND not_after > ? ORDER BY not_after DESC LIMIT 10";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, caKey);
+            ps.setObject(2, timestamp(now));
+            List<byte[]> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getBytes(1));
+                }
+            }
+            return out;
+        } catch (SQLException ex) {
+            throw failure("read the OCSP responder certificates of CA key " + caKey, ex);
         }
     }
 

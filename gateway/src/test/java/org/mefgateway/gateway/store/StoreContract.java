@@ -76,6 +76,34 @@ abstract class StoreContract {
                 new byte[] {0x30, 0x03, 0x02, 0x01, 0x05}, java.util.Optional.empty());
     }
 
+    /** Two CA keys' ids ({@link IssuerKeyId}): what the authorityKeyIdentifier of their certificates says. */
+    static final String KEY_A = "a".repeat(40);
+    static final String KEY_B = "b".repeat(40);
+    private static final java.security.KeyPair SIGNING = ecKeys();
+
+    /** A certificate DER whose authorityKeyIdentifier names the CA key {@code caKeyId}, as our CA writes it. */
+    static IssuedCertificate cert(String serial, String enrolee, Instant notAfter, String caKeyId) throws Exception {
+        org.bouncycastle.asn1.x500.X500Name name = new org.bouncycastle.asn1.x500.X500Name("CN=" + serial);
+        byte[] der = new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(new org.bouncycastle.asn1.x500.X500Name("CN=Test CA"),
+                new java.math.BigInteger(serial, 16), java.util.Date.from(NOW), java.util.Date.from(notAfter), name, SIGNING.getPublic())
+                .addExtension(org.bouncycastle.asn1.x509.Extension.authorityKeyIdentifier, false,
+                        new org.bouncycastle.asn1.x509.AuthorityKeyIdentifier(java.util.HexFormat.of().parseHex(caKeyId)))
+                .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").build(SIGNING.getPrivate()))
+                .getEncoded();
+        return new IssuedCertificate(serial, enrolee, "default", "CN=" + serial, "URI://x/" + serial, NOW, notAfter, "ISSUED", NOW,
+                der, java.util.Optional.empty());
+    }
+
+    private static java.security.KeyPair ecKeys() {
+        try {
+            java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
+            g.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
+            return g.generateKeyPair();
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Runs SQL behind the store's back, as someone with database access tampering with it would. */
     void tamper(String sql) throws Exception {
         try (Connection c = DriverManager.getConnection(url, user(), password()); Statement s = c.createStatement()) {
@@ -333,9 +361,9 @@ abstract class StoreContract {
     }
 
     @Test
-    void revocationIsFinalAndVisibleInStatusAndCrlEntries() {
-        await(store.recordIssuance(cert("a1", "ae-1", NOW.plusSeconds(3600))));
-        await(store.recordIssuance(cert("a2", "ae-1", NOW.plusSeconds(3600))));
+    void revocationIsFinalAndVisibleInStatusAndCrlEntries() throws Exception {
+        await(store.recordIssuance(cert("a1", "ae-1", NOW.plusSeconds(3600), KEY_A)));
+        await(store.recordIssuance(cert("a2", "ae-1", NOW.plusSeconds(3600), KEY_A)));
         Instant at = NOW.plusSeconds(10);
 
         assertEquals(Store.RevocationOutcome.REVOKED, await(store.revoke("a1", RevocationReason.KEY_COMPROMISE, at, "operator:test")));
@@ -349,8 +377,8 @@ abstract class StoreContract {
         assertTrue(store.isRevoked("a1"));
         assertInstanceOf(CertificateStatus.Good.class, store.certificateStatus("a2"));
         assertInstanceOf(CertificateStatus.Unknown.class, store.certificateStatus("ffff"));
-        assertEquals(List.of(r), store.revocationsUnexpiredAt(NOW));
-        assertEquals(List.of(), store.revocationsUnexpiredAt(NOW.plusSeconds(3600)), "expired certificates leave the CRL");
+        assertEquals(List.of(r), store.revocationsUnexpiredAt(NOW, KEY_A));
+        assertEquals(List.of(), store.revocationsUnexpiredAt(NOW.plusSeconds(3600), KEY_A), "expired certificates leave the CRL");
         assertEquals(1, store.auditEvents(0, 100).stream().filter(e -> e.type().equals("certificate.revoked")
                 && e.subject().equals("serial:a1") && e.actor().equals("operator:test")).count());
     }
@@ -376,14 +404,67 @@ abstract class StoreContract {
 
     @Test
     void aCrlNumberIsTakenOnceAndTheNewestIsPublished() {
-        assertTrue(store.latestCrl().isEmpty());
-        assertTrue(store.saveCrl(new StoredCrl(1, NOW, NOW.plusSeconds(60), new byte[] {1})));
-        assertFalse(store.saveCrl(new StoredCrl(1, NOW, NOW.plusSeconds(60), new byte[] {2})), "another node signed number 1 first");
-        assertTrue(store.saveCrl(new StoredCrl(2, NOW.plusSeconds(1), NOW.plusSeconds(61), new byte[] {3})));
+        assertTrue(store.latestCrl("default").isEmpty());
+        assertTrue(store.saveCrl("default", new StoredCrl(1, NOW, NOW.plusSeconds(60), new byte[] {1})));
+        assertFalse(store.saveCrl("default", new StoredCrl(1, NOW, NOW.plusSeconds(60), new byte[] {2})), "another node signed number 1 first");
+        assertTrue(store.saveCrl("default", new StoredCrl(2, NOW.plusSeconds(1), NOW.plusSeconds(61), new byte[] {3})));
 
-        StoredCrl latest = store.latestCrl().orElseThrow();
+        StoredCrl latest = store.latestCrl("default").orElseThrow();
         assertEquals(2, latest.number());
         assertArrayEquals(new byte[] {3}, latest.der());
+    }
+
+    @Test
+    void eachCaKeyHasItsOwnCrlNumbers() {
+        assertTrue(store.saveCrl("default", new StoredCrl(1, NOW, NOW.plusSeconds(60), new byte[] {1})));
+        assertTrue(store.saveCrl("default", new StoredCrl(2, NOW, NOW.plusSeconds(60), new byte[] {2})));
+        assertTrue(store.saveCrl("iot", new StoredCrl(1, NOW, NOW.plusSeconds(60), new byte[] {3})), "RFC 5280 5.2.3: numbers per issuer");
+
+        assertEquals(2, store.latestCrl("default").orElseThrow().number());
+        assertArrayEquals(new byte[] {3}, store.latestCrl("iot").orElseThrow().der());
+        assertTrue(store.latestCrl("fleet").isEmpty());
+    }
+
+    @Test
+    void aCertificateHasAStatusAndACrlEntryOnlyUnderTheCaKeyThatSignedIt() throws Exception {
+        await(store.recordIssuance(cert("e1", "ae-1", NOW.plusSeconds(3600), KEY_A)));
+        await(store.recordIssuance(cert("e2", "ae-1", NOW.plusSeconds(3600), KEY_B)));
+        await(store.revoke("e1", RevocationReason.KEY_COMPROMISE, NOW, "operator:test"));
+        await(store.revoke("e2", RevocationReason.SUPERSEDED, NOW, "operator:test"));
+
+        assertInstanceOf(CertificateStatus.Revoked.class, store.certificateStatus("e1", KEY_A));
+        assertInstanceOf(CertificateStatus.Unknown.class, store.certificateStatus("e1", KEY_B), "key B never signed e1");
+        assertEquals(List.of("e1"), store.revocationsUnexpiredAt(NOW, KEY_A).stream().map(Revocation::serialHex).toList());
+        assertEquals(List.of("e2"), store.revocationsUnexpiredAt(NOW, KEY_B).stream().map(Revocation::serialHex).toList());
+    }
+
+    /** Rows from before the ledger recorded the signing key get it from their DER when a store opens (migration V5). */
+    @Test
+    void certificatesRecordedWithoutTheirCaKeyGetItFromTheirDerWhenTheStoreOpens() throws Exception {
+        await(store.recordIssuance(cert("f1", "ae-1", NOW.plusSeconds(3600), KEY_B)));
+        await(store.recordIssuance(cert("f2", "ae-1", NOW.plusSeconds(3600))));  // no authorityKeyIdentifier: no key of ours
+        tamper("UPDATE issued_certificate SET issuer_key_id = NULL");
+        assertInstanceOf(CertificateStatus.Unknown.class, store.certificateStatus("f1", KEY_B));
+        store.close();
+
+        store = openStore();
+
+        assertInstanceOf(CertificateStatus.Good.class, store.certificateStatus("f1", KEY_B));
+        assertInstanceOf(CertificateStatus.Unknown.class, store.certificateStatus("f2", KEY_A));
+        assertInstanceOf(CertificateStatus.Good.class, store.certificateStatus("f2"), "still in the ledger");
+    }
+
+    @Test
+    void responderCertificatesAreListedNewestFirstWhileValidAndAudited() {
+        await(store.recordResponderCertificate("default", "c1", NOW, NOW.plus(Duration.ofDays(7)), new byte[] {1}, NOW));
+        await(store.recordResponderCertificate("default", "c2", NOW, NOW.plus(Duration.ofDays(9)), new byte[] {2}, NOW));
+        await(store.recordResponderCertificate("default", "c0", NOW, NOW.plus(Duration.ofDays(1)), new byte[] {0}, NOW));
+        await(store.recordResponderCertificate("iot", "c3", NOW, NOW.plus(Duration.ofDays(8)), new byte[] {3}, NOW));
+
+        assertEquals(List.of(2, 1), store.responderCertificates("default", NOW.plus(Duration.ofDays(2))).stream().map(d -> (int) d[0]).toList());
+        assertEquals(List.of(3), store.responderCertificates("iot", NOW).stream().map(d -> (int) d[0]).toList());
+        assertEquals(4, store.auditEvents(0, 10).stream().filter(e -> e.type().equals("ocsp.responder.certified")).count());
+        assertTrue(store.verifyAuditChain().intact());
     }
 
     @Test
