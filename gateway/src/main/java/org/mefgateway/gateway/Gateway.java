@@ -150,7 +150,8 @@ public final class Gateway implements AutoCloseable {
             List<X509Certificate> estClientAnchors = new java.util.ArrayList<>(bootstrapAnchors);
             cas.values().forEach(ca -> estClientAnchors.add(ca.caCertificate()));
             GatewayConfig.Limits limits = config.est().limits();
-            HttpServer est = listen(vertx, estRouter, serverKeys, estClientAnchors, config.est().host(), config.est().port(), limits);
+            HttpServer est = listen(vertx, "est", estRouter, tls(serverKeys, estClientAnchors), config.est().host(), config.est().port(),
+                    limits, meters);
 
             List<X509Certificate> operators = TlsMaterial.certificatesIn(data.operatorsDir());
             CrlPublisher crl = new CrlPublisher(signer, store, config.publication().crlValidity(), clock);
@@ -159,13 +160,13 @@ public final class Gateway implements AutoCloseable {
             WorkerExecutor publicationWorkers = vertx.createSharedWorkerExecutor("mef-publication", 4);
             Router adminRouter = new AdminApi(store, caKeys, crl, policies, ra, storeWorkers, publicationWorkers, operators, meters, clock)
                     .router(vertx);
-            HttpServer admin = listen(vertx, adminRouter, serverKeys, operators, config.admin().host(), config.admin().port(), limits);
+            HttpServer admin = listen(vertx, "admin", adminRouter, tls(serverKeys, operators), config.admin().host(), config.admin().port(),
+                    limits, meters);
 
             Router publicationRouter = new PublicationApi(store, new OcspResponder(signer, store, clock), publicationWorkers).router(vertx);
-            HttpServer publication = vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(60))
-                    .connectionHandler(ResponseHeaders::install).requestHandler(publicationRouter)
-                    .listen(config.publication().port(), config.publication().host())
-                    .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            // Plain HTTP and anonymous: the same connection cap and deadlines as EST (its own count).
+            HttpServer publication = listen(vertx, "publication", publicationRouter, new HttpServerOptions(),
+                    config.publication().host(), config.publication().port(), limits, meters);
             keepCrlFresh(vertx, crl, publicationWorkers, config.publication().crlRefresh());
 
             Files.createDirectories(data.portsFile().getParent());
@@ -221,29 +222,42 @@ public final class Gateway implements AutoCloseable {
     }
 
     /**
-     * A TLS listener. With trust anchors, clients may present a certificate and it is validated
-     * against exactly those anchors during the handshake (REQUEST: /cacerts stays anonymous);
-     * without any, no client certificate is asked for, rather than falling back to the JDK's
-     * public CAs. Each listener has its own connection count, so a flood of EST connections
-     * leaves the admin listener (health checks) alone.
+     * TLS for the EST and admin listeners. With trust anchors, clients may present a certificate
+     * and it is validated against exactly those anchors during the handshake (REQUEST: /cacerts
+     * stays anonymous); without any, no client certificate is asked for, rather than falling back
+     * to the JDK's public CAs.
      */
-    private static HttpServer listen(Vertx vertx, Router router, KeyManagerFactory keys, List<X509Certificate> clientAnchors,
-                                     String host, int port, GatewayConfig.Limits limits) throws Exception {
+    private static HttpServerOptions tls(KeyManagerFactory keys, List<X509Certificate> clientAnchors) throws Exception {
         HttpServerOptions options = new HttpServerOptions()
                 .setSsl(true)
                 .setKeyCertOptions(KeyCertOptions.wrap(keys))
                 .setEnabledSecureTransportProtocols(TLS_PROTOCOLS)
-                .setIdleTimeout((int) limits.idleTimeout().toSeconds())
-                .setIdleTimeoutUnit(TimeUnit.SECONDS)
-                .setMaxHeaderSize(limits.maxHeaderBytes())
-                .setMaxInitialLineLength(limits.maxInitialLineBytes())
                 .setSslHandshakeTimeout(10)
                 .setSslHandshakeTimeoutUnit(TimeUnit.SECONDS);
         CIPHER_SUITES.forEach(options::addEnabledCipherSuite);
         if (!clientAnchors.isEmpty()) {
             options.setClientAuth(ClientAuth.REQUEST).setTrustOptions(TrustOptions.wrap(TlsMaterial.clientCertificateTrust(clientAnchors)));
         }
-        ConnectionGuard guard = new ConnectionGuard(vertx, limits.maxConnections(), limits.requestTimeout());
+        return options;
+    }
+
+    /**
+     * A listener on {@code transport} (TLS, or plain HTTP for publication) with the limits of
+     * README "Security and limits": header and line sizes, the idle timeout, and a
+     * {@link ConnectionGuard} of its own (connection cap, header deadline, response counts), so a
+     * flood on one listener leaves the others (health checks, CRL and OCSP) alone. HTTP/1.1 only:
+     * Vert.x would otherwise speak HTTP/2 cleartext (h2c) on a plain listener, upgrade and prior
+     * knowledge alike, and no guard of ours sees HTTP/2 streams.
+     */
+    private static HttpServer listen(Vertx vertx, String name, Router router, HttpServerOptions transport, String host, int port,
+                                     GatewayConfig.Limits limits, PrometheusMeterRegistry meters) throws Exception {
+        HttpServerOptions options = transport
+                .setHttp2ClearTextEnabled(false)
+                .setIdleTimeout((int) limits.idleTimeout().toSeconds())
+                .setIdleTimeoutUnit(TimeUnit.SECONDS)
+                .setMaxHeaderSize(limits.maxHeaderBytes())
+                .setMaxInitialLineLength(limits.maxInitialLineBytes());
+        ConnectionGuard guard = new ConnectionGuard(vertx, name, limits.maxConnections(), limits.requestTimeout(), meters);
         Future<HttpServer> listening = guard.install(vertx.createHttpServer(options), router).listen(port, host);
         return listening.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
