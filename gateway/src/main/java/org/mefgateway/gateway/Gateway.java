@@ -97,6 +97,8 @@ public final class Gateway implements AutoCloseable {
                 throw new ConfigException(required + " is missing: run 'mefgate init' first");
             }
         }
+        // Before the store opens: what an older version or a looser umask left readable is closed first.
+        data.restrictToOwner();
         PolicyDirectory policies;
         try {
             policies = PolicyDirectory.load(config.policyDir(),
@@ -173,6 +175,8 @@ public final class Gateway implements AutoCloseable {
             Files.createDirectories(data.portsFile().getParent());
             Files.writeString(data.portsFile(), "est=" + est.actualPort() + "\nadmin=" + admin.actualPort()
                     + "\npublication=" + publication.actualPort() + "\n");
+            // And after: the files the store and this start created (the H2 database, the ports file).
+            data.restrictToOwner();
             LOG.info("MEF listening: EST https://{}:{}{}, admin https://{}:{}, CRL {} and OCSP {} (CA key '{}' on token '{}', store {})",
                     config.est().host(), est.actualPort(), "/.well-known/est", config.admin().host(), admin.actualPort(),
                     config.publication().base(publication.actualPort()) + GatewayConfig.Publication.CRL_PATH,
