@@ -94,12 +94,15 @@ public final class Gateway implements AutoCloseable {
 
     /** Starts the gateway and returns once both listeners accept connections. */
     public static Gateway start(GatewayConfig config, Clock clock) throws Exception {
+        refuseClientInitiatedRenegotiation();
         DataDir data = config.dataDir();
         for (var required : List.of(data.tlsServerKeyStore(), data.tlsServerPassword())) {
             if (!Files.exists(required)) {
                 throw new ConfigException(required + " is missing: run 'mefgate init' first");
             }
         }
+        // Before the store opens: what an older version or a looser umask left readable is closed first.
+        data.restrictToOwner();
         PolicyDirectory policies;
         try {
             policies = PolicyDirectory.load(config.policyDir(),
@@ -158,7 +161,8 @@ public final class Gateway implements AutoCloseable {
             List<X509Certificate> estClientAnchors = new java.util.ArrayList<>(bootstrapAnchors);
             cas.values().forEach(ca -> estClientAnchors.add(ca.caCertificate()));
             GatewayConfig.Limits limits = config.est().limits();
-            HttpServer est = listen(vertx, estRouter, serverKeys, estClientAnchors, config.est().host(), config.est().port(), limits);
+            HttpServer est = listen(vertx, "est", estRouter, tls(serverKeys, estClientAnchors), config.est().host(), config.est().port(),
+                    limits, meters);
 
             List<X509Certificate> operators = TlsMaterial.certificatesIn(data.operatorsDir());
             // Per CA key: its CRL, and its delegated OCSP responder (a key of its own, so that OCSP
@@ -178,17 +182,19 @@ public final class Gateway implements AutoCloseable {
                     config.publication().crlRefresh());
             Router adminRouter = new AdminApi(store, caKeys, revocations, policies, ra, storeWorkers, operators, meters, clock)
                     .router(vertx);
-            HttpServer admin = listen(vertx, adminRouter, serverKeys, operators, config.admin().host(), config.admin().port(), limits);
+            HttpServer admin = listen(vertx, "admin", adminRouter, tls(serverKeys, operators), config.admin().host(), config.admin().port(),
+                    limits, meters);
 
             Router publicationRouter = new PublicationApi(store, ocsp, caKeys.names(), publicationWorkers).router(vertx);
-            HttpServer publication = vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(60))
-                    .connectionHandler(ResponseHeaders::install).requestHandler(publicationRouter)
-                    .listen(config.publication().port(), config.publication().host())
-                    .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            // Plain HTTP and anonymous: the same connection cap and deadlines as EST (its own count).
+            HttpServer publication = listen(vertx, "publication", publicationRouter, new HttpServerOptions(),
+                    config.publication().host(), config.publication().port(), limits, meters);
 
             Files.createDirectories(data.portsFile().getParent());
             Files.writeString(data.portsFile(), "est=" + est.actualPort() + "\nadmin=" + admin.actualPort()
                     + "\npublication=" + publication.actualPort() + "\n");
+            // And after: the files the store and this start created (the H2 database, the ports file).
+            data.restrictToOwner();
             LOG.info("MEF listening: EST https://{}:{}{}, admin https://{}:{}, CRL {} and OCSP {} (CA key '{}' on token '{}', store {})",
                     config.est().host(), est.actualPort(), "/.well-known/est", config.admin().host(), admin.actualPort(),
                     config.publication().base(publication.actualPort()) + GatewayConfig.Publication.CRL_PATH,
@@ -212,6 +218,18 @@ public final class Gateway implements AutoCloseable {
     }
 
     /**
+     * TLS 1.2 renegotiation started by the client costs the server a full handshake (about 9 ms
+     * of CPU) that no connection or rate limit sees, and no EST client needs it (TLS 1.3 has none).
+     * JSSE refuses it (handshake_failure alert, connection closed) when this system property is
+     * true at the moment its server handshake class is initialised, which is the first server
+     * handshake of the process: no listener has accepted one before this runs, in
+     * {@code mefgate serve} as in the tests that start gateways in their own JVM.
+     */
+    private static void refuseClientInitiatedRenegotiation() {
+        System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
+    }
+
+    /**
      * Vert.x with its own meters (HTTP server requests and connections, worker pools) in the
      * gateway's registry. Labels stay bounded: method, status code, the listener's address, pool
      * type and name; never the request path.
@@ -228,29 +246,42 @@ public final class Gateway implements AutoCloseable {
     }
 
     /**
-     * A TLS listener. With trust anchors, clients may present a certificate and it is validated
-     * against exactly those anchors during the handshake (REQUEST: /cacerts stays anonymous);
-     * without any, no client certificate is asked for, rather than falling back to the JDK's
-     * public CAs. Each listener has its own connection count, so a flood of EST connections
-     * leaves the admin listener (health checks) alone.
+     * TLS for the EST and admin listeners. With trust anchors, clients may present a certificate
+     * and it is validated against exactly those anchors during the handshake (REQUEST: /cacerts
+     * stays anonymous); without any, no client certificate is asked for, rather than falling back
+     * to the JDK's public CAs.
      */
-    private static HttpServer listen(Vertx vertx, Router router, KeyManagerFactory keys, List<X509Certificate> clientAnchors,
-                                     String host, int port, GatewayConfig.Limits limits) throws Exception {
+    private static HttpServerOptions tls(KeyManagerFactory keys, List<X509Certificate> clientAnchors) throws Exception {
         HttpServerOptions options = new HttpServerOptions()
                 .setSsl(true)
                 .setKeyCertOptions(KeyCertOptions.wrap(keys))
                 .setEnabledSecureTransportProtocols(TLS_PROTOCOLS)
-                .setIdleTimeout((int) limits.idleTimeout().toSeconds())
-                .setIdleTimeoutUnit(TimeUnit.SECONDS)
-                .setMaxHeaderSize(limits.maxHeaderBytes())
-                .setMaxInitialLineLength(limits.maxInitialLineBytes())
                 .setSslHandshakeTimeout(10)
                 .setSslHandshakeTimeoutUnit(TimeUnit.SECONDS);
         CIPHER_SUITES.forEach(options::addEnabledCipherSuite);
         if (!clientAnchors.isEmpty()) {
             options.setClientAuth(ClientAuth.REQUEST).setTrustOptions(TrustOptions.wrap(TlsMaterial.clientCertificateTrust(clientAnchors)));
         }
-        ConnectionGuard guard = new ConnectionGuard(vertx, limits.maxConnections(), limits.requestTimeout());
+        return options;
+    }
+
+    /**
+     * A listener on {@code transport} (TLS, or plain HTTP for publication) with the limits of
+     * README "Security and limits": header and line sizes, the idle timeout, and a
+     * {@link ConnectionGuard} of its own (connection cap, header deadline, response counts), so a
+     * flood on one listener leaves the others (health checks, CRL and OCSP) alone. HTTP/1.1 only:
+     * Vert.x would otherwise speak HTTP/2 cleartext (h2c) on a plain listener, upgrade and prior
+     * knowledge alike, and no guard of ours sees HTTP/2 streams.
+     */
+    private static HttpServer listen(Vertx vertx, String name, Router router, HttpServerOptions transport, String host, int port,
+                                     GatewayConfig.Limits limits, PrometheusMeterRegistry meters) throws Exception {
+        HttpServerOptions options = transport
+                .setHttp2ClearTextEnabled(false)
+                .setIdleTimeout((int) limits.idleTimeout().toSeconds())
+                .setIdleTimeoutUnit(TimeUnit.SECONDS)
+                .setMaxHeaderSize(limits.maxHeaderBytes())
+                .setMaxInitialLineLength(limits.maxInitialLineBytes());
+        ConnectionGuard guard = new ConnectionGuard(vertx, name, limits.maxConnections(), limits.requestTimeout(), meters);
         Future<HttpServer> listening = guard.install(vertx.createHttpServer(options), router).listen(port, host);
         return listening.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }

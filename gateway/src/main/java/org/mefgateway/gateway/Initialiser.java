@@ -88,6 +88,7 @@ public final class Initialiser {
             writeOperatorCredential();
             out.accept("operator credential (pinned by the admin listener): " + data.operatorKeyStore());
         }
+        data.restrictToOwner();
     }
 
     /** The EST/admin server certificate: issued by our CA so that Enrolees need one trust anchor. */

@@ -97,6 +97,13 @@ public final class ErrorResponses {
             LOG.error("store failure: {}", e.getMessage(), e);
             ctx.response().putHeader("Retry-After", "10");
             send(ctx, 503, "the certificate store is unavailable; nothing was issued, retry later");
+        } else if (ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
+            // A client error Vert.x Web found before any route ran: an HTTP/1.1 request without
+            // Host, an invalid Host, a path that does not start with '/'. Its message says which.
+            String reason = failure.getMessage() == null ? reason(ctx, ctx.statusCode()) : LogText.safe(failure.getMessage());
+            LOG.info("refused {} {} from {}: {} {}", ctx.request().method(), LogText.safe(ctx.request().path()),
+                    ctx.request().remoteAddress(), ctx.statusCode(), reason);
+            send(ctx, ctx.statusCode(), reason);
         } else {
             String ref = UUID.randomUUID().toString();
             LOG.error("internal error ref={} on {} {}", ref, ctx.request().method(), LogText.safe(ctx.request().path()), failure);
@@ -113,7 +120,17 @@ public final class ErrorResponses {
         };
     }
 
+    /**
+     * The failure that says what went wrong: an HSM or store fault wherever a library wrapped it
+     * (Bouncy Castle's OCSP and CRL builders wrap the signer's failure in their own exception),
+     * else the failure without its CompletionException layers.
+     */
     private static Throwable unwrap(Throwable t) {
+        for (Throwable cause = t; cause != null; cause = cause.getCause()) {
+            if (cause instanceof HsmException || cause instanceof StoreException) {
+                return cause;
+            }
+        }
         while (t instanceof CompletionException && t.getCause() != null) {
             t = t.getCause();
         }
