@@ -51,8 +51,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
-import org.mefgateway.enrolee.Enrolee;
-import org.mefgateway.enrolee.EnroleeOptions;
 import org.mefgateway.gateway.Responses;
 import org.mefgateway.gateway.admin.AdminClient;
 
@@ -90,14 +88,6 @@ class OcspResponderTest {
         mef.close();
     }
 
-    /** One enrolment through our Enrolee: a certificate the ledger knows. */
-    private X509Certificate enrol(String name, Path dir) throws Exception {
-        DeviceMaker.Device device = maker.device(name);
-        mef.register(device, name, "AE-ID", "//m2m.example.com/CSE1/" + name, 40);
-        EnroleeOptions options = new EnroleeOptions(mef.mefBase(), null, device.keyStore(), DeviceMaker.Device.PASSWORD,
-                List.of(mef.caCertificate), dir.resolve(name + ".p12"), "out-password".toCharArray());
-        return new Enrolee(options).enrol((n, text) -> { }).orElseThrow().credentials().certificate();
-    }
 
     /**
      * 10,000 requests over three certificates, each asked about with a SHA-1 and a SHA-256 CertID,
@@ -109,7 +99,7 @@ class OcspResponderTest {
     @Order(1)
     void aFloodOfRequestsForKnownCertificatesCostsOneResponderSignaturePerCertificateAndCertIdFormAndNoCaKeySignature(
             @TempDir Path dir) throws Exception {
-        List<X509Certificate> certs = List.of(enrol("flood-1", dir), enrol("flood-2", dir), enrol("flood-3", dir));
+        List<X509Certificate> certs = List.of(mef.enrolNew(maker, "flood-1", dir), mef.enrolNew(maker, "flood-2", dir), mef.enrolNew(maker, "flood-3", dir));
         flooded = certs;
         List<CertificateID> ids = new ArrayList<>();
         for (X509Certificate cert : certs) {
@@ -167,7 +157,7 @@ class OcspResponderTest {
     @Test
     @Order(2)
     void aRevocationIsAnsweredRevokedByTheNextRequest(@TempDir Path dir) throws Exception {
-        X509Certificate cert = enrol("revoked-next", dir);
+        X509Certificate cert = mef.enrolNew(maker, "revoked-next", dir);
         CertificateID id = id(CertificateID.HASH_SHA1, mef.caCertificate, cert.getSerialNumber());
         byte[] good = ocspPost(request(null, id)).body();
         assertEquals(CertificateStatus.GOOD, signedBasic(good).getResponses()[0].getCertStatus());
@@ -196,7 +186,7 @@ class OcspResponderTest {
     @Test
     @Order(3)
     void foreignIssuersAndSerialsNeverIssuedGetUnsignedAnswersThatCostNoSignature(@TempDir Path dir) throws Exception {
-        X509Certificate ours = enrol("unsigned-1", dir);
+        X509Certificate ours = mef.enrolNew(maker, "unsigned-1", dir);
         String before = scrape();
 
         HttpResponse<byte[]> foreign = ocspPost(request(null, id(CertificateID.HASH_SHA1, maker.caCertificate, ours.getSerialNumber())));
@@ -229,7 +219,7 @@ class OcspResponderTest {
     @Test
     @Order(4)
     void signedAnswersMayBeCachedUntilTheResponderWouldSignThemAgain(@TempDir Path dir) throws Exception {
-        X509Certificate cert = enrol("cached-1", dir);
+        X509Certificate cert = mef.enrolNew(maker, "cached-1", dir);
         byte[] request = request(null, id(CertificateID.HASH_SHA1, mef.caCertificate, cert.getSerialNumber()));
 
         Instant sent = mef.clock.instant();

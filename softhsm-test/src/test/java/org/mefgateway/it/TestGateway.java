@@ -168,6 +168,19 @@ public final class TestGateway implements AutoCloseable {
         }
     }
 
+    /**
+     * One first enrolment through our Enrolee of a new device of {@code maker}, registered as the
+     * AE-ID {@code //m2m.example.com/CSE1/NAME} with SUID 40: a certificate the ledger knows.
+     * The credentials are written to {@code dir}.
+     */
+    public java.security.cert.X509Certificate enrolNew(DeviceMaker maker, String name, java.nio.file.Path dir) throws Exception {
+        DeviceMaker.Device device = maker.device(name);
+        register(device, name, "AE-ID", "//m2m.example.com/CSE1/" + name, 40);
+        org.mefgateway.enrolee.EnroleeOptions options = new org.mefgateway.enrolee.EnroleeOptions(mefBase(), null, device.keyStore(),
+                DeviceMaker.Device.PASSWORD, List.of(caCertificate), dir.resolve(name + ".p12"), "out-password".toCharArray());
+        return new org.mefgateway.enrolee.Enrolee(options).enrol((n, text) -> { }).orElseThrow().credentials().certificate();
+    }
+
     /** The profiles this gateway serves right now (admin API), default first. */
     List<String> allProfiles() throws Exception {
         HttpResponse<String> r = new AdminClient(config).get("/admin/policy");

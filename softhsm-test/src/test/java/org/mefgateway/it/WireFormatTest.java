@@ -334,16 +334,18 @@ class WireFormatTest {
     }
 
     /**
-     * The publication listener has no connection guard: what Netty cannot parse gets Vert.x's own
-     * 400, which passes the canonical names too, and the connection is closed.
+     * The publication listener has the same connection guard as EST and admin: what Netty cannot
+     * parse gets the guard's one-line text/plain 400 with canonical names, and the connection is closed.
      */
     @Test
-    void vertxsOwn400OnThePublicationListenerHasCanonicalNames() throws Exception {
+    void aMalformedHeaderOnThePublicationListenerGetsTheGuardsCanonical400() throws Exception {
         try (Conn conn = Peer.PUBLICATION.open()) {
             Response r = conn.exchange("GET /crl/ca.crl HTTP/1.1\r\nHost: 127.0.0.1\r\nthis line has no colon\r\n\r\n"
                     .getBytes(StandardCharsets.US_ASCII), false);
-            observe("publication 400 (Vert.x's own)", r);
-            assertWire(r, "HTTP/1.1 400 Bad Request", List.of("Content-Length"), Map.of("Content-Length", "0"));
+            observe("publication 400 (connection guard)", r);
+            assertWire(r, "HTTP/1.1 400 Bad Request", List.of("Connection", "Content-Type", "Content-Length"),
+                    Map.of("Connection", "close", "Content-Type", TEXT_PLAIN));
+            reason("malformed HTTP request").accept(r);
             assertEquals("", new String(conn.rest(), StandardCharsets.ISO_8859_1), "closed after the 400");
         }
     }

@@ -27,8 +27,6 @@ import org.bouncycastle.cert.ocsp.RevokedStatus;
 import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.mefgateway.enrolee.Enrolee;
-import org.mefgateway.enrolee.EnroleeOptions;
 import org.mefgateway.gateway.admin.AdminClient;
 import org.mefgateway.hsm.Pkcs11Token;
 import org.mefgateway.it.DeviceMaker;
@@ -52,7 +50,7 @@ class RevocationDuringHsmOutageTest {
             throws Exception {
         DeviceMaker maker = DeviceMaker.create("Maker Outage CA");
         try (TestGateway mef = TestGateway.start(maker)) {
-            X509Certificate cert = enrol(mef, maker, "outage-1", dir);
+            X509Certificate cert = mef.enrolNew(maker, "outage-1", dir);
             String serial = cert.getSerialNumber().toString(16);
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
             HttpClient admin = mef.client(null);
@@ -100,13 +98,6 @@ class RevocationDuringHsmOutageTest {
         }
     }
 
-    private static X509Certificate enrol(TestGateway mef, DeviceMaker maker, String name, Path dir) throws Exception {
-        DeviceMaker.Device device = maker.device(name);
-        mef.register(device, name, "AE-ID", "//m2m.example.com/CSE1/" + name, 40);
-        EnroleeOptions options = new EnroleeOptions(mef.mefBase(), null, device.keyStore(), DeviceMaker.Device.PASSWORD,
-                List.of(mef.caCertificate), dir.resolve(name + ".p12"), "out-password".toCharArray());
-        return new Enrolee(options).enrol((n, text) -> { }).orElseThrow().credentials().certificate();
-    }
 
     private static X509CRL crl(HttpClient http, TestGateway mef) throws Exception {
         HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(mef.publicationBase().resolve("/crl/ca.crl")).build(),

@@ -34,8 +34,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.mefgateway.enrolee.Enrolee;
-import org.mefgateway.enrolee.EnroleeOptions;
 import org.mefgateway.gateway.Pem;
 import org.mefgateway.gateway.admin.AdminClient;
 import org.mefgateway.it.DeviceMaker;
@@ -62,13 +60,6 @@ class RevocationTest {
         mef.close();
     }
 
-    private X509Certificate enrol(String name, Path dir) throws Exception {
-        DeviceMaker.Device device = maker.device(name);
-        mef.register(device, name, "AE-ID", "//m2m.example.com/CSE1/" + name, 40);
-        EnroleeOptions options = new EnroleeOptions(mef.mefBase(), null, device.keyStore(), DeviceMaker.Device.PASSWORD,
-                List.of(mef.caCertificate), dir.resolve(name + ".p12"), "out-password".toCharArray());
-        return new Enrolee(options).enrol((n, text) -> { }).orElseThrow().credentials().certificate();
-    }
 
     private HttpResponse<String> revoke(String serial, String body) throws Exception {
         return new AdminClient(mef.config).postJson("/admin/certificates/" + serial + "/revoke", body);
@@ -89,8 +80,8 @@ class RevocationTest {
 
     @Test
     void opensslSeesARevokedCertificateInTheCrlAndInOcspAndAGoodOneAsGood(@TempDir Path dir) throws Exception {
-        X509Certificate revoked = enrol("rev-1", dir);
-        X509Certificate good = enrol("rev-2", dir);
+        X509Certificate revoked = mef.enrolNew(maker, "rev-1", dir);
+        X509Certificate good = mef.enrolNew(maker, "rev-2", dir);
         Pem.write(dir.resolve("ca.pem"), mef.caCertificate);
         Pem.write(dir.resolve("revoked.pem"), revoked);
         Pem.write(dir.resolve("good.pem"), good);
@@ -134,7 +125,7 @@ class RevocationTest {
      */
     @Test
     void ocspGetIsAnsweredByTheDelegatedResponderWithOneReusableResponseWhateverTheNonce(@TempDir Path dir) throws Exception {
-        X509Certificate cert = enrol("rev-3", dir);
+        X509Certificate cert = mef.enrolNew(maker, "rev-3", dir);
         assertEquals(200, revoke(cert.getSerialNumber().toString(16), "{\"reason\":\"superseded\"}").statusCode());
         CertificateID id = new CertificateID(new JcaDigestCalculatorProviderBuilder().build().get(CertificateID.HASH_SHA1),
                 new JcaX509CertificateHolder(mef.caCertificate), cert.getSerialNumber());
@@ -201,7 +192,7 @@ class RevocationTest {
 
     @Test
     void revokingTwiceIsAConflictAndKeepsTheFirstReason(@TempDir Path dir) throws Exception {
-        String serial = enrol("rev-4", dir).getSerialNumber().toString(16);
+        String serial = mef.enrolNew(maker, "rev-4", dir).getSerialNumber().toString(16);
         assertEquals(200, revoke(serial, "{\"reason\":\"cessationOfOperation\"}").statusCode());
 
         assertRefused(revoke(serial.toUpperCase(Locale.ROOT), "{\"reason\":\"keyCompromise\"}"), 409, "already revoked");
@@ -210,8 +201,8 @@ class RevocationTest {
 
     @Test
     void operatorsExportTheLedgerFilteredAsCsvAndPem(@TempDir Path dir) throws Exception {
-        X509Certificate a = enrol("exp-1", dir);
-        X509Certificate b = enrol("exp-2", dir);
+        X509Certificate a = mef.enrolNew(maker, "exp-1", dir);
+        X509Certificate b = mef.enrolNew(maker, "exp-2", dir);
         assertEquals(200, revoke(b.getSerialNumber().toString(16), "{}").statusCode());
         AdminClient admin = new AdminClient(mef.config);
 
@@ -233,7 +224,7 @@ class RevocationTest {
 
     @Test
     void theAuditLogHoldsIssuancesRevocationsAndAdminActionsAndVerifies(@TempDir Path dir) throws Exception {
-        String serial = enrol("aud-1", dir).getSerialNumber().toString(16);
+        String serial = mef.enrolNew(maker, "aud-1", dir).getSerialNumber().toString(16);
         assertEquals(200, revoke(serial, "{\"reason\":\"affiliationChanged\"}").statusCode());
 
         var events = mef.gateway.store().auditEvents(0, 10_000);
@@ -257,7 +248,7 @@ class RevocationTest {
 
     @Test
     void theMefgateCliRevokesExportsAndVerifiesTheAuditLogNamingATamperedEvent(@TempDir Path dir) throws Exception {
-        X509Certificate cert = enrol("cli-1", dir);
+        X509Certificate cert = mef.enrolNew(maker, "cli-1", dir);
         String serial = cert.getSerialNumber().toString(16);
 
         Shell.Result revoked = mefgate(dir, "admin", "revoke", serial, "--reason", "key-compromise");
