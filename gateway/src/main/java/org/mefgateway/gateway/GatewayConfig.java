@@ -142,13 +142,13 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
             throw new ConfigException(file + ": expected a YAML mapping at the top level");
         }
         Section top = new Section(file.toString(), "", root);
-        GatewayConfig config = fromMap(top);
+        GatewayConfig config = from(top);
         top.refuseUnreadKeys();
         config.checkAcrossSections(top);
         return config;
     }
 
-    static GatewayConfig fromMap(Section root) throws ConfigException {
+    static GatewayConfig from(Section root) throws ConfigException {
         DataDir dataDir = new DataDir(root.path("dataDir", "var"));
 
         Section est = root.section("est");
@@ -303,7 +303,9 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
      * A YAML mapping read key by key, as policy profiles are (policy-engine YamlFields): errors
      * name the file, the line and the dotted key. Every accessor marks its key as read, so the
      * valid keys are exactly those the configuration reads: adding a key is reading it here,
-     * nothing else; a key nothing reads is refused by {@link #refuseUnreadKeys}.
+     * nothing else; a key nothing reads is refused by {@link #refuseUnreadKeys}. So read every
+     * key of a section unconditionally (then decide what it means), or it is refused whenever the
+     * condition is false.
      */
     static final class Section {
         /** Turns a YAML node into the value load() would give (Integer, String, ...). */
