@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * key and what is valid, instead of silently running with a default.
  */
 class GatewayConfigStrictnessTest {
-    private static final String EST_KEYS = "[bootstrapTrustDir, host, idleTimeoutSeconds, maxBodyBytes, maxConnections, maxHeaderBytes, "
+    private static final String EST_KEYS = "[bodyTimeoutSeconds, bootstrapTrustDir, host, idleTimeoutSeconds, maxBodyBytes, maxBodyReadsPerClient, maxConnections, maxHeaderBytes, "
             + "maxInFlight, maxInitialLineBytes, port, rateLimit, requestTimeoutSeconds, serverNames]";
     private static final String HSM_KEYS = "[keyLabel, keys, library, pinEnv, pinFile, queueCapacity, replicas, signerThreads, tokenLabel]";
     private static final String REPLICA_KEYS = "[keyLabel, library, pinEnv, pinFile, queueCapacity, signerThreads, tokenLabel]";
