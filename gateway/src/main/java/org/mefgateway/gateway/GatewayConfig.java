@@ -241,7 +241,7 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
                 throw named.error(name, "'" + CaKeyConfig.DEFAULT + "' is the top-level hsm key");
             }
             if (name.equals("ca")) {
-                throw new ConfigException(root.file + ": hsm.keys: 'ca' is reserved: /crl/ca.crl is the top-level key's CRL");
+                throw named.error(name, "'ca' is reserved: /crl/ca.crl is the top-level key's CRL");
             }
             Section k = named.section(name);
             keys.add(key(name, inherit(top, k), k));

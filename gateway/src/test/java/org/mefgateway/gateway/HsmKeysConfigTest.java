@@ -75,7 +75,7 @@ class HsmKeysConfigTest {
     void aNamedKeyCannotBeCalledCaWhoseCrlPathIsTheDefaultKeys(@TempDir Path dir) throws Exception {
         Path file = write(dir, "hsm: {keys: {ca: {keyLabel: x}}}");
         ConfigException e = assertThrows(ConfigException.class, () -> GatewayConfig.load(file));
-        assertTrue(e.getMessage().endsWith("hsm.keys: 'ca' is reserved: /crl/ca.crl is the top-level key's CRL"), e.getMessage());
+        assertEquals(file + ":1: hsm.keys.ca: 'ca' is reserved: /crl/ca.crl is the top-level key's CRL", e.getMessage());
     }
 
     @Test
