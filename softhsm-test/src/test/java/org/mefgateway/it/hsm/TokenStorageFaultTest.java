@@ -19,6 +19,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import org.bouncycastle.cms.CMSSignedData;
@@ -238,7 +239,7 @@ class TokenStorageFaultTest {
                 DeviceMaker.Device device = maker.device(id);
                 mef.register(device, id, "AE-ID", aeId, 40);
                 enrolees.add(id);
-                issued.put(id, Collections.synchronizedList(new ArrayList<>()));
+                issued.put(id, new CopyOnWriteArrayList<>()); // read by stream while clients add: a synchronizedList is not safe to stream
                 HttpClient client = mef.client(device);
                 Thread t = new Thread(() -> enrolContinuously(id, aeId, client), "load-" + id);
                 threads.add(t);
