@@ -115,6 +115,39 @@ public final class ConnectionGuard {
         connection.close().onComplete(closed -> CLOSING.remove(connection));
     }
 
+    /** How long the rest of a refused request's body is read and discarded before its connection is closed anyway. */
+    static final long LINGER_MILLIS = 2_000;
+
+    /**
+     * Closes a connection marked by {@link #closeAfter} once the answered request's body has
+     * arrived, read and discarded, or after {@link #LINGER_MILLIS} (a lingering close, as Apache
+     * and nginx do). Closing with unread bytes makes the kernel send a reset, which can destroy the
+     * answer before the client reads it: most clients send a small body with its headers without
+     * waiting, so a 401 answered before the body was read would reach them as "connection reset".
+     * The body is never read for the request: the linger costs a connection (within the listener's
+     * cap) for 2 s at most, no enrolment slot.
+     */
+    public static void closeAfterBody(Vertx vertx, HttpServerRequest request) {
+        HttpConnection connection = request.connection();
+        if (request.isEnded()) {
+            close(connection);
+            return;
+        }
+        long linger = vertx.setTimer(LINGER_MILLIS, t -> close(connection));
+        try {
+            request.handler(discarded -> { })
+                    .exceptionHandler(failure -> close(connection))
+                    .endHandler(ended -> {
+                        vertx.cancelTimer(linger);
+                        close(connection);
+                    })
+                    .resume();
+        } catch (IllegalStateException alreadyRead) {
+            vertx.cancelTimer(linger);
+            close(connection);
+        }
+    }
+
     private void connected(HttpConnection connection) {
         ResponseHeaders.install(connection);
         inFrontOfVertx(connection, "mef-http-version", HttpVersionCheck.INSTANCE);

@@ -150,16 +150,16 @@ public final class ErrorResponses {
         org.mefgateway.gateway.ConnectionGuard.closeAfter(ctx.request().connection());
         ctx.response().putHeader("Connection", "close");
         return Responses.end(ctx.response().setStatusCode(status), "text/plain; charset=utf-8", reason + "\n")
-                .onComplete(sent -> org.mefgateway.gateway.ConnectionGuard.close(ctx.request().connection()));
+                .onComplete(sent -> org.mefgateway.gateway.ConnectionGuard.closeAfterBody(ctx.vertx(), ctx.request()));
     }
 
-    /** The answer, then the connection closed: for a request whose body is not (or not yet) read. */
+    /** The answer, then the connection closed (a lingering close: ConnectionGuard.closeAfterBody): for a request whose body is not (or not yet) read. */
     static void sendAndClose(RoutingContext ctx, int status, String reason) {
         ctx.put(CLOSE_AFTER_ANSWER, true);
         send(ctx, status, reason);
     }
 
-    /** {@code ctx.fail(failure)}, answered as every failure is, then the connection closed: the request's body is left unread. */
+    /** {@code ctx.fail(failure)}, answered as every failure is, then the connection closed: the request's body is never read for it, only discarded while the connection lingers. */
     static void failAndClose(RoutingContext ctx, Throwable failure) {
         ctx.put(CLOSE_AFTER_ANSWER, true);
         ctx.fail(failure);
