@@ -73,7 +73,7 @@ public final class TestGateway implements AutoCloseable {
 
     public static TestGateway start(TestDatabase database, Map<String, String> profiles, DeviceMaker... trustedMakers)
             throws Exception {
-        return start(database, "", profiles, List.of(), trustedMakers);
+        return start(database, "", "", profiles, List.of(), trustedMakers);
     }
 
     /**
@@ -82,7 +82,13 @@ public final class TestGateway implements AutoCloseable {
      */
     public static TestGateway startWithEst(String estSettings, Map<String, String> profiles, DeviceMaker... trustedMakers)
             throws Exception {
-        return start(TestDatabase.fromSystemProperty(), estSettings, profiles, List.of(), trustedMakers);
+        return start(TestDatabase.fromSystemProperty(), estSettings, "", profiles, List.of(), trustedMakers);
+    }
+
+    /** A gateway with more publication settings (YAML flow-mapping entries such as {@code "crlRefreshMinutes: 7200"}). */
+    public static TestGateway startWithPublication(String publicationSettings, DeviceMaker... trustedMakers) throws Exception {
+        return start(TestDatabase.fromSystemProperty(), "", publicationSettings, Map.of("default.yaml", DEFAULT_PROFILE), List.of(),
+                trustedMakers);
     }
 
     /**
@@ -92,11 +98,11 @@ public final class TestGateway implements AutoCloseable {
      */
     public static TestGateway start(TestDatabase database, Map<String, String> profiles, List<String> extraKeys,
                                     DeviceMaker... trustedMakers) throws Exception {
-        return start(database, "", profiles, extraKeys, trustedMakers);
+        return start(database, "", "", profiles, extraKeys, trustedMakers);
     }
 
-    private static TestGateway start(TestDatabase database, String estSettings, Map<String, String> profiles, List<String> extraKeys,
-                                     DeviceMaker... trustedMakers) throws Exception {
+    private static TestGateway start(TestDatabase database, String estSettings, String publicationSettings, Map<String, String> profiles,
+                                     List<String> extraKeys, DeviceMaker... trustedMakers) throws Exception {
         SoftHsm hsm = SoftHsm.fresh("mef-test");
         Path dir = hsm.dir.resolve("var");
         Path trust = Files.createDirectories(dir.resolve("bootstrap-trust"));
@@ -117,7 +123,7 @@ public final class TestGateway implements AutoCloseable {
                         + "}}",
                 "ca: {subject: 'CN=Test MEF Root CA,O=MEF Gateway Tests', validityDays: 3650}",
                 "policyDir: " + policies,
-                "publication: {host: 127.0.0.1, port: 0}",
+                "publication: {host: 127.0.0.1, port: 0" + (publicationSettings.isEmpty() ? "" : ", " + publicationSettings) + "}",
                 database.storeYaml(hsm.dir),
                 ""));
         GatewayConfig config = GatewayConfig.load(configFile);
