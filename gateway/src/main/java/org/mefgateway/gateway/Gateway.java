@@ -35,8 +35,10 @@ import javax.net.ssl.KeyManagerFactory;
 import org.mefgateway.gateway.admin.AdminApi;
 import org.mefgateway.gateway.ca.CertificateAuthority;
 import org.mefgateway.gateway.ca.CrlPublisher;
+import org.mefgateway.gateway.ca.DelegatedResponder;
 import org.mefgateway.gateway.ca.OcspResponder;
 import org.mefgateway.gateway.publication.PublicationApi;
+import org.mefgateway.gateway.publication.RevocationPublisher;
 import org.mefgateway.gateway.est.EstApi;
 import org.mefgateway.gateway.est.EstMetrics;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
@@ -75,9 +77,11 @@ public final class Gateway implements AutoCloseable {
     private final HttpServer publication;
     private final PrometheusMeterRegistry meters;
     private final JvmGcMetrics gcMetrics;
+    private final List<DelegatedResponder> responders;
 
     private Gateway(Vertx vertx, CaKeys caKeys, Store store, HttpServer est, HttpServer admin,
-                    HttpServer publication, PrometheusMeterRegistry meters, JvmGcMetrics gcMetrics) {
+                    HttpServer publication, PrometheusMeterRegistry meters, JvmGcMetrics gcMetrics, List<DelegatedResponder> responders) {
+        this.responders = responders;
         this.publication = publication;
         this.meters = meters;
         this.gcMetrics = gcMetrics;
@@ -90,12 +94,15 @@ public final class Gateway implements AutoCloseable {
 
     /** Starts the gateway and returns once both listeners accept connections. */
     public static Gateway start(GatewayConfig config, Clock clock) throws Exception {
+        refuseClientInitiatedRenegotiation();
         DataDir data = config.dataDir();
         for (var required : List.of(data.tlsServerKeyStore(), data.tlsServerPassword())) {
             if (!Files.exists(required)) {
                 throw new ConfigException(required + " is missing: run 'mefgate init' first");
             }
         }
+        // Before the store opens: what an older version or a looser umask left readable is closed first.
+        data.restrictToOwner();
         PolicyDirectory policies;
         try {
             policies = PolicyDirectory.load(config.policyDir(),
@@ -113,9 +120,13 @@ public final class Gateway implements AutoCloseable {
         Vertx vertx = null;
         Store store = null;
         CaKeys caKeys = null;
+        List<DelegatedResponder> responders = new java.util.ArrayList<>();
         try {
+            // Token writes before any signer opens (none while signing): keys added since init get their responder key.
+            for (CaKeyConfig key : config.caKeys()) {
+                DelegatedResponder.ensureKey(key, LOG::info);
+            }
             caKeys = CaKeys.open(config.caKeys(), meters);
-            CaSigner signer = caKeys.defaultSigner();
             GatewayConfig.StoreConfig storeConfig = config.store();
             store = Store.open(storeConfig.url(data), storeConfig.user(), storeConfig.password(), storeConfig.poolSize(), meters);
             vertx = vertxWithMetrics(meters);
@@ -150,37 +161,51 @@ public final class Gateway implements AutoCloseable {
             List<X509Certificate> estClientAnchors = new java.util.ArrayList<>(bootstrapAnchors);
             cas.values().forEach(ca -> estClientAnchors.add(ca.caCertificate()));
             GatewayConfig.Limits limits = config.est().limits();
-            HttpServer est = listen(vertx, estRouter, serverKeys, estClientAnchors, config.est().host(), config.est().port(), limits);
+            HttpServer est = listen(vertx, "est", estRouter, tls(serverKeys, estClientAnchors), config.est().host(), config.est().port(),
+                    limits, meters);
 
             List<X509Certificate> operators = TlsMaterial.certificatesIn(data.operatorsDir());
-            CrlPublisher crl = new CrlPublisher(signer, store, config.publication().crlValidity(), clock);
-            crl.registerMeters(meters);
+            // Per CA key: its CRL, and its delegated OCSP responder (a key of its own, so that OCSP
+            // answers cost the CA key nothing).
+            List<CrlPublisher> crls = new java.util.ArrayList<>();
+            for (CaKeyConfig key : config.caKeys()) {
+                CaSigner caSigner = caKeys.signer(key.name()).orElseThrow();
+                CrlPublisher crl = new CrlPublisher(caSigner, store, config.publication().crlValidity(), clock);
+                crl.registerMeters(meters);
+                crls.add(crl);
+                responders.add(DelegatedResponder.open(caSigner, key, store, clock, meters));
+            }
+            OcspResponder ocsp = new OcspResponder(responders, store, clock, meters);
             // CRL and OCSP work waits on the HSM: its own pool, so it never starves enrolment's store workers.
             WorkerExecutor publicationWorkers = vertx.createSharedWorkerExecutor("mef-publication", 4);
-            Router adminRouter = new AdminApi(store, caKeys, crl, policies, ra, storeWorkers, publicationWorkers, operators, meters, clock)
+            RevocationPublisher revocations = RevocationPublisher.start(vertx, publicationWorkers, crls, ocsp,
+                    config.publication().crlRefresh());
+            Router adminRouter = new AdminApi(store, caKeys, revocations, policies, ra, storeWorkers, operators, meters, clock)
                     .router(vertx);
-            HttpServer admin = listen(vertx, adminRouter, serverKeys, operators, config.admin().host(), config.admin().port(), limits);
+            HttpServer admin = listen(vertx, "admin", adminRouter, tls(serverKeys, operators), config.admin().host(), config.admin().port(),
+                    limits, meters);
 
-            Router publicationRouter = new PublicationApi(store, new OcspResponder(signer, store, clock), publicationWorkers).router(vertx);
-            HttpServer publication = vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(60))
-                    .connectionHandler(ResponseHeaders::install).requestHandler(publicationRouter)
-                    .listen(config.publication().port(), config.publication().host())
-                    .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-            keepCrlFresh(vertx, crl, publicationWorkers, config.publication().crlRefresh());
+            Router publicationRouter = new PublicationApi(store, ocsp, caKeys.names(), publicationWorkers).router(vertx);
+            // Plain HTTP and anonymous: the same connection cap and deadlines as EST (its own count).
+            HttpServer publication = listen(vertx, "publication", publicationRouter, new HttpServerOptions(),
+                    config.publication().host(), config.publication().port(), limits, meters);
 
             Files.createDirectories(data.portsFile().getParent());
             Files.writeString(data.portsFile(), "est=" + est.actualPort() + "\nadmin=" + admin.actualPort()
                     + "\npublication=" + publication.actualPort() + "\n");
+            // And after: the files the store and this start created (the H2 database, the ports file).
+            data.restrictToOwner();
             LOG.info("MEF listening: EST https://{}:{}{}, admin https://{}:{}, CRL {} and OCSP {} (CA key '{}' on token '{}', store {})",
                     config.est().host(), est.actualPort(), "/.well-known/est", config.admin().host(), admin.actualPort(),
                     config.publication().base(publication.actualPort()) + GatewayConfig.Publication.CRL_PATH,
                     config.publication().base(publication.actualPort()) + GatewayConfig.Publication.OCSP_PATH,
                     config.hsm().keyLabel(), config.hsm().tokenLabel(), storeConfig.jdbcUrl().isPresent() ? "PostgreSQL" : "H2 " + data.database());
-            return new Gateway(vertx, caKeys, store, est, admin, publication, meters, gcMetrics);
+            return new Gateway(vertx, caKeys, store, est, admin, publication, meters, gcMetrics, responders);
         } catch (Exception | Error e) {
             if (vertx != null) {
                 vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
             }
+            responders.forEach(DelegatedResponder::close);
             if (store != null) {
                 store.close();
             }
@@ -190,6 +215,18 @@ public final class Gateway implements AutoCloseable {
             gcMetrics.close();
             throw e;
         }
+    }
+
+    /**
+     * TLS 1.2 renegotiation started by the client costs the server a full handshake (about 9 ms
+     * of CPU) that no connection or rate limit sees, and no EST client needs it (TLS 1.3 has none).
+     * JSSE refuses it (handshake_failure alert, connection closed) when this system property is
+     * true at the moment its server handshake class is initialised, which is the first server
+     * handshake of the process: no listener has accepted one before this runs, in
+     * {@code mefgate serve} as in the tests that start gateways in their own JVM.
+     */
+    private static void refuseClientInitiatedRenegotiation() {
+        System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
     }
 
     /**
@@ -209,41 +246,42 @@ public final class Gateway implements AutoCloseable {
     }
 
     /**
-     * Signs a CRL at start when none is fresh, then checks every minute and signs a new one once
-     * the newest (from any node) is older than {@code refresh}. With several nodes more than one
-     * may sign in the same minute: each CRL gets its own higher number, which is harmless.
+     * TLS for the EST and admin listeners. With trust anchors, clients may present a certificate
+     * and it is validated against exactly those anchors during the handshake (REQUEST: /cacerts
+     * stays anonymous); without any, no client certificate is asked for, rather than falling back
+     * to the JDK's public CAs.
      */
-    private static void keepCrlFresh(Vertx vertx, CrlPublisher crl, WorkerExecutor workers, Duration refresh) throws Exception {
-        workers.executeBlocking(() -> crl.due(refresh) ? crl.regenerate() : null, false)
-                .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-        vertx.setPeriodic(Duration.ofMinutes(1).toMillis(), id -> workers.executeBlocking(() -> crl.due(refresh) ? crl.regenerate() : null, false)
-                .onFailure(e -> LOG.error("scheduled CRL signing failed (the previous CRL stays published): {}", e.toString())));
-    }
-
-    /**
-     * A TLS listener. With trust anchors, clients may present a certificate and it is validated
-     * against exactly those anchors during the handshake (REQUEST: /cacerts stays anonymous);
-     * without any, no client certificate is asked for, rather than falling back to the JDK's
-     * public CAs. Each listener has its own connection count, so a flood of EST connections
-     * leaves the admin listener (health checks) alone.
-     */
-    private static HttpServer listen(Vertx vertx, Router router, KeyManagerFactory keys, List<X509Certificate> clientAnchors,
-                                     String host, int port, GatewayConfig.Limits limits) throws Exception {
+    private static HttpServerOptions tls(KeyManagerFactory keys, List<X509Certificate> clientAnchors) throws Exception {
         HttpServerOptions options = new HttpServerOptions()
                 .setSsl(true)
                 .setKeyCertOptions(KeyCertOptions.wrap(keys))
                 .setEnabledSecureTransportProtocols(TLS_PROTOCOLS)
-                .setIdleTimeout((int) limits.idleTimeout().toSeconds())
-                .setIdleTimeoutUnit(TimeUnit.SECONDS)
-                .setMaxHeaderSize(limits.maxHeaderBytes())
-                .setMaxInitialLineLength(limits.maxInitialLineBytes())
                 .setSslHandshakeTimeout(10)
                 .setSslHandshakeTimeoutUnit(TimeUnit.SECONDS);
         CIPHER_SUITES.forEach(options::addEnabledCipherSuite);
         if (!clientAnchors.isEmpty()) {
             options.setClientAuth(ClientAuth.REQUEST).setTrustOptions(TrustOptions.wrap(TlsMaterial.clientCertificateTrust(clientAnchors)));
         }
-        ConnectionGuard guard = new ConnectionGuard(vertx, limits.maxConnections(), limits.requestTimeout());
+        return options;
+    }
+
+    /**
+     * A listener on {@code transport} (TLS, or plain HTTP for publication) with the limits of
+     * README "Security and limits": header and line sizes, the idle timeout, and a
+     * {@link ConnectionGuard} of its own (connection cap, header deadline, response counts), so a
+     * flood on one listener leaves the others (health checks, CRL and OCSP) alone. HTTP/1.1 only:
+     * Vert.x would otherwise speak HTTP/2 cleartext (h2c) on a plain listener, upgrade and prior
+     * knowledge alike, and no guard of ours sees HTTP/2 streams.
+     */
+    private static HttpServer listen(Vertx vertx, String name, Router router, HttpServerOptions transport, String host, int port,
+                                     GatewayConfig.Limits limits, PrometheusMeterRegistry meters) throws Exception {
+        HttpServerOptions options = transport
+                .setHttp2ClearTextEnabled(false)
+                .setIdleTimeout((int) limits.idleTimeout().toSeconds())
+                .setIdleTimeoutUnit(TimeUnit.SECONDS)
+                .setMaxHeaderSize(limits.maxHeaderBytes())
+                .setMaxInitialLineLength(limits.maxInitialLineBytes());
+        ConnectionGuard guard = new ConnectionGuard(vertx, name, limits.maxConnections(), limits.requestTimeout(), meters);
         Future<HttpServer> listening = guard.install(vertx.createHttpServer(options), router).listen(port, host);
         return listening.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
@@ -296,6 +334,7 @@ public final class Gateway implements AutoCloseable {
         } catch (Exception e) {
             LOG.warn("shutdown did not complete cleanly: {}", e.toString());
         } finally {
+            responders.forEach(DelegatedResponder::close);
             caKeys.close();
             store.close();
             gcMetrics.close();

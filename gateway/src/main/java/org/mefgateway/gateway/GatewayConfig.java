@@ -14,6 +14,12 @@ import org.mefgateway.hsm.HsmConfig;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+import org.yaml.snakeyaml.nodes.Tag;
 
 /**
  * The gateway's one configuration file (ops/config/mefgate.yaml). Relative paths are resolved
@@ -35,18 +41,25 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
      * @param maxInitialLineBytes the request line (method, path, version); beyond: 414
      * @param requestTimeout      from a connection's start (or its previous response) to the end of
      *                            the request headers, and from there to the response: 408 while the
-     *                            body is still arriving, 503 once it has (the connection is closed)
+     *                            body is being read, else 503 (the connection is closed)
      * @param idleTimeout         a connection without traffic for this long is closed
      * @param maxConnections      open EST connections; one more is closed at once
      * @param maxInFlight         enrolment requests (simpleenroll, simplereenroll, serverkeygen)
-     *                            being served at once; one more gets 503 + Retry-After
+     *                            being served at once, counted from the end of their body; one more
+     *                            gets 503 + Retry-After
      * @param perClientPerSecond  token-bucket refill per source IP address (0: no per-client limit)
      * @param perClientBurst      bucket size: requests a client may make at once
      * @param maxTrackedClients   buckets kept; idle ones are evicted first, and while all are busy a
      *                            new client is refused (429) rather than memory growing
+     * @param bodyTimeout         from the start of an authenticated enrolment's body read to its end;
+     *                            beyond: 408 and the connection closed
+     * @param maxBodyReadsPerClient enrolment bodies still arriving at once from one source address
+     *                            (a body sent with its headers never counts); one more gets 429 +
+     *                            Retry-After and the connection closed
      */
     public record Limits(int maxHeaderBytes, int maxInitialLineBytes, Duration requestTimeout, Duration idleTimeout,
-                         int maxConnections, int maxInFlight, int perClientPerSecond, int perClientBurst, int maxTrackedClients) {
+                         int maxConnections, int maxInFlight, int perClientPerSecond, int perClientBurst, int maxTrackedClients,
+                         Duration bodyTimeout, int maxBodyReadsPerClient) {
     }
 
     /** The operator listener: admin API (client certificate of an operator) and health. */
@@ -118,29 +131,38 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
     public record Ca(String subject, Duration validity) {
     }
 
+    /**
+     * Reads the file as strictly as a policy profile: a key given twice, or a key no accessor reads
+     * (a typo such as {@code est.maxInflight}), is refused with file:line and the valid keys there,
+     * instead of silently falling back to a default.
+     */
     public static GatewayConfig load(Path file) throws ConfigException {
-        Map<String, Object> root;
+        Node root;
         try (Reader reader = Files.newBufferedReader(file)) {
-            Object parsed = new Yaml(new SafeConstructor(new LoaderOptions())).load(reader);
-            if (!(parsed instanceof Map)) {
-                throw new ConfigException(file + ": expected a YAML mapping at the top level");
-            }
-            @SuppressWarnings("unchecked")
-            Map<String, Object> map = (Map<String, Object>) parsed;
-            root = map;
+            root = new Yaml(new SafeConstructor(new LoaderOptions())).compose(reader);
         } catch (IOException e) {
             throw new ConfigException("cannot read " + file + ": " + e.getMessage());
         } catch (RuntimeException e) {
             throw new ConfigException(file + ": not valid YAML: " + e.getMessage());
         }
-        return fromMap(new Section(file.toString(), "", root));
+        if (!(root instanceof MappingNode)) {
+            throw new ConfigException(file + ": expected a YAML mapping at the top level");
+        }
+        Section top = new Section(file.toString(), "", root);
+        GatewayConfig config = from(top);
+        top.refuseUnreadKeys();
+        config.checkAcrossSections(top);
+        return config;
     }
 
-    static GatewayConfig fromMap(Section root) throws ConfigException {
+    static GatewayConfig from(Section root) throws ConfigException {
         DataDir dataDir = new DataDir(root.path("dataDir", "var"));
 
         Section est = root.section("est");
         List<String> names = est.strings("serverNames", List.of("localhost", "127.0.0.1"));
+        if (names.isEmpty()) {
+            throw est.error("serverNames", "expected at least one name (the SANs of the TLS server certificate Enrolees check)");
+        }
         Est estConfig = new Est(est.string("host", "127.0.0.1"), est.port("port", 8443), names,
                 est.path("bootstrapTrustDir", dataDir.root().resolve("bootstrap-trust").toString()),
                 est.positive("maxBodyBytes", 64 * 1024), limits(est));
@@ -149,15 +171,15 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         Admin adminConfig = new Admin(admin.string("host", "127.0.0.1"), admin.port("port", 9443));
 
         Section hsm = root.section("hsm");
-        List<CaKeyConfig> caKeys = caKeys(root, hsm);
+        List<CaKeyConfig> caKeys = caKeys(hsm);
         HsmConfig hsmConfig = caKeys.get(0).primary();
 
         Section ca = root.section("ca");
         Ca caConfig = new Ca(ca.string("subject", "CN=MEF Gateway Root CA,O=MEF Gateway"),
-                Duration.ofDays(ca.integer("validityDays", 3650)));
+                Duration.ofDays(ca.positive("validityDays", 3650)));
 
         if (root.has("profile")) {
-            throw new ConfigException(root.file + ": profile: profiles are files in the policy directory now "
+            throw root.error("profile", "profiles are files in the policy directory now "
                     + "(policyDir, one <label>.yaml each, default.yaml without a label); see policy-engine/README.md");
         }
         // The profiles themselves are read (and validated) by the gateway at start and on reload.
@@ -166,7 +188,7 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         Section store = root.section("store");
         Optional<String> jdbcUrl = store.optionalString("jdbcUrl").filter(u -> !u.isBlank());
         if (jdbcUrl.isPresent() && !jdbcUrl.get().startsWith("jdbc:postgresql:") && !jdbcUrl.get().startsWith("jdbc:h2:")) {
-            throw new ConfigException(root.file + ": store.jdbcUrl: expected jdbc:postgresql://HOST:PORT/DB (or jdbc:h2:...), got '"
+            throw store.error("jdbcUrl", "expected jdbc:postgresql://HOST:PORT/DB (or jdbc:h2:...), got '"
                     + jdbcUrl.get().replaceAll("\\?.*", "?...") + "'");
         }
         Optional<String> passwordEnv = store.optionalString("passwordEnv");
@@ -174,18 +196,16 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         if (jdbcUrl.isPresent() && passwordEnv.isEmpty() && passwordFile.isEmpty()) {
             passwordEnv = Optional.of("MEF_DB_PASSWORD");
         }
-        int poolSize = store.integer("poolSize", 8);
-        if (poolSize < 1) {
-            throw new ConfigException(root.file + ": store.poolSize: expected at least 1, got " + poolSize);
-        }
+        int poolSize = store.positive("poolSize", 8);
         StoreConfig storeConfig = new StoreConfig(jdbcUrl, store.string("user", jdbcUrl.isPresent() ? "mef" : "sa"),
                 passwordEnv, passwordFile, poolSize);
 
         Section publication = root.section("publication");
-        int crlValidityHours = publication.integer("crlValidityHours", 24);
-        int crlRefreshMinutes = publication.integer("crlRefreshMinutes", 60);
-        if (crlValidityHours < 1 || crlRefreshMinutes < 1 || crlRefreshMinutes >= crlValidityHours * 60) {
-            throw new ConfigException(root.file + ": publication: crlRefreshMinutes must be at least 1 and shorter than crlValidityHours");
+        int crlValidityHours = publication.positive("crlValidityHours", 24);
+        int crlRefreshMinutes = publication.positive("crlRefreshMinutes", 60);
+        if (crlRefreshMinutes >= crlValidityHours * 60) {
+            throw publication.error("crlRefreshMinutes", "must be shorter than crlValidityHours (" + crlValidityHours
+                    + " h), or relying parties hold an expired CRL before the next one");
         }
         Publication publicationConfig = new Publication(publication.string("host", "127.0.0.1"), publication.port("port", 8080),
                 publication.optionalString("baseUrl").filter(u -> !u.isBlank()), Duration.ofHours(crlValidityHours),
@@ -199,7 +219,7 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
      * ones, and each key's {@code replicas} lists further tokens holding the same key. Every entry
      * inherits what it does not set (library, token, PIN source, pool size) from the level above.
      */
-    private static List<CaKeyConfig> caKeys(Section root, Section hsm) throws ConfigException {
+    private static List<CaKeyConfig> caKeys(Section hsm) throws ConfigException {
         Optional<String> pinEnv = hsm.optionalString("pinEnv");
         Optional<Path> pinFile = hsm.optionalString("pinFile").map(Path::of);
         if (pinEnv.isEmpty() && pinFile.isEmpty()) {
@@ -211,31 +231,34 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
                     hsm.string("tokenLabel", "mef-ca"), hsm.string("keyLabel", "mef-ca-p256"),
                     pinEnv, pinFile, hsm.signerThreads("signerThreads", HsmConfig.AUTO_THREADS), hsm.integer("queueCapacity", 1024));
         } catch (IllegalArgumentException e) {
-            throw new ConfigException(root.file + ": " + e.getMessage());
+            throw hsm.error(e.getMessage());
         }
         List<CaKeyConfig> keys = new ArrayList<>();
-        keys.add(key(root, CaKeyConfig.DEFAULT, top, hsm));
+        keys.add(key(CaKeyConfig.DEFAULT, top, hsm));
         Section named = hsm.section("keys");
         for (String name : named.keys()) {
             if (name.equals(CaKeyConfig.DEFAULT)) {
-                throw new ConfigException(root.file + ": hsm.keys: '" + CaKeyConfig.DEFAULT + "' is the top-level hsm key");
+                throw named.error(name, "'" + CaKeyConfig.DEFAULT + "' is the top-level hsm key");
+            }
+            if (name.equals("ca")) {
+                throw named.error(name, "'ca' is reserved: /crl/ca.crl is the top-level key's CRL");
             }
             Section k = named.section(name);
-            keys.add(key(root, name, inherit(root, top, k), k));
+            keys.add(key(name, inherit(top, k), k));
         }
         return List.copyOf(keys);
     }
 
-    private static CaKeyConfig key(Section root, String name, HsmConfig primary, Section section) throws ConfigException {
+    private static CaKeyConfig key(String name, HsmConfig primary, Section section) throws ConfigException {
         List<HsmConfig> tokens = new ArrayList<>();
         tokens.add(primary);
         for (Section replica : section.sections("replicas")) {
-            tokens.add(inherit(root, primary, replica));
+            tokens.add(inherit(primary, replica));
         }
         return new CaKeyConfig(name, tokens);
     }
 
-    private static HsmConfig inherit(Section root, HsmConfig parent, Section s) throws ConfigException {
+    private static HsmConfig inherit(HsmConfig parent, Section s) throws ConfigException {
         Optional<String> pinEnv = s.optionalString("pinEnv");
         Optional<Path> pinFile = s.optionalString("pinFile").map(Path::of);
         if (pinEnv.isEmpty() && pinFile.isEmpty()) {
@@ -247,7 +270,7 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
                     s.string("keyLabel", parent.keyLabel()), pinEnv, pinFile,
                     s.signerThreads("signerThreads", parent.signerThreads()), s.integer("queueCapacity", parent.queueCapacity()));
         } catch (IllegalArgumentException e) {
-            throw new ConfigException(root.file + ": " + e.getMessage());
+            throw s.error(e.getMessage());
         }
     }
 
@@ -261,71 +284,155 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         Section rate = est.section("rateLimit");
         int perSecond = rate.integer("perClientPerSecond", 20);
         if (perSecond < 0) {
-            throw est.error("rateLimit.perClientPerSecond", "expected 0 (off) or more, got " + perSecond);
+            throw rate.error("perClientPerSecond", "expected 0 (off) or more, got " + perSecond);
         }
         return new Limits(est.positive("maxHeaderBytes", 8 * 1024), est.positive("maxInitialLineBytes", 4 * 1024),
                 Duration.ofSeconds(est.positive("requestTimeoutSeconds", 30)), Duration.ofSeconds(est.positive("idleTimeoutSeconds", 60)),
                 est.positive("maxConnections", 1024), est.positive("maxInFlight", 64),
-                perSecond, rate.positive("perClientBurst", 200), rate.positive("maxTrackedClients", 100_000));
+                perSecond, rate.positive("perClientBurst", 200), rate.positive("maxTrackedClients", 100_000),
+                Duration.ofSeconds(est.positive("bodyTimeoutSeconds", 5)), est.positive("maxBodyReadsPerClient", 4));
     }
 
-    /** A YAML mapping with typed getters whose errors name the file and the key. */
+    /**
+     * Listeners with a fixed port (0 picks a free one) each need their own; the same port twice
+     * would fail only at bind time, after the token was opened.
+     */
+    private void checkAcrossSections(Section root) throws ConfigException {
+        Map<Integer, String> taken = new java.util.HashMap<>();
+        for (var listener : List.of(Map.entry("est", est.port()), Map.entry("admin", admin.port()),
+                Map.entry("publication", publication.port()))) {
+            int port = listener.getValue();
+            String other = port == 0 ? null : taken.putIfAbsent(port, listener.getKey());
+            if (other != null) {
+                throw root.section(listener.getKey()).error("port", port + " is also " + other
+                        + ".port; each listener needs its own port (or 0 for a free one)");
+            }
+        }
+    }
+
+    /**
+     * A YAML mapping read key by key, as policy profiles are (policy-engine YamlFields): errors
+     * name the file, the line and the dotted key. Every accessor marks its key as read, so the
+     * valid keys are exactly those the configuration reads: adding a key is reading it here,
+     * nothing else; a key nothing reads is refused by {@link #refuseUnreadKeys}. So read every
+     * key of a section unconditionally (then decide what it means), or it is refused whenever the
+     * condition is false.
+     */
     static final class Section {
+        /** Turns a YAML node into the value load() would give (Integer, String, ...). */
+        private static final class Values extends SafeConstructor {
+            Values() {
+                super(new LoaderOptions());
+            }
+
+            Object of(Node node) {
+                return constructObject(node);
+            }
+        }
+
+        private static final Values VALUES = new Values();
+
         final String file;
         private final String prefix;
-        private final Map<String, Object> values;
+        /** Where errors about this mapping point: the mapping itself, or where it would be when absent. */
+        private final Node node;
+        private final Map<String, NodeTuple> entries = new java.util.LinkedHashMap<>();
+        private final java.util.Set<String> read = new java.util.TreeSet<>();
+        private final Map<String, Section> children = new java.util.LinkedHashMap<>();
+        private final List<Section> listed = new ArrayList<>();
 
-        Section(String file, String prefix, Map<String, Object> values) {
+        /** A mapping as given in the file. */
+        Section(String file, String prefix, Node node) throws ConfigException {
+            this(file, prefix, node, node);
+        }
+
+        /** {@code mapping} null: the section is not in the file, and errors point at {@code where}. */
+        private Section(String file, String prefix, Node mapping, Node where) throws ConfigException {
             this.file = file;
             this.prefix = prefix;
-            this.values = values;
+            this.node = where;
+            if (!(mapping instanceof MappingNode m)) {
+                return;
+            }
+            for (NodeTuple tuple : m.getValue()) {
+                if (!(tuple.getKeyNode() instanceof ScalarNode key)) {
+                    throw at(tuple.getKeyNode(), prefix.isEmpty() ? "(top level)" : prefix.substring(0, prefix.length() - 1),
+                            "keys must be plain words");
+                }
+                NodeTuple first = entries.putIfAbsent(key.getValue(), tuple);
+                if (first != null) {
+                    throw at(key, prefix + key.getValue(), "given twice (first at line " + line(first.getKeyNode())
+                            + "); the second would silently replace the first");
+                }
+            }
+        }
+
+        /**
+         * Refuses a key no accessor read, in this mapping and the ones below it: a typo must not
+         * silently fall back to a default.
+         */
+        void refuseUnreadKeys() throws ConfigException {
+            for (Map.Entry<String, NodeTuple> e : entries.entrySet()) {
+                if (!read.contains(e.getKey())) {
+                    throw at(e.getValue().getKeyNode(), prefix + e.getKey(), "unknown key; valid keys here: " + read);
+                }
+            }
+            for (Section child : children.values()) {
+                child.refuseUnreadKeys();
+            }
+            for (Section child : listed) {
+                child.refuseUnreadKeys();
+            }
         }
 
         Section section(String key) throws ConfigException {
-            Object v = values.get(key);
-            if (v == null) {
-                return new Section(file, prefix + key + ".", Map.of());
+            Section known = children.get(key);
+            if (known != null) {
+                return known;
             }
-            if (!(v instanceof Map)) {
+            Node v = value(key);
+            if (v != null && !(v instanceof MappingNode)) {
                 throw error(key, "expected a mapping");
             }
-            @SuppressWarnings("unchecked")
-            Map<String, Object> map = (Map<String, Object>) v;
-            return new Section(file, prefix + key + ".", map);
+            Section child = new Section(file, prefix + key + ".", v, v == null ? node : v);
+            children.put(key, child);
+            return child;
         }
 
         boolean has(String key) {
-            return values.containsKey(key);
+            return entries.containsKey(key);
         }
 
+        /** The keys of a mapping whose keys are names chosen by the operator (hsm.keys): all valid. */
         java.util.Set<String> keys() {
-            return new java.util.TreeSet<>(values.keySet().stream().map(String::valueOf).toList());
+            read.addAll(entries.keySet());
+            return new java.util.TreeSet<>(entries.keySet());
         }
 
         /** A list of mappings, such as hsm.replicas. */
         List<Section> sections(String key) throws ConfigException {
-            Object v = values.get(key);
+            Node v = value(key);
             if (v == null) {
                 return List.of();
             }
-            if (!(v instanceof List<?> list)) {
+            if (!(v instanceof SequenceNode list)) {
                 throw error(key, "expected a list");
             }
             List<Section> out = new ArrayList<>();
-            for (int i = 0; i < list.size(); i++) {
-                if (!(list.get(i) instanceof Map<?, ?> map)) {
-                    throw error(key + "[" + i + "]", "expected a mapping");
+            for (int i = 0; i < list.getValue().size(); i++) {
+                Node item = list.getValue().get(i);
+                if (!(item instanceof MappingNode)) {
+                    throw at(item, prefix + key + "[" + i + "]", "expected a mapping");
                 }
-                @SuppressWarnings("unchecked")
-                Map<String, Object> m = (Map<String, Object>) map;
-                out.add(new Section(file, prefix + key + "[" + i + "].", m));
+                out.add(new Section(file, prefix + key + "[" + i + "].", item));
             }
+            listed.addAll(out);
             return out;
         }
 
         /** A number of signing threads, or "auto" (0): measure the token. */
         int signerThreads(String key, int fallback) throws ConfigException {
-            if ("auto".equals(values.get(key))) {
+            if ("auto".equals(scalar(key))) {
                 return HsmConfig.AUTO_THREADS;
             }
             return integer(key, fallback);
@@ -336,14 +443,7 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         }
 
         Optional<String> optionalString(String key) throws ConfigException {
-            Object v = values.get(key);
-            if (v == null) {
-                return Optional.empty();
-            }
-            if (v instanceof Map || v instanceof List) {
-                throw error(key, "expected a single value");
-            }
-            return Optional.of(v.toString());
+            return Optional.ofNullable(scalar(key)).map(Object::toString);
         }
 
         Path path(String key, String fallback) throws ConfigException {
@@ -351,7 +451,7 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         }
 
         int integer(String key, int fallback) throws ConfigException {
-            Object v = values.get(key);
+            Object v = scalar(key);
             if (v == null) {
                 return fallback;
             }
@@ -378,22 +478,61 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
         }
 
         List<String> strings(String key, List<String> fallback) throws ConfigException {
-            Object v = values.get(key);
+            Node v = value(key);
             if (v == null) {
                 return fallback;
             }
-            if (!(v instanceof List<?> list)) {
+            if (!(v instanceof SequenceNode list)) {
                 throw error(key, "expected a list");
             }
             List<String> out = new ArrayList<>();
-            for (Object o : list) {
-                out.add(String.valueOf(o));
+            for (Node item : list.getValue()) {
+                if (!(item instanceof ScalarNode)) {
+                    throw at(item, prefix + key, "expected a list of single values");
+                }
+                out.add(String.valueOf(VALUES.of(item)));
             }
             return List.copyOf(out);
         }
 
+        /** An error at the value of {@code key}, or at this mapping when the key is not given. */
         ConfigException error(String key, String what) {
-            return new ConfigException(file + ": " + prefix + key + ": " + what);
+            NodeTuple t = entries.get(key);
+            return at(t == null ? node : t.getValueNode(), prefix + key, what);
+        }
+
+        /** An error about this mapping as a whole; {@code what} names the keys. */
+        ConfigException error(String what) {
+            return new ConfigException(file + ":" + line(node) + ": " + what);
+        }
+
+        /** The value node of {@code key}, marking the key as valid here; null when absent or empty ({@code key:}). */
+        private Node value(String key) {
+            read.add(key);
+            NodeTuple t = entries.get(key);
+            if (t == null || t.getValueNode() instanceof ScalarNode s && s.getTag().equals(Tag.NULL)) {
+                return null;
+            }
+            return t.getValueNode();
+        }
+
+        private Object scalar(String key) throws ConfigException {
+            Node v = value(key);
+            if (v == null) {
+                return null;
+            }
+            if (!(v instanceof ScalarNode)) {
+                throw error(key, "expected a single value");
+            }
+            return VALUES.of(v);
+        }
+
+        private ConfigException at(Node where, String key, String what) {
+            return new ConfigException(file + ":" + line(where) + ": " + key + ": " + what);
+        }
+
+        private static int line(Node node) {
+            return node.getStartMark().getLine() + 1;
         }
     }
 }

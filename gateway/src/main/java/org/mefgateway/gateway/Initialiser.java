@@ -31,14 +31,17 @@ import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.mefgateway.gateway.ca.DelegatedResponder;
 import org.mefgateway.gateway.ca.Serials;
 import org.mefgateway.hsm.CaKey;
+import org.mefgateway.hsm.CaKeyConfig;
 import org.mefgateway.hsm.Pkcs11Token;
 
 /**
  * {@code mefgate init}: everything a gateway needs before its first start, created once and kept
- * on later runs. The CA key is generated inside the token; the TLS server key and the operator
- * key are ordinary software keys in owner-only PKCS#12 files under the data directory.
+ * on later runs. The CA key is generated inside the token, and beside each CA key its OCSP
+ * responder's key; the TLS server key and the operator key are ordinary software keys in
+ * owner-only PKCS#12 files under the data directory.
  */
 public final class Initialiser {
     private static final Pattern IP_LITERAL = Pattern.compile("[0-9.]+|.*:.*");
@@ -75,12 +78,17 @@ public final class Initialiser {
             }
             Files.createDirectories(config.est().bootstrapTrustDir());
         }
+        // After the CA key's session is closed: each token is opened again for its responder key.
+        for (CaKeyConfig key : config.caKeys()) {
+            DelegatedResponder.ensureKey(key, out);
+        }
         if (Files.exists(data.operatorKeyStore())) {
             out.accept("operator credential: kept " + data.operatorKeyStore());
         } else {
             writeOperatorCredential();
             out.accept("operator credential (pinned by the admin listener): " + data.operatorKeyStore());
         }
+        data.restrictToOwner();
     }
 
     /** The EST/admin server certificate: issued by our CA so that Enrolees need one trust anchor. */

@@ -182,7 +182,8 @@ public final class MefGate {
             return 1;
         }
         if (out.isPresent()) {
-            Files.writeString(out.get(), response.body());
+            // Owner-only whatever the umask: an export lists Enrolees' certificates and names.
+            PrivateFiles.write(out.get(), response.body().getBytes(java.nio.charset.StandardCharsets.UTF_8));
             System.out.println("wrote " + out.get());
         } else {
             System.out.println(response.body().strip());

@@ -24,7 +24,8 @@ class GatewayConfigTest {
         assertEquals(Optional.empty(), c.hsm().pinEnv());
         assertEquals(Path.of("ops/config/policies"), c.policyDir());
         assertEquals(Path.of("var/ca/ca.pem"), c.dataDir().caCertificate());
-        assertEquals(new GatewayConfig.Limits(8192, 4096, Duration.ofSeconds(30), Duration.ofSeconds(60), 1024, 64, 20, 200, 100_000),
+        assertEquals(new GatewayConfig.Limits(8192, 4096, Duration.ofSeconds(30), Duration.ofSeconds(60), 1024, 64, 20, 200, 100_000,
+                Duration.ofSeconds(5), 4),
                 c.est().limits());
         assertEquals(65536, c.est().maxBodyBytes());
     }
@@ -33,19 +34,25 @@ class GatewayConfigTest {
     void limitsHaveSafeDefaults(@TempDir Path dir) throws Exception {
         GatewayConfig c = GatewayConfig.load(write(dir, "hsm: {signerThreads: auto}"));
 
-        assertEquals(new GatewayConfig.Limits(8192, 4096, Duration.ofSeconds(30), Duration.ofSeconds(60), 1024, 64, 20, 200, 100_000),
+        assertEquals(new GatewayConfig.Limits(8192, 4096, Duration.ofSeconds(30), Duration.ofSeconds(60), 1024, 64, 20, 200, 100_000,
+                Duration.ofSeconds(5), 4),
                 c.est().limits());
     }
 
     @Test
     void limitsAreConfigurableAndZeroOrNegativeIsRefused(@TempDir Path dir) throws Exception {
-        GatewayConfig c = GatewayConfig.load(write(dir, "est: {maxInFlight: 3, requestTimeoutSeconds: 2, rateLimit: {perClientPerSecond: 0}}"));
+        GatewayConfig c = GatewayConfig.load(write(dir, "est: {maxInFlight: 3, requestTimeoutSeconds: 2, rateLimit: {perClientPerSecond: 0}, "
+                + "bodyTimeoutSeconds: 1, maxBodyReadsPerClient: 2}"));
         assertEquals(3, c.est().limits().maxInFlight());
         assertEquals(Duration.ofSeconds(2), c.est().limits().requestTimeout());
         assertEquals(0, c.est().limits().perClientPerSecond());
+        assertEquals(Duration.ofSeconds(1), c.est().limits().bodyTimeout());
+        assertEquals(2, c.est().limits().maxBodyReadsPerClient());
 
         ConfigException e = assertThrows(ConfigException.class, () -> GatewayConfig.load(write(dir, "est: {maxConnections: 0}")));
         assertTrue(e.getMessage().contains("est.maxConnections"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> GatewayConfig.load(write(dir, "est: {maxBodyReadsPerClient: 0}")));
+        assertTrue(e.getMessage().contains("est.maxBodyReadsPerClient"), e.getMessage());
         e = assertThrows(ConfigException.class, () -> GatewayConfig.load(write(dir, "est: {rateLimit: {perClientPerSecond: -1}}")));
         assertTrue(e.getMessage().contains("est.rateLimit.perClientPerSecond"), e.getMessage());
     }

@@ -72,6 +72,13 @@ class HsmKeysConfigTest {
     }
 
     @Test
+    void aNamedKeyCannotBeCalledCaWhoseCrlPathIsTheDefaultKeys(@TempDir Path dir) throws Exception {
+        Path file = write(dir, "hsm: {keys: {ca: {keyLabel: x}}}");
+        ConfigException e = assertThrows(ConfigException.class, () -> GatewayConfig.load(file));
+        assertEquals(file + ":1: hsm.keys.ca: 'ca' is reserved: /crl/ca.crl is the top-level key's CRL", e.getMessage());
+    }
+
+    @Test
     void replicasMustBeAListOfMappings(@TempDir Path dir) throws Exception {
         Path file = write(dir, "hsm: {replicas: [main-2]}");
         ConfigException e = assertThrows(ConfigException.class, () -> GatewayConfig.load(file));

@@ -13,6 +13,7 @@ import sun.security.pkcs11.wrapper.PKCS11Exception;
  * because those moved between JDK 17 and 21.
  */
 final class Ckr {
+    static final long CKR_SLOT_ID_INVALID = 0x03;
     static final long CKR_GENERAL_ERROR = 0x05;
     static final long CKR_FUNCTION_FAILED = 0x06;
     static final long CKR_ARGUMENTS_BAD = 0x07;
@@ -33,6 +34,7 @@ final class Ckr {
     static final long CKR_CRYPTOKI_NOT_INITIALIZED = 0x190;
 
     private static final Map<Long, String> NAMES = Map.ofEntries(
+            Map.entry(CKR_SLOT_ID_INVALID, "CKR_SLOT_ID_INVALID"),
             Map.entry(CKR_GENERAL_ERROR, "CKR_GENERAL_ERROR"),
             Map.entry(CKR_FUNCTION_FAILED, "CKR_FUNCTION_FAILED"),
             Map.entry(CKR_ARGUMENTS_BAD, "CKR_ARGUMENTS_BAD"),
@@ -69,6 +71,21 @@ final class Ckr {
      */
     static boolean isTokenFault(long code) {
         return !REQUEST_ONLY.contains(code);
+    }
+
+    /**
+     * Codes with which a module answers a fresh provider instance once it has lost its view of the
+     * token: the slot or token is gone, the device failed, or the module is not initialised.
+     * SoftHSM answers CKR_GENERAL_ERROR to every call after its token's directory or object files
+     * vanished, even once they are back. Only initialising the module again may cure these (see
+     * {@link Pkcs11Module}); a wrong PIN or a refused request is not among them.
+     */
+    private static final java.util.Set<Long> TOKEN_LOST = java.util.Set.of(
+            CKR_SLOT_ID_INVALID, CKR_GENERAL_ERROR, CKR_DEVICE_ERROR, CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT,
+            CKR_TOKEN_NOT_RECOGNIZED, CKR_CRYPTOKI_NOT_INITIALIZED);
+
+    static boolean isTokenLost(long code) {
+        return TOKEN_LOST.contains(code);
     }
 
     /**

@@ -59,14 +59,17 @@ public final class Pkcs11Token implements AutoCloseable {
     /**
      * Loads the PKCS#11 library, finds the token by label and logs in with the configured PIN.
      * Every call makes a new SunPKCS11 provider instance (its own session pool and key handles):
-     * this is also how a signer re-initialises after a token fault, without a JVM restart.
+     * this is also how a signer re-initialises after a token fault, without a JVM restart (when the
+     * module itself lost the token, after initialising the module again: {@link Pkcs11Module}).
      */
     public static Pkcs11Token open(HsmConfig config) throws HsmException {
-        String library = config.library().toAbsolutePath().toString();
+        String library = libraryPath(config);
         long slot = TokenSlots.slotOf(library, config.tokenLabel());
-        Provider provider = Security.getProvider("SunPKCS11").configure("--" + providerConfig(library, slot, config));
         char[] pin = Pin.read(config);
         try {
+            // SunPKCS11 fails with a ProviderException (the PKCS#11 code as its cause) when the token
+            // is gone between the slot lookup and here: the signer's recovery reads that code.
+            Provider provider = Security.getProvider("SunPKCS11").configure("--" + providerConfig(library, slot, config));
             KeyStore ks = KeyStore.getInstance("PKCS11", provider);
             ks.load(null, pin);
             return new Pkcs11Token(config, slot, provider, ks);
@@ -77,6 +80,11 @@ public final class Pkcs11Token implements AutoCloseable {
         } finally {
             java.util.Arrays.fill(pin, '\0');
         }
+    }
+
+    /** The library's path as given to the JDK's wrapper, which loads each path string once per process. */
+    static String libraryPath(HsmConfig config) {
+        return config.library().toAbsolutePath().toString();
     }
 
     /**
@@ -171,7 +179,7 @@ public final class Pkcs11Token implements AutoCloseable {
     private CaKey caKey(String label) throws HsmException {
         try {
             if (!keyStore.isKeyEntry(label)) {
-                throw new HsmException("no CA key '" + label + "' on token '" + config.tokenLabel() + "' (run 'mefgate init' first)");
+                throw new KeyNotFoundException("no CA key '" + label + "' on token '" + config.tokenLabel() + "' (run 'mefgate init' first)");
             }
             PrivateKey key = (PrivateKey) keyStore.getKey(label, null);
             Certificate[] chain = keyStore.getCertificateChain(label);
@@ -227,6 +235,37 @@ public final class Pkcs11Token implements AutoCloseable {
             throw e;
         } catch (Exception e) {
             throw new HsmException("cannot create the CA key on token '" + config.tokenLabel() + "': " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Generates a signing key that is not a CA key (an OCSP responder's, for example) under the
+     * configured key label, with the same protection as a CA key, and stores a self-signed
+     * end-entity certificate beside it: SunPKCS11 finds a key again only through a certificate.
+     * That certificate is a placeholder for finding the key; the one relying parties see is issued
+     * by a CA key and kept off the token. Refuses to overwrite an existing key of that label.
+     */
+    public CaKey createSigningKey(String subjectDn, KeyAlgorithm algorithm) throws HsmException {
+        if (hasCaKey()) {
+            throw new HsmException("token '" + config.tokenLabel() + "' already has a key '" + config.keyLabel() + "'");
+        }
+        try {
+            KeyPair pair = generate(algorithm);
+            Instant now = Instant.now();
+            X500Name subject = x500(subjectDn);
+            X509CertificateHolder holder = new JcaX509v3CertificateBuilder(subject, new BigInteger(127, new SecureRandom()),
+                    Date.from(now.minus(Duration.ofMinutes(1))), Date.from(now.plus(Duration.ofDays(3650))), subject, pair.getPublic())
+                    .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
+                    .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature))
+                    .build(new TokenContentSigner(pair.getPrivate(), provider, algorithm));
+            keyStore.setKeyEntry(config.keyLabel(), pair.getPrivate(), null,
+                    new Certificate[] {new JcaX509CertificateConverter().getCertificate(holder)});
+            return caKey();
+        } catch (HsmException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new HsmException("cannot create key '" + config.keyLabel() + "' on token '" + config.tokenLabel() + "': "
+                    + e.getMessage(), e);
         }
     }
 

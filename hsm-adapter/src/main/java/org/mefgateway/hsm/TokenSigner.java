@@ -20,6 +20,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Lock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,7 +35,11 @@ import org.slf4j.LoggerFactory;
  * {@link HsmUnavailableException} instead of waiting on a dead token. A recovery thread then
  * re-opens the token with backoff — a new SunPKCS11 instance, login, key lookup — and closes the
  * circuit only once a probe signature verifies under the public key this signer started with, so
- * no signature from another key can ever be returned.
+ * no signature from another key can ever be returned. When the fresh instance finds that the
+ * module itself has lost the token (see {@link Pkcs11Module#cures}), the recovery finalises and
+ * initialises the module again first; every token of that library is then opened anew, since the
+ * reload ends their provider instances too: a signer notices that by the module's epoch, before it
+ * touches the token.
  */
 final class TokenSigner implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TokenSigner.class);
@@ -42,15 +47,17 @@ final class TokenSigner implements AutoCloseable {
     static final Duration LAST_RETRY = Duration.ofSeconds(10);
     private static final byte[] PROBE = "mef-hsm-recovery-probe".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
-    /** A logged-in provider instance and the key handle looked up through it. */
+    /** A logged-in provider instance, the key handle looked up through it, and the module epoch it belongs to. */
     private static final class Binding {
         final Pkcs11Token token;
         final CaKey key;
+        final long epoch;
         final ThreadLocal<Signature> signatures;
 
-        Binding(Pkcs11Token token, CaKey key) {
+        Binding(Pkcs11Token token, CaKey key, long epoch) {
             this.token = token;
             this.key = key;
+            this.epoch = epoch;
             this.signatures = new ThreadLocal<>();
         }
 
@@ -67,6 +74,7 @@ final class TokenSigner implements AutoCloseable {
 
     private final String keyName;
     private final HsmConfig config;
+    private final Pkcs11Module module;
     private final PublicKey expectedKey;
     private final ThreadPoolExecutor workers;
     private final ScheduledExecutorService recovery;
@@ -75,16 +83,30 @@ final class TokenSigner implements AutoCloseable {
     private final Timer signTime;
     private final Counter reinitialisations;
     private final Counter failedReinitialisations;
+    private final Counter moduleReloads;
     private final List<Meter> meters = new ArrayList<>();
     private final int threads;
     private volatile Binding binding;
     private volatile boolean closed;
     private Duration nextRetry = FIRST_RETRY; // only touched on the recovery thread
+    private Outage outage = new Outage(); // only touched on the recovery thread
+
+    /**
+     * The outage the recovery thread is repairing, so that each step is logged once: the first
+     * failure and each change of reason, the first module reload, and the end with its totals.
+     */
+    private static final class Outage {
+        final long startNanos = System.nanoTime();
+        int attempts;
+        int reloads;
+        String reason = "";
+    }
 
     private TokenSigner(String keyName, HsmConfig config, Binding binding, PublicKey expectedKey, int threads,
                         MeterRegistry registry) {
         this.keyName = keyName;
         this.config = config;
+        this.module = Pkcs11Module.of(config);
         this.binding = binding;
         this.expectedKey = expectedKey;
         this.threads = threads;
@@ -107,9 +129,13 @@ final class TokenSigner implements AutoCloseable {
                 .description("attempts to re-initialise the token after a fault").tags(tags).tag("outcome", "success").register(registry);
         this.failedReinitialisations = Counter.builder("mef.hsm.reinitialisations")
                 .description("attempts to re-initialise the token after a fault").tags(tags).tag("outcome", "failure").register(registry);
+        this.moduleReloads = Counter.builder("mef.hsm.module.reloads")
+                .description("PKCS#11 module finalised and initialised again by this token's recovery (every token of the library re-opens)")
+                .tags(tags).register(registry);
         meters.add(signTime);
         meters.add(reinitialisations);
         meters.add(failedReinitialisations);
+        meters.add(moduleReloads);
         meters.add(Gauge.builder("mef.hsm.pool.in.use", workers, ThreadPoolExecutor::getActiveCount)
                 .description("signing workers busy").tags(tags).register(registry));
         meters.add(Gauge.builder("mef.hsm.pool.size", this, s -> s.threads)
@@ -125,9 +151,19 @@ final class TokenSigner implements AutoCloseable {
      * expected one; otherwise a token holding a different key is refused.
      */
     static TokenSigner open(String keyName, HsmConfig config, PublicKey expectedKey, MeterRegistry registry) throws HsmException {
-        Binding b = bind(config, expectedKey);
+        Pkcs11Module module = Pkcs11Module.of(config);
+        Binding b = bind(config, expectedKey, module);
         PublicKey expected = expectedKey != null ? expectedKey : b.key.publicKey();
-        Parallelism.Measurement measured = config.signerThreads() == HsmConfig.AUTO_THREADS ? Parallelism.measure(b.key) : null;
+        Parallelism.Measurement measured = null;
+        if (config.signerThreads() == HsmConfig.AUTO_THREADS) {
+            Lock inUse = module.inUse();
+            inUse.lock();
+            try {
+                measured = Parallelism.measure(b.key);
+            } finally {
+                inUse.unlock();
+            }
+        }
         int threads = measured != null ? measured.threads() : config.signerThreads();
         LOG.info("CA key '{}' on token '{}': {} signing workers{}, queue {}", keyName, config.tokenLabel(), threads,
                 measured != null ? " (measured, signatures per second by workers: " + measured.summary() + ")" : "",
@@ -144,21 +180,28 @@ final class TokenSigner implements AutoCloseable {
                 config.tokenLabel(), why.getMessage());
         int threads = Math.max(1, config.signerThreads());
         TokenSigner s = new TokenSigner(keyName, config, null, expectedKey, threads, registry);
+        s.outage.reason = String.valueOf(why.getMessage());
         s.scheduleRecovery();
         return s;
     }
 
-    private static Binding bind(HsmConfig config, PublicKey expectedKey) throws HsmException {
-        Pkcs11Token token = Pkcs11Token.open(config);
+    /**
+     * Opens a fresh provider instance, in the module's current epoch. Not logged out on failure
+     * (see trip): the instance is dropped and its sessions go with it.
+     */
+    private static Binding bind(HsmConfig config, PublicKey expectedKey, Pkcs11Module module) throws HsmException {
+        Lock inUse = module.inUse();
+        inUse.lock();
         try {
+            long epoch = module.epoch();
+            Pkcs11Token token = Pkcs11Token.open(config);
             CaKey key = token.caKey();
             if (expectedKey != null) {
                 requireSameKey(key, expectedKey, config);
             }
-            return new Binding(token, key);
-        } catch (HsmException | RuntimeException e) {
-            // Not logged out (see trip): the instance is dropped and its sessions go with it.
-            throw e;
+            return new Binding(token, key, epoch);
+        } finally {
+            inUse.unlock();
         }
     }
 
@@ -198,9 +241,13 @@ final class TokenSigner implements AutoCloseable {
         return b == null ? null : b.key;
     }
 
-    /** Whether the circuit is closed: the token is logged in and signing. */
+    /**
+     * Whether the circuit is closed: the token is logged in and signing. A binding of an earlier
+     * module epoch is already dead; the next request on it opens the circuit.
+     */
     boolean available() {
-        return binding != null;
+        Binding b = binding;
+        return b != null && b.epoch == module.epoch();
     }
 
     /** Signatures waiting for a worker. */
@@ -236,6 +283,24 @@ final class TokenSigner implements AutoCloseable {
             result.completeExceptionally(unavailable());
             return;
         }
+        // Held while signing, so that the module is never re-initialised under a signature.
+        Lock inUse = module.inUse();
+        inUse.lock();
+        try {
+            if (b.epoch != module.epoch()) {
+                // Re-initialised for a fault (maybe of another token of the library): this
+                // instance's handles are dead and may name other sessions or keys now.
+                expire(b);
+                result.completeExceptionally(unavailable());
+                return;
+            }
+            signOn(b, data, result);
+        } finally {
+            inUse.unlock();
+        }
+    }
+
+    private void signOn(Binding b, byte[] data, CompletableFuture<byte[]> result) {
         long start = System.nanoTime();
         try {
             Signature s = b.signature();
@@ -267,8 +332,27 @@ final class TokenSigner implements AutoCloseable {
         LOG.error("token '{}' failed ({}: {}): circuit open for CA key '{}', re-initialising", config.tokenLabel(),
                 failure.ckr(), cause.getMessage(), keyName);
         // Not logged out: PKCS#11 login state belongs to the whole process, and other keys may use the
-        // same token. The dropped provider's sessions are closed by SunPKCS11 once it is collected.
-        recovery.execute(() -> nextRetry = FIRST_RETRY);
+        // same token. The dropped instance is left as it is (SunPKCS11's static list of sessions keeps
+        // an instance that has one reachable, so its dead session handles are never closed later).
+        startRecovery();
+    }
+
+    /** Opens the circuit because the module was re-initialised after this binding was opened. */
+    private synchronized void expire(Binding stale) {
+        if (binding != stale || closed) {
+            return;
+        }
+        binding = null;
+        LOG.info("token '{}': the PKCS#11 module {} was re-initialised since it was opened: circuit open for CA key '{}'"
+                + " while it is opened again", config.tokenLabel(), module.library(), keyName);
+        startRecovery();
+    }
+
+    private void startRecovery() {
+        recovery.execute(() -> {
+            nextRetry = FIRST_RETRY;
+            outage = new Outage();
+        });
         scheduleRecovery();
     }
 
@@ -280,12 +364,36 @@ final class TokenSigner implements AutoCloseable {
         });
     }
 
+    /**
+     * One attempt: a fresh provider instance; if that shows the module has lost the token, the
+     * module re-initialised (once per epoch for all tokens of the library) and a fresh instance
+     * again. Counted as one success or one failure. Logged once per step, not per attempt.
+     */
     private void reinitialise() {
         if (closed) {
             return;
         }
+        outage.attempts++;
         try {
-            Binding fresh = bind(config, expectedKey);
+            Binding fresh;
+            long epoch = module.epoch();
+            try {
+                fresh = bind(config, expectedKey, module);
+            } catch (HsmException | RuntimeException e) {
+                if (!Pkcs11Module.cures(e)) {
+                    throw e;
+                }
+                if (module.reload(epoch)) {
+                    moduleReloads.increment();
+                    outage.reloads++;
+                    if (outage.reloads == 1) {
+                        LOG.warn("token '{}': a fresh provider instance finds the PKCS#11 module has lost the token ({});"
+                                + " the module {} was finalised and initialised again (every token of that library is opened again)",
+                                config.tokenLabel(), e.getMessage(), module.library());
+                    }
+                }
+                fresh = bind(config, expectedKey, module);
+            }
             synchronized (this) {
                 if (closed) {
                     return;
@@ -294,11 +402,16 @@ final class TokenSigner implements AutoCloseable {
             }
             reinitialisations.increment();
             nextRetry = FIRST_RETRY;
-            LOG.info("token '{}' re-initialised: circuit closed for CA key '{}'", config.tokenLabel(), keyName);
+            LOG.info("token '{}' re-initialised after {} attempt(s) and {} module reload(s) in {} ms: circuit closed for CA key '{}'",
+                    config.tokenLabel(), outage.attempts, outage.reloads,
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - outage.startNanos), keyName);
         } catch (HsmException | RuntimeException e) {
             failedReinitialisations.increment();
-            LOG.warn("token '{}' still unavailable ({}); next attempt in {} ms", config.tokenLabel(), e.getMessage(),
-                    nextRetry.toMillis());
+            if (!outage.reason.equals(e.getMessage())) {
+                outage.reason = String.valueOf(e.getMessage());
+                LOG.warn("token '{}' still unavailable ({}); retrying with backoff up to {} s, logged again when the reason changes",
+                        config.tokenLabel(), e.getMessage(), LAST_RETRY.toSeconds());
+            }
             nextRetry = nextRetry.multipliedBy(2).compareTo(LAST_RETRY) > 0 ? LAST_RETRY : nextRetry.multipliedBy(2);
             scheduleRecovery();
         }
@@ -325,8 +438,15 @@ final class TokenSigner implements AutoCloseable {
         }
         Binding b = binding;
         binding = null;
-        if (b != null) {
-            b.token.close();
+        Lock inUse = module.inUse();
+        inUse.lock();
+        try {
+            // An instance of an earlier epoch has no session left; its handles may be another's now.
+            if (b != null && b.epoch == module.epoch()) {
+                b.token.close();
+            }
+        } finally {
+            inUse.unlock();
         }
         meters.forEach(registry::remove);
     }

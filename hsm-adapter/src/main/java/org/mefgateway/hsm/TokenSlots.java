@@ -30,7 +30,7 @@ final class TokenSlots {
                     seen.append(seen.length() == 0 ? "" : ", ").append('\'').append(label).append('\'');
                 }
             }
-            throw new HsmException("no token labelled '" + tokenLabel + "' in " + library
+            throw new KeyNotFoundException("no token labelled '" + tokenLabel + "' in " + library
                     + (seen.length() == 0 ? " (no initialised token found)" : " (tokens present: " + seen + ")"));
         } catch (IOException e) {
             throw new HsmException("cannot load the PKCS#11 library " + library + ": " + e.getMessage(), e);

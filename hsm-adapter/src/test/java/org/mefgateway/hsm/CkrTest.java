@@ -24,6 +24,20 @@ class CkrTest {
         assertFalse(Ckr.isTokenFault(code), Ckr.name(code));
     }
 
+    /** Codes with which a module answers once it has lost the token: only re-initialising the module may help. */
+    @ParameterizedTest
+    @ValueSource(longs = {0x03, 0x05, 0x30, 0x32, 0xE0, 0xE1, 0x190})
+    void codesOfAModuleThatLostItsTokenAskForAModuleReload(long code) {
+        assertTrue(Ckr.isTokenLost(code), Ckr.name(code));
+    }
+
+    /** Session and login codes are cured by a fresh provider instance; a wrong PIN by no reload. */
+    @ParameterizedTest
+    @ValueSource(longs = {0xB3, 0xB0, 0x101, 0x60, 0x82, 0xA0, 0x06, 0x20})
+    void sessionLoginAndRequestCodesDoNot(long code) {
+        assertFalse(Ckr.isTokenLost(code), Ckr.name(code));
+    }
+
     @Test
     void unknownCodesAreTokenFaultsAndNamedInHex() {
         assertTrue(Ckr.isTokenFault(0x12345));

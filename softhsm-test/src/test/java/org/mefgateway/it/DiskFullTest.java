@@ -42,7 +42,7 @@ class DiskFullTest {
 
     /**
      * Disk full on the data directory: the embedded H2 database on a 6 MB tmpfs that the test
-     * fills while an Enrolee holds a fresh challenge. The enrolment is refused with 503 (not 500,
+     * fills, and the free space inside H2's file used up, while an Enrolee holds a fresh challenge. The enrolment is refused with 503 (not 500,
      * not a certificate); once space is freed the gateway serves again without a restart (H2 closed
      * its database on the failed write; the pool drops those connections and reopens it): another
      * Enrolee enrols, and every certificate handed out is in the ledger.
@@ -78,6 +78,7 @@ class DiskFullTest {
 
                 Path filler = mount.resolve("filler");
                 fill(filler);
+                useUpStoreFileSpace(mef);
                 assertUnavailable(enrol(mef, firstClient, firstCsr));
 
                 Files.delete(filler);
@@ -123,6 +124,39 @@ class DiskFullTest {
             }
         }
         throw new AssertionError("no Enrolee " + enroleeId + " in " + r.body());
+    }
+
+    /**
+     * H2 reuses the free space inside its file (Store.H2_FILE_SIZE_SETTINGS: chunks reusable after
+     * 1 s), so with the file system full a write fails only once no block of the file is free.
+     * This writes through the gateway's own database (same JVM, same URL: the same H2 instance)
+     * into a table of its own, 1 KB rows each synced, until H2 refuses; H2 then closes the
+     * database, and reopening it may free the space of the chunk it could not finish, so again,
+     * until the first write after a reopen is refused: no room is left for the gateway's writes
+     * either, as after a long enough run on a full disk.
+     */
+    private static void useUpStoreFileSpace(TestGateway mef) throws Exception {
+        byte[] row = new byte[1024];
+        new java.util.Random(1).nextBytes(row); // incompressible
+        for (int round = 0; round < 20; round++) {
+            int written = 0;
+            try (java.sql.Connection db = java.sql.DriverManager.getConnection(mef.config.store().url(mef.config.dataDir()), "sa", "");
+                 java.sql.Statement s = db.createStatement();
+                 java.sql.PreparedStatement insert = db.prepareStatement(
+                         "CREATE TABLE IF NOT EXISTS mef_test_filler (b VARBINARY(1024)); INSERT INTO mef_test_filler VALUES (?)")) {
+                for (; written < 10_000; written++) { // 10 MB: more than the 6 MB file system holds
+                    insert.setBytes(1, row);
+                    insert.executeUpdate();
+                    s.execute("CHECKPOINT SYNC");
+                }
+                throw new AssertionError("H2 wrote 10 MB to a full 6 MB file system");
+            } catch (java.sql.SQLException refused) {
+                if (written == 0) {
+                    return;
+                }
+            }
+        }
+        throw new AssertionError("H2 still found room after 20 reopenings of a full file system");
     }
 
     /** Writes until the file system refuses: ENOSPC. */

@@ -30,7 +30,7 @@ final class LedgerGate implements AutoCloseable {
     static LedgerGate closed(TestGateway mef) throws Exception {
         LedgerGate gate = new LedgerGate(mef, mef.config.store().jdbcUrl().isPresent());
         try (Connection db = gate.connect(); Statement s = db.createStatement()) {
-            s.execute("CREATE TABLE mef_test_gate (closed INT)");
+            s.execute("CREATE TABLE " + (gate.postgres ? "" : "IF NOT EXISTS ") + "mef_test_gate (closed INT)");
             s.execute("INSERT INTO mef_test_gate VALUES (1)");
             if (gate.postgres) {
                 s.execute("CREATE OR REPLACE FUNCTION mef_test_wait() RETURNS trigger AS $$ BEGIN "
@@ -38,7 +38,7 @@ final class LedgerGate implements AutoCloseable {
                         + "LANGUAGE plpgsql");
                 s.execute("CREATE TRIGGER mef_test_slow BEFORE INSERT ON issued_certificate FOR EACH ROW EXECUTE FUNCTION mef_test_wait()");
             } else {
-                s.execute("CREATE TRIGGER mef_test_slow BEFORE INSERT ON issued_certificate FOR EACH ROW CALL '"
+                s.execute("CREATE TRIGGER IF NOT EXISTS mef_test_slow BEFORE INSERT ON issued_certificate FOR EACH ROW CALL '"
                         + Wait.class.getName() + "'");
             }
         }
@@ -73,7 +73,12 @@ final class LedgerGate implements AutoCloseable {
         }
     }
 
-    /** Opens the gate, lets the inserts held at it through, and removes the trigger. */
+    /**
+     * Opens the gate, lets the inserts held at it through, and removes the trigger on PostgreSQL.
+     * On H2 the trigger stays, the gate open (one empty-table read per insert): H2 fails an insert
+     * firing a trigger that is being dropped (ConcurrentModificationException in Table.fireRow),
+     * and a request of the test may reach its ledger insert just then.
+     */
     @Override
     public void close() throws Exception {
         open();
@@ -81,8 +86,11 @@ final class LedgerGate implements AutoCloseable {
         while (waiting() > 0 && Instant.now().isBefore(deadline)) {
             Thread.sleep(10);
         }
+        if (!postgres) {
+            return;
+        }
         try (Connection db = connect(); Statement s = db.createStatement()) {
-            s.execute("DROP TRIGGER mef_test_slow" + (postgres ? " ON issued_certificate" : ""));
+            s.execute("DROP TRIGGER mef_test_slow ON issued_certificate");
             s.execute("DROP TABLE mef_test_gate");
         }
     }

@@ -23,9 +23,10 @@ import org.mefgateway.policy.Oids;
  * The EST listener's limits and its admission control, on a gateway configured small: at most
  * 2 enrolments in flight and 40 connections (the per-client rate limit is off here; it has its
  * own gateway in PerClientRateLimitTest, where its arithmetic can be exact). No assertion depends
- * on timing: the in-flight bound is filled deterministically by requests whose body has not
- * arrived yet, known to hold it once a third such request has been shed, and the bursts are
- * judged by their statuses and counts.
+ * on timing: the in-flight bound is filled deterministically by enrolments held in their ledger
+ * write by a slow database ({@link LedgerGate}), known to hold it once a third has been shed, and
+ * the bursts are judged by their statuses and counts. (A request whose body has not arrived holds
+ * no slot: the slot is taken once the body is complete, see AnonymousStarvationTest.)
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LimitsAndOverloadTest {
@@ -95,47 +96,35 @@ class LimitsAndOverloadTest {
         return new Enrolment(d, client, TestCsr.p256().challenge(challenge).uri(AE_ID).eku(Oids.SUID_EKU_ARC + ".40").base64());
     }
 
-    /** An enrolment sent up to the first 4 bytes of its body: admitted, it holds a slot until the rest is sent. */
-    record Held(RawHttps connection, String rest, StringBuilder answer) {
-        void finish() throws Exception {
-            try {
-                connection.send(rest);
-            } catch (java.io.IOException closed) {
-                // a shed request's connection: the server answered it and closed
-            }
-            answer.append(connection.readAll());
-        }
-    }
-
-    private static Held hold(DeviceMaker.Device device, String body) throws Exception {
-        RawHttps c = RawHttps.connect(mef, device);
-        c.send("POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/pkcs10\r\n"
-                + "Connection: close\r\nContent-Length: " + body.length() + "\r\n\r\n" + body.substring(0, 4));
-        return new Held(c, body.substring(4), new StringBuilder());
+    /** Sends an enrolment; its answer comes when it is served (or shed). */
+    private static CompletableFuture<HttpResponse<String>> send(Enrolment e) {
+        return e.client().sendAsync(java.net.http.HttpRequest.newBuilder(mef.est("/simpleenroll"))
+                .header("Content-Type", "application/pkcs10").POST(java.net.http.HttpRequest.BodyPublishers.ofString(e.csr()))
+                .build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /**
-     * Fills the in-flight bound (2) with three enrolments whose bodies have not arrived, and waits
-     * (polling, with a deadline) until one of them is answered: that one was shed, which the server
-     * does only with both slots taken, and nothing else is in flight, so the other two hold them
-     * until they are finished. Returns the index of the shed one; its answer is in its {@link Held}.
+     * Fills the in-flight bound (2) with three enrolments sent at once while the ledger is held
+     * ({@link LedgerGate}: none of them can complete), and waits (polling, with a deadline) until
+     * one of them is answered: that one was shed, which the server does only with both slots taken,
+     * and nothing else is in flight, so the other two hold them until the gate opens. A slot is
+     * taken only once a registered Enrolee's body is complete, so the holders are real enrolments
+     * that the MEF is working on. Returns the index of the shed one.
      */
-    private static int fillTheBound(List<Held> three) throws Exception {
+    private static int fillTheBound(List<CompletableFuture<HttpResponse<String>>> three) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
             for (int i = 0; i < three.size(); i++) {
-                String answer = three.get(i).connection().readWithin(100);
-                if (!answer.isEmpty()) {
-                    // Its connection stays open (the server does not read the rest of the body): read just the answer.
-                    three.get(i).answer().append(three.get(i).connection().readRestOfResponse(answer));
+                if (three.get(i).isDone()) {
                     for (int j = 0; j < three.size(); j++) {
                         if (j != i) {
-                            assertEquals("", three.get(j).connection().readWithin(100), "the other two hold the slots");
+                            assertTrue(!three.get(j).isDone(), "the other two hold the slots");
                         }
                     }
                     return i;
                 }
             }
+            Thread.sleep(20);
         }
         throw new AssertionError("none of the three was shed within 30 s");
     }
@@ -157,47 +146,44 @@ class LimitsAndOverloadTest {
     @Test
     @Order(3)
     void beyondMaxInFlightAnEnrolmentIs503WithRetryAfterAtOnceAndGoesThroughOnceThereIsRoom() throws Exception {
-        DeviceMaker.Device holder = registered();
+        List<Enrolment> three = List.of(ready(), ready(), ready());
         Enrolment enrolment = ready();
         int issuedBefore = mef.issued().size();
         double shedBefore = shedCount("capacity");
 
-        // Enrolments whose bodies never arrive hold the slots (a 1000-byte body, never sent in full).
-        List<Held> slow = new ArrayList<>();
-        try {
-            for (int i = 0; i < 3; i++) {
-                slow.add(hold(holder, "MIIB" + "A".repeat(996)));
+        List<CompletableFuture<HttpResponse<String>>> sent = new ArrayList<>();
+        int shed;
+        // Enrolments held in their ledger write hold the slots until the gate opens.
+        try (LedgerGate gate = LedgerGate.closed(mef)) {
+            for (Enrolment e : three) {
+                sent.add(send(e));
             }
-            int shed = fillTheBound(slow);
-            assertShedAtCapacity(slow.get(shed).answer().toString());
+            shed = fillTheBound(sent);
+            assertShedAtCapacity(sent.get(shed).get());
             HttpResponse<String> refused = TestGateway.post(enrolment.client(), mef.est("/simpleenroll"), "application/pkcs10",
                     enrolment.csr());
             assertShedAtCapacity(refused);
             assertEquals(issuedBefore, mef.issued().size(), "nothing issued");
             assertEquals(shedBefore + 2, shedCount("capacity"), "both refusals counted in mef_est_requests_shed_total{reason=capacity}");
-        } finally {
-            for (Held c : slow) {
-                c.connection().close();
+        }
+        for (int i = 0; i < three.size(); i++) {
+            if (i != shed) {
+                assertEquals(200, sent.get(i).get().statusCode(), sent.get(i).get().body());
             }
         }
-        // The slots are released with the connections; the same request (its challenge untouched) now succeeds.
-        HttpResponse<String> retried = null;
-        for (int i = 0; i < 50; i++) {
-            retried = TestGateway.post(enrolment.client(), mef.est("/simpleenroll"), "application/pkcs10", enrolment.csr());
-            if (retried.statusCode() != 503) {
-                break;
-            }
-            Thread.sleep(100);
+        // The slots are released with the two answers; the shed requests (their challenges untouched) now succeed.
+        for (Enrolment e : List.of(three.get(shed), enrolment)) {
+            HttpResponse<String> retried = TestGateway.post(e.client(), mef.est("/simpleenroll"), "application/pkcs10", e.csr());
+            assertEquals(200, retried.statusCode(), retried.body());
         }
-        assertEquals(200, retried.statusCode(), retried.body());
-        assertEquals(issuedBefore + 1, mef.issued().size());
+        assertEquals(issuedBefore + 4, mef.issued().size());
     }
 
     /**
      * 24 Enrolees enrol at once, 12 times the in-flight bound, while the admin listener's
-     * readiness probe is polled. The bound is held first by two enrolments whose bodies are still
-     * arriving (a third is shed, which proves it): every one of the 24 is shed at once with 503 +
-     * Retry-After, and counted. The two held then finish and are issued. The 24 and the third
+     * readiness probe is polled. The bound is held first by two enrolments held in their ledger
+     * write (a third is shed, which proves it): every one of the 24 is shed at once with 503 +
+     * Retry-After, and counted. The ledger is let go and the two held are issued. The 24 and the third
      * retry at once, now competing for the 2 slots: every answer is 200 or 503 + Retry-After, the
      * 503s are exactly what the shed counter adds, the 200s exactly what the ledger adds; those
      * shed again enrol one after another. Readiness answers 200 throughout, each Enrolee ends
@@ -219,24 +205,25 @@ class LimitsAndOverloadTest {
         double shedBefore = shedCount("capacity");
         List<Integer> health = new ArrayList<>();
 
-        List<Held> held = new ArrayList<>();
-        for (Enrolment h : holders) {
-            held.add(hold(h.device(), h.csr()));
-        }
-        int shedHolder = fillTheBound(held);
-        assertShedAtCapacity(held.get(shedHolder).answer().toString());
+        List<CompletableFuture<HttpResponse<String>>> held = new ArrayList<>();
+        int shedHolder;
+        try (LedgerGate gate = LedgerGate.closed(mef)) {
+            for (Enrolment h : holders) {
+                held.add(send(h));
+            }
+            shedHolder = fillTheBound(held);
+            assertShedAtCapacity(held.get(shedHolder).get());
 
-        List<HttpResponse<String>> first = sendAtOnce(burst, health);
-        for (HttpResponse<String> r : first) {
-            assertShedAtCapacity(r);
+            List<HttpResponse<String>> first = sendAtOnce(burst, health);
+            for (HttpResponse<String> r : first) {
+                assertShedAtCapacity(r);
+            }
+            assertEquals(shedBefore + 1 + clients, shedCount("capacity"), "every 503 counted, nothing else");
+            assertEquals(issuedBefore, mef.issued().size(), "nothing issued while the bound was held");
         }
-        assertEquals(shedBefore + 1 + clients, shedCount("capacity"), "every 503 counted, nothing else");
-        assertEquals(issuedBefore, mef.issued().size(), "nothing issued while the bound was held");
-
         for (int i = 0; i < held.size(); i++) {
             if (i != shedHolder) {
-                held.get(i).finish();
-                assertEquals(List.of(200), RawHttps.statuses(held.get(i).answer().toString()), held.get(i).answer().toString());
+                assertEquals(200, held.get(i).get().statusCode(), held.get(i).get().body());
             }
         }
         assertEquals(issuedBefore + 2, mef.issued().size(), "the two that held the bound are issued");
@@ -275,9 +262,7 @@ class LimitsAndOverloadTest {
         AdminClient admin = new AdminClient(mef.config);
         List<CompletableFuture<HttpResponse<String>>> sent = new ArrayList<>();
         for (Enrolment e : enrolments) {
-            sent.add(e.client().sendAsync(java.net.http.HttpRequest.newBuilder(mef.est("/simpleenroll"))
-                    .header("Content-Type", "application/pkcs10").POST(java.net.http.HttpRequest.BodyPublishers.ofString(e.csr()))
-                    .build(), HttpResponse.BodyHandlers.ofString()));
+            sent.add(send(e));
         }
         CompletableFuture<Void> all = CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new));
         do {

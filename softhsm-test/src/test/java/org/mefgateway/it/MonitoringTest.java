@@ -151,12 +151,19 @@ class MonitoringTest {
     }
 
     @Test
-    void caCertificateExpiryPerKeyAndCrlTimesAreGaugesInEpochSeconds() {
+    void caCertificateExpiryAndCrlTimesPerKeyAreGaugesInEpochSecondsWithNoRevocationPending() {
         String s = scrapeAfterOneEnrolment;
-        assertEquals(mef.caCertificate.getNotAfter().getTime() / 1000, (long) value(s, "mef_ca_certificate_not_after_seconds", Map.of("key", "default")));
-        StoredCrl crl = mef.gateway.store().latestCrl().orElseThrow();
-        assertEquals(crl.nextUpdate().getEpochSecond(), (long) value(s, "mef_crl_next_update_seconds", Map.of()));
-        assertEquals(crl.thisUpdate().getEpochSecond(), (long) value(s, "mef_crl_this_update_seconds", Map.of()));
+        Map<String, String> key = Map.of("key", "default");
+        assertEquals(mef.caCertificate.getNotAfter().getTime() / 1000, (long) value(s, "mef_ca_certificate_not_after_seconds", key));
+        StoredCrl crl = mef.gateway.store().latestCrl("default").orElseThrow();
+        assertEquals(crl.nextUpdate().getEpochSecond(), (long) value(s, "mef_crl_next_update_seconds", key));
+        assertEquals(crl.thisUpdate().getEpochSecond(), (long) value(s, "mef_crl_this_update_seconds", key));
+        assertEquals(0.0, value(s, "mef_crl_revocations_pending", key));
+        // The OCSP responder certificate issued at start, for OcspResponderTest's renewal: 7 days.
+        double responderNotAfter = value(s, "mef_ocsp_responder_certificate_not_after_seconds", key);
+        assertTrue(responderNotAfter > java.time.Instant.now().plus(Duration.ofDays(6)).getEpochSecond(), grep(s, "mef_ocsp_responder"));
+        assertEquals(0.0, value(s, "mef_ocsp_responses_total", Map.of("answer", "good")));
+        assertEquals(0.0, value(s, "mef_hsm_circuit_state", Map.of("key", "default/ocsp", "token", "mef-test")), "the responder key's signer");
     }
 
     @Test
@@ -197,13 +204,13 @@ class MonitoringTest {
     void aClientThatLeavesBeforeTheResponseIsCountedAsAnErrorWithoutStatus() throws Exception {
         Map<String, String> abandoned = Map.of("operation", "simpleenroll", "label", "", "status", "none");
         double before = valueOr0(scrape(), "mef_est_requests_total", abandoned);
-        javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
-        tls.init(null, org.mefgateway.gateway.TlsMaterial.trustManagers(List.of(mef.caCertificate)).getTrustManagers(), null);
+        // A registered Enrolee's client certificate: an anonymous one is answered 401 before its body is read.
+        DeviceMaker.Device device = maker.device("leaving-device");
+        mef.register(device, "ae-mon-leaving", "AE-ID", AE_ID + "-LEAVING", 40);
         // Headers announcing a body that never comes, then the connection is gone.
-        try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", mef.gateway.estPort())) {
-            socket.getOutputStream().write(("POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                    + "Content-Type: application/pkcs10\r\nContent-Length: 1000\r\n\r\nMIIB").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-            socket.getOutputStream().flush();
+        try (RawHttps connection = RawHttps.connect(mef, device)) {
+            connection.send("POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Content-Type: application/pkcs10\r\nContent-Length: 1000\r\n\r\nMIIB");
         }
 
         // Recorded when the gateway notices the closed connection: poll the scrape for it.

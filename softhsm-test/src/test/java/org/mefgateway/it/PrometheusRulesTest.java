@@ -30,6 +30,19 @@ class PrometheusRulesTest {
         assertTrue(r.output().contains("SUCCESS"), r.output());
     }
 
+    /**
+     * promtool's unit tests of the alert rules (alerts-test.yml): MefEstErrorRatioHigh fires for a
+     * 5xx ratio over 5% on any one listener (publication, admin), judged per listener.
+     */
+    @Test
+    void alertRulesPassTheirPromtoolUnitTests() throws Exception {
+        requireOnPath("promtool");
+        Result r = run(PROMETHEUS, "promtool", "test", "rules", "alerts-test.yml");
+
+        assertEquals(0, r.exit(), r.output());
+        assertTrue(r.output().contains("SUCCESS"), r.output());
+    }
+
     /** Laid out as in a checkout after 'ops/run': the scrape's ca_file is ../../var/ca/ca.pem from ops/prometheus. */
     @Test
     void scrapeConfigPassesPromtoolCheckConfig(@TempDir Path root) throws Exception {

@@ -73,7 +73,7 @@ public final class TestGateway implements AutoCloseable {
 
     public static TestGateway start(TestDatabase database, Map<String, String> profiles, DeviceMaker... trustedMakers)
             throws Exception {
-        return start(database, "", profiles, List.of(), trustedMakers);
+        return start(database, "", "", profiles, List.of(), trustedMakers);
     }
 
     /**
@@ -82,7 +82,13 @@ public final class TestGateway implements AutoCloseable {
      */
     public static TestGateway startWithEst(String estSettings, Map<String, String> profiles, DeviceMaker... trustedMakers)
             throws Exception {
-        return start(TestDatabase.fromSystemProperty(), estSettings, profiles, List.of(), trustedMakers);
+        return start(TestDatabase.fromSystemProperty(), estSettings, "", profiles, List.of(), trustedMakers);
+    }
+
+    /** A gateway with more publication settings (YAML flow-mapping entries such as {@code "crlRefreshMinutes: 7200"}). */
+    public static TestGateway startWithPublication(String publicationSettings, DeviceMaker... trustedMakers) throws Exception {
+        return start(TestDatabase.fromSystemProperty(), "", publicationSettings, Map.of("default.yaml", DEFAULT_PROFILE), List.of(),
+                trustedMakers);
     }
 
     /**
@@ -92,11 +98,11 @@ public final class TestGateway implements AutoCloseable {
      */
     public static TestGateway start(TestDatabase database, Map<String, String> profiles, List<String> extraKeys,
                                     DeviceMaker... trustedMakers) throws Exception {
-        return start(database, "", profiles, extraKeys, trustedMakers);
+        return start(database, "", "", profiles, extraKeys, trustedMakers);
     }
 
-    private static TestGateway start(TestDatabase database, String estSettings, Map<String, String> profiles, List<String> extraKeys,
-                                     DeviceMaker... trustedMakers) throws Exception {
+    private static TestGateway start(TestDatabase database, String estSettings, String publicationSettings, Map<String, String> profiles,
+                                     List<String> extraKeys, DeviceMaker... trustedMakers) throws Exception {
         SoftHsm hsm = SoftHsm.fresh("mef-test");
         Path dir = hsm.dir.resolve("var");
         Path trust = Files.createDirectories(dir.resolve("bootstrap-trust"));
@@ -117,7 +123,7 @@ public final class TestGateway implements AutoCloseable {
                         + "}}",
                 "ca: {subject: 'CN=Test MEF Root CA,O=MEF Gateway Tests', validityDays: 3650}",
                 "policyDir: " + policies,
-                "publication: {host: 127.0.0.1, port: 0}",
+                "publication: {host: 127.0.0.1, port: 0" + (publicationSettings.isEmpty() ? "" : ", " + publicationSettings) + "}",
                 database.storeYaml(hsm.dir),
                 ""));
         GatewayConfig config = GatewayConfig.load(configFile);
@@ -166,6 +172,19 @@ public final class TestGateway implements AutoCloseable {
         if (r.statusCode() != 201) {
             throw new IllegalStateException("registration refused: " + r.statusCode() + " " + r.body());
         }
+    }
+
+    /**
+     * One first enrolment through our Enrolee of a new device of {@code maker}, registered as the
+     * AE-ID {@code //m2m.example.com/CSE1/NAME} with SUID 40: a certificate the ledger knows.
+     * The credentials are written to {@code dir}.
+     */
+    public java.security.cert.X509Certificate enrolNew(DeviceMaker maker, String name, java.nio.file.Path dir) throws Exception {
+        DeviceMaker.Device device = maker.device(name);
+        register(device, name, "AE-ID", "//m2m.example.com/CSE1/" + name, 40);
+        org.mefgateway.enrolee.EnroleeOptions options = new org.mefgateway.enrolee.EnroleeOptions(mefBase(), null, device.keyStore(),
+                DeviceMaker.Device.PASSWORD, List.of(caCertificate), dir.resolve(name + ".p12"), "out-password".toCharArray());
+        return new org.mefgateway.enrolee.Enrolee(options).enrol((n, text) -> { }).orElseThrow().credentials().certificate();
     }
 
     /** The profiles this gateway serves right now (admin API), default first. */

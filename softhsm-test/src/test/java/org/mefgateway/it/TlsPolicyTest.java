@@ -21,7 +21,8 @@ import org.mefgateway.gateway.Pem;
  * The TLS policy of both listeners seen from {@code openssl s_client}: TLS 1.2 and 1.3 only,
  * ECDHE with AEAD preferred, TS-0003 10.2's TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256 accepted,
  * nothing weaker. The client is told to allow everything (SECLEVEL=0), so a refusal is the
- * server's. And a bootstrap certificate that has expired fails the handshake.
+ * server's. A bootstrap certificate that has expired fails the handshake, and a client's TLS 1.2
+ * renegotiation is refused.
  */
 class TlsPolicyTest {
     static DeviceMaker maker;
@@ -97,6 +98,50 @@ class TlsPolicyTest {
     void theServerPrefersAeadOverTheCbcSuite() throws Exception {
         Handshake h = sClient(mef.gateway.estPort(), "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256");
         assertTrue(h.output().contains("Cipher is ECDHE-ECDSA-AES128-GCM-SHA256"), h.output());
+    }
+
+    /**
+     * TLS 1.2 renegotiation asked for by the client ({@code R} typed into s_client) costs the
+     * server a full handshake that no limit sees: refused with a handshake_failure alert and the
+     * connection closed, on both listeners (before: renegotiated, the connection kept).
+     */
+    @Test
+    void clientInitiatedTls12RenegotiationIsRefusedOnBothListeners() throws Exception {
+        for (int port : List.of(mef.gateway.estPort(), mef.gateway.adminPort())) {
+            List<String> command = List.of("openssl", "s_client", "-connect", "127.0.0.1:" + port, "-servername", "localhost",
+                    "-CAfile", "ca.pem", "-verify_return_error", "-tls1_2");
+            Path out = Files.createTempFile(dir, "renegotiation", ".txt");
+            Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+            try {
+                awaitOutput(out, "Cipher is", p);
+                p.getOutputStream().write("R\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                p.getOutputStream().flush();
+                awaitOutput(out, "RENEGOTIATING", p);
+                // Refused: the server's alert ends s_client. Renegotiated: it stays connected until its input ends.
+                boolean ended = p.waitFor(10, TimeUnit.SECONDS);
+                String output = Files.readString(out);
+                String after = output.substring(output.indexOf("RENEGOTIATING"));
+                System.out.println("$ " + String.join(" ", command.subList(1, command.size())) + ", then R\n  -> "
+                        + (ended ? "exit " + p.exitValue() : "still connected 10 s later") + ": "
+                        + after.lines().skip(1).findFirst().orElse("").strip());
+                assertTrue(ended && p.exitValue() != 0 && after.contains("alert handshake failure"), "port " + port + ":\n" + output);
+            } finally {
+                p.getOutputStream().close();
+                p.destroy();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /** Polls s_client's output until it contains {@code text} (30 s at most). */
+    private static void awaitOutput(Path out, String text, Process p) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.readString(out).contains(text)) {
+            if (System.nanoTime() > deadline || !p.isAlive()) {
+                throw new AssertionError("s_client did not print '" + text + "':\n" + Files.readString(out));
+            }
+            Thread.sleep(50);
+        }
     }
 
     @Test

@@ -246,10 +246,11 @@ class WireFormatTest {
                 new Case("publication CRL 200", Peer.PUBLICATION, request("GET", "/crl/ca.crl", null),
                         "HTTP/1.1 200 OK", List.of("Content-Type", "Last-Modified", "Content-Length"),
                         Map.of("Content-Type", "application/pkix-crl"), WireFormatTest::crl),
+                // A serial this CA never issued: OCSP's unsigned "unauthorized" (RFC 5019 2.2.3), no caching headers.
                 new Case("publication OCSP POST 200", Peer.PUBLICATION,
                         request("POST", "/ocsp", ocspRequest, "Content-Type: application/ocsp-request"),
                         "HTTP/1.1 200 OK", error, Map.of("Content-Type", "application/ocsp-response"),
-                        r -> assertEquals(OCSPResp.SUCCESSFUL, ocsp(r.body()).getStatus())),
+                        r -> assertEquals(OCSPResp.UNAUTHORIZED, ocsp(r.body()).getStatus())),
                 new Case("publication 404", Peer.PUBLICATION, request("GET", "/nowhere", null),
                         "HTTP/1.1 404 Not Found", error, plain, reason("no such resource: /nowhere")),
                 new Case("publication 405 POST CRL", Peer.PUBLICATION, request("POST", "/crl/ca.crl", new byte[0]),
@@ -333,16 +334,18 @@ class WireFormatTest {
     }
 
     /**
-     * The publication listener has no connection guard: what Netty cannot parse gets Vert.x's own
-     * 400, which passes the canonical names too, and the connection is closed.
+     * The publication listener has the same connection guard as EST and admin: what Netty cannot
+     * parse gets the guard's one-line text/plain 400 with canonical names, and the connection is closed.
      */
     @Test
-    void vertxsOwn400OnThePublicationListenerHasCanonicalNames() throws Exception {
+    void aMalformedHeaderOnThePublicationListenerGetsTheGuardsCanonical400() throws Exception {
         try (Conn conn = Peer.PUBLICATION.open()) {
             Response r = conn.exchange("GET /crl/ca.crl HTTP/1.1\r\nHost: 127.0.0.1\r\nthis line has no colon\r\n\r\n"
                     .getBytes(StandardCharsets.US_ASCII), false);
-            observe("publication 400 (Vert.x's own)", r);
-            assertWire(r, "HTTP/1.1 400 Bad Request", List.of("Content-Length"), Map.of("Content-Length", "0"));
+            observe("publication 400 (connection guard)", r);
+            assertWire(r, "HTTP/1.1 400 Bad Request", List.of("Connection", "Content-Type", "Content-Length"),
+                    Map.of("Connection", "close", "Content-Type", TEXT_PLAIN));
+            reason("malformed HTTP request").accept(r);
             assertEquals("", new String(conn.rest(), StandardCharsets.ISO_8859_1), "closed after the 400");
         }
     }

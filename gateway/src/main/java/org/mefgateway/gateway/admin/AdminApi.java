@@ -26,12 +26,12 @@ import org.mefgateway.gateway.Routes;
 import org.mefgateway.gateway.TlsMaterial;
 import org.mefgateway.gateway.est.ErrorResponses;
 import org.mefgateway.gateway.mef.PolicyDirectory;
+import org.mefgateway.gateway.publication.RevocationPublisher;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
 import org.mefgateway.gateway.store.PendingRequest;
 import org.mefgateway.policy.ProfileException;
 import org.mefgateway.gateway.est.EstApi;
 import org.mefgateway.gateway.est.EstError;
-import org.mefgateway.gateway.ca.CrlPublisher;
 import org.mefgateway.gateway.store.AuditChain;
 import org.mefgateway.gateway.store.AuditEvent;
 import org.mefgateway.gateway.store.CertificateFilter;
@@ -68,25 +68,21 @@ public final class AdminApi {
     private final CaKeys caKeys;
     private final PolicyDirectory policies;
     private final RegistrationAuthority ra;
-    private final CrlPublisher crl;
+    private final RevocationPublisher revocations;
     private final WorkerExecutor storeWorkers;
-    /** CRL signing waits on the HSM: the publication pool, as for scheduled CRLs and OCSP. */
-    private final WorkerExecutor publicationWorkers;
     private final Set<String> operatorFingerprints;
     private final PrometheusMeterRegistry meters;
     private final Clock clock;
 
-    public AdminApi(Store store, CaKeys caKeys, CrlPublisher crl, PolicyDirectory policies, RegistrationAuthority ra,
-                    WorkerExecutor storeWorkers, WorkerExecutor publicationWorkers, List<X509Certificate> operators,
-                    PrometheusMeterRegistry meters, Clock clock) {
+    public AdminApi(Store store, CaKeys caKeys, RevocationPublisher revocations, PolicyDirectory policies, RegistrationAuthority ra,
+                    WorkerExecutor storeWorkers, List<X509Certificate> operators, PrometheusMeterRegistry meters, Clock clock) {
         this.policies = policies;
         this.ra = ra;
         this.meters = meters;
         this.store = store;
         this.caKeys = caKeys;
-        this.crl = crl;
+        this.revocations = revocations;
         this.storeWorkers = storeWorkers;
-        this.publicationWorkers = publicationWorkers;
         Set<String> fps = new HashSet<>();
         operators.forEach(c -> fps.add(TlsMaterial.fingerprint(c)));
         this.operatorFingerprints = Set.copyOf(fps);
@@ -450,8 +446,9 @@ public final class AdminApi {
 
     /**
      * Revokes a certificate of this CA (body {"reason": "keyCompromise"}, default unspecified),
-     * then signs a new CRL so the revocation is published at once. OCSP answers from the ledger
-     * and sees it immediately, on every node.
+     * then signs a new CRL of the certificate's CA key so the revocation is published at once (while
+     * the key cannot sign, again every few seconds until it can). OCSP reads the ledger on every
+     * request and answers revoked at once, on every node.
      */
     private void revoke(RoutingContext ctx) {
         String serial;
@@ -481,14 +478,10 @@ public final class AdminApi {
                 case ALREADY_REVOKED -> ctx.fail(EstError.of(409, "certificate " + serial + " is already revoked"));
                 default -> {
                     LOG.info("{} revoked serial={} reason={}", operator, serial, reason.rfcName());
-                    // The revocation is durable; a CRL that fails to sign now is signed again on schedule.
-                    publicationWorkers.executeBlocking(crl::regenerate, false).onComplete(signed -> {
+                    // The revocation is durable; a CRL that cannot be signed now is retried until it is.
+                    revocations.afterRevocation(serial).onComplete(signed -> {
                         JsonObject answer = new JsonObject().put("serial", serial).put("status", "REVOKED").put("reason", reason.rfcName());
-                        if (signed.succeeded()) {
-                            answer.put("crlNumber", signed.result().number());
-                        } else {
-                            LOG.error("CRL not re-signed after revoking {}: {}", serial, signed.cause().toString());
-                        }
+                        signed.result().ifPresent(number -> answer.put("crlNumber", number));
                         json(ctx, 200, answer);
                     });
                 }

@@ -97,6 +97,13 @@ public final class ErrorResponses {
             LOG.error("store failure: {}", e.getMessage(), e);
             ctx.response().putHeader("Retry-After", "10");
             send(ctx, 503, "the certificate store is unavailable; nothing was issued, retry later");
+        } else if (ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
+            // A client error Vert.x Web found before any route ran: an HTTP/1.1 request without
+            // Host, an invalid Host, a path that does not start with '/'. Its message says which.
+            String reason = failure.getMessage() == null ? reason(ctx, ctx.statusCode()) : LogText.safe(failure.getMessage());
+            LOG.info("refused {} {} from {}: {} {}", ctx.request().method(), LogText.safe(ctx.request().path()),
+                    ctx.request().remoteAddress(), ctx.statusCode(), reason);
+            send(ctx, ctx.statusCode(), reason);
         } else {
             String ref = UUID.randomUUID().toString();
             LOG.error("internal error ref={} on {} {}", ref, ctx.request().method(), LogText.safe(ctx.request().path()), failure);
@@ -113,24 +120,48 @@ public final class ErrorResponses {
         };
     }
 
+    /**
+     * The failure that says what went wrong: an HSM or store fault wherever a library wrapped it
+     * (Bouncy Castle's OCSP and CRL builders wrap the signer's failure in their own exception),
+     * else the failure without its CompletionException layers.
+     */
     private static Throwable unwrap(Throwable t) {
+        for (Throwable cause = t; cause != null; cause = cause.getCause()) {
+            if (cause instanceof HsmException || cause instanceof StoreException) {
+                return cause;
+            }
+        }
         while (t instanceof CompletionException && t.getCause() != null) {
             t = t.getCause();
         }
         return t;
     }
 
+    /** The routing-context key that asks for the connection to be closed after the answer. */
+    private static final String CLOSE_AFTER_ANSWER = "mef.closeAfterAnswer";
+
     static io.vertx.core.Future<Void> send(RoutingContext ctx, int status, String reason) {
         if (ctx.response().ended()) {
             return io.vertx.core.Future.succeededFuture();
         }
-        return Responses.end(ctx.response().setStatusCode(status), "text/plain; charset=utf-8", reason + "\n");
-    }
-
-    /** The answer, then the connection closed: for a request whose body is not (or not yet) read. */
-    static void sendAndClose(RoutingContext ctx, int status, String reason) {
+        if (ctx.get(CLOSE_AFTER_ANSWER) == null) {
+            return Responses.end(ctx.response().setStatusCode(status), "text/plain; charset=utf-8", reason + "\n");
+        }
         org.mefgateway.gateway.ConnectionGuard.closeAfter(ctx.request().connection());
         ctx.response().putHeader("Connection", "close");
-        send(ctx, status, reason).onComplete(sent -> org.mefgateway.gateway.ConnectionGuard.close(ctx.request().connection()));
+        return Responses.end(ctx.response().setStatusCode(status), "text/plain; charset=utf-8", reason + "\n")
+                .onComplete(sent -> org.mefgateway.gateway.ConnectionGuard.closeAfterBody(ctx.vertx(), ctx.request()));
+    }
+
+    /** The answer, then the connection closed (a lingering close: ConnectionGuard.closeAfterBody): for a request whose body is not (or not yet) read. */
+    static void sendAndClose(RoutingContext ctx, int status, String reason) {
+        ctx.put(CLOSE_AFTER_ANSWER, true);
+        send(ctx, status, reason);
+    }
+
+    /** {@code ctx.fail(failure)}, answered as every failure is, then the connection closed: the request's body is never read for it, only discarded while the connection lingers. */
+    static void failAndClose(RoutingContext ctx, Throwable failure) {
+        ctx.put(CLOSE_AFTER_ANSWER, true);
+        ctx.fail(failure);
     }
 }

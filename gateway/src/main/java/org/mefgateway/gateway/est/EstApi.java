@@ -19,6 +19,7 @@ import org.mefgateway.gateway.Responses;
 import org.mefgateway.gateway.Routes;
 import org.mefgateway.gateway.mef.PolicyDirectory;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
+import org.mefgateway.gateway.mef.RegistrationAuthority.Caller;
 import org.mefgateway.gateway.mef.RegistrationAuthority.Operation;
 import org.mefgateway.gateway.store.StoredEnrolee;
 import org.mefgateway.policy.PolicyEngine;
@@ -31,6 +32,8 @@ public final class EstApi {
     static final String EST = "/.well-known/est";
     /** The label of requests without one: they are served by the default profile. */
     static final String DEFAULT_LABEL = "";
+    /** The routing-context key of the authenticated {@link Caller} of an enrolment. */
+    private static final String CALLER = "mef.caller";
 
     private final RegistrationAuthority ra;
     /** The cacerts body of each CA key (by key name), built once. */
@@ -58,7 +61,10 @@ public final class EstApi {
             // RFC 9110 9.3.2: HEAD wherever GET is served (Vert.x sends the headers of the GET, no body).
             routes.get(base + "/cacerts").handler(this::cacerts);
             routes.get(base + "/csrattrs").handler(this::csrattrs);
-            // Separate routes: the content type and the in-flight bound are checked before the body is read.
+            // In this order: the content type and the caller are checked before the body is read, and
+            // an in-flight slot is taken only once an authenticated caller's body is complete, so
+            // clients that are not Enrolees never hold a slot (README "Security and limits").
+            // Separate routes: Vert.x Web allows no handler before a BodyHandler within one route.
             for (Operation operation : Operation.values()) {
                 String path = base + switch (operation) {
                     case ENROL -> "/simpleenroll";
@@ -66,9 +72,11 @@ public final class EstApi {
                     case SERVERKEYGEN -> "/serverkeygen";
                 };
                 routes.post(path).handler(ctx -> requireContentType(ctx, EstWire.PKCS10));
-                routes.post(path).handler(admission::enrolment);
+                routes.post(path).handler(this::authenticate);
+                routes.post(path).handler(admission::bodyRead);
                 routes.post(path)
                         .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
+                        .handler(admission::enrolment)
                         .handler(ctx -> enrol(ctx, operation));
             }
         }
@@ -95,15 +103,35 @@ public final class EstApi {
                 .onFailure(ctx::fail);
     }
 
-    /** RFC 7030 4.2.1 / TS-0003 steps 7-12 (simpleenroll), and RFC 7030 4.2.2 (simplereenroll). */
+    /**
+     * TS-0003 8.3.6.2.1, before an enrolment's body is read: the TLS client certificate must be a
+     * registered Enrolee's bootstrap certificate or a current certificate of this CA. Otherwise
+     * 401 (none) or 403, and the connection is closed with the body unread. The caller is kept
+     * for {@link #enrol}.
+     */
+    private void authenticate(RoutingContext ctx) {
+        ra.policy(label(ctx)); // an unknown label is an unknown resource (404), whoever asks
+        // Vert.x Web 5 does not hold a body back for a handler that works asynchronously before the
+        // BodyHandler: paused here, the body waits in the request's queue, and the BodyHandler
+        // resumes it once it has set its own handlers (as Vert.x Web's AuthenticationHandler does).
+        ctx.request().pause();
+        ra.authenticate(clientCertificate(ctx.request()))
+                .onSuccess(caller -> {
+                    if (!ctx.response().ended()) { // else the request's deadline answered already
+                        ctx.put(CALLER, caller);
+                        ctx.next();
+                    }
+                })
+                .onFailure(failure -> ErrorResponses.failAndClose(ctx, failure));
+    }
+
+    /** RFC 7030 4.2.1 / TS-0003 steps 7-12 (simpleenroll), and RFC 7030 4.2.2 (simplereenroll), for the caller {@link #authenticate} found. */
     private void enrol(RoutingContext ctx, Operation operation) {
-        String label = label(ctx);
-        ra.policy(label); // an unknown label is an unknown resource (404), whoever asks
+        Caller caller = ctx.get(CALLER);
         byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
         Optional<String> binding = ctx.request().isSSL()
                 ? ChannelBinding.tlsExporter(ctx.request().sslSession()) : Optional.empty();
-        ra.authenticate(clientCertificate(ctx.request()))
-                .compose(caller -> ra.enrol(caller, label, body, operation, binding))
+        ra.enrol(caller, label(ctx), body, operation, binding)
                 .onSuccess(issued -> {
                     if (ctx.response().ended()) {
                         return; // the request's deadline answered already

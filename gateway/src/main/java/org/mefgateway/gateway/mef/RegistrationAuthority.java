@@ -29,6 +29,7 @@ import org.mefgateway.gateway.est.EstError;
 import org.mefgateway.gateway.est.EstWire;
 import org.mefgateway.gateway.store.AuditEvent;
 import org.mefgateway.gateway.store.DuplicateException;
+import org.mefgateway.gateway.store.IssuanceReservation;
 import org.mefgateway.gateway.store.IssuedCertificate;
 import org.mefgateway.gateway.store.PendingRequest;
 import org.mefgateway.gateway.store.Store;
@@ -74,6 +75,11 @@ public final class RegistrationAuthority {
     static final String REDELIVERY_REVOKED = "redelivery.revoked";
     /** One more request of an Enrolee whose requests already wait for approval up to the profile's bound. */
     static final String APPROVAL_PENDING_LIMIT = "approval.pending-limit";
+    /**
+     * The per-Enrolee limit (profile rateLimit.maxIssuancesPerDay): policy-engine's rule of that
+     * name refuses on the ledger's count; the claim refuses under the same rule what arrived at once.
+     */
+    static final String RATE_PER_ENROLEE = "rate.per-enrolee";
 
     /** The longest wait between two attempts to give back a claim while the store keeps failing. */
     private static final Duration RELEASE_RETRY_MAX = Duration.ofSeconds(60);
@@ -422,7 +428,10 @@ public final class RegistrationAuthority {
                         request.hash(), request.key(), request.der(), PendingRequest.Status.PENDING,
                         Optional.empty(), Optional.empty(), claimedAt, Optional.empty()))
                 : Optional.empty();
-        return beginIssuance(enrolee, policy, challengeHash, firstEnrolment, claimedAt, hold).compose(claimed -> {
+        // A held request is not an issuance: its approval takes the place (see approve).
+        Optional<IssuanceReservation> reservation = hold.isPresent() ? Optional.empty() : reservation(policy, claimedAt);
+        Optional<String> reservationId = reservation.map(IssuanceReservation::id);
+        return beginIssuance(enrolee, policy, challengeHash, firstEnrolment, claimedAt, hold, reservation).compose(claimed -> {
             if (hold.isPresent()) {
                 LOG.info("held for approval enrolee={} profile={} request={}", enrolee.enrolee().id(), policy.profile().name(),
                         hold.get().id());
@@ -430,9 +439,10 @@ public final class RegistrationAuthority {
             }
             // A server-generated key is never stored, so its certificate cannot answer a repeat.
             Optional<String> requestKey = operation == Operation.SERVERKEYGEN ? Optional.empty() : Optional.of(request.key());
-            return issueAndRecord(ca(policy), enrolee.enrolee().id(), issue, operation, requestKey, SERIAL_ATTEMPTS)
+            return issueAndRecord(ca(policy), enrolee.enrolee().id(), issue, operation, requestKey, reservationId, SERIAL_ATTEMPTS)
                     .map(IssuedCertificate::der)
-                    .recover(failure -> abandonIssuance(enrolee, challengeHash, firstEnrolment, claimedAt, failure));
+                    .recover(failure -> abandonIssuance(enrolee.enrolee().id(), challengeHash, firstEnrolment, claimedAt,
+                            reservationId, failure));
         });
     }
 
@@ -550,7 +560,8 @@ public final class RegistrationAuthority {
         Optional<IssuedChallenge> challenge = request.csr().challengePassword()
                 .flatMap(value -> store.challenge(Challenges.hash(value)));
         // The count is a query over the ledger (7% of the gateway's CPU at peak in ops/bench e2e):
-        // only a profile with a per-Enrolee limit needs it.
+        // only a profile with a per-Enrolee limit needs it. It refuses early what is over the limit
+        // already; the claim decides atomically what arrives at once (Store.beginIssuance).
         int issuedLastDay = policy.profile().maxIssuancesPerDay() > 0 ? store.issuedSince(id, now.minus(RATE_WINDOW)) : 0;
         return new Lookup(challenge, issuedLastDay, Optional.empty(), Optional.empty(), noCommand);
     }
@@ -574,12 +585,15 @@ public final class RegistrationAuthority {
         }
     }
 
-    /** Single use of the challenge, and of the command on a first enrolment, enforced by the database. */
+    /**
+     * Single use of the challenge, of the command on a first enrolment, and a place under the
+     * Enrolee's issuance limit, enforced by the database.
+     */
     private Future<Void> beginIssuance(StoredEnrolee enrolee, PolicyEngine policy, String challengeHash, boolean claimCommand,
-                                       Instant claimedAt, Optional<PendingRequest> hold) {
+                                       Instant claimedAt, Optional<PendingRequest> hold, Optional<IssuanceReservation> reservation) {
         int maxPending = policy.profile().approval().maxPendingPerEnrolee();
         return storeWorkers.executeBlocking(() -> {
-            switch (store.beginIssuance(challengeHash, enrolee.enrolee().id(), claimCommand, claimedAt, hold, maxPending)) {
+            switch (store.beginIssuance(challengeHash, enrolee.enrolee().id(), claimCommand, claimedAt, hold, maxPending, reservation)) {
                 case CLAIMED -> {
                     if (challengeHash != null) {
                         challengesConsumed.increment();
@@ -592,36 +606,57 @@ public final class RegistrationAuthority {
                         + " already has " + maxPending + " request(s) waiting for an operator's approval, the most profile "
                         + policy.profile().name() + " holds: repeat a waiting request (the same key and names) to learn its "
                         + "outcome, or ask the operator to reject it");
+                case ISSUANCE_LIMIT -> throw refuse(enrolee, policy, 429, RATE_PER_ENROLEE, limitReached(enrolee, policy));
                 default -> throw noPendingCommand(enrolee, policy, whyNoCommand(enrolee));
             }
         }, false);
     }
 
     /**
-     * Nothing was issued: give the challenge (and the command) back, then report the original
-     * failure. When the store refuses that too, it is retried in the background until the store
-     * is back, so the Enrolee's retry succeeds without an operator re-instructing it.
+     * The place under the profile's per-Enrolee limit that an issuance claimed at {@code claimedAt}
+     * takes; none when the profile has no limit.
      */
-    private Future<byte[]> abandonIssuance(StoredEnrolee enrolee, String challengeHash, boolean restoreCommand, Instant claimedAt,
-                                           Throwable failure) {
-        IssuanceClaim claim = new IssuanceClaim(enrolee.enrolee().id(), challengeHash, restoreCommand, claimedAt);
+    private static Optional<IssuanceReservation> reservation(PolicyEngine policy, Instant claimedAt) {
+        int limit = policy.profile().maxIssuancesPerDay();
+        return limit == 0 ? Optional.empty()
+                : Optional.of(new IssuanceReservation(HexFormat.of().formatHex(randomId()), limit, claimedAt.minus(RATE_WINDOW)));
+    }
+
+    /** Why the claim found no place under the limit: what policy says, counting the issuances still being signed. */
+    private static String limitReached(StoredEnrolee enrolee, PolicyEngine policy) {
+        int limit = policy.profile().maxIssuancesPerDay();
+        return "Enrolee " + enrolee.enrolee().id() + " already got " + limit + " certificates in the last 24 hours, counting "
+                + "those being issued right now; profile " + policy.profile().name() + " allows " + limit;
+    }
+
+    /**
+     * Nothing was issued: give the challenge (and the command, and the place under the issuance
+     * limit) back, then report the original failure. When the store refuses that too, it is
+     * retried in the background until the store is back, so the Enrolee's retry succeeds without
+     * an operator re-instructing it.
+     */
+    private <T> Future<T> abandonIssuance(String enroleeId, String challengeHash, boolean restoreCommand, Instant claimedAt,
+                                          Optional<String> reservation, Throwable failure) {
+        IssuanceClaim claim = new IssuanceClaim(enroleeId, challengeHash, restoreCommand, claimedAt, reservation);
         return release(claim).transform(released -> {
             if (released.failed()) {
                 LOG.error("could not release the claim of enrolee={} after a failed issuance ({}); retrying until the store is back",
                         claim.enroleeId(), released.cause().toString());
                 retryRelease(claim, 1);
             }
-            return Future.<byte[]>failedFuture(failure);
+            return Future.<T>failedFuture(failure);
         });
     }
 
     /** What {@link Store#beginIssuance} took for one request, to give back. */
-    private record IssuanceClaim(String enroleeId, String challengeHash, boolean restoreCommand, Instant claimedAt) {
+    private record IssuanceClaim(String enroleeId, String challengeHash, boolean restoreCommand, Instant claimedAt,
+                                 Optional<String> reservation) {
     }
 
     private Future<Void> release(IssuanceClaim claim) {
         return storeWorkers.executeBlocking(() -> {
-            store.abandonIssuance(claim.challengeHash(), claim.enroleeId(), claim.restoreCommand(), claim.claimedAt());
+            store.abandonIssuance(claim.challengeHash(), claim.enroleeId(), claim.restoreCommand(), claim.claimedAt(),
+                    claim.reservation());
             return null;
         }, false);
     }
@@ -641,13 +676,15 @@ public final class RegistrationAuthority {
     }
 
     private Future<IssuedCertificate> issueAndRecord(CertificateAuthority ca, String enroleeId, Decision.Issue issue,
-                                                     Operation operation, Optional<String> requestKey, int attemptsLeft) {
-        return issueAndRecord(ca, enroleeId, issue, operation, requestKey, Serials.next(), attemptsLeft);
+                                                     Operation operation, Optional<String> requestKey, Optional<String> reservation,
+                                                     int attemptsLeft) {
+        return issueAndRecord(ca, enroleeId, issue, operation, requestKey, reservation, Serials.next(), attemptsLeft);
     }
 
+    /** Signs and records; the record frees the claim's place under the issuance limit ({@code reservation}). */
     private Future<IssuedCertificate> issueAndRecord(CertificateAuthority ca, String enroleeId, Decision.Issue issue,
-                                                     Operation operation, Optional<String> requestKey, BigInteger serial,
-                                                     int attemptsLeft) {
+                                                     Operation operation, Optional<String> requestKey, Optional<String> reservation,
+                                                     BigInteger serial, int attemptsLeft) {
         CertificateTemplate t = issue.template();
         Future<byte[]> signed;
         try {
@@ -662,7 +699,7 @@ public final class RegistrationAuthority {
                             t.subject(), t.subjectAltNames().stream().map(Object::toString).collect(Collectors.joining(",")),
                             t.notBefore(), t.notAfter(), "ISSUED", clock.instant(), der, requestKey);
                     // Group commit: completes once the certificate and its audit event are durable.
-                    return Future.fromCompletionStage(store.recordIssuance(recorded)).map(committed -> {
+                    return Future.fromCompletionStage(store.recordIssuance(recorded, reservation)).map(committed -> {
                         LOG.info("issued enrolee={} profile={} serial={} subject={}", enroleeId, issue.profile(),
                                 serial.toString(16), LogText.safe(t.subject()));
                         Counter.builder("mef.certificates.issued")
@@ -679,7 +716,7 @@ public final class RegistrationAuthority {
                     // and the certificate with the duplicate serial is discarded, never returned.
                     if (e instanceof DuplicateException && attemptsLeft > 1) {
                         LOG.warn("serial {} already in the ledger; issuing again with a new serial", serial.toString(16));
-                        return issueAndRecord(ca, enroleeId, issue, operation, requestKey, Serials.next(), attemptsLeft - 1);
+                        return issueAndRecord(ca, enroleeId, issue, operation, requestKey, reservation, Serials.next(), attemptsLeft - 1);
                     }
                     return Future.failedFuture(e);
                 });
@@ -756,8 +793,7 @@ public final class RegistrationAuthority {
                         }
                         return (Decision.Issue) decision;
                     }, false);
-            return decided.compose(issue -> issueAndRecord(ca(labelPolicy.get()), enrolee.enrolee().id(), issue,
-                    held.reenrol() ? Operation.REENROL : Operation.ENROL, Optional.ofNullable(held.requestKey()), serial, 1))
+            return decided.compose(issue -> signApproved(enrolee, labelPolicy.get(), held, issue, serial))
                     .onSuccess(cert -> LOG.info("operator approved request={} enrolee={} serial={}", requestId,
                             enrolee.enrolee().id(), cert.serialHex()))
                     .onFailure(failure -> LOG.info("approval of request={} enrolee={} did not issue; it is pending again: {}", requestId,
@@ -770,6 +806,32 @@ public final class RegistrationAuthority {
     }
 
     private record Approving(PendingRequest held, StoredEnrolee enrolee, Optional<IssuedCertificate> renewed, int issuedLastDay) {
+    }
+
+    /**
+     * Signs an approved request once it has taken a place under the Enrolee's issuance limit, in
+     * one transaction with the Enrolee's row locked as for an arriving request, so approvals made
+     * at once cannot exceed the limit either: beyond it the approval is refused (409, the rule) and
+     * the request is pending again. A held request takes no place while it waits: it is not an
+     * issuance, and one the operator rejects must not use up the Enrolee's limit.
+     */
+    private Future<IssuedCertificate> signApproved(StoredEnrolee enrolee, PolicyEngine policy, PendingRequest held,
+                                                   Decision.Issue issue, BigInteger serial) {
+        String id = enrolee.enrolee().id();
+        Instant claimedAt = clock.instant();
+        Optional<IssuanceReservation> reservation = reservation(policy, claimedAt);
+        Optional<String> reservationId = reservation.map(IssuanceReservation::id);
+        Future<Void> reserved = reservation.isEmpty() ? Future.succeededFuture() : storeWorkers.executeBlocking(() -> {
+            if (store.beginIssuance(null, id, false, claimedAt, Optional.empty(), 0, reservation) == Store.Claim.ISSUANCE_LIMIT) {
+                throw EstError.denied(409, policy.profile().name(), RATE_PER_ENROLEE,
+                        "the profile now refuses this request: " + limitReached(enrolee, policy));
+            }
+            return null;
+        }, false);
+        return reserved.compose(v -> issueAndRecord(ca(policy), id, issue, held.reenrol() ? Operation.REENROL : Operation.ENROL,
+                        Optional.ofNullable(held.requestKey()), reservationId, serial, 1)
+                .recover(failure -> reservation.isEmpty() ? Future.<IssuedCertificate>failedFuture(failure)
+                        : abandonIssuance(id, null, false, claimedAt, reservationId, failure)));
     }
 
     /** An operator rejects a held request; the client's next repeat gets 403 with the reason. */

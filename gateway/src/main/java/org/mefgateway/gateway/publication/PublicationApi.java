@@ -1,14 +1,20 @@
 package org.mefgateway.gateway.publication;
 
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.io.ByteArrayOutputStream;
+import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.CompletionException;
 import org.mefgateway.gateway.GatewayConfig;
 import org.mefgateway.gateway.Responses;
 import org.mefgateway.gateway.Routes;
@@ -16,12 +22,17 @@ import org.mefgateway.gateway.ca.OcspResponder;
 import org.mefgateway.gateway.est.ErrorResponses;
 import org.mefgateway.gateway.est.EstError;
 import org.mefgateway.gateway.store.Store;
+import org.mefgateway.hsm.CaKeyConfig;
+import org.mefgateway.hsm.HsmBusyException;
+import org.mefgateway.hsm.HsmException;
 
 /**
  * Revocation information for relying parties, over plain HTTP and without authentication (the
- * answers are signed by the CA): the newest CRL (RFC 5280, served as {@code application/pkix-crl})
- * and the OCSP responder (RFC 6960 appendix A: POST of {@code application/ocsp-request}, or GET
- * with the base64 request in the path). Errors in the HTTP exchange itself are a 4xx with a
+ * answers are signed): the newest CRL of each CA key (RFC 5280, served as
+ * {@code application/pkix-crl}: {@code /crl/ca.crl} for the default key, {@code /crl/<key>.crl} for
+ * each key of hsm.keys) and the OCSP responder for all of them (RFC 6960 appendix A: POST of
+ * {@code application/ocsp-request}, or GET with the base64 request in the path; RFC 5019 6.2
+ * caching headers on signed answers). Errors in the HTTP exchange itself are a 4xx with a
  * text/plain reason; an OCSP request that is not DER OCSP gets OCSP's own malformedRequest.
  */
 public final class PublicationApi {
@@ -29,18 +40,26 @@ public final class PublicationApi {
 
     private final Store store;
     private final OcspResponder ocsp;
+    private final List<String> caKeys;
     private final WorkerExecutor workers;
 
-    public PublicationApi(Store store, OcspResponder ocsp, WorkerExecutor workers) {
+    /** {@code caKeys}: the configured CA key names, each with its CRL. */
+    public PublicationApi(Store store, OcspResponder ocsp, List<String> caKeys, WorkerExecutor workers) {
         this.store = store;
         this.ocsp = ocsp;
+        this.caKeys = List.copyOf(caKeys);
         this.workers = workers;
+    }
+
+    /** Where the CRL of a CA key is published: the default key's at the path profiles have always named. */
+    public static String crlPath(String caKey) {
+        return caKey.equals(CaKeyConfig.DEFAULT) ? GatewayConfig.Publication.CRL_PATH : "/crl/" + caKey + ".crl";
     }
 
     public Router router(Vertx vertx) {
         Router router = Router.router(vertx);
         Routes routes = new Routes(router);
-        routes.get(GatewayConfig.Publication.CRL_PATH).handler(this::crl);
+        routes.get("/crl/:file").handler(this::crl);
         routes.post(GatewayConfig.Publication.OCSP_PATH)
                 .handler(BodyHandler.create(false).setBodyLimit(MAX_OCSP_REQUEST_BYTES))
                 .handler(this::ocspPost);
@@ -50,7 +69,13 @@ public final class PublicationApi {
     }
 
     private void crl(RoutingContext ctx) {
-        workers.executeBlocking(store::latestCrl, false).onSuccess(crl -> {
+        Optional<String> key = caKeys.stream().filter(k -> ctx.request().path().equals(crlPath(k))).findFirst();
+        if (key.isEmpty()) {
+            ctx.fail(EstError.of(404, "no such CRL: " + ctx.request().path() + " (CRLs: "
+                    + String.join(", ", caKeys.stream().map(PublicationApi::crlPath).toList()) + ")"));
+            return;
+        }
+        workers.executeBlocking(() -> store.latestCrl(key.get()), false).onSuccess(crl -> {
             if (crl.isEmpty()) {
                 ctx.fail(EstError.unavailable("no CRL has been signed yet; retry shortly", java.time.Duration.ofSeconds(10)));
                 return;
@@ -95,8 +120,35 @@ public final class PublicationApi {
 
     private void answer(RoutingContext ctx, byte[] request) {
         workers.executeBlocking(() -> ocsp.respond(request), false)
-                .onSuccess(response -> Responses.end(ctx.response(), "application/ocsp-response", Buffer.buffer(response)))
-                .onFailure(ctx::fail);
+                .compose(answer -> Future.fromCompletionStage(answer, ctx.vertx().getOrCreateContext()))
+                .onSuccess(answer -> {
+                    answer.validity().ifPresent(v -> cacheable(ctx.response(), v));
+                    Responses.end(ctx.response(), "application/ocsp-response", Buffer.buffer(answer.der()));
+                })
+                .onFailure(e -> ctx.fail(unavailable(e)));
+    }
+
+    /**
+     * RFC 5019 6.2: a signed answer may be kept by HTTP caches until the responder would sign it
+     * again (max-age), never past its nextUpdate (Expires), and revalidated after.
+     */
+    private static void cacheable(HttpServerResponse response, OcspResponder.Validity v) {
+        response.putHeader("Cache-Control", "max-age=" + v.maxAge().toSeconds() + ", public, no-transform, must-revalidate")
+                .putHeader("Last-Modified", Responses.httpDate(v.thisUpdate()))
+                .putHeader("Expires", Responses.httpDate(v.nextUpdate()));
+    }
+
+    /** The signer's failure when an answer had to be signed and nothing valid was held: 503 + Retry-After. */
+    private static Throwable unavailable(Throwable e) {
+        Throwable cause = e;
+        while (cause instanceof CompletionException && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        if (cause instanceof HsmException) {
+            return EstError.unavailable("the OCSP responder cannot sign an answer for this certificate now and holds none that is "
+                    + "still valid; retry later", Duration.ofSeconds(cause instanceof HsmBusyException ? 1 : 10));
+        }
+        return cause;
     }
 
     /**

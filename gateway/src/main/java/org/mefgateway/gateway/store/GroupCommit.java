@@ -217,8 +217,8 @@ final class GroupCommit implements AutoCloseable {
     }
 
     /**
-     * One batch's transaction as the writes see it. Inserts that cannot affect what a write returns
-     * go through {@link #insert}: batched until {@link #flush} in the cheap mode, executed at once
+     * One batch's transaction as the writes see it. Inserts (and deletes) that cannot affect what a
+     * write returns go through {@link #insert}: batched until {@link #flush} in the cheap mode, executed at once
      * (so a duplicate is attributed to its write) in the careful mode. Audit events are chained
      * after the head read once and inserted together at {@link #flush}.
      */

@@ -57,8 +57,19 @@ public final class Store implements AutoCloseable {
         return open(h2Url(databaseFile), "sa", "", poolSize, new SimpleMeterRegistry());
     }
 
+    /**
+     * Keeps the H2 file proportional to its data while the gateway runs (README "Store file
+     * size"). Every group commit ends in CHECKPOINT SYNC, so H2 writes one small chunk per batch
+     * whose few live pages (new ledger rows) keep it from being freed; with H2's defaults such
+     * chunks are only rewritten when the store is idle and stay reserved for 45 s, and the file
+     * grew to 62 KB per certificate at 300 enrolments/s. Chunks may be reused after 1 s (each
+     * commit is already fsynced; 0 is known to corrupt files, h2database#2752) and are compacted
+     * while under load too (fill rate 100: compaction starts below 50 % live chunks under load).
+     */
+    public static final String H2_FILE_SIZE_SETTINGS = ";RETENTION_TIME=1000;AUTO_COMPACT_FILL_RATE=100";
+
     public static String h2Url(Path databaseFile) {
-        return "jdbc:h2:file:" + databaseFile.toAbsolutePath() + ";DB_CLOSE_ON_EXIT=FALSE";
+        return "jdbc:h2:file:" + databaseFile.toAbsolutePath() + ";DB_CLOSE_ON_EXIT=FALSE" + H2_FILE_SIZE_SETTINGS;
     }
 
     /**
@@ -96,7 +107,41 @@ public final class Store implements AutoCloseable {
             ds.close();
             throw new StoreException("cannot migrate the database schema: " + e.getMessage(), e);
         }
-        return new Store(ds, dialect, meters);
+        Store store = new Store(ds, dialect, meters);
+        try {
+            store.recordMissingIssuerKeys();
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        return store;
+    }
+
+    /**
+     * Rows written before the ledger recorded the signing CA key (migration V5) get it from their
+     * own DER. Rows that name no key of ours stay without one: no CRL or OCSP answer covers them.
+     */
+    private void recordMissingIssuerKeys() {
+        transaction("record the CA key of earlier certificates", c -> {
+            List<String[]> found = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT serial, der FROM issued_certificate WHERE issuer_key_id IS NULL");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String serial = rs.getString(1);
+                    IssuerKeyId.ofCertificate(rs.getBytes(2)).ifPresent(id -> found.add(new String[] {serial, id}));
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("UPDATE issued_certificate SET issuer_key_id = ? WHERE serial = ?")) {
+                for (String[] row : found) {
+                    ps.setString(1, row[1]);
+                    ps.setString(2, row[0]);
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            c.commit();
+            return null;
+        });
     }
 
     /** A URL as it may be logged: without query parameters, which may carry credentials. */
@@ -244,7 +289,7 @@ public final class Store implements AutoCloseable {
     }
 
     /** What {@link #beginIssuance} found. */
-    public enum Claim { CLAIMED, CHALLENGE_NOT_USABLE, NO_PENDING_COMMAND, PENDING_LIMIT }
+    public enum Claim { CLAIMED, CHALLENGE_NOT_USABLE, NO_PENDING_COMMAND, PENDING_LIMIT, ISSUANCE_LIMIT }
 
     /**
      * Claims one issuance, atomically: marks the challenge used and the Enrolee's CERT_PROV
@@ -256,20 +301,26 @@ public final class Store implements AutoCloseable {
      * renews is its authority.
      */
     public Claim beginIssuance(String challengeHash, String enroleeId, boolean claimCommand, Instant now) {
-        return beginIssuance(challengeHash, enroleeId, claimCommand, now, Optional.empty(), 0);
+        return beginIssuance(challengeHash, enroleeId, claimCommand, now, Optional.empty(), 0, Optional.empty());
     }
 
     /**
      * The same claim, and with {@code hold} the request held for approval in the same transaction:
      * the Enrolee's row is locked first, so of requests racing with different keys no more than
      * {@code maxPending} are ever waiting at once (PENDING_LIMIT for the others, nothing claimed).
+     * With {@code reservation}, the claim takes a place under the Enrolee's issuance limit, also
+     * with its row locked, so of N requests racing against a limit of L exactly L are claimed
+     * (ISSUANCE_LIMIT for the others, nothing claimed); see {@link IssuanceReservation}.
      */
     public Claim beginIssuance(String challengeHash, String enroleeId, boolean claimCommand, Instant now,
-                               Optional<PendingRequest> hold, int maxPending) {
+                               Optional<PendingRequest> hold, int maxPending, Optional<IssuanceReservation> reservation) {
         String useChallenge = "UPDATE challenge SET used_at = ? WHERE hash = ? AND enrolee_id = ? AND used_at IS NULL AND expires_at > ?";
         String takeCommand = "UPDATE enrolee SET command = ? WHERE id = ? AND command = ?";
         return transaction("claim an issuance for " + enroleeId, c -> {
-            if (hold.isPresent() && pendingCountLocked(c, enroleeId) >= maxPending) {
+            if (hold.isPresent() || reservation.isPresent()) {
+                lockEnrolee(c, enroleeId);
+            }
+            if (hold.isPresent() && pendingCount(c, enroleeId) >= maxPending) {
                 c.rollback();
                 return Claim.PENDING_LIMIT;
             }
@@ -293,6 +344,10 @@ public final class Store implements AutoCloseable {
                         return Claim.NO_PENDING_COMMAND;
                     }
                 }
+                if (reservation.isPresent() && !reserve(c, enroleeId, reservation.get(), now)) {
+                    c.rollback();
+                    return Claim.ISSUANCE_LIMIT;
+                }
                 if (hold.isPresent()) {
                     insertHeld(c, hold.get());
                 }
@@ -302,12 +357,16 @@ public final class Store implements AutoCloseable {
         });
     }
 
-    /** PENDING requests of the Enrolee, counted with its row locked until the transaction ends. */
-    private static int pendingCountLocked(Connection c, String enroleeId) throws SQLException {
+    /** Locks the Enrolee's row until the transaction ends: its claims that count something are decided one at a time. */
+    private static void lockEnrolee(Connection c, String enroleeId) throws SQLException {
         try (PreparedStatement lock = c.prepareStatement("SELECT id FROM enrolee WHERE id = ? FOR UPDATE")) {
             lock.setString(1, enroleeId);
             lock.executeQuery().close();
         }
+    }
+
+    /** PENDING requests of the Enrolee (its row locked). */
+    private static int pendingCount(Connection c, String enroleeId) throws SQLException {
         try (PreparedStatement count = c.prepareStatement("SELECT COUNT(*) FROM pending_request WHERE enrolee_id = ? AND status = ?")) {
             count.setString(1, enroleeId);
             count.setString(2, PendingRequest.Status.PENDING.name());
@@ -316,6 +375,43 @@ public final class Store implements AutoCloseable {
                 return rs.getInt(1);
             }
         }
+    }
+
+    /**
+     * Takes a place under the Enrolee's issuance limit (its row locked), unless the certificates
+     * issued in the window and the places held there already make the limit. Places older than
+     * the window (left by a process that died) no longer count and are dropped here.
+     */
+    private static boolean reserve(Connection c, String enroleeId, IssuanceReservation r, Instant now) throws SQLException {
+        try (PreparedStatement stale = c.prepareStatement("DELETE FROM issuance_reservation WHERE enrolee_id = ? AND reserved_at <= ?")) {
+            stale.setString(1, enroleeId);
+            stale.setObject(2, timestamp(r.windowStart()));
+            stale.executeUpdate();
+        }
+        // One statement, so one snapshot: a certificate whose record commits meanwhile (deleting
+        // its place in the same transaction) is seen either as the place or as the certificate,
+        // never as neither, which two statements could.
+        String count = "SELECT (SELECT COUNT(*) FROM issued_certificate WHERE enrolee_id = ? AND issued_at > ?)"
+                + " + (SELECT COUNT(*) FROM issuance_reservation WHERE enrolee_id = ? AND reserved_at > ?)";
+        try (PreparedStatement ps = c.prepareStatement(count)) {
+            ps.setString(1, enroleeId);
+            ps.setObject(2, timestamp(r.windowStart()));
+            ps.setString(3, enroleeId);
+            ps.setObject(4, timestamp(r.windowStart()));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (rs.getLong(1) >= r.limit()) {
+                    return false;
+                }
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO issuance_reservation (id, enrolee_id, reserved_at) VALUES (?, ?, ?)")) {
+            ps.setString(1, r.id());
+            ps.setString(2, enroleeId);
+            ps.setObject(3, timestamp(now));
+            ps.executeUpdate();
+        }
+        return true;
     }
 
     /**
@@ -329,6 +425,12 @@ public final class Store implements AutoCloseable {
      * {@code claimedAt} is undone.
      */
     public void abandonIssuance(String challengeHash, String enroleeId, boolean restoreCommand, Instant claimedAt) {
+        abandonIssuance(challengeHash, enroleeId, restoreCommand, claimedAt, Optional.empty());
+    }
+
+    /** The same, and the claim's place under the issuance limit ({@link IssuanceReservation#id()}) is freed. */
+    public void abandonIssuance(String challengeHash, String enroleeId, boolean restoreCommand, Instant claimedAt,
+                                Optional<String> reservation) {
         String restore = "UPDATE enrolee SET command = ? WHERE id = ? AND NOT EXISTS "
                 + "(SELECT 1 FROM issued_certificate WHERE enrolee_id = ? AND issued_at >= ?)";
         transaction("release the issuance claim of " + enroleeId, c -> {
@@ -348,10 +450,22 @@ public final class Store implements AutoCloseable {
                     command.setObject(4, timestamp(claimedAt));
                     command.executeUpdate();
                 }
+                if (reservation.isPresent()) {
+                    free(c, reservation.get());
+                }
                 c.commit();
                 return null;
             }
         });
+    }
+
+    private static final String FREE_RESERVATION = "DELETE FROM issuance_reservation WHERE id = ?";
+
+    private static void free(Connection c, String reservation) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(FREE_RESERVATION)) {
+            ps.setString(1, reservation);
+            ps.executeUpdate();
+        }
     }
 
     // --- Issued-certificate ledger -----------------------------------------------------------
@@ -366,8 +480,18 @@ public final class Store implements AutoCloseable {
      * is already in the ledger.
      */
     public CompletionStage<Void> recordIssuance(IssuedCertificate cert) {
+        return recordIssuance(cert, Optional.empty());
+    }
+
+    /**
+     * The same, and the place its claim took under the issuance limit ({@link IssuanceReservation#id()})
+     * is freed in the same transaction: from then on the certificate counts instead, never both,
+     * and never neither.
+     */
+    public CompletionStage<Void> recordIssuance(IssuedCertificate cert, Optional<String> reservation) {
         String insert = "INSERT INTO issued_certificate (serial, enrolee_id, profile, subject, sans, not_before, not_after, status, issued_at, der, "
-                + "request_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                + "request_key, issuer_key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        String issuerKeyId = IssuerKeyId.ofCertificate(cert.der()).orElse(null);
         return groupCommit.submit("record certificate " + cert.serialHex(), tx -> {
             tx.insert(insert, ps -> {
                 ps.setString(1, cert.serialHex());
@@ -381,7 +505,11 @@ public final class Store implements AutoCloseable {
                 ps.setObject(9, timestamp(cert.issuedAt()));
                 ps.setBytes(10, cert.der());
                 ps.setString(11, cert.requestKey().orElse(null));
+                ps.setString(12, issuerKeyId);
             });
+            if (reservation.isPresent()) {
+                tx.insert(FREE_RESERVATION, ps -> ps.setString(1, reservation.get()));
+            }
             tx.append(new AuditEvent.Draft(cert.issuedAt(), "certificate.issued", "enrolee:" + cert.enroleeId(),
                     "serial:" + cert.serialHex(), "profile=" + cert.profile() + " subject=" + cert.subject()
                     + " sans=" + cert.subjectAltNames() + " notAfter=" + cert.notAfter()));
@@ -444,16 +572,44 @@ public final class Store implements AutoCloseable {
         }
     }
 
+    /**
+     * What the ledger says about a serial as a certificate of the CA key {@code issuerKeyId}
+     * ({@link IssuerKeyId}): a serial another of our keys issued is Unknown here. OCSP answers from it.
+     */
+    public CertificateStatus certificateStatus(String serialHex, String issuerKeyId) {
+        String sql = "SELECT status, revoked_at, revocation_reason FROM issued_certificate WHERE serial = ? AND issuer_key_id = ?";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, serialHex);
+            ps.setString(2, issuerKeyId);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return new CertificateStatus.Unknown();
+                }
+                if ("REVOKED".equals(rs.getString(1))) {
+                    return new CertificateStatus.Revoked(new Revocation(serialHex, RevocationReason.fromCode(rs.getInt(3)), instant(rs, 2)));
+                }
+                return new CertificateStatus.Good();
+            }
+        } catch (SQLException ex) {
+            throw failure("read the status of certificate " + serialHex, ex);
+        }
+    }
+
     /** True when the CA issued this serial and revoked it. */
     public boolean isRevoked(String serialHex) {
         return certificateStatus(serialHex) instanceof CertificateStatus.Revoked;
     }
 
-    /** Revoked certificates that have not expired at {@code now}: the entries of the next CRL (RFC 5280 3.3). */
-    public List<Revocation> revocationsUnexpiredAt(Instant now) {
-        String sql = "SELECT serial, revocation_reason, revoked_at FROM issued_certificate WHERE status = 'REVOKED' AND not_after > ? ORDER BY revoked_at, serial";
+    /**
+     * Certificates of the CA key {@code issuerKeyId} that are revoked and have not expired at
+     * {@code now}: the entries of that key's next CRL (RFC 5280 3.3).
+     */
+    public List<Revocation> revocationsUnexpiredAt(Instant now, String issuerKeyId) {
+        String sql = "SELECT serial, revocation_reason, revoked_at FROM issued_certificate WHERE status = 'REVOKED' AND not_after > ? "
+                + "AND issuer_key_id = ? ORDER BY revoked_at, serial";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setObject(1, timestamp(now));
+            ps.setString(2, issuerKeyId);
             List<Revocation> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -668,27 +824,31 @@ public final class Store implements AutoCloseable {
 
     // --- CRLs --------------------------------------------------------------------------------
 
-    /** The newest CRL any node signed, if one was. */
-    public Optional<StoredCrl> latestCrl() {
-        String sql = "SELECT crl_number, this_update, next_update, der FROM crl ORDER BY crl_number DESC LIMIT 1";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
-            return rs.next() ? Optional.of(new StoredCrl(rs.getLong(1), instant(rs, 2), instant(rs, 3), rs.getBytes(4))) : Optional.empty();
+    /** The newest CRL any node signed for the CA key {@code caKey} (its configured name), if one was. */
+    public Optional<StoredCrl> latestCrl(String caKey) {
+        String sql = "SELECT crl_number, this_update, next_update, der FROM crl WHERE ca_key = ? ORDER BY crl_number DESC LIMIT 1";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, caKey);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(new StoredCrl(rs.getLong(1), instant(rs, 2), instant(rs, 3), rs.getBytes(4))) : Optional.empty();
+            }
         } catch (SQLException ex) {
-            throw failure("read the latest CRL", ex);
+            throw failure("read the latest CRL of CA key " + caKey, ex);
         }
     }
 
     /**
-     * Keeps a newly signed CRL. Returns false when another node stored a CRL with the same number
-     * first: the caller signs again with a higher number.
+     * Keeps a newly signed CRL of the CA key {@code caKey}. Returns false when another node stored
+     * a CRL of that key with the same number first: the caller signs again with a higher number.
      */
-    public boolean saveCrl(StoredCrl crl) {
-        String sql = "INSERT INTO crl (crl_number, this_update, next_update, der) VALUES (?, ?, ?, ?)";
+    public boolean saveCrl(String caKey, StoredCrl crl) {
+        String sql = "INSERT INTO crl (ca_key, crl_number, this_update, next_update, der) VALUES (?, ?, ?, ?, ?)";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setLong(1, crl.number());
-            ps.setObject(2, timestamp(crl.thisUpdate()));
-            ps.setObject(3, timestamp(crl.nextUpdate()));
-            ps.setBytes(4, crl.der());
+            ps.setString(1, caKey);
+            ps.setLong(2, crl.number());
+            ps.setObject(3, timestamp(crl.thisUpdate()));
+            ps.setObject(4, timestamp(crl.nextUpdate()));
+            ps.setBytes(5, crl.der());
             ps.executeUpdate();
             dialect.makeDurable(c);
             return true;
@@ -696,7 +856,48 @@ public final class Store implements AutoCloseable {
             if (isIntegrityViolation(ex)) {
                 return false;
             }
-            throw failure("save CRL " + crl.number(), ex);
+            throw failure("save CRL " + crl.number() + " of CA key " + caKey, ex);
+        }
+    }
+
+    // --- OCSP responder certificates ---------------------------------------------------------
+
+    /**
+     * Records a delegated OCSP responder certificate that the CA key {@code caKey} issued, with its
+     * audit event, in one durable transaction.
+     */
+    public CompletionStage<Void> recordResponderCertificate(String caKey, String serialHex, Instant notBefore, Instant notAfter,
+                                                           byte[] der, Instant at) {
+        String insert = "INSERT INTO ocsp_responder_certificate (serial, ca_key, not_before, not_after, der) VALUES (?, ?, ?, ?, ?)";
+        return groupCommit.submit("record OCSP responder certificate " + serialHex, tx -> {
+            tx.insert(insert, ps -> {
+                ps.setString(1, serialHex);
+                ps.setString(2, caKey);
+                ps.setObject(3, timestamp(notBefore));
+                ps.setObject(4, timestamp(notAfter));
+                ps.setBytes(5, der);
+            });
+            tx.append(new AuditEvent.Draft(at, "ocsp.responder.certified", "gateway", "serial:" + serialHex,
+                    "caKey=" + caKey + " notAfter=" + notAfter));
+            return null;
+        });
+    }
+
+    /** The DER of the responder certificates of {@code caKey} that are still valid at {@code now}, latest notAfter first. */
+    public List<byte[]> responderCertificates(String caKey, Instant now) {
+        String sql = "SELECT der FROM ocsp_responder_certificate WHERE ca_key = ? AND not_after > ? ORDER BY not_after DESC LIMIT 10";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, caKey);
+            ps.setObject(2, timestamp(now));
+            List<byte[]> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getBytes(1));
+                }
+            }
+            return out;
+        } catch (SQLException ex) {
+            throw failure("read the OCSP responder certificates of CA key " + caKey, ex);
         }
     }
 

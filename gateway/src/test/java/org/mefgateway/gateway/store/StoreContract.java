@@ -76,6 +76,34 @@ abstract class StoreContract {
                 new byte[] {0x30, 0x03, 0x02, 0x01, 0x05}, java.util.Optional.empty());
     }
 
+    /** Two CA keys' ids ({@link IssuerKeyId}): what the authorityKeyIdentifier of their certificates says. */
+    static final String KEY_A = "a".repeat(40);
+    static final String KEY_B = "b".repeat(40);
+    private static final java.security.KeyPair SIGNING = ecKeys();
+
+    /** A certificate DER whose authorityKeyIdentifier names the CA key {@code caKeyId}, as our CA writes it. */
+    static IssuedCertificate cert(String serial, String enrolee, Instant notAfter, String caKeyId) throws Exception {
+        org.bouncycastle.asn1.x500.X500Name name = new org.bouncycastle.asn1.x500.X500Name("CN=" + serial);
+        byte[] der = new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(new org.bouncycastle.asn1.x500.X500Name("CN=Test CA"),
+                new java.math.BigInteger(serial, 16), java.util.Date.from(NOW), java.util.Date.from(notAfter), name, SIGNING.getPublic())
+                .addExtension(org.bouncycastle.asn1.x509.Extension.authorityKeyIdentifier, false,
+                        new org.bouncycastle.asn1.x509.AuthorityKeyIdentifier(java.util.HexFormat.of().parseHex(caKeyId)))
+                .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").build(SIGNING.getPrivate()))
+                .getEncoded();
+        return new IssuedCertificate(serial, enrolee, "default", "CN=" + serial, "URI://x/" + serial, NOW, notAfter, "ISSUED", NOW,
+                der, java.util.Optional.empty());
+    }
+
+    private static java.security.KeyPair ecKeys() {
+        try {
+            java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
+            g.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
+            return g.generateKeyPair();
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Runs SQL behind the store's back, as someone with database access tampering with it would. */
     void tamper(String sql) throws Exception {
         try (Connection c = DriverManager.getConnection(url, user(), password()); Statement s = c.createStatement()) {
@@ -165,6 +193,109 @@ abstract class StoreContract {
         assertEquals(Store.Claim.CHALLENGE_NOT_USABLE, store.beginIssuance("h1", "ae-1", false, NOW.plusSeconds(6)));
     }
 
+    /** A place under a limit of {@code limit} issuances in the day before {@code at}. */
+    static IssuanceReservation place(int limit, Instant at) {
+        return new IssuanceReservation(java.util.UUID.randomUUID().toString().replace("-", ""), limit, at.minus(Duration.ofDays(1)));
+    }
+
+    /** A renewal's claim (no challenge, no command) with a place under the limit. */
+    static Store.Claim claim(Store store, String enrolee, IssuanceReservation place, Instant at) {
+        return store.beginIssuance(null, enrolee, false, at, Optional.empty(), 0, Optional.of(place));
+    }
+
+    /**
+     * 40 renewals of one Enrolee race against a limit of 5 on two stores (two nodes), and each
+     * one claimed is recorded at once, so places turn into certificates while the others count:
+     * exactly 5 claims, exactly 5 certificates.
+     */
+    @Test
+    void nParallelClaimsAgainstALimitOfLGetExactlyLOnTwoStores() throws Exception {
+        int limit = 5;
+        ExecutorService clients = Executors.newFixedThreadPool(40);
+        try (Store other = openStore()) {
+            List<Future<Store.Claim>> claims = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                Store node = i % 2 == 0 ? store : other;
+                String serial = Integer.toHexString(0x3000 + i);
+                claims.add(clients.submit(() -> {
+                    IssuanceReservation place = place(limit, NOW);
+                    Store.Claim c = claim(node, "ae-1", place, NOW);
+                    if (c == Store.Claim.CLAIMED) {
+                        await(node.recordIssuance(cert(serial, "ae-1", NOW.plusSeconds(3600)), Optional.of(place.id())));
+                    }
+                    return c;
+                }));
+            }
+            List<Store.Claim> outcomes = new ArrayList<>();
+            for (Future<Store.Claim> f : claims) {
+                outcomes.add(f.get());
+            }
+
+            assertEquals(limit, outcomes.stream().filter(c -> c == Store.Claim.CLAIMED).count(), outcomes.toString());
+            assertEquals(40 - limit, outcomes.stream().filter(c -> c == Store.Claim.ISSUANCE_LIMIT).count(), outcomes.toString());
+            assertEquals(limit, store.issuedSince("ae-1", NOW.minus(Duration.ofDays(1))));
+        } finally {
+            clients.shutdown();
+        }
+    }
+
+    @Test
+    void certificatesIssuedInTheWindowCountAndAnotherEnroleeHasItsOwnLimit() {
+        await(store.recordIssuance(cert("e1", "ae-1", NOW.plusSeconds(3600))));
+        await(store.recordIssuance(cert("e2", "ae-1", NOW.plusSeconds(3600))));
+
+        assertEquals(Store.Claim.ISSUANCE_LIMIT, claim(store, "ae-1", place(2, NOW.plusSeconds(1)), NOW.plusSeconds(1)));
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-2", place(2, NOW.plusSeconds(1)), NOW.plusSeconds(1)));
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", place(2, NOW.plus(Duration.ofDays(1))), NOW.plus(Duration.ofDays(1))),
+                "a day later they are out of the window");
+    }
+
+    @Test
+    void aClaimRefusedByTheLimitSpendsNeitherChallengeNorCommand() {
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", place(1, NOW), NOW));
+        store.saveChallenge("h1", "ae-1", NOW, NOW.plusSeconds(60));
+
+        assertEquals(Store.Claim.ISSUANCE_LIMIT, store.beginIssuance("h1", "ae-1", true, NOW, Optional.empty(), 0,
+                Optional.of(place(1, NOW))));
+
+        assertFalse(store.challenge("h1").orElseThrow().used());
+        assertEquals(StoredEnrolee.Command.CERT_PROV, store.enrolee("ae-1").orElseThrow().command());
+    }
+
+    @Test
+    void aReleasedClaimFreesItsPlace() {
+        IssuanceReservation first = place(1, NOW);
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", first, NOW));
+        assertEquals(Store.Claim.ISSUANCE_LIMIT, claim(store, "ae-1", place(1, NOW), NOW));
+
+        store.abandonIssuance(null, "ae-1", false, NOW, Optional.of(first.id()));
+
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", place(1, NOW), NOW));
+    }
+
+    /** Recording the certificate frees the place in the same transaction: it counts once, as the certificate. */
+    @Test
+    void aRecordedClaimTurnsIntoItsCertificateWithoutCountingTwice() {
+        IssuanceReservation first = place(2, NOW);
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", first, NOW));
+
+        await(store.recordIssuance(cert("f1", "ae-1", NOW.plusSeconds(3600)), Optional.of(first.id())));
+
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", place(2, NOW), NOW), "one certificate, one place free");
+        assertEquals(Store.Claim.ISSUANCE_LIMIT, claim(store, "ae-1", place(2, NOW), NOW), "the certificate and the new place");
+    }
+
+    /** A claim nobody recorded or released (the process died while signing) locks the Enrolee out for the window at most. */
+    @Test
+    void aPlaceNobodyFreedCountsOnlyWhileItIsYoungerThanTheWindow() {
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", place(1, NOW), NOW));
+
+        Instant hourLater = NOW.plus(Duration.ofHours(1));
+        assertEquals(Store.Claim.ISSUANCE_LIMIT, claim(store, "ae-1", place(1, hourLater), hourLater));
+        Instant dayLater = NOW.plus(Duration.ofDays(1)).plusSeconds(1);
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", place(1, dayLater), dayLater));
+    }
+
     @Test
     void duplicateEnroleeIdOrBootstrapCertificateIsRefused() {
         DuplicateException id = assertThrows(DuplicateException.class, () -> register("ae-1", "c".repeat(64)));
@@ -230,9 +361,9 @@ abstract class StoreContract {
     }
 
     @Test
-    void revocationIsFinalAndVisibleInStatusAndCrlEntries() {
-        await(store.recordIssuance(cert("a1", "ae-1", NOW.plusSeconds(3600))));
-        await(store.recordIssuance(cert("a2", "ae-1", NOW.plusSeconds(3600))));
+    void revocationIsFinalAndVisibleInStatusAndCrlEntries() throws Exception {
+        await(store.recordIssuance(cert("a1", "ae-1", NOW.plusSeconds(3600), KEY_A)));
+        await(store.recordIssuance(cert("a2", "ae-1", NOW.plusSeconds(3600), KEY_A)));
         Instant at = NOW.plusSeconds(10);
 
         assertEquals(Store.RevocationOutcome.REVOKED, await(store.revoke("a1", RevocationReason.KEY_COMPROMISE, at, "operator:test")));
@@ -246,8 +377,8 @@ abstract class StoreContract {
         assertTrue(store.isRevoked("a1"));
         assertInstanceOf(CertificateStatus.Good.class, store.certificateStatus("a2"));
         assertInstanceOf(CertificateStatus.Unknown.class, store.certificateStatus("ffff"));
-        assertEquals(List.of(r), store.revocationsUnexpiredAt(NOW));
-        assertEquals(List.of(), store.revocationsUnexpiredAt(NOW.plusSeconds(3600)), "expired certificates leave the CRL");
+        assertEquals(List.of(r), store.revocationsUnexpiredAt(NOW, KEY_A));
+        assertEquals(List.of(), store.revocationsUnexpiredAt(NOW.plusSeconds(3600), KEY_A), "expired certificates leave the CRL");
         assertEquals(1, store.auditEvents(0, 100).stream().filter(e -> e.type().equals("certificate.revoked")
                 && e.subject().equals("serial:a1") && e.actor().equals("operator:test")).count());
     }
@@ -273,14 +404,67 @@ abstract class StoreContract {
 
     @Test
     void aCrlNumberIsTakenOnceAndTheNewestIsPublished() {
-        assertTrue(store.latestCrl().isEmpty());
-        assertTrue(store.saveCrl(new StoredCrl(1, NOW, NOW.plusSeconds(60), new byte[] {1})));
-        assertFalse(store.saveCrl(new StoredCrl(1, NOW, NOW.plusSeconds(60), new byte[] {2})), "another node signed number 1 first");
-        assertTrue(store.saveCrl(new StoredCrl(2, NOW.plusSeconds(1), NOW.plusSeconds(61), new byte[] {3})));
+        assertTrue(store.latestCrl("default").isEmpty());
+        assertTrue(store.saveCrl("default", new StoredCrl(1, NOW, NOW.plusSeconds(60), new byte[] {1})));
+        assertFalse(store.saveCrl("default", new StoredCrl(1, NOW, NOW.plusSeconds(60), new byte[] {2})), "another node signed number 1 first");
+        assertTrue(store.saveCrl("default", new StoredCrl(2, NOW.plusSeconds(1), NOW.plusSeconds(61), new byte[] {3})));
 
-        StoredCrl latest = store.latestCrl().orElseThrow();
+        StoredCrl latest = store.latestCrl("default").orElseThrow();
         assertEquals(2, latest.number());
         assertArrayEquals(new byte[] {3}, latest.der());
+    }
+
+    @Test
+    void eachCaKeyHasItsOwnCrlNumbers() {
+        assertTrue(store.saveCrl("default", new StoredCrl(1, NOW, NOW.plusSeconds(60), new byte[] {1})));
+        assertTrue(store.saveCrl("default", new StoredCrl(2, NOW, NOW.plusSeconds(60), new byte[] {2})));
+        assertTrue(store.saveCrl("iot", new StoredCrl(1, NOW, NOW.plusSeconds(60), new byte[] {3})), "RFC 5280 5.2.3: numbers per issuer");
+
+        assertEquals(2, store.latestCrl("default").orElseThrow().number());
+        assertArrayEquals(new byte[] {3}, store.latestCrl("iot").orElseThrow().der());
+        assertTrue(store.latestCrl("fleet").isEmpty());
+    }
+
+    @Test
+    void aCertificateHasAStatusAndACrlEntryOnlyUnderTheCaKeyThatSignedIt() throws Exception {
+        await(store.recordIssuance(cert("e1", "ae-1", NOW.plusSeconds(3600), KEY_A)));
+        await(store.recordIssuance(cert("e2", "ae-1", NOW.plusSeconds(3600), KEY_B)));
+        await(store.revoke("e1", RevocationReason.KEY_COMPROMISE, NOW, "operator:test"));
+        await(store.revoke("e2", RevocationReason.SUPERSEDED, NOW, "operator:test"));
+
+        assertInstanceOf(CertificateStatus.Revoked.class, store.certificateStatus("e1", KEY_A));
+        assertInstanceOf(CertificateStatus.Unknown.class, store.certificateStatus("e1", KEY_B), "key B never signed e1");
+        assertEquals(List.of("e1"), store.revocationsUnexpiredAt(NOW, KEY_A).stream().map(Revocation::serialHex).toList());
+        assertEquals(List.of("e2"), store.revocationsUnexpiredAt(NOW, KEY_B).stream().map(Revocation::serialHex).toList());
+    }
+
+    /** Rows from before the ledger recorded the signing key get it from their DER when a store opens (migration V5). */
+    @Test
+    void certificatesRecordedWithoutTheirCaKeyGetItFromTheirDerWhenTheStoreOpens() throws Exception {
+        await(store.recordIssuance(cert("f1", "ae-1", NOW.plusSeconds(3600), KEY_B)));
+        await(store.recordIssuance(cert("f2", "ae-1", NOW.plusSeconds(3600))));  // no authorityKeyIdentifier: no key of ours
+        tamper("UPDATE issued_certificate SET issuer_key_id = NULL");
+        assertInstanceOf(CertificateStatus.Unknown.class, store.certificateStatus("f1", KEY_B));
+        store.close();
+
+        store = openStore();
+
+        assertInstanceOf(CertificateStatus.Good.class, store.certificateStatus("f1", KEY_B));
+        assertInstanceOf(CertificateStatus.Unknown.class, store.certificateStatus("f2", KEY_A));
+        assertInstanceOf(CertificateStatus.Good.class, store.certificateStatus("f2"), "still in the ledger");
+    }
+
+    @Test
+    void responderCertificatesAreListedNewestFirstWhileValidAndAudited() {
+        await(store.recordResponderCertificate("default", "c1", NOW, NOW.plus(Duration.ofDays(7)), new byte[] {1}, NOW));
+        await(store.recordResponderCertificate("default", "c2", NOW, NOW.plus(Duration.ofDays(9)), new byte[] {2}, NOW));
+        await(store.recordResponderCertificate("default", "c0", NOW, NOW.plus(Duration.ofDays(1)), new byte[] {0}, NOW));
+        await(store.recordResponderCertificate("iot", "c3", NOW, NOW.plus(Duration.ofDays(8)), new byte[] {3}, NOW));
+
+        assertEquals(List.of(2, 1), store.responderCertificates("default", NOW.plus(Duration.ofDays(2))).stream().map(d -> (int) d[0]).toList());
+        assertEquals(List.of(3), store.responderCertificates("iot", NOW).stream().map(d -> (int) d[0]).toList());
+        assertEquals(4, store.auditEvents(0, 10).stream().filter(e -> e.type().equals("ocsp.responder.certified")).count());
+        assertTrue(store.verifyAuditChain().intact());
     }
 
     @Test

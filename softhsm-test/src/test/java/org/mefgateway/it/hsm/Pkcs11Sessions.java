@@ -11,13 +11,13 @@ import sun.security.pkcs11.wrapper.PKCS11Exception;
  * {@code PKCS11.getInstance} returns the one module instance the whole JVM shares, so what we see
  * and do here is what the signer's SunPKCS11 providers see: the same sessions, the same login.
  */
-final class Pkcs11Sessions {
+public final class Pkcs11Sessions {
     private static final long CKF_SERIAL_SESSION = 0x4;
 
     private final PKCS11 p11;
     private final long slot;
 
-    Pkcs11Sessions(Path library, long slot) throws IOException, PKCS11Exception {
+    public Pkcs11Sessions(Path library, long slot) throws IOException, PKCS11Exception {
         this.p11 = PKCS11.getInstance(library.toString(), "C_GetFunctionList", null, false);
         this.slot = slot;
     }
@@ -61,7 +61,7 @@ final class Pkcs11Sessions {
      * providers hold is dead, and SoftHSM itself answers their next call with
      * CKR_SESSION_HANDLE_INVALID; new sessions are not logged in.
      */
-    void closeAll() throws PKCS11Exception {
+    public void closeAll() throws PKCS11Exception {
         for (long handle : handles()) {
             try {
                 p11.C_CloseSession(handle);

@@ -258,6 +258,7 @@ class PooledSignerTest {
             assertTrue(scrape.contains("mef_hsm_queue_depth{" + tags + "} 0"), scrape);
             assertTrue(scrape.contains("mef_hsm_circuit_state{" + tags + "} 0"), scrape);
             assertTrue(scrape.contains("mef_hsm_reinitialisations_total{key=\"default\",outcome=\"success\",token=\"pool-test\"} 0"), scrape);
+            assertTrue(scrape.contains("mef_hsm_module_reloads_total{" + tags + "} 0"), scrape);
         }
         assertTrue(!meters.scrape().contains("mef_hsm_pool_size"), "a closed signer's meters are removed");
     }

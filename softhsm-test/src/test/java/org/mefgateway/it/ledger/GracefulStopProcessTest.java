@@ -103,7 +103,10 @@ class GracefulStopProcessTest {
     @Test
     void aBodyNeverCompletedIsCutOffAtTheDrainLimitAndTheProcessStillExits(@TempDir Path dir) throws Exception {
         DeviceMaker maker = DeviceMaker.create("Maker Drain CA");
-        GatewayProcess node = GatewayProcess.init(Nodes.config(dir, "node", SoftHsm.fresh("mef-test"), Nodes.trust(dir, maker), "")).start();
+        // The body deadline (est.bodyTimeoutSeconds, 5 s by default) would answer such a body with
+        // 408 before the drain limit (10 s) is reached: set beyond it, so the drain limit is what cuts it off.
+        GatewayProcess node = GatewayProcess.init(Nodes.config(dir, "node", SoftHsm.fresh("mef-test"), Nodes.trust(dir, maker), "",
+                "bodyTimeoutSeconds: 20")).start();
         try {
             X509Certificate ca = Pem.read(node.config.dataDir().caCertificate()).get(0);
             String aeId = "//m2m.example.com/CSE1/sigterm-held";

@@ -21,13 +21,18 @@ final class Nodes {
      * shared token, the given store section, every listener on a free port.
      */
     static Path config(Path dir, String name, SoftHsm hsm, Path bootstrapTrust, String storeYaml) throws Exception {
+        return config(dir, name, hsm, bootstrapTrust, storeYaml, "");
+    }
+
+    /** With more EST settings (YAML flow-mapping entries such as {@code "bodyTimeoutSeconds: 20"}). */
+    static Path config(Path dir, String name, SoftHsm hsm, Path bootstrapTrust, String storeYaml, String estSettings) throws Exception {
         Path data = Files.createDirectories(dir.resolve(name));
         Path policies = Files.createDirectories(data.resolve("policies"));
         Files.writeString(policies.resolve("default.yaml"), TestGateway.DEFAULT_PROFILE);
         Path file = dir.resolve(name + ".yaml");
         Files.writeString(file, String.join("\n",
                 "dataDir: " + data,
-                "est: {host: 127.0.0.1, port: 0, bootstrapTrustDir: " + bootstrapTrust + "}",
+                "est: {host: 127.0.0.1, port: 0, bootstrapTrustDir: " + bootstrapTrust + (estSettings.isEmpty() ? "" : ", " + estSettings) + "}",
                 "admin: {host: 127.0.0.1, port: 0}",
                 "publication: {host: 127.0.0.1, port: 0}",
                 "hsm: {library: " + SoftHsm.LIBRARY + ", tokenLabel: " + hsm.tokenLabel + ", keyLabel: ca-p256, pinFile: " + hsm.pinFile + "}",

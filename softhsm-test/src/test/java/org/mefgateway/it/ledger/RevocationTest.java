@@ -1,5 +1,6 @@
 package org.mefgateway.it.ledger;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,6 +18,10 @@ import java.security.cert.X509Certificate;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
+import org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateHolder;
 import org.bouncycastle.cert.ocsp.BasicOCSPResp;
 import org.bouncycastle.cert.ocsp.CertificateID;
@@ -29,8 +34,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.mefgateway.enrolee.Enrolee;
-import org.mefgateway.enrolee.EnroleeOptions;
 import org.mefgateway.gateway.Pem;
 import org.mefgateway.gateway.admin.AdminClient;
 import org.mefgateway.it.DeviceMaker;
@@ -57,13 +60,6 @@ class RevocationTest {
         mef.close();
     }
 
-    private X509Certificate enrol(String name, Path dir) throws Exception {
-        DeviceMaker.Device device = maker.device(name);
-        mef.register(device, name, "AE-ID", "//m2m.example.com/CSE1/" + name, 40);
-        EnroleeOptions options = new EnroleeOptions(mef.mefBase(), null, device.keyStore(), DeviceMaker.Device.PASSWORD,
-                List.of(mef.caCertificate), dir.resolve(name + ".p12"), "out-password".toCharArray());
-        return new Enrolee(options).enrol((n, text) -> { }).orElseThrow().credentials().certificate();
-    }
 
     private HttpResponse<String> revoke(String serial, String body) throws Exception {
         return new AdminClient(mef.config).postJson("/admin/certificates/" + serial + "/revoke", body);
@@ -84,8 +80,8 @@ class RevocationTest {
 
     @Test
     void opensslSeesARevokedCertificateInTheCrlAndInOcspAndAGoodOneAsGood(@TempDir Path dir) throws Exception {
-        X509Certificate revoked = enrol("rev-1", dir);
-        X509Certificate good = enrol("rev-2", dir);
+        X509Certificate revoked = mef.enrolNew(maker, "rev-1", dir);
+        X509Certificate good = mef.enrolNew(maker, "rev-2", dir);
         Pem.write(dir.resolve("ca.pem"), mef.caCertificate);
         Pem.write(dir.resolve("revoked.pem"), revoked);
         Pem.write(dir.resolve("good.pem"), good);
@@ -98,7 +94,8 @@ class RevocationTest {
         assertEquals(200, r.statusCode(), r.body());
         assertEquals("REVOKED", new JsonObject(r.body()).getString("status"));
 
-        // OCSP, signed by the CA key on the token, verified by openssl against the CA certificate.
+        // OCSP, signed by the delegated responder's key on the token, verified by openssl through the
+        // responder certificate in the response (issued by the CA for OCSP signing) to the CA certificate.
         String after = ocsp(dir, "revoked.pem");
         assertTrue(after.contains("Response verify OK"), after);
         assertTrue(after.contains("revoked.pem: revoked") && after.contains("Reason: keyCompromise"), after);
@@ -121,35 +118,48 @@ class RevocationTest {
         assertTrue(accepted.contains("good.pem: OK"), accepted);
     }
 
+    /**
+     * RFC 6960 A.1 GET, in the RFC 5019 profile: signed by the CA's delegated responder (its
+     * certificate in the response, issued by the CA for OCSP signing), the nonce ignored so that the
+     * same signed response answers a request with another nonce, HTTP caching headers.
+     */
     @Test
-    void ocspGetWithTheRequestInThePathAnswersWithASignedResponseEchoingTheNonce(@TempDir Path dir) throws Exception {
-        X509Certificate cert = enrol("rev-3", dir);
+    void ocspGetIsAnsweredByTheDelegatedResponderWithOneReusableResponseWhateverTheNonce(@TempDir Path dir) throws Exception {
+        X509Certificate cert = mef.enrolNew(maker, "rev-3", dir);
         assertEquals(200, revoke(cert.getSerialNumber().toString(16), "{\"reason\":\"superseded\"}").statusCode());
         CertificateID id = new CertificateID(new JcaDigestCalculatorProviderBuilder().build().get(CertificateID.HASH_SHA1),
                 new JcaX509CertificateHolder(mef.caCertificate), cert.getSerialNumber());
-        byte[] nonce = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-        byte[] request = new OCSPReqBuilder().addRequest(id)
-                .setRequestExtensions(new org.bouncycastle.asn1.x509.Extensions(new org.bouncycastle.asn1.x509.Extension(
-                        org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers.id_pkix_ocsp_nonce, false,
-                        new org.bouncycastle.asn1.DEROctetString(nonce).getEncoded())))
-                .build().getEncoded();
-        // RFC 6960 A.1: the URL-encoded base64 of the DER request, after the responder's URL.
-        String path = "/ocsp/" + URLEncoder.encode(Base64.getEncoder().encodeToString(request), StandardCharsets.US_ASCII);
 
-        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(mef.publicationBase().resolve(path)).build(),
-                HttpResponse.BodyHandlers.ofByteArray());
+        HttpResponse<byte[]> r = ocspGet(id, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
+        HttpResponse<byte[]> again = ocspGet(id, new byte[] {16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1});
 
         assertEquals(200, r.statusCode());
         assertEquals("application/ocsp-response", r.headers().firstValue("Content-Type").orElse(""));
+        assertTrue(r.headers().firstValue("Cache-Control").orElse("").matches("max-age=\\d+, public, no-transform, must-revalidate"),
+                r.headers().toString());
         OCSPResp response = new OCSPResp(r.body());
         assertEquals(OCSPResp.SUCCESSFUL, response.getStatus());
         BasicOCSPResp basic = (BasicOCSPResp) response.getResponseObject();
-        assertTrue(basic.isSignatureValid(new JcaContentVerifierProviderBuilder().build(mef.caCertificate)));
+        assertEquals(1, basic.getCerts().length, "the responder's certificate goes with the response");
+        X509CertificateHolder responder = basic.getCerts()[0];
+        assertTrue(responder.isSignatureValid(new JcaContentVerifierProviderBuilder().build(mef.caCertificate)), "issued by the CA");
+        assertEquals(List.of(KeyPurposeId.id_kp_OCSPSigning), List.of(ExtendedKeyUsage.fromExtensions(responder.getExtensions()).getUsages()));
+        assertTrue(responder.getExtension(OCSPObjectIdentifiers.id_pkix_ocsp_nocheck) != null, "id-pkix-ocsp-nocheck");
+        assertTrue(basic.isSignatureValid(new JcaContentVerifierProviderBuilder().build(responder)));
         RevokedStatus status = (RevokedStatus) basic.getResponses()[0].getCertStatus();
         assertEquals(4, status.getRevocationReason(), "superseded");
-        assertEquals(new org.bouncycastle.asn1.DEROctetString(nonce),
-                org.bouncycastle.asn1.ASN1OctetString.getInstance(basic.getExtension(
-                        org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers.id_pkix_ocsp_nonce).getParsedValue()));
+        assertEquals(null, basic.getExtension(OCSPObjectIdentifiers.id_pkix_ocsp_nonce), "RFC 5019: the nonce is not echoed");
+        assertArrayEquals(r.body(), again.body(), "another nonce, the same signed response");
+    }
+
+    private HttpResponse<byte[]> ocspGet(CertificateID id, byte[] nonce) throws Exception {
+        byte[] request = new OCSPReqBuilder().addRequest(id)
+                .setRequestExtensions(new org.bouncycastle.asn1.x509.Extensions(new org.bouncycastle.asn1.x509.Extension(
+                        OCSPObjectIdentifiers.id_pkix_ocsp_nonce, false, new org.bouncycastle.asn1.DEROctetString(nonce).getEncoded())))
+                .build().getEncoded();
+        // RFC 6960 A.1: the URL-encoded base64 of the DER request, after the responder's URL.
+        String path = "/ocsp/" + URLEncoder.encode(Base64.getEncoder().encodeToString(request), StandardCharsets.US_ASCII);
+        return http.send(HttpRequest.newBuilder(mef.publicationBase().resolve(path)).build(), HttpResponse.BodyHandlers.ofByteArray());
     }
 
     @Test
@@ -182,7 +192,7 @@ class RevocationTest {
 
     @Test
     void revokingTwiceIsAConflictAndKeepsTheFirstReason(@TempDir Path dir) throws Exception {
-        String serial = enrol("rev-4", dir).getSerialNumber().toString(16);
+        String serial = mef.enrolNew(maker, "rev-4", dir).getSerialNumber().toString(16);
         assertEquals(200, revoke(serial, "{\"reason\":\"cessationOfOperation\"}").statusCode());
 
         assertRefused(revoke(serial.toUpperCase(Locale.ROOT), "{\"reason\":\"keyCompromise\"}"), 409, "already revoked");
@@ -191,8 +201,8 @@ class RevocationTest {
 
     @Test
     void operatorsExportTheLedgerFilteredAsCsvAndPem(@TempDir Path dir) throws Exception {
-        X509Certificate a = enrol("exp-1", dir);
-        X509Certificate b = enrol("exp-2", dir);
+        X509Certificate a = mef.enrolNew(maker, "exp-1", dir);
+        X509Certificate b = mef.enrolNew(maker, "exp-2", dir);
         assertEquals(200, revoke(b.getSerialNumber().toString(16), "{}").statusCode());
         AdminClient admin = new AdminClient(mef.config);
 
@@ -214,7 +224,7 @@ class RevocationTest {
 
     @Test
     void theAuditLogHoldsIssuancesRevocationsAndAdminActionsAndVerifies(@TempDir Path dir) throws Exception {
-        String serial = enrol("aud-1", dir).getSerialNumber().toString(16);
+        String serial = mef.enrolNew(maker, "aud-1", dir).getSerialNumber().toString(16);
         assertEquals(200, revoke(serial, "{\"reason\":\"affiliationChanged\"}").statusCode());
 
         var events = mef.gateway.store().auditEvents(0, 10_000);
@@ -238,7 +248,7 @@ class RevocationTest {
 
     @Test
     void theMefgateCliRevokesExportsAndVerifiesTheAuditLogNamingATamperedEvent(@TempDir Path dir) throws Exception {
-        X509Certificate cert = enrol("cli-1", dir);
+        X509Certificate cert = mef.enrolNew(maker, "cli-1", dir);
         String serial = cert.getSerialNumber().toString(16);
 
         Shell.Result revoked = mefgate(dir, "admin", "revoke", serial, "--reason", "key-compromise");
