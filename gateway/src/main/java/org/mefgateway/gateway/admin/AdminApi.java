@@ -1,5 +1,7 @@
 package org.mefgateway.gateway.admin;
 
+import org.mefgateway.gateway.ErrorResponses;
+import org.mefgateway.gateway.core.ErrorCode;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -24,7 +26,6 @@ import org.mefgateway.gateway.Pem;
 import org.mefgateway.gateway.Responses;
 import org.mefgateway.gateway.Routes;
 import org.mefgateway.gateway.TlsMaterial;
-import org.mefgateway.gateway.est.ErrorResponses;
 import org.mefgateway.gateway.mef.PolicyDirectory;
 import org.mefgateway.gateway.publication.RevocationPublisher;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
@@ -109,7 +110,7 @@ public final class AdminApi {
         routes.get("/admin/policy").handler(ctx -> json(ctx, 200, profilesJson()));
         routes.post("/admin/certificates/:serial/revoke").handler(BodyHandler.create(false).setBodyLimit(4 * 1024)).handler(this::revoke);
         routes.get("/admin/audit/verify").handler(this::verifyAudit);
-        ErrorResponses.install(router, routes);
+        ErrorResponses.install(router, routes, AdminApi::status);
         return router;
     }
 
@@ -552,5 +553,21 @@ public final class AdminApi {
     private static void json(RoutingContext ctx, int status, Object body) {
         Responses.end(ctx.response().setStatusCode(status), "application/json",
                 body instanceof JsonObject o ? o.encodePrettily() : ((JsonArray) body).encodePrettily());
+    }
+
+    /** The status of each refusal on this listener: the one place where the domain's errors become HTTP answers here. */
+    static int status(ErrorCode code) {
+        return switch (code) {
+            case BAD_REQUEST, BAD_POP -> 400;
+            case NOT_AUTHENTICATED -> 401;
+            case NOT_PERMITTED -> 403;
+            case NOT_FOUND -> 404;
+            case CONFLICT -> 409;
+            case TOO_LARGE -> 413;
+            case UNSUPPORTED_MEDIA_TYPE -> 415;
+            case INVALID -> 422;
+            case RATE_LIMITED -> 429;
+            case UNAVAILABLE -> 503;
+        };
     }
 }

@@ -1,5 +1,6 @@
 package org.mefgateway.gateway.est;
 
+import org.mefgateway.gateway.ErrorResponses;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Vertx;

@@ -1,5 +1,7 @@
 package org.mefgateway.gateway.est;
 
+import org.mefgateway.gateway.ErrorResponses;
+import org.mefgateway.gateway.core.ErrorCode;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
@@ -81,7 +83,7 @@ public final class EstApi {
             }
         }
         routes.get("/mef/command").handler(this::command);
-        ErrorResponses.install(router, routes);
+        ErrorResponses.install(router, routes, EstApi::status);
         return router;
     }
 
@@ -222,5 +224,21 @@ public final class EstApi {
         } catch (SSLPeerUnverifiedException e) {
             return Optional.empty();
         }
+    }
+
+    /** The status of each refusal on this listener: the one place where the domain's errors become HTTP answers here. */
+    static int status(ErrorCode code) {
+        return switch (code) {
+            case BAD_REQUEST, BAD_POP -> 400;
+            case NOT_AUTHENTICATED -> 401;
+            case NOT_PERMITTED -> 403;
+            case NOT_FOUND -> 404;
+            case CONFLICT -> 409;
+            case TOO_LARGE -> 413;
+            case UNSUPPORTED_MEDIA_TYPE -> 415;
+            case INVALID -> 422;
+            case RATE_LIMITED -> 429;
+            case UNAVAILABLE -> 503;
+        };
     }
 }

@@ -1,5 +1,7 @@
 package org.mefgateway.gateway.publication;
 
+import org.mefgateway.gateway.ErrorResponses;
+import org.mefgateway.gateway.core.ErrorCode;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
@@ -19,7 +21,6 @@ import org.mefgateway.gateway.GatewayConfig;
 import org.mefgateway.gateway.Responses;
 import org.mefgateway.gateway.Routes;
 import org.mefgateway.gateway.ca.OcspResponder;
-import org.mefgateway.gateway.est.ErrorResponses;
 import org.mefgateway.gateway.est.EstError;
 import org.mefgateway.gateway.store.Store;
 import org.mefgateway.hsm.CaKeyConfig;
@@ -64,7 +65,7 @@ public final class PublicationApi {
                 .handler(BodyHandler.create(false).setBodyLimit(MAX_OCSP_REQUEST_BYTES))
                 .handler(this::ocspPost);
         routes.get(GatewayConfig.Publication.OCSP_PATH + "/*").handler(this::ocspGet);
-        ErrorResponses.install(router, routes);
+        ErrorResponses.install(router, routes, PublicationApi::status);
         return router;
     }
 
@@ -170,5 +171,21 @@ public final class PublicationApi {
             }
         }
         return out.toString(java.nio.charset.StandardCharsets.US_ASCII);
+    }
+
+    /** The status of each refusal on this listener: the one place where the domain's errors become HTTP answers here. */
+    static int status(ErrorCode code) {
+        return switch (code) {
+            case BAD_REQUEST, BAD_POP -> 400;
+            case NOT_AUTHENTICATED -> 401;
+            case NOT_PERMITTED -> 403;
+            case NOT_FOUND -> 404;
+            case CONFLICT -> 409;
+            case TOO_LARGE -> 413;
+            case UNSUPPORTED_MEDIA_TYPE -> 415;
+            case INVALID -> 422;
+            case RATE_LIMITED -> 429;
+            case UNAVAILABLE -> 503;
+        };
     }
 }

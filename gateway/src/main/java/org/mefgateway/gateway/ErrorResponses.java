@@ -1,13 +1,14 @@
-package org.mefgateway.gateway.est;
+package org.mefgateway.gateway;
 
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
-import org.mefgateway.gateway.LogText;
-import org.mefgateway.gateway.Responses;
-import org.mefgateway.gateway.Routes;
+import java.util.function.ToIntFunction;
+import org.mefgateway.gateway.core.ErrorCode;
+import org.mefgateway.gateway.core.OperationException;
+import org.mefgateway.gateway.est.EstError;
 import org.mefgateway.gateway.store.StoreException;
 import org.mefgateway.hsm.HsmBusyException;
 import org.mefgateway.hsm.HsmException;
@@ -16,8 +17,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Every error leaves as a status and a one-line text/plain reason. Clients never see a stack
- * trace: an unexpected failure is a 500 with a reference that finds the details in the log.
+ * Every error leaves as a status and a one-line text/plain reason, on all three listeners. Clients
+ * never see a stack trace: an unexpected failure is a 500 with a reference that finds the details
+ * in the log. Which status an {@link ErrorCode} gets is the listener's choice, passed to
+ * {@link #install}: the one place per edge where the domain's errors become HTTP.
  */
 public final class ErrorResponses {
     private static final Logger LOG = LoggerFactory.getLogger(ErrorResponses.class);
@@ -30,10 +33,10 @@ public final class ErrorResponses {
      * scheme is none a client could answer with a password: it says the credential is the TLS
      * client certificate (clients that look for the header report an authentication failure).
      */
-    static final String WWW_AUTHENTICATE = "TLS-Client-Certificate realm=\"MEF\"";
+    public static final String WWW_AUTHENTICATE = "TLS-Client-Certificate realm=\"MEF\"";
 
-    public static void install(Router router, Routes routes) {
-        router.route().failureHandler(ErrorResponses::handle);
+    public static void install(Router router, Routes routes, ToIntFunction<ErrorCode> statusOf) {
+        router.route().failureHandler(ctx -> handle(ctx, statusOf));
         router.errorHandler(404, ctx -> send(ctx, 404, reason(ctx, 404)));
         router.errorHandler(405, ctx -> {
             // The reason names what is allowed, not the method used, so that HEAD and GET get the same answer.
@@ -45,7 +48,7 @@ public final class ErrorResponses {
         });
     }
 
-    private static void handle(RoutingContext ctx) {
+    private static void handle(RoutingContext ctx, ToIntFunction<ErrorCode> statusOf) {
         Throwable failure = unwrap(ctx.failure());
         if (ctx.response().headWritten()) {
             // The request's deadline answered already; what happened since is only for the log.
@@ -66,7 +69,19 @@ public final class ErrorResponses {
             }
             return;
         }
-        if (failure instanceof EstError e) {
+        if (failure instanceof OperationException e) {
+            int status = statusOf.applyAsInt(e.code());
+            if (e.ruleId().isEmpty()) {
+                // Policy refusals are logged by the Registration Authority, with the Enrolee they concern.
+                LOG.info("refused {} {} from {}: {} {}", ctx.request().method(), LogText.safe(ctx.request().path()),
+                        ctx.request().remoteAddress(), status, LogText.safe(e.reason()));
+            }
+            e.retryAfter().ifPresent(d -> ctx.response().putHeader("Retry-After", String.valueOf(Math.max(1, d.toSeconds()))));
+            if (status == 401) {
+                ctx.response().putHeader("WWW-Authenticate", WWW_AUTHENTICATE);
+            }
+            send(ctx, status, e.reason());
+        } else if (failure instanceof EstError e) {
             if (e.ruleId().isEmpty()) {
                 // Policy refusals are logged by the Registration Authority, with the Enrolee they concern.
                 LOG.info("refused {} {} from {}: {} {}", ctx.request().method(), LogText.safe(ctx.request().path()),
@@ -140,27 +155,27 @@ public final class ErrorResponses {
     /** The routing-context key that asks for the connection to be closed after the answer. */
     private static final String CLOSE_AFTER_ANSWER = "mef.closeAfterAnswer";
 
-    static io.vertx.core.Future<Void> send(RoutingContext ctx, int status, String reason) {
+    public static io.vertx.core.Future<Void> send(RoutingContext ctx, int status, String reason) {
         if (ctx.response().ended()) {
             return io.vertx.core.Future.succeededFuture();
         }
         if (ctx.get(CLOSE_AFTER_ANSWER) == null) {
             return Responses.end(ctx.response().setStatusCode(status), "text/plain; charset=utf-8", reason + "\n");
         }
-        org.mefgateway.gateway.ConnectionGuard.closeAfter(ctx.request().connection());
+        ConnectionGuard.closeAfter(ctx.request().connection());
         ctx.response().putHeader("Connection", "close");
         return Responses.end(ctx.response().setStatusCode(status), "text/plain; charset=utf-8", reason + "\n")
-                .onComplete(sent -> org.mefgateway.gateway.ConnectionGuard.closeAfterBody(ctx.vertx(), ctx.request()));
+                .onComplete(sent -> ConnectionGuard.closeAfterBody(ctx.vertx(), ctx.request()));
     }
 
     /** The answer, then the connection closed (a lingering close: ConnectionGuard.closeAfterBody): for a request whose body is not (or not yet) read. */
-    static void sendAndClose(RoutingContext ctx, int status, String reason) {
+    public static void sendAndClose(RoutingContext ctx, int status, String reason) {
         ctx.put(CLOSE_AFTER_ANSWER, true);
         send(ctx, status, reason);
     }
 
     /** {@code ctx.fail(failure)}, answered as every failure is, then the connection closed: the request's body is never read for it, only discarded while the connection lingers. */
-    static void failAndClose(RoutingContext ctx, Throwable failure) {
+    public static void failAndClose(RoutingContext ctx, Throwable failure) {
         ctx.put(CLOSE_AFTER_ANSWER, true);
         ctx.fail(failure);
     }
