@@ -2,6 +2,7 @@ package org.mefgateway.gateway.admin;
 
 import org.mefgateway.gateway.ErrorResponses;
 import org.mefgateway.gateway.core.ErrorCode;
+import org.mefgateway.gateway.core.OperationException;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -31,8 +32,6 @@ import org.mefgateway.gateway.publication.RevocationPublisher;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
 import org.mefgateway.gateway.store.PendingRequest;
 import org.mefgateway.policy.ProfileException;
-import org.mefgateway.gateway.est.EstApi;
-import org.mefgateway.gateway.est.EstError;
 import org.mefgateway.gateway.store.AuditChain;
 import org.mefgateway.gateway.store.AuditEvent;
 import org.mefgateway.gateway.store.CertificateFilter;
@@ -115,11 +114,11 @@ public final class AdminApi {
     }
 
     private void requireOperator(RoutingContext ctx) {
-        Optional<X509Certificate> client = EstApi.clientCertificate(ctx.request());
+        Optional<X509Certificate> client = TlsMaterial.clientCertificate(ctx.request());
         if (client.isEmpty()) {
-            ctx.fail(EstError.of(401, "the admin API needs an operator's TLS client certificate"));
+            ctx.fail(OperationException.of(ErrorCode.NOT_AUTHENTICATED, "the admin API needs an operator's TLS client certificate"));
         } else if (!operatorFingerprints.contains(TlsMaterial.fingerprint(client.get()))) {
-            ctx.fail(EstError.of(403, "this client certificate is not an operator's"));
+            ctx.fail(OperationException.of(ErrorCode.NOT_PERMITTED, "this client certificate is not an operator's"));
         } else {
             ctx.put(OPERATOR, "operator:" + TlsMaterial.fingerprint(client.get()).substring(0, 16));
             ctx.next();
@@ -165,7 +164,7 @@ public final class AdminApi {
             } else if (ar.cause() instanceof ProfileException e) {
                 LOG.warn("policy reload refused, profiles unchanged: {}", LogText.safe(e.getMessage().replace("\n", " ")));
                 audited(ctx, "policy.reload-refused", "policy:" + policies.dir(), e.getMessage())
-                        .onComplete(v -> ctx.fail(EstError.of(422, e.getMessage())));
+                        .onComplete(v -> ctx.fail(OperationException.of(ErrorCode.INVALID, e.getMessage())));
             } else {
                 ctx.fail(ar.cause());
             }
@@ -184,15 +183,15 @@ public final class AdminApi {
             JsonObject body = ctx.body().isEmpty() ? new JsonObject() : ctx.body().asJsonObject();
             profiles = body.containsKey("profiles") ? Optional.of(profiles(body)) : Optional.empty();
         } catch (DecodeException | ClassCastException e) {
-            ctx.fail(EstError.of(400, "the body is not a JSON object"));
+            ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, "the body is not a JSON object"));
             return;
-        } catch (EstError e) {
+        } catch (OperationException e) {
             ctx.fail(e);
             return;
         }
         storeWorkers.executeBlocking(() -> store.instruct(id, profiles, clock.instant()), false).compose(found -> {
             if (!found) {
-                return Future.failedFuture(EstError.of(404, "no Enrolee '" + LogText.safe(id) + "'"));
+                return Future.failedFuture(OperationException.of(ErrorCode.NOT_FOUND, "no Enrolee '" + LogText.safe(id) + "'"));
             }
             LOG.info("operator instructed enrolee={} (CERT_PROV){}", LogText.safe(id), profiles.map(p -> " profiles=" + p).orElse(""));
             return audited(ctx, "enrolee.instructed", "enrolee:" + id, "command=CERT_PROV" + profiles.map(p -> " profiles=" + p).orElse(""));
@@ -210,13 +209,13 @@ public final class AdminApi {
     private List<String> profiles(JsonObject body) {
         JsonArray array = body.getJsonArray("profiles");
         if (array == null || array.isEmpty()) {
-            throw EstError.of(400, "profiles must be a non-empty list of profile names");
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "profiles must be a non-empty list of profile names");
         }
         List<String> out = new java.util.ArrayList<>();
         for (Object o : array) {
             String name = o instanceof String text ? PolicyDirectory.profileOf(text.strip()) : null;
             if (name == null || policies.forProfile(name).isEmpty()) {
-                throw EstError.of(400, "profiles: '" + LogText.safe(String.valueOf(o)) + "' is not a profile this gateway serves; it serves "
+                throw OperationException.of(ErrorCode.BAD_REQUEST, "profiles: '" + LogText.safe(String.valueOf(o)) + "' is not a profile this gateway serves; it serves "
                         + policies.profiles().keySet());
             }
             if (!out.contains(name)) {
@@ -231,7 +230,7 @@ public final class AdminApi {
         String id = ctx.pathParam("id");
         storeWorkers.executeBlocking(() -> store.removeEnrolee(id), false).compose(found -> {
             if (!found) {
-                return Future.failedFuture(EstError.of(404, "no Enrolee '" + LogText.safe(id) + "'"));
+                return Future.failedFuture(OperationException.of(ErrorCode.NOT_FOUND, "no Enrolee '" + LogText.safe(id) + "'"));
             }
             LOG.info("operator removed enrolee={}", LogText.safe(id));
             return audited(ctx, "enrolee.removed", "enrolee:" + id, "");
@@ -244,7 +243,7 @@ public final class AdminApi {
         try {
             status = Optional.ofNullable(ctx.queryParams().get("status")).map(PendingRequest.Status::valueOf);
         } catch (IllegalArgumentException e) {
-            ctx.fail(EstError.of(400, "status must be PENDING, APPROVED or REJECTED"));
+            ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, "status must be PENDING, APPROVED or REJECTED"));
             return;
         }
         storeWorkers.executeBlocking(() -> store.pendingRequests(status), false)
@@ -270,11 +269,11 @@ public final class AdminApi {
             JsonObject body = ctx.body().isEmpty() ? new JsonObject() : ctx.body().asJsonObject();
             reason = body.getString("reason", "rejected by the operator");
         } catch (DecodeException | ClassCastException e) {
-            ctx.fail(EstError.of(400, "the body is not a JSON object with a reason"));
+            ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, "the body is not a JSON object with a reason"));
             return;
         }
         if (reason.length() > 1024) {
-            ctx.fail(EstError.of(400, "the reason is longer than 1024 characters"));
+            ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, "the reason is longer than 1024 characters"));
             return;
         }
         String id = ctx.pathParam("id");
@@ -310,13 +309,13 @@ public final class AdminApi {
         try {
             JsonObject body = ctx.body().asJsonObject();
             if (body == null) {
-                throw EstError.of(400, "expected a JSON object");
+                throw OperationException.of(ErrorCode.BAD_REQUEST, "expected a JSON object");
             }
             enrolee = parseEnrolee(body);
         } catch (DecodeException | ClassCastException e) {
-            ctx.fail(EstError.of(400, "the body is not a JSON object"));
+            ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, "the body is not a JSON object"));
             return;
-        } catch (EstError e) {
+        } catch (OperationException e) {
             ctx.fail(e);
             return;
         }
@@ -329,43 +328,43 @@ public final class AdminApi {
             LOG.info("operator registered enrolee={} type={} subject={} suids={} profiles={}", e.enrolee().id(), e.enrolee().type(),
                     LogText.safe(e.enrolee().certSubjectId()), e.enrolee().suids(), e.profiles());
             json(ctx, 201, toJson(e));
-        }).onFailure(e -> ctx.fail(e instanceof DuplicateException d ? EstError.of(409, d.getMessage()) : e));
+        }).onFailure(e -> ctx.fail(e instanceof DuplicateException d ? OperationException.of(ErrorCode.CONFLICT, d.getMessage()) : e));
     }
 
     private StoredEnrolee parseEnrolee(JsonObject body) {
         String id = required(body, "id");
         if (!ENROLEE_ID.matcher(id).matches()) {
-            throw EstError.of(400, "id must be 1-128 characters of A-Z a-z 0-9 . _ : -");
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "id must be 1-128 characters of A-Z a-z 0-9 . _ : -");
         }
         String fingerprint;
         if (body.containsKey("bootstrapCertificate")) {
             try {
                 fingerprint = TlsMaterial.fingerprint(Pem.parse(required(body, "bootstrapCertificate"), "bootstrapCertificate").get(0));
             } catch (IOException e) {
-                throw EstError.of(400, e.getMessage());
+                throw OperationException.of(ErrorCode.BAD_REQUEST, e.getMessage());
             }
         } else {
             fingerprint = required(body, "bootstrapFingerprint").toLowerCase(java.util.Locale.ROOT).replace(":", "");
             if (!FINGERPRINT.matcher(fingerprint).matches()) {
-                throw EstError.of(400, "bootstrapFingerprint must be the SHA-256 of the certificate, 64 hex digits");
+                throw OperationException.of(ErrorCode.BAD_REQUEST, "bootstrapFingerprint must be the SHA-256 of the certificate, 64 hex digits");
             }
         }
         CertSubjectType type;
         try {
             type = CertSubjectType.parse(String.valueOf(body.getValue("certSubjectType")));
         } catch (IllegalArgumentException e) {
-            throw EstError.of(400, e.getMessage());
+            throw OperationException.of(ErrorCode.BAD_REQUEST, e.getMessage());
         }
         String subjectId = required(body, "certSubjectID");
         if (type == CertSubjectType.CSE_ID ? !DNS_NAME.matcher(subjectId).matches() : !URI_TEXT.matcher(subjectId).matches()) {
-            throw EstError.of(400, "certSubjectID '" + subjectId + "' is not a valid " + type
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "certSubjectID '" + subjectId + "' is not a valid " + type
                     + (type == CertSubjectType.CSE_ID ? " (a DNS name)" : " (a URI without spaces or control characters)"));
         }
         Set<Integer> suids = new HashSet<>();
         JsonArray array = body.getJsonArray("suids", new JsonArray());
         for (Object o : array) {
             if (!(o instanceof Integer s) || s < 40 || s > 45) {
-                throw EstError.of(400, "suids must be numbers from 40 to 45 (TS-0004 m2m:suid), not " + o);
+                throw OperationException.of(ErrorCode.BAD_REQUEST, "suids must be numbers from 40 to 45 (TS-0004 m2m:suid), not " + o);
             }
             suids.add(s);
         }
@@ -378,7 +377,7 @@ public final class AdminApi {
     private static String required(JsonObject body, String key) {
         Object v = body.getValue(key);
         if (!(v instanceof String s) || s.isBlank()) {
-            throw EstError.of(400, "missing or empty field '" + key + "'");
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "missing or empty field '" + key + "'");
         }
         return s.strip();
     }
@@ -402,9 +401,9 @@ public final class AdminApi {
         try {
             filter = filter(ctx);
             if (!List.of("json", "pem", "csv").contains(format)) {
-                throw EstError.of(400, "format must be json, pem or csv, not '" + format + "'");
+                throw OperationException.of(ErrorCode.BAD_REQUEST, "format must be json, pem or csv, not '" + format + "'");
             }
-        } catch (EstError e) {
+        } catch (OperationException e) {
             ctx.fail(e);
             return;
         }
@@ -424,18 +423,18 @@ public final class AdminApi {
     private static CertificateFilter filter(RoutingContext ctx) {
         Optional<String> enrolee = Optional.ofNullable(ctx.request().getParam("enrolee")).filter(s -> !s.isBlank());
         if (enrolee.isPresent() && !ENROLEE_ID.matcher(enrolee.get()).matches()) {
-            throw EstError.of(400, "enrolee must be an Enrolee id (1-128 characters of A-Z a-z 0-9 . _ : -)");
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "enrolee must be an Enrolee id (1-128 characters of A-Z a-z 0-9 . _ : -)");
         }
         Optional<String> status = Optional.ofNullable(ctx.request().getParam("status")).filter(s -> !s.isBlank())
                 .map(s -> s.toUpperCase(java.util.Locale.ROOT));
         if (status.isPresent() && !STATUS.matcher(status.get()).matches()) {
-            throw EstError.of(400, "status must be ISSUED or REVOKED, not '" + status.get() + "'");
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "status must be ISSUED or REVOKED, not '" + status.get() + "'");
         }
         Optional<java.time.Instant> expiresBefore;
         try {
             expiresBefore = Optional.ofNullable(ctx.request().getParam("expiresBefore")).filter(s -> !s.isBlank()).map(AdminApi::instant);
         } catch (java.time.format.DateTimeParseException e) {
-            throw EstError.of(400, "expiresBefore must be a date (2027-01-31) or an instant (2027-01-31T12:00:00Z)");
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "expiresBefore must be a date (2027-01-31) or an instant (2027-01-31T12:00:00Z)");
         }
         return new CertificateFilter(enrolee, status, expiresBefore);
     }
@@ -459,24 +458,24 @@ public final class AdminApi {
             JsonObject body = ctx.body().length() == 0 ? new JsonObject() : ctx.body().asJsonObject();
             Object r = body == null ? null : body.getValue("reason");
             if (r != null && !(r instanceof String)) {
-                throw EstError.of(400, "reason must be a string such as \"keyCompromise\"");
+                throw OperationException.of(ErrorCode.BAD_REQUEST, "reason must be a string such as \"keyCompromise\"");
             }
             reason = r == null ? RevocationReason.UNSPECIFIED : RevocationReason.parse((String) r);
         } catch (DecodeException | ClassCastException e) {
-            ctx.fail(EstError.of(400, "the body is not a JSON object"));
+            ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, "the body is not a JSON object"));
             return;
-        } catch (EstError e) {
+        } catch (OperationException e) {
             ctx.fail(e);
             return;
         } catch (IllegalArgumentException e) {
-            ctx.fail(EstError.of(400, e.getMessage()));
+            ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, e.getMessage()));
             return;
         }
         String operator = ctx.get(OPERATOR);
         Future.fromCompletionStage(store.revoke(serial, reason, clock.instant(), operator)).onSuccess(outcome -> {
             switch (outcome) {
-                case UNKNOWN_SERIAL -> ctx.fail(EstError.of(404, "this CA issued no certificate with serial " + serial));
-                case ALREADY_REVOKED -> ctx.fail(EstError.of(409, "certificate " + serial + " is already revoked"));
+                case UNKNOWN_SERIAL -> ctx.fail(OperationException.of(ErrorCode.NOT_FOUND, "this CA issued no certificate with serial " + serial));
+                case ALREADY_REVOKED -> ctx.fail(OperationException.of(ErrorCode.CONFLICT, "certificate " + serial + " is already revoked"));
                 default -> {
                     LOG.info("{} revoked serial={} reason={}", operator, serial, reason.rfcName());
                     // The revocation is durable; a CRL that cannot be signed now is retried until it is.
@@ -493,11 +492,11 @@ public final class AdminApi {
     /** Hex with or without colons, any case, leading zeros ignored: the ledger's form (BigInteger hex). */
     static String normalisedSerial(String text) {
         if (text == null || !SERIAL.matcher(text).matches()) {
-            throw EstError.of(400, "a serial number is hexadecimal (colons allowed), such as 5f3a09c1");
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "a serial number is hexadecimal (colons allowed), such as 5f3a09c1");
         }
         java.math.BigInteger serial = new java.math.BigInteger(text.replace(":", ""), 16);
         if (serial.signum() == 0) {
-            throw EstError.of(400, "serial number 0 is never issued");
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "serial number 0 is never issued");
         }
         return serial.toString(16);
     }
