@@ -155,7 +155,7 @@ public final class StoreFileBench {
         byte[] requestKey = new byte[32];
         random.nextBytes(requestKey);
         return new IssuedCertificate(Serials.next().toString(16), id, "default", "CN=" + subjectId, "URI:" + subjectId, now,
-                now.plus(Duration.ofDays(365)), "ISSUED", now, der, Optional.of(HexFormat.of().formatHex(requestKey)));
+                now.plus(Duration.ofDays(365)), IssuedCertificate.Status.ISSUED, now, der, Optional.of(HexFormat.of().formatHex(requestKey)));
     }
 
     private StoreFileBench() {

@@ -30,7 +30,7 @@ import org.mefgateway.gateway.TlsMaterial;
 import org.mefgateway.gateway.mef.PolicyDirectory;
 import org.mefgateway.gateway.publication.RevocationPublisher;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
-import org.mefgateway.gateway.store.PendingRequest;
+import org.mefgateway.gateway.store.HeldRequest;
 import org.mefgateway.policy.ProfileException;
 import org.mefgateway.gateway.store.AuditChain;
 import org.mefgateway.gateway.store.AuditEvent;
@@ -62,7 +62,6 @@ public final class AdminApi {
     private static final String OPERATOR = "operator";
 
     private static final Pattern SERIAL = Pattern.compile("[0-9A-Fa-f:]{1,64}");
-    private static final Pattern STATUS = Pattern.compile("ISSUED|REVOKED");
 
     private final Store store;
     private final CaKeys caKeys;
@@ -239,14 +238,14 @@ public final class AdminApi {
 
     /** Requests held for approval; {@code ?status=PENDING} (or APPROVED, REJECTED) filters. */
     private void listRequests(RoutingContext ctx) {
-        Optional<PendingRequest.Status> status;
+        Optional<HeldRequest.Status> status;
         try {
-            status = Optional.ofNullable(ctx.queryParams().get("status")).map(PendingRequest.Status::valueOf);
+            status = Optional.ofNullable(ctx.queryParams().get("status")).map(HeldRequest.Status::valueOf);
         } catch (IllegalArgumentException e) {
             ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, "status must be PENDING, APPROVED or REJECTED"));
             return;
         }
-        storeWorkers.executeBlocking(() -> store.pendingRequests(status), false)
+        storeWorkers.executeBlocking(() -> store.heldRequests(status), false)
                 .compose(list -> audited(ctx, "requests.listed", "requests", "count=" + list.size()
                         + status.map(st -> " status=" + st).orElse("")).map(list))
                 .onSuccess(list -> json(ctx, 200, new JsonArray(list.stream().map(AdminApi::toJson).toList())))
@@ -283,7 +282,7 @@ public final class AdminApi {
                 .onFailure(ctx::fail);
     }
 
-    static JsonObject toJson(PendingRequest r) {
+    static JsonObject toJson(HeldRequest r) {
         JsonObject json = new JsonObject()
                 .put("id", r.id())
                 .put("enroleeId", r.enroleeId())
@@ -425,10 +424,13 @@ public final class AdminApi {
         if (enrolee.isPresent() && !ENROLEE_ID.matcher(enrolee.get()).matches()) {
             throw OperationException.of(ErrorCode.BAD_REQUEST, "enrolee must be an Enrolee id (1-128 characters of A-Z a-z 0-9 . _ : -)");
         }
-        Optional<String> status = Optional.ofNullable(ctx.request().getParam("status")).filter(s -> !s.isBlank())
+        Optional<String> statusText = Optional.ofNullable(ctx.request().getParam("status")).filter(s -> !s.isBlank())
                 .map(s -> s.toUpperCase(java.util.Locale.ROOT));
-        if (status.isPresent() && !STATUS.matcher(status.get()).matches()) {
-            throw OperationException.of(ErrorCode.BAD_REQUEST, "status must be ISSUED or REVOKED, not '" + status.get() + "'");
+        Optional<IssuedCertificate.Status> status;
+        try {
+            status = statusText.map(IssuedCertificate.Status::valueOf);
+        } catch (IllegalArgumentException e) {
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "status must be ISSUED or REVOKED, not '" + statusText.get() + "'");
         }
         Optional<java.time.Instant> expiresBefore;
         try {
@@ -480,7 +482,7 @@ public final class AdminApi {
                     LOG.info("{} revoked serial={} reason={}", operator, serial, reason.rfcName());
                     // The revocation is durable; a CRL that cannot be signed now is retried until it is.
                     revocations.afterRevocation(serial).onComplete(signed -> {
-                        JsonObject answer = new JsonObject().put("serial", serial).put("status", "REVOKED").put("reason", reason.rfcName());
+                        JsonObject answer = new JsonObject().put("serial", serial).put("status", IssuedCertificate.Status.REVOKED.name()).put("reason", reason.rfcName());
                         signed.result().ifPresent(number -> answer.put("crlNumber", number));
                         json(ctx, 200, answer);
                     });
@@ -544,7 +546,7 @@ public final class AdminApi {
                 .put("subjectAltNames", c.subjectAltNames())
                 .put("notBefore", c.notBefore().toString())
                 .put("notAfter", c.notAfter().toString())
-                .put("status", c.status())
+                .put("status", c.status().name())
                 .put("issuedAt", c.issuedAt().toString())
                 .put("certificate", java.util.Base64.getEncoder().encodeToString(c.der()));
     }

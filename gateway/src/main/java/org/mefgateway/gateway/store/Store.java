@@ -313,7 +313,7 @@ public final class Store implements AutoCloseable {
      * (ISSUANCE_LIMIT for the others, nothing claimed); see {@link IssuanceReservation}.
      */
     public Claim beginIssuance(String challengeHash, String enroleeId, boolean claimCommand, Instant now,
-                               Optional<PendingRequest> hold, int maxPending, Optional<IssuanceReservation> reservation) {
+                               Optional<HeldRequest> hold, int maxPending, Optional<IssuanceReservation> reservation) {
         String useChallenge = "UPDATE challenge SET used_at = ? WHERE hash = ? AND enrolee_id = ? AND used_at IS NULL AND expires_at > ?";
         String takeCommand = "UPDATE enrolee SET command = ? WHERE id = ? AND command = ?";
         return transaction("claim an issuance for " + enroleeId, c -> {
@@ -369,7 +369,7 @@ public final class Store implements AutoCloseable {
     private static int pendingCount(Connection c, String enroleeId) throws SQLException {
         try (PreparedStatement count = c.prepareStatement("SELECT COUNT(*) FROM pending_request WHERE enrolee_id = ? AND status = ?")) {
             count.setString(1, enroleeId);
-            count.setString(2, PendingRequest.Status.PENDING.name());
+            count.setString(2, HeldRequest.Status.PENDING.name());
             try (ResultSet rs = count.executeQuery()) {
                 rs.next();
                 return rs.getInt(1);
@@ -501,7 +501,7 @@ public final class Store implements AutoCloseable {
                 ps.setString(5, cert.subjectAltNames());
                 ps.setObject(6, timestamp(cert.notBefore()));
                 ps.setObject(7, timestamp(cert.notAfter()));
-                ps.setString(8, cert.status());
+                ps.setString(8, cert.status().name());
                 ps.setObject(9, timestamp(cert.issuedAt()));
                 ps.setBytes(10, cert.der());
                 ps.setString(11, cert.requestKey().orElse(null));
@@ -640,7 +640,7 @@ public final class Store implements AutoCloseable {
 
     private static IssuedCertificate certificate(ResultSet rs) throws SQLException {
         return new IssuedCertificate(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                rs.getString(5), instant(rs, 6), instant(rs, 7), rs.getString(8), instant(rs, 9), rs.getBytes(10),
+                rs.getString(5), instant(rs, 6), instant(rs, 7), IssuedCertificate.Status.valueOf(rs.getString(8)), instant(rs, 9), rs.getBytes(10),
                 Optional.ofNullable(rs.getString(11)));
     }
 
@@ -679,7 +679,7 @@ public final class Store implements AutoCloseable {
 
     // --- Requests waiting for an operator (deferred issuance) --------------------------------
 
-    private static void insertHeld(Connection c, PendingRequest r) throws SQLException {
+    private static void insertHeld(Connection c, HeldRequest r) throws SQLException {
         String sql = "INSERT INTO pending_request (id, enrolee_id, label, reenrol, csr_hash, request_key, csr, status, created_at, "
                 + "renews_serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
@@ -702,32 +702,32 @@ public final class Store implements AutoCloseable {
      * exactly this: by {@code requestKey}, or for requests held before that was recorded, by the
      * DER's hash.
      */
-    public Optional<PendingRequest> heldRequest(String enroleeId, String requestKey, String csrHash, Instant since) {
-        return pendingRequests("WHERE enrolee_id = ? AND (request_key = ? OR csr_hash = ?) AND created_at >= ? ORDER BY created_at DESC",
+    public Optional<HeldRequest> heldRequest(String enroleeId, String requestKey, String csrHash, Instant since) {
+        return selectHeld("WHERE enrolee_id = ? AND (request_key = ? OR csr_hash = ?) AND created_at >= ? ORDER BY created_at DESC",
                 enroleeId, requestKey, csrHash, timestamp(since)).stream().findFirst();
     }
 
     /** The Enrolee's newest held request since {@code since}, whatever it asked for. */
-    public Optional<PendingRequest> latestHeldRequest(String enroleeId, Instant since) {
-        return pendingRequests("WHERE enrolee_id = ? AND created_at >= ? ORDER BY created_at DESC", enroleeId, timestamp(since))
+    public Optional<HeldRequest> latestHeldRequest(String enroleeId, Instant since) {
+        return selectHeld("WHERE enrolee_id = ? AND created_at >= ? ORDER BY created_at DESC", enroleeId, timestamp(since))
                 .stream().findFirst();
     }
 
-    public Optional<PendingRequest> pendingRequest(String id) {
-        return pendingRequests("WHERE id = ?", id).stream().findFirst();
+    public Optional<HeldRequest> heldRequest(String id) {
+        return selectHeld("WHERE id = ?", id).stream().findFirst();
     }
 
     /** Held requests, oldest first; with {@code status}, only those. */
-    public List<PendingRequest> pendingRequests(Optional<PendingRequest.Status> status) {
-        return status.isPresent() ? pendingRequests("WHERE status = ? ORDER BY created_at", status.get().name())
-                : pendingRequests("ORDER BY created_at");
+    public List<HeldRequest> heldRequests(Optional<HeldRequest.Status> status) {
+        return status.isPresent() ? selectHeld("WHERE status = ? ORDER BY created_at", status.get().name())
+                : selectHeld("ORDER BY created_at");
     }
 
     /**
      * Decides a held request, once: only a PENDING request changes, so two operators (or two
      * nodes) approving at once decide it once. False when it was no longer pending.
      */
-    public boolean decideRequest(String id, PendingRequest.Status status, String reason, String serialHex, Instant now) {
+    public boolean decideRequest(String id, HeldRequest.Status status, String reason, String serialHex, Instant now) {
         String sql = "UPDATE pending_request SET status = ?, reason = ?, serial = ?, decided_at = ? WHERE id = ? AND status = ?";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, status.name());
@@ -735,7 +735,7 @@ public final class Store implements AutoCloseable {
             ps.setString(3, serialHex);
             ps.setObject(4, timestamp(now));
             ps.setString(5, id);
-            ps.setString(6, PendingRequest.Status.PENDING.name());
+            ps.setString(6, HeldRequest.Status.PENDING.name());
             return ps.executeUpdate() == 1;
         } catch (SQLException ex) {
             throw failure("decide request " + id, ex);
@@ -745,21 +745,21 @@ public final class Store implements AutoCloseable {
     /** Approval failed to sign or record: the request is pending again (only if it is still that approval's). */
     public void reopenRequest(String id, String serialHex) {
         update("UPDATE pending_request SET status = ?, serial = NULL, decided_at = NULL WHERE id = ? AND serial = ?",
-                PendingRequest.Status.PENDING.name(), id, serialHex);
+                HeldRequest.Status.PENDING.name(), id, serialHex);
     }
 
-    private List<PendingRequest> pendingRequests(String where, Object... params) {
+    private List<HeldRequest> selectHeld(String where, Object... params) {
         String sql = "SELECT id, enrolee_id, label, reenrol, csr_hash, request_key, csr, status, reason, serial, created_at, decided_at, "
                 + "renews_serial FROM pending_request " + where;
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             for (int i = 0; i < params.length; i++) {
                 ps.setObject(i + 1, params[i]);
             }
-            List<PendingRequest> out = new ArrayList<>();
+            List<HeldRequest> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new PendingRequest(rs.getString(1), rs.getString(2), rs.getString(3), rs.getBoolean(4),
-                            Optional.ofNullable(rs.getString(13)), rs.getString(5), rs.getString(6), rs.getBytes(7), PendingRequest.Status.valueOf(rs.getString(8)),
+                    out.add(new HeldRequest(rs.getString(1), rs.getString(2), rs.getString(3), rs.getBoolean(4),
+                            Optional.ofNullable(rs.getString(13)), rs.getString(5), rs.getString(6), rs.getBytes(7), HeldRequest.Status.valueOf(rs.getString(8)),
                             Optional.ofNullable(rs.getString(9)), Optional.ofNullable(rs.getString(10)), instant(rs, 11),
                             Optional.ofNullable(rs.getObject(12, OffsetDateTime.class)).map(OffsetDateTime::toInstant)));
                 }
@@ -799,7 +799,7 @@ public final class Store implements AutoCloseable {
         });
         filter.status().ifPresent(st -> {
             sql.append(" AND status = ?");
-            params.add(st);
+            params.add(st.name());
         });
         filter.expiresBefore().ifPresent(t -> {
             sql.append(" AND not_after < ?");

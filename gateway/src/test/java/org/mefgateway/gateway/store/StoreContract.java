@@ -72,7 +72,7 @@ abstract class StoreContract {
     }
 
     static IssuedCertificate cert(String serial, String enrolee, Instant notAfter) {
-        return new IssuedCertificate(serial, enrolee, "default", "CN=" + serial, "URI://x/" + serial, NOW, notAfter, "ISSUED", NOW,
+        return new IssuedCertificate(serial, enrolee, "default", "CN=" + serial, "URI://x/" + serial, NOW, notAfter, IssuedCertificate.Status.ISSUED, NOW,
                 new byte[] {0x30, 0x03, 0x02, 0x01, 0x05}, java.util.Optional.empty());
     }
 
@@ -90,7 +90,7 @@ abstract class StoreContract {
                         new org.bouncycastle.asn1.x509.AuthorityKeyIdentifier(java.util.HexFormat.of().parseHex(caKeyId)))
                 .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").build(SIGNING.getPrivate()))
                 .getEncoded();
-        return new IssuedCertificate(serial, enrolee, "default", "CN=" + serial, "URI://x/" + serial, NOW, notAfter, "ISSUED", NOW,
+        return new IssuedCertificate(serial, enrolee, "default", "CN=" + serial, "URI://x/" + serial, NOW, notAfter, IssuedCertificate.Status.ISSUED, NOW,
                 der, java.util.Optional.empty());
     }
 
@@ -165,7 +165,7 @@ abstract class StoreContract {
         store.saveChallenge("h1", "ae-1", NOW, NOW.plusSeconds(60));
         store.beginIssuance("h1", "ae-1", true, NOW);
         await(store.recordIssuance(new IssuedCertificate("6a01", "ae-1", "default", "CN=x", "URI://x", NOW, NOW.plusSeconds(3600),
-                "ISSUED", NOW.plusSeconds(5), new byte[] {0x30, 0x00}, java.util.Optional.empty())));
+                IssuedCertificate.Status.ISSUED, NOW.plusSeconds(5), new byte[] {0x30, 0x00}, java.util.Optional.empty())));
 
         store.abandonIssuance("h1", "ae-1", true, NOW);
 
@@ -307,7 +307,7 @@ abstract class StoreContract {
     void recordedCertificateIsReadBackByteForByteAndItsSerialCannotRepeat() {
         byte[] der = {0x30, 0x03, 0x02, 0x01, 0x05};
         IssuedCertificate cert = new IssuedCertificate("5f3a", "ae-1", "default", "CN=x", "URI://x", NOW, NOW.plusSeconds(3600),
-                "ISSUED", NOW, der, java.util.Optional.empty());
+                IssuedCertificate.Status.ISSUED, NOW, der, java.util.Optional.empty());
 
         await(store.recordIssuance(cert));
 
@@ -391,10 +391,10 @@ abstract class StoreContract {
         await(store.revoke("b3", RevocationReason.SUPERSEDED, NOW, "operator:test"));
 
         assertEquals(List.of("b2", "b3"), serials(new CertificateFilter(Optional.of("ae-2"), Optional.empty(), Optional.empty())));
-        assertEquals(List.of("b3"), serials(new CertificateFilter(Optional.empty(), Optional.of("REVOKED"), Optional.empty())));
+        assertEquals(List.of("b3"), serials(new CertificateFilter(Optional.empty(), Optional.of(IssuedCertificate.Status.REVOKED), Optional.empty())));
         assertEquals(List.of("b1", "b2"), serials(new CertificateFilter(Optional.empty(), Optional.empty(),
                 Optional.of(NOW.plus(Duration.ofDays(25))))));
-        assertEquals(List.of("b2"), serials(new CertificateFilter(Optional.of("ae-2"), Optional.of("ISSUED"),
+        assertEquals(List.of("b2"), serials(new CertificateFilter(Optional.of("ae-2"), Optional.of(IssuedCertificate.Status.ISSUED),
                 Optional.of(NOW.plus(Duration.ofDays(25))))));
     }
 
