@@ -188,12 +188,14 @@ public final class AdminApi {
             ctx.fail(e);
             return;
         }
-        storeWorkers.executeBlocking(() -> store.instruct(id, profiles, clock.instant()), false).compose(found -> {
+        AuditEvent.Draft audit = audit(ctx, "enrolee.instructed", "enrolee:" + id,
+                "command=CERT_PROV" + profiles.map(p -> " profiles=" + p).orElse(""));
+        Future.fromCompletionStage(store.instruct(id, profiles, clock.instant(), audit)).compose(found -> {
             if (!found) {
                 return Future.failedFuture(OperationException.of(ErrorCode.NOT_FOUND, "no Enrolee '" + LogText.safe(id) + "'"));
             }
             LOG.info("operator instructed enrolee={} (CERT_PROV){}", LogText.safe(id), profiles.map(p -> " profiles=" + p).orElse(""));
-            return audited(ctx, "enrolee.instructed", "enrolee:" + id, "command=CERT_PROV" + profiles.map(p -> " profiles=" + p).orElse(""));
+            return Future.succeededFuture();
         }).onSuccess(v -> {
             JsonObject answer = new JsonObject().put("id", id).put("command", StoredEnrolee.Command.CERT_PROV.name());
             profiles.ifPresent(p -> answer.put("profiles", new JsonArray(p)));
@@ -227,12 +229,12 @@ public final class AdminApi {
     /** Removes a registration; the certificates it obtained stay in the ledger. */
     private void removeEnrolee(RoutingContext ctx) {
         String id = ctx.pathParam("id");
-        storeWorkers.executeBlocking(() -> store.removeEnrolee(id), false).compose(found -> {
+        Future.fromCompletionStage(store.removeEnrolee(id, audit(ctx, "enrolee.removed", "enrolee:" + id, ""))).compose(found -> {
             if (!found) {
                 return Future.failedFuture(OperationException.of(ErrorCode.NOT_FOUND, "no Enrolee '" + LogText.safe(id) + "'"));
             }
             LOG.info("operator removed enrolee={}", LogText.safe(id));
-            return audited(ctx, "enrolee.removed", "enrolee:" + id, "");
+            return Future.<Void>succeededFuture();
         }).onSuccess(v -> ctx.response().setStatusCode(204).end()).onFailure(ctx::fail);
     }
 
@@ -318,16 +320,28 @@ public final class AdminApi {
             ctx.fail(e);
             return;
         }
-        storeWorkers.executeBlocking(() -> {
-            store.registerEnrolee(enrolee);
-            return enrolee;
-        }, false).compose(e -> audited(ctx, "enrolee.registered", "enrolee:" + e.enrolee().id(),
+        register(ctx, enrolee);
+    }
+
+    /** Registers the Enrolee and audits it in one transaction; 409 when its id or bootstrap certificate is taken. */
+    private void register(RoutingContext ctx, StoredEnrolee e) {
+        AuditEvent.Draft audit = audit(ctx, "enrolee.registered", "enrolee:" + e.enrolee().id(),
                 "type=" + e.enrolee().type() + " subject=" + e.enrolee().certSubjectId() + " suids=" + e.enrolee().suids()
-                        + " profiles=" + e.profiles() + " bootstrap=" + e.bootstrapFingerprint()).map(e)).onSuccess(e -> {
-            LOG.info("operator registered enrolee={} type={} subject={} suids={} profiles={}", e.enrolee().id(), e.enrolee().type(),
-                    LogText.safe(e.enrolee().certSubjectId()), e.enrolee().suids(), e.profiles());
-            json(ctx, 201, toJson(e));
-        }).onFailure(e -> ctx.fail(e instanceof DuplicateException d ? OperationException.of(ErrorCode.CONFLICT, d.getMessage()) : e));
+                        + " profiles=" + e.profiles() + " bootstrap=" + e.bootstrapFingerprint());
+        Future.fromCompletionStage(store.registerEnrolee(e, audit)).onSuccess(registration -> {
+            switch (registration) {
+                case ID_TAKEN -> ctx.fail(OperationException.of(ErrorCode.CONFLICT,
+                        "an Enrolee with id '" + e.enrolee().id() + "' is already registered"));
+                case FINGERPRINT_TAKEN -> ctx.fail(OperationException.of(ErrorCode.CONFLICT,
+                        "this bootstrap certificate is already registered for another Enrolee"));
+                case REGISTERED -> {
+                    LOG.info("operator registered enrolee={} type={} subject={} suids={} profiles={}", e.enrolee().id(), e.enrolee().type(),
+                            LogText.safe(e.enrolee().certSubjectId()), e.enrolee().suids(), e.profiles());
+                    json(ctx, 201, toJson(e));
+                }
+            }
+        }).onFailure(failure -> ctx.fail(failure instanceof DuplicateException d ? OperationException.of(ErrorCode.CONFLICT, d.getMessage())
+                : failure));
     }
 
     private StoredEnrolee parseEnrolee(JsonObject body) {
@@ -520,7 +534,12 @@ public final class AdminApi {
 
     /** Records an operator's action in the audit log; completes once it is durable. */
     private Future<Void> audited(RoutingContext ctx, String type, String subject, String detail) {
-        return Future.fromCompletionStage(store.audit(new AuditEvent.Draft(clock.instant(), type, ctx.get(OPERATOR), subject, detail)));
+        return Future.fromCompletionStage(store.audit(audit(ctx, type, subject, detail)));
+    }
+
+    /** The audit event of an operator's action, for the store to commit with the change it describes. */
+    private AuditEvent.Draft audit(RoutingContext ctx, String type, String subject, String detail) {
+        return new AuditEvent.Draft(clock.instant(), type, ctx.get(OPERATOR), subject, detail);
     }
 
     static JsonObject toJson(StoredEnrolee e) {
