@@ -216,7 +216,8 @@ public final class AdminApi {
         for (Object o : array) {
             String name = o instanceof String text ? PolicyDirectory.profileOf(text.strip()) : null;
             if (name == null || policies.forProfile(name).isEmpty()) {
-                throw OperationException.of(ErrorCode.BAD_REQUEST, "profiles: '" + LogText.safe(String.valueOf(o)) + "' is not a profile this gateway serves; it serves "
+                throw OperationException.of(ErrorCode.BAD_REQUEST, "profiles: '" + LogText.safe(String.valueOf(o))
+                        + "' is not a profile this gateway serves; it serves "
                         + policies.profiles().keySet());
             }
             if (!out.contains(name)) {
@@ -496,7 +497,8 @@ public final class AdminApi {
                     LOG.info("{} revoked serial={} reason={}", operator, serial, reason.rfcName());
                     // The revocation is durable; a CRL that cannot be signed now is retried until it is.
                     revocations.afterRevocation(serial).onComplete(signed -> {
-                        JsonObject answer = new JsonObject().put("serial", serial).put("status", IssuedCertificate.Status.REVOKED.name()).put("reason", reason.rfcName());
+                        JsonObject answer = new JsonObject().put("serial", serial).put("status", IssuedCertificate.Status.REVOKED.name())
+                                .put("reason", reason.rfcName());
                         signed.result().ifPresent(number -> answer.put("crlNumber", number));
                         json(ctx, 200, answer);
                     });

@@ -89,7 +89,8 @@ public final class PublicationApi {
     private void ocspPost(RoutingContext ctx) {
         String type = ctx.request().getHeader("Content-Type");
         if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("application/ocsp-request")) {
-            ctx.fail(OperationException.of(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "an OCSP request is sent as Content-Type application/ocsp-request (RFC 6960 A.1)"));
+            ctx.fail(OperationException.of(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                    "an OCSP request is sent as Content-Type application/ocsp-request (RFC 6960 A.1)"));
             return;
         }
         answer(ctx, ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes());
@@ -109,7 +110,8 @@ public final class PublicationApi {
         try {
             der = Base64.getDecoder().decode(percentDecode(encoded));
         } catch (IllegalArgumentException e) {
-            ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, "the path after /ocsp/ must be the URL-encoded base64 of a DER OCSP request (RFC 6960 A.1)"));
+            ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST,
+                    "the path after /ocsp/ must be the URL-encoded base64 of a DER OCSP request (RFC 6960 A.1)"));
             return;
         }
         if (der.length > MAX_OCSP_REQUEST_BYTES) {

@@ -31,9 +31,11 @@ import static org.mefgateway.gateway.store.Jdbc.instant;
  * (several nodes): the Enrolee registry, challenges, the issued-certificate ledger with its
  * revocations, CRLs and the hash-chained audit log. Schema changes are Flyway migrations.
  *
- * <p>Methods returning a value block: callers run them on the store's worker pool, never on an
- * event loop. Ledger and audit writes return a {@link CompletionStage} instead: they go through
- * {@link GroupCommit}, which commits many of them in one durable transaction.
+ * <p>Methods returning a value block (their statements go through {@link Jdbc}): callers run them
+ * on the store's worker pool, never on an event loop. Ledger and audit writes, and the operator's
+ * changes to the registry, return a {@link CompletionStage} instead: they go through
+ * {@link GroupCommit}, which commits many of them in one durable transaction, each change with its
+ * audit event.
  *
  * <p>The SQL is kept to what PostgreSQL-compatible distributed engines (CockroachDB, YugabyteDB)
  * accept: no sequences, no advisory locks, uniqueness by constraints, and transactions retried on
