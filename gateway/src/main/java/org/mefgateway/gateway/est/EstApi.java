@@ -8,17 +8,15 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
-import java.security.cert.Certificate;
-import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.Optional;
-import javax.net.ssl.SSLPeerUnverifiedException;
 import org.mefgateway.gateway.GatewayConfig;
 import org.mefgateway.gateway.Responses;
 import org.mefgateway.gateway.Routes;
+import org.mefgateway.gateway.TlsMaterial;
 import org.mefgateway.gateway.mef.PolicyDirectory;
 import org.mefgateway.gateway.mef.RegistrationAuthority;
 import org.mefgateway.gateway.mef.RegistrationAuthority.Caller;
@@ -99,7 +97,7 @@ public final class EstApi {
     private void csrattrs(RoutingContext ctx) {
         String label = label(ctx);
         ra.policy(label); // an unknown label is an unknown resource (404), whoever asks
-        ra.authenticate(clientCertificate(ctx.request()))
+        ra.authenticate(TlsMaterial.clientCertificate(ctx.request()))
                 .compose(caller -> ra.csrAttributes(caller, label))
                 .onSuccess(der -> sendBase64(ctx, EstWire.CSRATTRS, EstWire.encodeBase64(der)))
                 .onFailure(ctx::fail);
@@ -117,7 +115,7 @@ public final class EstApi {
         // BodyHandler: paused here, the body waits in the request's queue, and the BodyHandler
         // resumes it once it has set its own handlers (as Vert.x Web's AuthenticationHandler does).
         ctx.request().pause();
-        ra.authenticate(clientCertificate(ctx.request()))
+        ra.authenticate(TlsMaterial.clientCertificate(ctx.request()))
                 .onSuccess(caller -> {
                     if (!ctx.response().ended()) { // else the request's deadline answered already
                         ctx.put(CALLER, caller);
@@ -161,7 +159,7 @@ public final class EstApi {
      * the Enrolee reached this MEF at.
      */
     private void command(RoutingContext ctx) {
-        ra.authenticate(clientCertificate(ctx.request()))
+        ra.authenticate(TlsMaterial.clientCertificate(ctx.request()))
                 .onSuccess(caller -> {
                     if (!ctx.response().ended()) {
                         Responses.end(ctx.response(), "application/json",
@@ -213,18 +211,6 @@ public final class EstApi {
         ctx.next();
     }
 
-    /** The verified TLS client certificate of the connection, if the client presented one. */
-    public static Optional<X509Certificate> clientCertificate(HttpServerRequest request) {
-        if (!request.isSSL()) {
-            return Optional.empty();
-        }
-        try {
-            List<Certificate> chain = request.connection().peerCertificates();
-            return chain == null || chain.isEmpty() ? Optional.empty() : Optional.of((X509Certificate) chain.get(0));
-        } catch (SSLPeerUnverifiedException e) {
-            return Optional.empty();
-        }
-    }
 
     /** The status of each refusal on this listener: the one place where the domain's errors become HTTP answers here. */
     static int status(ErrorCode code) {

@@ -31,7 +31,7 @@ import org.mefgateway.gateway.store.AuditEvent;
 import org.mefgateway.gateway.store.DuplicateException;
 import org.mefgateway.gateway.store.IssuanceReservation;
 import org.mefgateway.gateway.store.IssuedCertificate;
-import org.mefgateway.gateway.store.PendingRequest;
+import org.mefgateway.gateway.store.HeldRequest;
 import org.mefgateway.gateway.store.Store;
 import org.mefgateway.gateway.store.StoredEnrolee;
 import org.mefgateway.policy.CertificateTemplate;
@@ -211,8 +211,8 @@ public final class RegistrationAuthority {
             return storeWorkers.executeBlocking(() -> {
                 IssuedCertificate issued = store.certificate(serial).orElseThrow(() -> EstError.of(403,
                         "certificate " + serial + " is not in this MEF's ledger"));
-                if (!"ISSUED".equals(issued.status())) {
-                    throw EstError.of(403, "certificate " + serial + " is " + issued.status().toLowerCase(java.util.Locale.ROOT)
+                if (issued.status() != IssuedCertificate.Status.ISSUED) {
+                    throw EstError.of(403, "certificate " + serial + " is " + issued.status().name().toLowerCase(java.util.Locale.ROOT)
                             + ": enrol again with the bootstrap credential");
                 }
                 StoredEnrolee enrolee = store.enrolee(issued.enroleeId()).orElseThrow(() -> EstError.of(403,
@@ -376,7 +376,7 @@ public final class RegistrationAuthority {
      * 4.2.3: a client repeats its request). Not once it is revoked.
      */
     private Future<byte[]> redeliver(StoredEnrolee enrolee, PolicyEngine policy, IssuedCertificate cert, Operation operation) {
-        if (!"ISSUED".equals(cert.status())) {
+        if (cert.status() != IssuedCertificate.Status.ISSUED) {
             return Future.failedFuture(refuse(enrolee, policy, 403, REDELIVERY_REVOKED, "this request was answered with certificate "
                     + cert.serialHex() + ", which has been revoked since; it is not handed out again: "
                     + (operation == Operation.REENROL ? "renew with a new key" : "ask the operator to instruct the Enrolee again")));
@@ -422,10 +422,10 @@ public final class RegistrationAuthority {
                 : request.csr().challengePassword().map(Challenges::hash).orElse(null);
         boolean firstEnrolment = operation != Operation.REENROL;
         Instant claimedAt = clock.instant();
-        Optional<PendingRequest> hold = policy.profile().approval().required()
-                ? Optional.of(new PendingRequest(HexFormat.of().formatHex(randomId()), enrolee.enrolee().id(), label,
+        Optional<HeldRequest> hold = policy.profile().approval().required()
+                ? Optional.of(new HeldRequest(HexFormat.of().formatHex(randomId()), enrolee.enrolee().id(), label,
                         operation == Operation.REENROL, caller.current().map(c -> c.getSerialNumber().toString(16)),
-                        request.hash(), request.key(), request.der(), PendingRequest.Status.PENDING,
+                        request.hash(), request.key(), request.der(), HeldRequest.Status.PENDING,
                         Optional.empty(), Optional.empty(), claimedAt, Optional.empty()))
                 : Optional.empty();
         // A held request is not an issuance: its approval takes the place (see approve).
@@ -460,12 +460,12 @@ public final class RegistrationAuthority {
     /** What spent the Enrolee's last instruction: a request waiting for approval, one an operator rejected, or an issuance. */
     private String whyNoCommand(StoredEnrolee enrolee) {
         String id = enrolee.enrolee().id();
-        Optional<PendingRequest> last = store.latestHeldRequest(id, enrolee.instructedAt());
-        if (last.isPresent() && last.get().status() == PendingRequest.Status.PENDING) {
+        Optional<HeldRequest> last = store.latestHeldRequest(id, enrolee.instructedAt());
+        if (last.isPresent() && last.get().status() == HeldRequest.Status.PENDING) {
             return "its request " + last.get().id() + " is waiting for an operator's approval: repeat that request (the same key "
                     + "and names) to learn the outcome";
         }
-        if (last.isPresent() && last.get().status() == PendingRequest.Status.REJECTED && !store.issuedAfter(id, last.get().createdAt())) {
+        if (last.isPresent() && last.get().status() == HeldRequest.Status.REJECTED && !store.issuedAfter(id, last.get().createdAt())) {
             return "an operator rejected its request " + last.get().id() + " (" + last.get().reason().orElse("no reason given")
                     + "); the operator must instruct it again";
         }
@@ -535,7 +535,7 @@ public final class RegistrationAuthority {
      * issuances, whether this request is already held for approval or was already issued (a
      * repeat), and, for a first enrolment without a pending command, what spent the command.
      */
-    private record Lookup(Optional<IssuedChallenge> challenge, int issuedLastDay, Optional<PendingRequest> held,
+    private record Lookup(Optional<IssuedChallenge> challenge, int issuedLastDay, Optional<HeldRequest> held,
                           Optional<IssuedCertificate> repeatOf, Optional<String> noCommand) {
     }
 
@@ -544,7 +544,7 @@ public final class RegistrationAuthority {
         Instant now = clock.instant();
         // A server-generated key is new on every request: nothing can be a repeat of it.
         if (operation != Operation.SERVERKEYGEN) {
-            Optional<PendingRequest> held = store.heldRequest(id, request.key(), request.hash(), enrolee.instructedAt());
+            Optional<HeldRequest> held = store.heldRequest(id, request.key(), request.hash(), enrolee.instructedAt());
             if (held.isPresent()) {
                 return new Lookup(Optional.empty(), 0, held, Optional.empty(), Optional.empty());
             }
@@ -590,7 +590,7 @@ public final class RegistrationAuthority {
      * Enrolee's issuance limit, enforced by the database.
      */
     private Future<Void> beginIssuance(StoredEnrolee enrolee, PolicyEngine policy, String challengeHash, boolean claimCommand,
-                                       Instant claimedAt, Optional<PendingRequest> hold, Optional<IssuanceReservation> reservation) {
+                                       Instant claimedAt, Optional<HeldRequest> hold, Optional<IssuanceReservation> reservation) {
         int maxPending = policy.profile().approval().maxPendingPerEnrolee();
         return storeWorkers.executeBlocking(() -> {
             switch (store.beginIssuance(challengeHash, enrolee.enrolee().id(), claimCommand, claimedAt, hold, maxPending, reservation)) {
@@ -697,7 +697,7 @@ public final class RegistrationAuthority {
                 .compose(der -> {
                     IssuedCertificate recorded = new IssuedCertificate(serial.toString(16), enroleeId, issue.profile(),
                             t.subject(), t.subjectAltNames().stream().map(Object::toString).collect(Collectors.joining(",")),
-                            t.notBefore(), t.notAfter(), "ISSUED", clock.instant(), der, requestKey);
+                            t.notBefore(), t.notAfter(), IssuedCertificate.Status.ISSUED, clock.instant(), der, requestKey);
                     // Group commit: completes once the certificate and its audit event are durable.
                     return Future.fromCompletionStage(store.recordIssuance(recorded, reservation)).map(committed -> {
                         LOG.info("issued enrolee={} profile={} serial={} subject={}", enroleeId, issue.profile(),
@@ -736,7 +736,7 @@ public final class RegistrationAuthority {
     }
 
     /** The client repeated a held request: answer with its state (RFC 7030 4.2.3). */
-    private Future<byte[]> answerHeld(StoredEnrolee enrolee, PolicyEngine policy, PendingRequest held) {
+    private Future<byte[]> answerHeld(StoredEnrolee enrolee, PolicyEngine policy, HeldRequest held) {
         return switch (held.status()) {
             case PENDING -> Future.failedFuture(deferred(policy, policy.profile().approval().retryAfter()));
             case REJECTED -> Future.failedFuture(refuse(enrolee, policy, 403, "approval.rejected",
@@ -758,20 +758,20 @@ public final class RegistrationAuthority {
     public Future<IssuedCertificate> approve(String requestId) {
         BigInteger serial = Serials.next();
         return storeWorkers.executeBlocking(() -> {
-            PendingRequest held = store.pendingRequest(requestId).orElseThrow(() -> EstError.of(404, "no held request " + requestId));
+            HeldRequest held = store.heldRequest(requestId).orElseThrow(() -> EstError.of(404, "no held request " + requestId));
             StoredEnrolee enrolee = store.enrolee(held.enroleeId()).orElseThrow(() -> EstError.of(409,
                     "the Enrolee " + held.enroleeId() + " is no longer registered"));
             Optional<IssuedCertificate> renewed = held.renewsSerial().flatMap(store::certificate);
-            if (held.reenrol() && renewed.filter(c -> "ISSUED".equals(c.status())).isEmpty()) {
+            if (held.reenrol() && renewed.filter(c -> c.status() == IssuedCertificate.Status.ISSUED).isEmpty()) {
                 throw EstError.of(409, "request " + requestId + " renews certificate " + held.renewsSerial().orElse("(not recorded)")
                         + ", which is not in the ledger as issued (revoked since?): reject it");
             }
-            if (!store.decideRequest(requestId, PendingRequest.Status.APPROVED, null, serial.toString(16), clock.instant())) {
+            if (!store.decideRequest(requestId, HeldRequest.Status.APPROVED, null, serial.toString(16), clock.instant())) {
                 throw EstError.of(409, "request " + requestId + " is not pending (it is " + held.status() + ")");
             }
             return new Approving(held, enrolee, renewed, store.issuedSince(enrolee.enrolee().id(), clock.instant().minus(RATE_WINDOW)));
         }, false).compose(approving -> {
-            PendingRequest held = approving.held();
+            HeldRequest held = approving.held();
             StoredEnrolee enrolee = approving.enrolee();
             int issuedLastDay = approving.issuedLastDay();
             Optional<PolicyEngine> labelPolicy = policies.forLabel(held.label());
@@ -805,7 +805,7 @@ public final class RegistrationAuthority {
         });
     }
 
-    private record Approving(PendingRequest held, StoredEnrolee enrolee, Optional<IssuedCertificate> renewed, int issuedLastDay) {
+    private record Approving(HeldRequest held, StoredEnrolee enrolee, Optional<IssuedCertificate> renewed, int issuedLastDay) {
     }
 
     /**
@@ -815,7 +815,7 @@ public final class RegistrationAuthority {
      * the request is pending again. A held request takes no place while it waits: it is not an
      * issuance, and one the operator rejects must not use up the Enrolee's limit.
      */
-    private Future<IssuedCertificate> signApproved(StoredEnrolee enrolee, PolicyEngine policy, PendingRequest held,
+    private Future<IssuedCertificate> signApproved(StoredEnrolee enrolee, PolicyEngine policy, HeldRequest held,
                                                    Decision.Issue issue, BigInteger serial) {
         String id = enrolee.enrolee().id();
         Instant claimedAt = clock.instant();
@@ -837,8 +837,8 @@ public final class RegistrationAuthority {
     /** An operator rejects a held request; the client's next repeat gets 403 with the reason. */
     public Future<Void> reject(String requestId, String reason) {
         return storeWorkers.executeBlocking(() -> {
-            if (!store.decideRequest(requestId, PendingRequest.Status.REJECTED, reason, null, clock.instant())) {
-                throw store.pendingRequest(requestId).isPresent()
+            if (!store.decideRequest(requestId, HeldRequest.Status.REJECTED, reason, null, clock.instant())) {
+                throw store.heldRequest(requestId).isPresent()
                         ? EstError.of(409, "request " + requestId + " is not pending")
                         : EstError.of(404, "no held request " + requestId);
             }

@@ -121,7 +121,7 @@ class LedgerBench {
             CompletionStage<byte[]> signed = ca.issue(t, serial);
             CompletionStage<?> finished = ledger == null ? signed : signed.thenCompose(der -> ledger.recordIssuance(new IssuedCertificate(
                     serial.toString(16), "bench", "default", t.subject(), "URI://m2m.example.com/CSE1/bench", t.notBefore(), t.notAfter(),
-                    "ISSUED", Instant.now(), der, java.util.Optional.empty())));
+                    IssuedCertificate.Status.ISSUED, Instant.now(), der, java.util.Optional.empty())));
             finished.whenComplete((v, e) -> {
                 if (e != null) {
                     failed.incrementAndGet();
