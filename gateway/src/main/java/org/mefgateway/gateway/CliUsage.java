@@ -62,6 +62,10 @@ final class CliUsage {
                     : "unknown command \"" + first + "\" for " + name;
         }
         if (e instanceof CommandLine.MissingParameterException missing) {
+            if (e.getMessage().startsWith("Missing required parameter for option")) {
+                // the option was given, its value was not
+                return label(missing.getMissing().get(0)) + " needs a value";
+            }
             return missing.getMissing().stream().map(CliUsage::label).map(l -> l + " is required")
                     .collect(Collectors.joining("; "));
         }
