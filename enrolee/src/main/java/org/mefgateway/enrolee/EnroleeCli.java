@@ -101,13 +101,16 @@ public final class EnroleeCli implements Callable<Integer> {
                       description = "PKCS#12 with the one TLS client key + chain the MEF knows this Enrolee by") String bootstrap,
               @Option(names = "--mef-ca", required = true, paramLabel = "MEF-CA.pem",
                       description = "PEM certificate(s) that authenticate the MEF's TLS server before /cacerts") String mefCa,
-              @Option(names = "--out", required = true, paramLabel = "OUT.p12") String outFile,
+              @Option(names = "--out", required = true, paramLabel = "OUT.p12",
+                      description = "where to write the new credential (must not exist)") String outFile,
               @Option(names = "--label", paramLabel = "LABEL", description = "the EST label (the MEF's profile)") String label,
               @Option(names = "--wait", paramLabel = "SECONDS", description = "seconds to keep repeating the request while the MEF "
                       + "answers 202/503 with Retry-After (default 0: exit 6 at once); the request is kept in OUT.p12.pending "
                       + "and the same command run again resumes it (same key, same CSR, same challenge)") String wait,
-              @Option(names = "--bootstrap-password-file", paramLabel = "FILE") String bootstrapPasswordFile,
-              @Option(names = "--out-password-file", paramLabel = "FILE") String outPasswordFile)
+              @Option(names = "--bootstrap-password-file", paramLabel = "FILE",
+                      description = "the bootstrap password (else MEF_BOOTSTRAP_PASSWORD)") String bootstrapPasswordFile,
+              @Option(names = "--out-password-file", paramLabel = "FILE",
+                      description = "the output password (else MEF_OUT_PASSWORD)") String outPasswordFile)
             throws UsageException, EnrolmentException, IOException {
         URI mefUrl = mefUrl(mef);
         Path bootstrapFile = Path.of(bootstrap);
@@ -143,7 +146,8 @@ public final class EnroleeCli implements Callable<Integer> {
             + "the anchors stored in ENROLEE.p12, and replaces ENROLEE.p12 atomically. Renews only within N days (default 30) "
             + "of notAfter unless --force; a new key unless --same-key. Pending requests are kept in ENROLEE.p12.pending and "
             + "resumed like enrol's. Password from MEF_OUT_PASSWORD or --password-file.")
-    int renew(@Option(names = "--in", required = true, paramLabel = "ENROLEE.p12") String in,
+    int renew(@Option(names = "--in", required = true, paramLabel = "ENROLEE.p12", description = "the credential to renew")
+              String in,
               @Option(names = "--mef", required = true, paramLabel = "https://HOST:PORT", description = "the MEF") String mef,
               @Option(names = "--label", paramLabel = "LABEL", description = "the EST label (the MEF's profile)") String label,
               @Option(names = "--window-days", paramLabel = "N", description = "renew within N days of notAfter (default 30)")
@@ -151,7 +155,8 @@ public final class EnroleeCli implements Callable<Integer> {
               @Option(names = "--force", description = "renew even before the window") boolean force,
               @Option(names = "--same-key", description = "keep the current key") boolean sameKey,
               @Option(names = "--wait", paramLabel = "SECONDS", description = "as for enrol") String wait,
-              @Option(names = "--password-file", paramLabel = "FILE") String passwordFile)
+              @Option(names = "--password-file", paramLabel = "FILE", description = "its password (else MEF_OUT_PASSWORD)")
+              String passwordFile)
             throws UsageException, EnrolmentException, IOException {
         Path file = Path.of(in);
         URI mefUrl = mefUrl(mef);
@@ -213,8 +218,9 @@ public final class EnroleeCli implements Callable<Integer> {
     }
 
     @Command(name = "show", description = "Prints the installed certificate and trust anchors (password from MEF_OUT_PASSWORD or the file).")
-    int show(@Parameters(paramLabel = "OUT.p12") String fileName,
-             @Option(names = "--password-file", paramLabel = "FILE") String passwordFile) throws UsageException {
+    int show(@Parameters(paramLabel = "OUT.p12", description = "the credential enrol or renew wrote") String fileName,
+             @Option(names = "--password-file", paramLabel = "FILE", description = "its password (else MEF_OUT_PASSWORD)")
+             String passwordFile) throws UsageException {
         Path file = Path.of(fileName);
         char[] password = password(passwordFile, "MEF_OUT_PASSWORD", "--password-file", file.toString());
         Credentials credentials = input(() -> Credentials.read(file, password));

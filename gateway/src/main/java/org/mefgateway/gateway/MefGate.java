@@ -34,12 +34,11 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "mefgate",
         description = "The MEF Gateway: an oneM2M Enrolment Function (EST CA gateway) with its CA key in a PKCS#11 token.",
-        subcommands = {MefGate.Admin.class, MefGate.Policy.class, MefGate.Audit.class},
         footer = {"", "The configuration is FILE, else $MEF_CONFIG, else ops/config/mefgate.yaml.",
                 "Exit codes: 0 success, 1 failure, 2 usage error; policy check: 3 deny."})
 public final class MefGate implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", scope = ScopeType.INHERIT,
-            description = "the gateway configuration (default: $MEF_CONFIG, else ops/config/mefgate.yaml)")
+            description = "the configuration (default: $MEF_CONFIG, else ops/config/mefgate.yaml)")
     private String configFile;
 
     @Spec
@@ -72,6 +71,9 @@ public final class MefGate implements java.util.concurrent.Callable<Integer> {
     /** The whole command tree, writing to this instance's streams (also what docs/cli.md and the completion script show). */
     CommandLine commandLine() {
         CommandLine commandLine = new CommandLine(this)
+                .addSubcommand(new Admin())
+                .addSubcommand(new Policy())
+                .addSubcommand(new Audit())
                 .addSubcommand(new TokenCommands(this::config, out))
                 .addSubcommand(new CommandLine.HelpCommand())
                 .addSubcommand(new AutoComplete.GenerateCompletion());
@@ -143,12 +145,15 @@ public final class MefGate implements java.util.concurrent.Callable<Integer> {
                 + "and the profiles (EST labels; default = no label) it may use, the first named by "
                 + "its CERT_PROV command")
         int registerEnrolee(
-                @Option(names = "--id", required = true, paramLabel = "ID") String id,
-                @Option(names = "--bootstrap-cert", paramLabel = "FILE.pem") String bootstrapCert,
-                @Option(names = "--bootstrap-fingerprint", paramLabel = "SHA256") String bootstrapFingerprint,
-                @Option(names = "--type", required = true, paramLabel = "AE-ID|CSE-ID|Node-ID") String type,
-                @Option(names = "--subject-id", required = true, paramLabel = "ID") String subjectId,
-                @Option(names = "--suids", paramLabel = "40,41,...") String suids,
+                @Option(names = "--id", required = true, paramLabel = "ID", description = "the registration's id") String id,
+                @Option(names = "--bootstrap-cert", paramLabel = "FILE.pem", description = "the bootstrap certificate, or")
+                String bootstrapCert,
+                @Option(names = "--bootstrap-fingerprint", paramLabel = "SHA256", description = "its SHA-256 fingerprint (hex)")
+                String bootstrapFingerprint,
+                @Option(names = "--type", required = true, paramLabel = "AE-ID|CSE-ID|Node-ID", description = "the CertSubjectType")
+                String type,
+                @Option(names = "--subject-id", required = true, paramLabel = "ID", description = "the CertSubjectID") String subjectId,
+                @Option(names = "--suids", paramLabel = "40,41,...", description = "the SUIDs it may request") String suids,
                 @Option(names = "--profiles", paramLabel = "P1,P2", description = "default: default") String profiles)
                 throws Exception {
             JsonObject json = new JsonObject().put("id", id).put("certSubjectType", type).put("certSubjectID", subjectId);
@@ -173,10 +178,11 @@ public final class MefGate implements java.util.concurrent.Callable<Integer> {
         }
 
         @Command(name = "list-certs", description = "the issued certificates, filtered")
-        int listCerts(@Option(names = "--enrolee", paramLabel = "ID") String enrolee,
-                      @Option(names = "--status", paramLabel = "ISSUED|REVOKED") String status,
-                      @Option(names = "--expires-before", paramLabel = "DATE|INSTANT") String expiresBefore,
-                      @Option(names = "--format", paramLabel = "json|pem|csv") String format,
+        int listCerts(@Option(names = "--enrolee", paramLabel = "ID", description = "only this Enrolee's") String enrolee,
+                      @Option(names = "--status", paramLabel = "ISSUED|REVOKED", description = "only these") String status,
+                      @Option(names = "--expires-before", paramLabel = "DATE|INSTANT", description = "only those expiring before")
+                      String expiresBefore,
+                      @Option(names = "--format", paramLabel = "json|pem|csv", description = "default: json") String format,
                       @Option(names = "--out", paramLabel = "FILE", description = "write to FILE (owner-only) instead of stdout") String outFile)
                 throws Exception {
             Map<String, String> query = new LinkedHashMap<>();
@@ -203,19 +209,21 @@ public final class MefGate implements java.util.concurrent.Callable<Integer> {
 
         @Command(name = "instruct", description = "a new CERT_PROV command: the Enrolee may enrol once more with its bootstrap "
                 + "credential (and, with --profiles, under these profiles from now on)")
-        int instruct(@Option(names = "--id", required = true, paramLabel = "ID") String id,
-                     @Option(names = "--profiles", paramLabel = "P1,P2") String profiles) throws Exception {
+        int instruct(@Option(names = "--id", required = true, paramLabel = "ID", description = "the registration's id") String id,
+                     @Option(names = "--profiles", paramLabel = "P1,P2", description = "the profiles it may use from now on")
+                     String profiles) throws Exception {
             JsonObject body = profiles != null ? new JsonObject().put("profiles", list(profiles)) : new JsonObject();
             return mefgate.print(client().postJson("/admin/enrolees/" + pathSegment(id) + "/instruct", body.encode()), Optional.empty());
         }
 
         @Command(name = "remove-enrolee", description = "delete the registration (issued certificates stay in the ledger)")
-        int removeEnrolee(@Option(names = "--id", required = true, paramLabel = "ID") String id) throws Exception {
+        int removeEnrolee(@Option(names = "--id", required = true, paramLabel = "ID", description = "the registration's id") String id) throws Exception {
             return mefgate.print(client().delete("/admin/enrolees/" + pathSegment(id)), Optional.empty());
         }
 
         @Command(name = "list-requests", description = "requests held for approval")
-        int listRequests(@Option(names = "--status", paramLabel = "PENDING|APPROVED|REJECTED") String status,
+        int listRequests(@Option(names = "--status", paramLabel = "PENDING|APPROVED|REJECTED", description = "only these")
+                         String status,
                          @Option(names = "--out", paramLabel = "FILE", description = "write to FILE (owner-only) instead of stdout") String outFile)
                 throws Exception {
             return mefgate.print(client().get("/admin/requests" + (status != null ? "?status=" + pathSegment(status) : "")),
@@ -223,13 +231,16 @@ public final class MefGate implements java.util.concurrent.Callable<Integer> {
         }
 
         @Command(name = "approve", description = "sign a held request; the client's next repeat gets the certificate")
-        int approve(@Option(names = "--request", required = true, paramLabel = "ID") String request) throws Exception {
+        int approve(@Option(names = "--request", required = true, paramLabel = "ID", description = "the held request's id")
+                    String request) throws Exception {
             return mefgate.print(client().postJson("/admin/requests/" + pathSegment(request) + "/approve", "{}"), Optional.empty());
         }
 
         @Command(name = "reject", description = "refuse a held request")
-        int reject(@Option(names = "--request", required = true, paramLabel = "ID") String request,
-                   @Option(names = "--reason", paramLabel = "TEXT", defaultValue = "rejected by the operator") String reason)
+        int reject(@Option(names = "--request", required = true, paramLabel = "ID", description = "the held request's id")
+                   String request,
+                   @Option(names = "--reason", paramLabel = "TEXT", defaultValue = "rejected by the operator",
+                           description = "told to the client (default: rejected by the operator)") String reason)
                 throws Exception {
             return mefgate.print(client().postJson("/admin/requests/" + pathSegment(request) + "/reject",
                     new JsonObject().put("reason", reason).encode()), Optional.empty());
@@ -269,7 +280,8 @@ public final class MefGate implements java.util.concurrent.Callable<Integer> {
                   String enrolee,
                   @Option(names = "--type", paramLabel = "T", description = "or an Enrolee of this type ...") String type,
                   @Option(names = "--subject-id", paramLabel = "ID", description = "... and this subject id") String subjectId,
-                  @Option(names = "--suids", paramLabel = "40,41") String suids) throws Exception {
+                  @Option(names = "--suids", paramLabel = "40,41", description = "the SUIDs it may request") String suids)
+                throws Exception {
             Map<String, String> options = new LinkedHashMap<>();
             options.put("profile", profile);
             putIfGiven(options, "enrolee", enrolee);

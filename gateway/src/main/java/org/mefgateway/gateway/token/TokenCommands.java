@@ -84,7 +84,7 @@ public final class TokenCommands {
     int csr(@Option(names = "--key", paramLabel = "NAME", defaultValue = CaKeyConfig.DEFAULT,
                     description = "the configured CA key (default: " + CaKeyConfig.DEFAULT + ")") String key,
             @Option(names = "--subject", paramLabel = "DN", description = "default: the subject of the key's certificate") String subject,
-            @Option(names = "--out", required = true, paramLabel = "FILE.csr") String outFile) throws Exception {
+            @Option(names = "--out", required = true, paramLabel = "FILE.csr", description = "where to write the request") String outFile) throws Exception {
         csr(hsm(key), subject, outFile);
         return 0;
     }
@@ -92,7 +92,8 @@ public final class TokenCommands {
     @Command(name = "import-cert", description = "store the certificate the external root issued (and its chain) beside the key")
     int importCert(@Option(names = "--key", paramLabel = "NAME", defaultValue = CaKeyConfig.DEFAULT,
                            description = "the configured CA key (default: " + CaKeyConfig.DEFAULT + ")") String key,
-                   @Option(names = "--cert", required = true, paramLabel = "CHAIN.pem") String cert) throws Exception {
+                   @Option(names = "--cert", required = true, paramLabel = "CHAIN.pem",
+                           description = "the certificate for the key, then its chain") String cert) throws Exception {
         importCert(hsm(key), cert);
         return 0;
     }
