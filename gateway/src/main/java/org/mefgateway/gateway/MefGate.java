@@ -156,6 +156,7 @@ public final class MefGate implements java.util.concurrent.Callable<Integer> {
                 @Option(names = "--suids", paramLabel = "40,41,...", description = "the SUIDs it may request") String suids,
                 @Option(names = "--profiles", paramLabel = "P1,P2", description = "default: default") String profiles)
                 throws Exception {
+            AdminClient client = client();
             JsonObject json = new JsonObject().put("id", id).put("certSubjectType", type).put("certSubjectID", subjectId);
             if (bootstrapCert != null) {
                 json.put("bootstrapCertificate", Files.readString(userFile(bootstrapCert)));
@@ -168,7 +169,7 @@ public final class MefGate implements java.util.concurrent.Callable<Integer> {
             if (profiles != null) {
                 json.put("profiles", list(profiles));
             }
-            return mefgate.print(client().postJson("/admin/enrolees", json.encode()), Optional.empty());
+            return mefgate.print(client.postJson("/admin/enrolees", json.encode()), Optional.empty());
         }
 
         @Command(name = "list-enrolees", description = "the registered Enrolees")

@@ -104,6 +104,47 @@ class MefGateCliTest {
         assertEquals("mefgate: unexpected argument \"extra\" for serve", firstErrorLine(mefgate("serve", "extra"), 2));
     }
 
+    /** The command lines the README and ops/run show parse as before: each gets as far as reading the configuration. */
+    @Test
+    void theDocumentedCommandLinesParse(@TempDir Path dir) {
+        String missing = dir.resolve("absent.yaml").toString();
+        List<List<String>> documented = List.of(
+                List.of("init"),
+                List.of("serve"),
+                List.of("admin", "register-enrolee", "--id", "sensor-17", "--bootstrap-cert", "sensor-17.pem",
+                        "--type", "AE-ID", "--subject-id", "//m2m.example.com/CSE3219/C9886", "--suids", "40,43"),
+                List.of("admin", "register-enrolee", "--id", "s", "--bootstrap-fingerprint", "ab12", "--type", "Node-ID",
+                        "--subject-id", "urn:x", "--profiles", "default,cse"),
+                List.of("admin", "list-enrolees"),
+                List.of("admin", "list-certs"),
+                List.of("admin", "list-certs", "--enrolee", "sensor-17", "--status", "ISSUED", "--expires-before", "2027-01-31"),
+                List.of("admin", "list-certs", "--status", "REVOKED", "--format", "csv", "--out", "revoked.csv"),
+                List.of("admin", "revoke", "5f3a09c1d2e4", "--reason", "keyCompromise"),
+                List.of("admin", "instruct", "--id", "sensor-17", "--profiles", "cse"),
+                List.of("admin", "remove-enrolee", "--id", "sensor-17"),
+                List.of("admin", "list-requests", "--status", "PENDING"),
+                List.of("admin", "approve", "--request", "r1"),
+                List.of("admin", "reject", "--request", "r1", "--reason", "not ours"),
+                List.of("admin", "reload-policy"),
+                List.of("admin", "show-policy"),
+                List.of("policy", "check", "--profile", "cse", "device.csr.pem", "--type", "CSE-ID", "--subject-id",
+                        "cse1.m2m.example.com", "--suids", "41"),
+                List.of("policy", "check", "--profile", "ae", "device.csr.pem", "--enrolee", "sensor-17"),
+                List.of("audit", "verify"),
+                List.of("token", "list-keys"),
+                List.of("token", "init-key", "--algorithm", "ec-p256", "--key", "issuing", "--subject", "CN=X", "--validity-days", "30",
+                        "--out", "ca.pem"),
+                List.of("token", "csr", "--out", "var/ca/ca.csr"),
+                List.of("token", "import-cert", "--cert", "issued-chain.pem"));
+        for (List<String> command : documented) {
+            List<String> args = new ArrayList<>(List.of("--config", missing));
+            args.addAll(command);
+            Run run = mefgate(args.toArray(String[]::new));
+            assertEquals(1, run.exit(), args + ": " + run);
+            assertEquals("mefgate: cannot read " + missing + ": " + missing, run.err().strip(), args + ": " + run);
+        }
+    }
+
     @Test
     void noCommandPrintsTheUsageAsAUsageError() {
         Run run = mefgate();
