@@ -31,6 +31,8 @@ final class CliUsage {
         String prefix = commandLine.getCommandName() + ": ";
         addHelp(commandLine);
         return commandLine.setUsageHelpWidth(WIDTH)
+                // An argument is what it says: "@name" is not the name of a file of more arguments.
+                .setExpandAtFiles(false)
                 .setOut(new PrintWriter(out, true, StandardCharsets.UTF_8))
                 .setErr(new PrintWriter(err, true, StandardCharsets.UTF_8))
                 .setParameterExceptionHandler((e, args) -> {
