@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.mefgateway.gateway.admin.AdminClient;
 import org.mefgateway.gateway.token.TokenCommands;
@@ -30,13 +31,14 @@ import picocli.CommandLine.Spec;
  * The gateway command line ({@code ops/mefgate}): {@code init}, {@code serve} and the operator's
  * {@code admin}, {@code policy}, {@code audit} and {@code token} commands. Secrets never come as
  * arguments: they are read from the environment or from owner-only files named in the configuration.
- * The options of this class (--config, --help) are inherited: they may follow any subcommand.
+ * --config is an inherited option: it may also follow any subcommand. Every command takes -h/--help
+ * and answers a command line it cannot parse as {@link CliUsage} says.
  */
 @Command(name = "mefgate",
         description = "The MEF Gateway: an oneM2M Enrolment Function (EST CA gateway) with its CA key in a PKCS#11 token.",
         footer = {"", "The configuration is FILE, else $MEF_CONFIG, else ops/config/mefgate.yaml.",
                 "Exit codes: 0 success, 1 failure, 2 usage error; policy check: 3 deny."})
-public final class MefGate implements java.util.concurrent.Callable<Integer> {
+public final class MefGate implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", scope = ScopeType.INHERIT,
             description = "the configuration (default: $MEF_CONFIG, else ops/config/mefgate.yaml)")
     private String configFile;
@@ -80,7 +82,7 @@ public final class MefGate implements java.util.concurrent.Callable<Integer> {
         // 'mefgate generate-completion' prints the bash completion script; the build writes it to
         // gateway/target/mefgate_completion. Not an operator's command, so not in the help.
         commandLine.getSubcommands().get("generate-completion").getCommandSpec().usageMessage().hidden(true);
-        return CliUsage.configure(commandLine, out, err, (e, failed) -> failed(e, failed));
+        return CliUsage.configure(commandLine, out, err, this::failed);
     }
 
     /** {@code mefgate} alone: the usage, as a usage error. */
