@@ -50,7 +50,7 @@ public final class MefGate implements Callable<Integer> {
     private final PrintStream err;
     private GatewayConfig config;
 
-    public MefGate(PrintStream out, PrintStream err) {
+    MefGate(PrintStream out, PrintStream err) {
         this.out = out;
         this.err = err;
     }
@@ -60,7 +60,7 @@ public final class MefGate implements Callable<Integer> {
     }
 
     /** Runs one command line and returns its exit code. */
-    public int run(String... args) {
+    int run(String... args) {
         CommandLine commandLine = commandLine();
         try {
             return commandLine.execute(args);
