@@ -92,10 +92,11 @@ public final class EnroleeCli implements Callable<Integer> {
         return fail(2, "no command given (enrolee --help shows the usage)", null);
     }
 
-    @Command(name = "enrol", description = "Carries out the MEF Client Command waiting for this Enrolee (TS-0003 steps 1-13 over EST) "
-            + "and writes the verified key, certificate chain and trust anchors to OUT.p12 (must not exist). Passwords: "
-            + "the bootstrap one from MEF_BOOTSTRAP_PASSWORD or --bootstrap-password-file, the output one from "
-            + "MEF_OUT_PASSWORD or --out-password-file (required).")
+    @Command(name = "enrol", description = "enrol with the bootstrap credential (TS-0003 steps 1-13 over EST)",
+            footer = {"", "Carries out the MEF Client Command waiting for this Enrolee and writes the verified key, certificate "
+                    + "chain and trust anchors to OUT.p12 (must not exist). Passwords: the bootstrap one from "
+                    + "MEF_BOOTSTRAP_PASSWORD or --bootstrap-password-file, the output one from MEF_OUT_PASSWORD or "
+                    + "--out-password-file (required)."})
     int enrol(@Option(names = "--mef", required = true, paramLabel = "https://HOST:PORT", description = "the MEF") String mef,
               @Option(names = "--bootstrap", required = true, paramLabel = "BOOTSTRAP.p12",
                       description = "PKCS#12 with the one TLS client key + chain the MEF knows this Enrolee by") String bootstrap,
@@ -142,10 +143,11 @@ public final class EnroleeCli implements Callable<Integer> {
         return 0;
     }
 
-    @Command(name = "renew", description = "Re-enrols (EST /simplereenroll) over TLS with the current certificate, trusting only "
-            + "the anchors stored in ENROLEE.p12, and replaces ENROLEE.p12 atomically. Renews only within N days (default 30) "
-            + "of notAfter unless --force; a new key unless --same-key. Pending requests are kept in ENROLEE.p12.pending and "
-            + "resumed like enrol's. Password from MEF_OUT_PASSWORD or --password-file.")
+    @Command(name = "renew", description = "renew the installed certificate before it expires (EST /simplereenroll)",
+            footer = {"", "Re-enrols over TLS with the current certificate, trusting only the anchors stored in ENROLEE.p12, "
+                    + "and replaces ENROLEE.p12 atomically. Renews only within N days (default 30) of notAfter unless "
+                    + "--force; a new key unless --same-key. Pending requests are kept in ENROLEE.p12.pending and resumed "
+                    + "like enrol's. Password from MEF_OUT_PASSWORD or --password-file."})
     int renew(@Option(names = "--in", required = true, paramLabel = "ENROLEE.p12", description = "the credential to renew")
               String in,
               @Option(names = "--mef", required = true, paramLabel = "https://HOST:PORT", description = "the MEF") String mef,
@@ -217,7 +219,8 @@ public final class EnroleeCli implements Callable<Integer> {
         }
     }
 
-    @Command(name = "show", description = "Prints the installed certificate and trust anchors (password from MEF_OUT_PASSWORD or the file).")
+    @Command(name = "show", description = "print the installed certificate and trust anchors",
+            footer = {"", "Password from MEF_OUT_PASSWORD or --password-file."})
     int show(@Parameters(paramLabel = "OUT.p12", description = "the credential enrol or renew wrote") String fileName,
              @Option(names = "--password-file", paramLabel = "FILE", description = "its password (else MEF_OUT_PASSWORD)")
              String passwordFile) throws UsageException {
