@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.Optional;
 import javax.net.ssl.SSLPeerUnverifiedException;
+import org.mefgateway.gateway.ChannelBinding;
 import org.mefgateway.gateway.GatewayConfig;
 import org.mefgateway.gateway.Responses;
 import org.mefgateway.gateway.Routes;

@@ -25,24 +25,6 @@ public final class EstError extends RuntimeException {
         return new EstError(status, reason, Optional.empty(), Optional.empty());
     }
 
-    /**
-     * A refusal by a named rule. The reason the client reads names the profile and the rule, so
-     * a device maker can quote it to the operator and the operator can find it in logs and metrics.
-     * A rate limit (429) asks the client to come back in an hour (RFC 6585 4).
-     */
-    public static EstError denied(int status, String profile, String ruleId, String reason) {
-        return new EstError(status, "refused by rule " + ruleId + " of profile " + profile + ": " + reason,
-                Optional.of(ruleId), status == 429 ? Optional.of(Duration.ofHours(1)) : Optional.empty());
-    }
-
-    /**
-     * Not a failure but the same wire shape: RFC 7030 4.2.3 answers a request held for an
-     * operator with 202, Retry-After and a reason, and the client repeats the request.
-     */
-    public static EstError deferred(String reason, Duration retryAfter) {
-        return new EstError(202, reason, Optional.empty(), Optional.of(retryAfter));
-    }
-
     public static EstError unavailable(String reason, Duration retryAfter) {
         return new EstError(503, reason, Optional.empty(), Optional.of(retryAfter));
     }
