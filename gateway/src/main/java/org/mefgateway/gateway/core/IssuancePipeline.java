@@ -1,35 +1,23 @@
 package org.mefgateway.gateway.core;
 
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.WorkerExecutor;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.PublicKey;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Supplier;
 import org.mefgateway.gateway.ca.Serials;
 import org.mefgateway.gateway.mef.PolicyDirectory;
-import org.mefgateway.gateway.store.AuditEvent;
 import org.mefgateway.gateway.store.IssuanceReservation;
 import org.mefgateway.gateway.store.IssuedCertificate;
 import org.mefgateway.gateway.store.PendingRequest;
 import org.mefgateway.gateway.store.Store;
-import org.mefgateway.gateway.store.StoreException;
 import org.mefgateway.gateway.store.StoredEnrolee;
-import org.mefgateway.hsm.HsmBusyException;
-import org.mefgateway.hsm.HsmException;
-import org.mefgateway.hsm.HsmUnavailableException;
 import org.mefgateway.policy.CsrFacts;
 import org.mefgateway.policy.CsrParser;
 import org.mefgateway.policy.CurrentCertificate;
@@ -47,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * claim (the challenge, the command, a place under the issuance limit), sign, record durably,
  * and only then answer. A profile that requires approval holds the request after the claim
  * instead ({@link ApprovalQueue}). A repeat of a request already issued gets the same certificate;
- * one of a request still in progress joins it.
+ * one of a request still in progress joins it ({@link Repeats}).
  *
  * <p>Where each step runs: parsing and the decision on the {@code cpu} workers, JDBC on the
  * {@code store} workers, the TBSCertificate on the {@code cpu} workers and its signature on the
@@ -55,8 +43,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class IssuancePipeline {
     private static final Logger LOG = LoggerFactory.getLogger(IssuancePipeline.class);
-    /** A repeat of a request whose certificate was revoked since: it is not handed out again. */
-    static final String REDELIVERY_REVOKED = "redelivery.revoked";
     /** The rule of a CSR that does not parse. */
     static final String CSR_MALFORMED = "csr.malformed";
 
@@ -67,17 +53,12 @@ public final class IssuancePipeline {
     private final IssuanceClaims claims;
     private final CertificateIssuer issuer;
     private final ApprovalQueue approvals;
+    private final Repeats repeats;
     private final WorkerExecutor storeWorkers;
     private final WorkerExecutor cpuWorkers;
     private final EnrolmentSteps steps;
     private final MeterRegistry meters;
     private final java.time.Clock clock;
-    /**
-     * Requests being decided and signed right now, by Enrolee, profile and what they ask for: a
-     * repeat that arrives meanwhile (a client whose deadline answered 503, or whose connection
-     * dropped) joins the first instead of being refused for its spent challenge.
-     */
-    private final Map<String, Future<Outcome>> inFlight = new ConcurrentHashMap<>();
 
     IssuancePipeline(Store store, Profiles profiles, Refusals refusals, CommandResults commands, IssuanceClaims claims,
                      CertificateIssuer issuer, ApprovalQueue approvals, WorkerExecutor storeWorkers, WorkerExecutor cpuWorkers,
@@ -89,6 +70,7 @@ public final class IssuancePipeline {
         this.claims = claims;
         this.issuer = issuer;
         this.approvals = approvals;
+        this.repeats = new Repeats(store, profiles, refusals, meters, clock);
         this.storeWorkers = storeWorkers;
         this.cpuWorkers = cpuWorkers;
         this.steps = steps;
@@ -104,7 +86,7 @@ public final class IssuancePipeline {
         Caller caller = request.caller();
         StoredEnrolee enrolee = caller.enrolee();
         Operation operation = request.operation();
-        Future<Outcome> outcome = settle(start(request));
+        Future<Outcome> outcome = FailureOutcomes.settle(start(request));
         if (operation != Operation.REENROL) {
             outcome.onSuccess(o -> commands.record(enrolee, o)).onFailure(failure -> commands.recordServerError(enrolee));
         }
@@ -138,7 +120,7 @@ public final class IssuancePipeline {
         Optional<String> channelBinding = request.channelBinding();
         return cpuWorkers.executeBlocking(() -> parse(enrolee, policy, request.csr()), false).compose(parsed -> {
             if (operation != Operation.SERVERKEYGEN) {
-                return once(enrolee, policy, parsed, () -> storeWorkers.executeBlocking(
+                return repeats.once(enrolee, policy, parsed.key(), parsed.csr().signatureValid(), () -> storeWorkers.executeBlocking(
                                 () -> lookup(enrolee, policy, parsed, operation), false)
                         .compose(found -> answer(caller, policy, parsed, found, operation, channelBinding)));
             }
@@ -157,80 +139,6 @@ public final class IssuancePipeline {
     private record Generated(java.security.KeyPair keys, Request request) {
     }
 
-    /**
-     * Refusals and a CA or store that cannot serve now become outcomes; anything else stays a
-     * failure (an internal error, whose details stay in the server log).
-     */
-    private static Future<Outcome> settle(Future<Outcome> outcome) {
-        return outcome.recover(failure -> {
-            Throwable cause = unwrap(failure);
-            if (cause instanceof OperationException e) {
-                return Future.succeededFuture(e.code() == ErrorCode.UNAVAILABLE
-                        ? new Outcome.Unavailable(e.reason(), e.retryAfter().orElse(Duration.ofSeconds(10)))
-                        : Outcome.Refused.of(e));
-            }
-            if (cause instanceof HsmBusyException) {
-                return Future.succeededFuture(new Outcome.Unavailable("the CA is busy; nothing was issued, retry shortly",
-                        Duration.ofSeconds(1)));
-            }
-            if (cause instanceof HsmException e) {
-                // The circuit is open (HsmUnavailableException): the signer logged the fault once; every request would repeat it.
-                if (!(e instanceof HsmUnavailableException)) {
-                    LOG.error("HSM failure: {}", e.getMessage());
-                }
-                return Future.succeededFuture(new Outcome.Unavailable("the CA's HSM is unavailable; nothing was issued, retry later",
-                        Duration.ofSeconds(10)));
-            }
-            if (cause instanceof StoreException e) {
-                LOG.error("store failure: {}", e.getMessage(), e);
-                return Future.succeededFuture(new Outcome.Unavailable(
-                        "the certificate store is unavailable; nothing was issued, retry later", Duration.ofSeconds(10)));
-            }
-            return Future.failedFuture(failure);
-        });
-    }
-
-    /** An HSM or store fault wherever a library wrapped it, else the failure without its CompletionException layers. */
-    private static Throwable unwrap(Throwable t) {
-        for (Throwable cause = t; cause != null; cause = cause.getCause()) {
-            if (cause instanceof HsmException || cause instanceof StoreException) {
-                return cause;
-            }
-        }
-        while (t instanceof CompletionException && t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t;
-    }
-
-    /**
-     * One answer per request: a repeat of a request that is still being decided and signed (same
-     * Enrolee, profile, key and names, with a signature that verifies) gets the first one's answer
-     * rather than a refusal for the challenge the first one spent.
-     */
-    private Future<Outcome> once(StoredEnrolee enrolee, PolicyEngine policy, Request request, Supplier<Future<Outcome>> work) {
-        if (!request.csr().signatureValid()) {
-            return work.get(); // no proof of possession: policy refuses it, it joins nothing
-        }
-        String key = enrolee.enrolee().id() + "/" + policy.profile().name() + "/" + request.key();
-        Promise<Outcome> mine = Promise.promise();
-        Future<Outcome> running = inFlight.putIfAbsent(key, mine.future());
-        if (running != null) {
-            LOG.info("repeat of a request in progress enrolee={} profile={}: it gets the same answer", enrolee.enrolee().id(),
-                    policy.profile().name());
-            Counter.builder("mef.enrolment.repeats.joined")
-                    .description("Repeats of a request still being decided and signed (a client retrying before its first answer, "
-                            + "e.g. after the request deadline's 503) that wait for that request's answer instead of being refused")
-                    .tags("profile", policy.profile().name())
-                    .register(meters)
-                    .increment();
-            return running;
-        }
-        work.get().onComplete(mine);
-        mine.future().onComplete(done -> inFlight.remove(key, mine.future()));
-        return mine.future();
-    }
-
     /** A held request's state, the certificate of a repeat, or the decision on a new request. */
     private Future<Outcome> answer(Caller caller, PolicyEngine policy, Request request, Lookup found, Operation operation,
                                    Optional<String> channelBinding) {
@@ -241,41 +149,9 @@ public final class IssuancePipeline {
         // Only with a valid proof of possession: a copy of someone's CSR with a broken signature
         // goes to policy, which refuses it (csr.signature).
         if (found.repeatOf().isPresent() && request.csr().signatureValid()) {
-            return redeliver(enrolee, policy, found.repeatOf().get(), operation);
+            return repeats.redeliver(enrolee, policy, found.repeatOf().get(), operation);
         }
         return decideAndIssue(caller, policy, request, found, operation, channelBinding);
-    }
-
-    /**
-     * The same request again within the profile's redelivery window, after its answer was lost
-     * (the client could not read it, the deadline answered 503 while signing went on, the
-     * connection dropped): the certificate already issued for it, never a second one (RFC 7030
-     * 4.2.3: a client repeats its request). Not once it is revoked.
-     */
-    private Future<Outcome> redeliver(StoredEnrolee enrolee, PolicyEngine policy, IssuedCertificate cert, Operation operation) {
-        if (!"ISSUED".equals(cert.status())) {
-            return Future.failedFuture(refusals.refuse(enrolee, policy, REDELIVERY_REVOKED, "this request was answered with certificate "
-                    + cert.serialHex() + ", which has been revoked since; it is not handed out again: "
-                    + (operation == Operation.REENROL ? "renew with a new key" : "ask the operator to instruct the Enrolee again")));
-        }
-        LOG.info("redelivered enrolee={} profile={} serial={} (a repeat of the request it was issued for)", enrolee.enrolee().id(),
-                cert.profile(), cert.serialHex());
-        Counter.builder("mef.certificates.redelivered")
-                .description("Repeats of an issued request answered with the certificate already issued for it (no new signature), "
-                        + "by profile and EST operation")
-                .tags("profile", cert.profile(), "operation", operation.metricName())
-                .register(meters)
-                .increment();
-        store.audit(new AuditEvent.Draft(clock.instant(), "certificate.redelivered", "enrolee:" + enrolee.enrolee().id(),
-                        "serial:" + cert.serialHex(), "profile=" + cert.profile() + " operation=" + operation.metricName()
-                        + " issuedAt=" + cert.issuedAt()))
-                .whenComplete((recorded, failure) -> {
-                    if (failure != null) {
-                        LOG.error("redelivery to enrolee={} serial={} not in the audit log: {}", enrolee.enrolee().id(),
-                                cert.serialHex(), failure.toString());
-                    }
-                });
-        return Future.succeededFuture(new Outcome.Issued(cert.der(), profiles.ca(policy).chain(), Optional.empty()));
     }
 
     private Future<Outcome> decideAndIssue(Caller caller, PolicyEngine policy, Request request, Lookup found,
