@@ -35,8 +35,8 @@ public record EnrolmentCore(Profiles profiles, EnroleeAuthenticator authenticato
         return new EnrolmentCore(profiles,
                 new EnroleeAuthenticator(store, profiles, storeWorkers, steps),
                 new ChallengeIssuer(store, profiles, commands, storeWorkers, meters, clock),
-                new IssuancePipeline(store, profiles, refusals, commands, claims, issuer, approvals, storeWorkers, cpuWorkers, steps,
-                        meters, clock),
+                new IssuancePipeline(store, profiles, refusals, commands, claims, issuer, approvals,
+                        new Repeats(store, profiles, refusals, meters, clock), storeWorkers, cpuWorkers, steps, clock),
                 approvals, steps);
     }
 }

@@ -1,13 +1,14 @@
 package org.mefgateway.gateway.core;
 
-import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.WorkerExecutor;
+import java.security.KeyPair;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.PublicKey;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Optional;
@@ -57,12 +58,11 @@ public final class IssuancePipeline {
     private final WorkerExecutor storeWorkers;
     private final WorkerExecutor cpuWorkers;
     private final EnrolmentSteps steps;
-    private final MeterRegistry meters;
-    private final java.time.Clock clock;
+    private final Clock clock;
 
     IssuancePipeline(Store store, Profiles profiles, Refusals refusals, CommandResults commands, IssuanceClaims claims,
-                     CertificateIssuer issuer, ApprovalQueue approvals, WorkerExecutor storeWorkers, WorkerExecutor cpuWorkers,
-                     EnrolmentSteps steps, MeterRegistry meters, java.time.Clock clock) {
+                     CertificateIssuer issuer, ApprovalQueue approvals, Repeats repeats, WorkerExecutor storeWorkers,
+                     WorkerExecutor cpuWorkers, EnrolmentSteps steps, Clock clock) {
         this.store = store;
         this.profiles = profiles;
         this.refusals = refusals;
@@ -70,11 +70,10 @@ public final class IssuancePipeline {
         this.claims = claims;
         this.issuer = issuer;
         this.approvals = approvals;
-        this.repeats = new Repeats(store, profiles, refusals, meters, clock);
+        this.repeats = repeats;
         this.storeWorkers = storeWorkers;
         this.cpuWorkers = cpuWorkers;
         this.steps = steps;
-        this.meters = meters;
         this.clock = clock;
     }
 
@@ -125,7 +124,7 @@ public final class IssuancePipeline {
                         .compose(found -> answer(caller, policy, parsed, found, operation, channelBinding)));
             }
             return cpuWorkers.executeBlocking(() -> {
-                java.security.KeyPair keys = ServerKeys.generate(policy.profile().keys());
+                KeyPair keys = ServerKeys.generate(policy.profile().keys());
                 return new Generated(keys, parsed.withKey(keys.getPublic()));
             }, false).compose(generated -> storeWorkers.executeBlocking(() -> lookup(enrolee, policy, generated.request(), operation), false)
                     .compose(found -> decideAndIssue(caller, policy, generated.request(), found, operation, channelBinding))
@@ -136,7 +135,7 @@ public final class IssuancePipeline {
     }
 
     /** A key pair the MEF generated (serverkeygen) and the request for it. */
-    private record Generated(java.security.KeyPair keys, Request request) {
+    private record Generated(KeyPair keys, Request request) {
     }
 
     /** A held request's state, the certificate of a repeat, or the decision on a new request. */
