@@ -8,7 +8,6 @@ import java.util.concurrent.CompletionException;
 import java.util.function.ToIntFunction;
 import org.mefgateway.gateway.core.ErrorCode;
 import org.mefgateway.gateway.core.OperationException;
-import org.mefgateway.gateway.est.EstError;
 import org.mefgateway.gateway.store.StoreException;
 import org.mefgateway.hsm.HsmBusyException;
 import org.mefgateway.hsm.HsmException;
@@ -72,7 +71,7 @@ public final class ErrorResponses {
         if (failure instanceof OperationException e) {
             int status = statusOf.applyAsInt(e.code());
             if (e.ruleId().isEmpty()) {
-                // Policy refusals are logged by the Registration Authority, with the Enrolee they concern.
+                // Policy refusals are logged by the core (Refusals), with the Enrolee they concern.
                 LOG.info("refused {} {} from {}: {} {}", ctx.request().method(), LogText.safe(ctx.request().path()),
                         ctx.request().remoteAddress(), status, LogText.safe(e.reason()));
             }
@@ -81,22 +80,6 @@ public final class ErrorResponses {
                 ctx.response().putHeader("WWW-Authenticate", WWW_AUTHENTICATE);
             }
             send(ctx, status, e.reason());
-        } else if (failure instanceof EstError e) {
-            if (e.ruleId().isEmpty()) {
-                // Policy refusals are logged by the Registration Authority, with the Enrolee they concern.
-                LOG.info("refused {} {} from {}: {} {}", ctx.request().method(), LogText.safe(ctx.request().path()),
-                        ctx.request().remoteAddress(), e.status(), LogText.safe(e.reason()));
-            }
-            e.retryAfter().ifPresent(d -> ctx.response().putHeader("Retry-After", String.valueOf(Math.max(1, d.toSeconds()))));
-            if (e.status() == 202) {
-                // RFC 7030 4.2.3 gives a 202 no body, and Bouncy Castle's EST client fails on one.
-                ctx.response().setStatusCode(202).putHeader("Content-Length", "0").end();
-                return;
-            }
-            if (e.status() == 401) {
-                ctx.response().putHeader("WWW-Authenticate", WWW_AUTHENTICATE);
-            }
-            send(ctx, e.status(), e.reason());
         } else if (failure instanceof HsmBusyException) {
             ctx.response().putHeader("Retry-After", "1");
             send(ctx, 503, "the CA is busy; nothing was issued, retry shortly");

@@ -27,9 +27,9 @@ import org.mefgateway.gateway.Pem;
 import org.mefgateway.gateway.Responses;
 import org.mefgateway.gateway.Routes;
 import org.mefgateway.gateway.TlsMaterial;
-import org.mefgateway.gateway.mef.PolicyDirectory;
+import org.mefgateway.gateway.core.PolicyDirectory;
 import org.mefgateway.gateway.publication.RevocationPublisher;
-import org.mefgateway.gateway.mef.RegistrationAuthority;
+import org.mefgateway.gateway.core.ApprovalQueue;
 import org.mefgateway.gateway.store.HeldRequest;
 import org.mefgateway.policy.ProfileException;
 import org.mefgateway.gateway.store.AuditChain;
@@ -66,17 +66,17 @@ public final class AdminApi {
     private final Store store;
     private final CaKeys caKeys;
     private final PolicyDirectory policies;
-    private final RegistrationAuthority ra;
+    private final ApprovalQueue approvals;
     private final RevocationPublisher revocations;
     private final WorkerExecutor storeWorkers;
     private final Set<String> operatorFingerprints;
     private final PrometheusMeterRegistry meters;
     private final Clock clock;
 
-    public AdminApi(Store store, CaKeys caKeys, RevocationPublisher revocations, PolicyDirectory policies, RegistrationAuthority ra,
+    public AdminApi(Store store, CaKeys caKeys, RevocationPublisher revocations, PolicyDirectory policies, ApprovalQueue approvals,
                     WorkerExecutor storeWorkers, List<X509Certificate> operators, PrometheusMeterRegistry meters, Clock clock) {
         this.policies = policies;
-        this.ra = ra;
+        this.approvals = approvals;
         this.meters = meters;
         this.store = store;
         this.caKeys = caKeys;
@@ -257,7 +257,7 @@ public final class AdminApi {
 
     private void approve(RoutingContext ctx) {
         String id = ctx.pathParam("id");
-        ra.approve(id)
+        approvals.approve(id)
                 .compose(cert -> audited(ctx, "request.approved", "request:" + id, "serial=" + cert.serialHex()
                         + " enrolee=" + cert.enroleeId()).map(v -> cert))
                 .onSuccess(cert -> json(ctx, 200, new JsonObject().put("id", id).put("status", "APPROVED")
@@ -279,7 +279,7 @@ public final class AdminApi {
             return;
         }
         String id = ctx.pathParam("id");
-        ra.reject(id, reason)
+        approvals.reject(id, reason)
                 .compose(x -> audited(ctx, "request.rejected", "request:" + id, "reason=" + reason))
                 .onSuccess(x -> json(ctx, 200, new JsonObject().put("id", id).put("status", "REJECTED")))
                 .onFailure(ctx::fail);
