@@ -18,7 +18,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.mefgateway.gateway.admin.AdminClient;
 import org.mefgateway.gateway.core.Refusals;
-import org.mefgateway.gateway.est.EstApi;
 import org.mefgateway.policy.CertSubjectType;
 import org.mefgateway.policy.CertificateTemplate;
 import org.mefgateway.policy.CsrFacts;
@@ -74,7 +73,7 @@ final class PolicyCheck {
         try {
             csr = CsrParser.parse(readCsr(csrFile));
         } catch (MalformedCsrException e) {
-            out.println("decision: DENY profile=" + profileName + " rule=csr.malformed status=" + EstApi.status(Refusals.codeOf("csr.malformed")));
+            out.println("decision: DENY profile=" + profileName + " rule=csr.malformed status=" + ErrorResponses.status(Refusals.codeOf("csr.malformed")));
             out.println("reason:   " + e.getMessage());
             return DENIED;
         }
@@ -92,7 +91,7 @@ final class PolicyCheck {
                 "0".repeat(64), enrolee, Optional.empty(), Optional.empty(), Optional.empty(), 0, caNotAfter, now));
         if (decision instanceof Decision.Deny deny) {
             out.println("decision: DENY profile=" + deny.profile() + " rule=" + deny.ruleId() + " status="
-                    + EstApi.status(Refusals.codeOf(deny.ruleId())));
+                    + ErrorResponses.status(Refusals.codeOf(deny.ruleId())));
             out.println("reason:   " + deny.reason());
             return DENIED;
         }

@@ -108,7 +108,7 @@ public final class AdminApi {
         routes.get("/admin/policy").handler(ctx -> json(ctx, 200, profilesJson()));
         routes.post("/admin/certificates/:serial/revoke").handler(BodyHandler.create(false).setBodyLimit(4 * 1024)).handler(this::revoke);
         routes.get("/admin/audit/verify").handler(this::verifyAudit);
-        ErrorResponses.install(router, routes, AdminApi::status);
+        ErrorResponses.install(router, routes);
         return router;
     }
 
@@ -575,21 +575,5 @@ public final class AdminApi {
     private static void json(RoutingContext ctx, int status, Object body) {
         Responses.end(ctx.response().setStatusCode(status), "application/json",
                 body instanceof JsonObject o ? o.encodePrettily() : ((JsonArray) body).encodePrettily());
-    }
-
-    /** The status of each refusal on this listener: the one place where the domain's errors become HTTP answers here. */
-    static int status(ErrorCode code) {
-        return switch (code) {
-            case BAD_REQUEST, BAD_POP -> 400;
-            case NOT_AUTHENTICATED -> 401;
-            case NOT_PERMITTED -> 403;
-            case NOT_FOUND -> 404;
-            case CONFLICT -> 409;
-            case TOO_LARGE -> 413;
-            case UNSUPPORTED_MEDIA_TYPE -> 415;
-            case INVALID -> 422;
-            case RATE_LIMITED -> 429;
-            case UNAVAILABLE -> 503;
-        };
     }
 }

@@ -34,7 +34,7 @@ import org.mefgateway.policy.PolicyEngine;
 /**
  * The EST protocol front end (RFC 7030, RFC 8951) and the MEF Client Command read by Enrolees.
  * It knows HTTP and the wire format (base64, CMS, csrattrs) and answers the core's outcomes:
- * what to issue is the {@link EnrolmentCore}'s business. Its statuses are chosen in {@link #status}
+ * what to issue is the {@link EnrolmentCore}'s business. Its statuses are chosen in {@link ErrorResponses#status}
  * and {@link #answer}, nowhere else.
  */
 public final class EstApi {
@@ -93,7 +93,7 @@ public final class EstApi {
             }
         }
         routes.get("/mef/command").handler(this::command);
-        ErrorResponses.install(router, routes, EstApi::status);
+        ErrorResponses.install(router, routes);
         return router;
     }
 
@@ -155,7 +155,7 @@ public final class EstApi {
     /**
      * The one place an enrolment's outcome becomes an EST answer: 200 with the certificate (and for
      * serverkeygen the key), 202 for a held request (RFC 7030 4.2.3: Retry-After and no body, on
-     * which Bouncy Castle's EST client would fail), a refusal or 503 through {@link #status}.
+     * which Bouncy Castle's EST client would fail), a refusal or 503 through {@link ErrorResponses#status}.
      */
     private void answer(RoutingContext ctx, Outcome outcome) {
         if (ctx.response().ended()) {
@@ -254,20 +254,4 @@ public final class EstApi {
         ctx.next();
     }
 
-
-    /** The status of each refusal on this listener: the one place where the domain's errors become HTTP answers here. */
-    public static int status(ErrorCode code) {
-        return switch (code) {
-            case BAD_REQUEST, BAD_POP -> 400;
-            case NOT_AUTHENTICATED -> 401;
-            case NOT_PERMITTED -> 403;
-            case NOT_FOUND -> 404;
-            case CONFLICT -> 409;
-            case TOO_LARGE -> 413;
-            case UNSUPPORTED_MEDIA_TYPE -> 415;
-            case INVALID -> 422;
-            case RATE_LIMITED -> 429;
-            case UNAVAILABLE -> 503;
-        };
-    }
 }

@@ -65,7 +65,7 @@ public final class PublicationApi {
                 .handler(BodyHandler.create(false).setBodyLimit(MAX_OCSP_REQUEST_BYTES))
                 .handler(this::ocspPost);
         routes.get(GatewayConfig.Publication.OCSP_PATH + "/*").handler(this::ocspGet);
-        ErrorResponses.install(router, routes, PublicationApi::status);
+        ErrorResponses.install(router, routes);
         return router;
     }
 
@@ -173,21 +173,5 @@ public final class PublicationApi {
             }
         }
         return out.toString(java.nio.charset.StandardCharsets.US_ASCII);
-    }
-
-    /** The status of each refusal on this listener: the one place where the domain's errors become HTTP answers here. */
-    static int status(ErrorCode code) {
-        return switch (code) {
-            case BAD_REQUEST, BAD_POP -> 400;
-            case NOT_AUTHENTICATED -> 401;
-            case NOT_PERMITTED -> 403;
-            case NOT_FOUND -> 404;
-            case CONFLICT -> 409;
-            case TOO_LARGE -> 413;
-            case UNSUPPORTED_MEDIA_TYPE -> 415;
-            case INVALID -> 422;
-            case RATE_LIMITED -> 429;
-            case UNAVAILABLE -> 503;
-        };
     }
 }

@@ -6,7 +6,7 @@ import java.time.Duration;
 import java.util.Optional;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.mefgateway.gateway.est.EstApi;
+import org.mefgateway.gateway.ErrorResponses;
 
 /**
  * Which code a refusal by each rule carries, and the EST status that code gets: the statuses of
@@ -56,7 +56,7 @@ class RefusalsTest {
     })
     void eachRuleRefusesWithItsCodeAndEstStatus(String ruleId, ErrorCode code, int estStatus) {
         assertEquals(code, Refusals.codeOf(ruleId));
-        assertEquals(estStatus, EstApi.status(Refusals.codeOf(ruleId)));
+        assertEquals(estStatus, ErrorResponses.status(Refusals.codeOf(ruleId)));
     }
 
     @ParameterizedTest(name = "{0}")

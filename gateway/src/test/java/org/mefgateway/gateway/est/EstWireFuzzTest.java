@@ -13,6 +13,7 @@ import java.security.PublicKey;
 import java.security.spec.ECGenParameterSpec;
 import java.util.Optional;
 import org.junit.jupiter.api.Timeout;
+import org.mefgateway.gateway.ErrorResponses;
 import org.mefgateway.gateway.core.ErrorCode;
 import org.mefgateway.gateway.core.OperationException;
 import org.mefgateway.policy.CsrFacts;
@@ -44,7 +45,7 @@ class EstWireFuzzTest {
             der = EstWire.decodeBase64(body);
         } catch (OperationException refused) {
             assertEquals(ErrorCode.BAD_REQUEST, refused.code(), "a body that is not base64 is a bad request, not " + refused.code());
-            assertEquals(400, EstApi.status(refused.code()));
+            assertEquals(400, ErrorResponses.status(refused.code()));
             assertEquals(Optional.of("body.base64"), refused.ruleId());
             assertNotNull(refused.reason());
             OperationException again = assertThrows(OperationException.class, () -> EstWire.decodeBase64(body.clone()),
