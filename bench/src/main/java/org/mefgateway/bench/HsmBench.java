@@ -105,8 +105,7 @@ public final class HsmBench {
                 }
                 CertificateTemplate template = template();
                 // What (a) and (b) sign: the TBSCertificate of a real device certificate.
-                byte[] tbs = org.bouncycastle.asn1.x509.Certificate.getInstance(cas.get(0).issue(template, Serials.next())
-                        .toCompletableFuture().get()).getTBSCertificate().getEncoded();
+                byte[] tbs = cas.get(0).prepare(template, Serials.next()).der();
                 // Everything in turns, slice by slice: load from elsewhere on the machine then falls on
                 // all alike. Raw's best thread count is the one with the most signatures over its slices.
                 int n = threadCounts.size();
@@ -119,7 +118,7 @@ public final class HsmBench {
                         CertificateAuthority ca = cas.get(i);
                         raws.get(i).add(raw(token.provider(), key, threadCounts.get(i), tbs, window));
                         pools.get(i).add(pooled(() -> signer.sign(tbs), window));
-                        issues.get(i).add(pooled(() -> ca.issue(template, Serials.next()), window));
+                        issues.get(i).add(pooled(() -> ca.sign(ca.prepare(template, Serials.next())), window));
                     }
                 }
                 int best = 0;

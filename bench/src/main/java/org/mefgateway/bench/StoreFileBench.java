@@ -22,6 +22,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicReference;
 import org.mefgateway.gateway.ca.Serials;
+import org.mefgateway.gateway.store.AuditEvent;
 import org.mefgateway.gateway.store.IssuedCertificate;
 import org.mefgateway.gateway.store.Store;
 import org.mefgateway.gateway.store.StoredEnrolee;
@@ -145,7 +146,8 @@ public final class StoreFileBench {
         String challengeHash = HexFormat.of().formatHex(challenge);
         String subjectId = "//m2m.example.com/CSE1/" + id;
         store.registerEnrolee(new StoredEnrolee(new RegisteredEnrolee(id, CertSubjectType.AE_ID, subjectId, Set.of(40)),
-                HexFormat.of().formatHex(fingerprint), StoredEnrolee.Command.CERT_PROV, now, Optional.empty(), List.of("default"), now));
+                HexFormat.of().formatHex(fingerprint), StoredEnrolee.Command.CERT_PROV, now, Optional.empty(), List.of("default"), now),
+                new AuditEvent.Draft(now, "enrolee.registered", "operator:bench", "enrolee:" + id, "")).toCompletableFuture().join();
         store.saveChallenge(challengeHash, id, now, now.plus(Duration.ofMinutes(10)));
         if (store.beginIssuance(challengeHash, id, true, now) != Store.Claim.CLAIMED) {
             throw new IllegalStateException("claim refused for " + id);
@@ -155,7 +157,7 @@ public final class StoreFileBench {
         byte[] requestKey = new byte[32];
         random.nextBytes(requestKey);
         return new IssuedCertificate(Serials.next().toString(16), id, "default", "CN=" + subjectId, "URI:" + subjectId, now,
-                now.plus(Duration.ofDays(365)), "ISSUED", now, der, Optional.of(HexFormat.of().formatHex(requestKey)));
+                now.plus(Duration.ofDays(365)), IssuedCertificate.Status.ISSUED, now, der, Optional.of(HexFormat.of().formatHex(requestKey)));
     }
 
     private StoreFileBench() {

@@ -16,60 +16,34 @@ import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.AutoComplete;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 /**
  * The Enrolee command line ({@code ops/enrolee <command>}). Prints one line per step on stdout;
  * a failure is one line on stderr starting with "enrolee: ", and the exit code says what kind of
- * failure it was (see {@link #USAGE}). Passwords are read from the environment or from files, never
- * from the command line, where other users of the machine could see them.
+ * failure it was (see the footer of the usage). Passwords are read from the environment or from
+ * files, never from the command line, where other users of the machine could see them.
  */
-public final class EnroleeCli {
-    static final String USAGE = """
-            usage:
-              enrolee enrol --mef https://HOST:PORT --bootstrap BOOTSTRAP.p12 --mef-ca MEF-CA.pem --out OUT.p12
-                            [--label LABEL] [--wait SECONDS] [--bootstrap-password-file FILE] [--out-password-file FILE]
-                  Carries out the MEF Client Command waiting for this Enrolee (TS-0003 steps 1-13 over EST)
-                  and writes the verified key, certificate chain and trust anchors to OUT.p12 (must not exist).
-                  --bootstrap  PKCS#12 with the one TLS client key + chain the MEF knows this Enrolee by
-                  --mef-ca     PEM certificate(s) that authenticate the MEF's TLS server before /cacerts
-                  --wait       seconds to keep repeating the request while the MEF answers 202/503 with
-                               Retry-After (default 0: exit 6 at once); the request is kept in OUT.p12.pending
-                               and the same command run again resumes it (same key, same CSR, same challenge)
-                  passwords:   bootstrap from MEF_BOOTSTRAP_PASSWORD or --bootstrap-password-file,
-                               output from MEF_OUT_PASSWORD or --out-password-file (required)
-              enrolee renew --in ENROLEE.p12 --mef https://HOST:PORT [--label LABEL] [--window-days N]
-                            [--force] [--same-key] [--wait SECONDS] [--password-file FILE]
-                  Re-enrols (EST /simplereenroll) over TLS with the current certificate, trusting only the
-                  anchors stored in ENROLEE.p12, and replaces ENROLEE.p12 atomically. Renews only within
-                  N days (default 30) of notAfter unless --force; a new key unless --same-key.
-                  Pending requests are kept in ENROLEE.p12.pending and resumed like enrol's.
-                  password from MEF_OUT_PASSWORD or --password-file
-              enrolee show OUT.p12 [--password-file FILE]
-                  Prints the installed certificate and trust anchors (password from MEF_OUT_PASSWORD or the file).
-
-            exit codes:
-              0 success (also: the MEF has no command for this Enrolee)
-              1 unexpected internal error (set MEF_DEBUG=1 for a stack trace)
-              2 usage error (bad arguments, unreadable input files or passwords)
-              3 refused by the MEF (HTTP 4xx; the message shows status and reason)
-              4 transport or server error (TLS failure, unreachable, HTTP 5xx, malformed answer)
-              5 what the MEF returned failed verification; nothing was written
-              6 pending: the MEF deferred issuance (HTTP 202); run the same command again after the time shown
-              7 renew: not due yet (the certificate expires after the renewal window); nothing was sent
-            """;
-
-    private static final Set<String> ENROL_OPTIONS = Set.of("--mef", "--bootstrap", "--mef-ca", "--out", "--label",
-            "--wait", "--bootstrap-password-file", "--out-password-file");
-    private static final Set<String> RENEW_OPTIONS = Set.of("--in", "--mef", "--label", "--window-days", "--wait",
-            "--password-file");
-    private static final Set<String> RENEW_FLAGS = Set.of("--force", "--same-key");
-    private static final Set<String> SHOW_OPTIONS = Set.of("--password-file");
-
+@Command(name = "enrolee", description = "The Enrolee (MEF Client): enrols with a MEF over EST (oneM2M TS-0003 steps 1-13).",
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+                "0:success (also: the MEF has no command for this Enrolee)",
+                "1:unexpected internal error (set MEF_DEBUG=1 for a stack trace)",
+                "2:usage error (bad arguments, unreadable input files or passwords)",
+                "3:refused by the MEF (HTTP 4xx; the message shows status and reason)",
+                "4:transport or server error (TLS failure, unreachable, HTTP 5xx, malformed answer)",
+                "5:what the MEF returned failed verification; nothing was written",
+                "6:pending: the MEF deferred issuance (HTTP 202); run the same command again after the time shown",
+                "7:renew: not due yet (the certificate expires after the renewal window); nothing was sent"})
+public final class EnroleeCli implements Callable<Integer> {
     private final Map<String, String> env;
     private final PrintStream out;
     private final PrintStream err;
@@ -91,65 +65,77 @@ public final class EnroleeCli {
     }
 
     /** Runs one command and returns the exit code. */
-    int run(String[] args) {
+    int run(String... args) {
+        CommandLine commandLine = commandLine();
         try {
-            if (args.length == 0) {
-                throw new UsageException("no command given");
-            }
-            switch (args[0]) {
-                case "enrol":
-                    return enrol(options(args, ENROL_OPTIONS, Set.of(), 0));
-                case "renew":
-                    return renew(options(args, RENEW_OPTIONS, RENEW_FLAGS, 0));
-                case "show":
-                    return show(args);
-                case "help", "-h", "--help":
-                    out.print(USAGE);
-                    return 0;
-                default:
-                    throw new UsageException("unknown command \"" + args[0] + "\"");
-            }
-        } catch (UsageException e) {
-            return fail(2, e.getMessage() + " (enrolee --help shows the usage)", e);
-        } catch (EnrolmentException e) {
-            if (e.failure() == Failure.NOT_DUE) {
-                // Not an error: a daily renew job hits this on most days.
-                out.println(e.getMessage());
-                return e.failure().exitCode();
-            }
-            return fail(e.failure().exitCode(), e.getMessage(), e);
-        } catch (IOException e) {
-            return fail(1, e.getMessage(), e);
-        } catch (RuntimeException e) {
-            return fail(1, "internal error: " + e, e);
+            return commandLine.execute(args);
+        } finally {
+            commandLine.getOut().flush();
+            commandLine.getErr().flush();
         }
     }
 
-    private int enrol(Map<String, String> options) throws UsageException, EnrolmentException, IOException {
-        URI mef = mefUrl(required(options, "--mef"));
-        Path bootstrapFile = Path.of(required(options, "--bootstrap"));
-        Path mefCa = Path.of(required(options, "--mef-ca"));
-        Path outFile = Path.of(required(options, "--out"));
-        char[] bootstrapPassword = password(options.get("--bootstrap-password-file"), "MEF_BOOTSTRAP_PASSWORD",
+    /** The whole command tree, writing to this instance's streams (also what docs/cli.md and the completion script show). */
+    CommandLine commandLine() {
+        CommandLine commandLine = new CommandLine(this)
+                .addSubcommand(new CommandLine.HelpCommand())
+                .addSubcommand(new AutoComplete.GenerateCompletion());
+        // 'enrolee generate-completion' prints the bash completion script; the build writes it to
+        // enrolee/target/enrolee_completion. Not a user's command, so not in the help.
+        commandLine.getSubcommands().get("generate-completion").getCommandSpec().usageMessage().hidden(true);
+        return CliUsage.configure(commandLine, out, err, this::failed);
+    }
+
+    /** {@code enrolee} alone. */
+    @Override
+    public Integer call() {
+        return fail(2, "no command given (enrolee --help shows the usage)", null);
+    }
+
+    @Command(name = "enrol", description = "enrol with the bootstrap credential (TS-0003 steps 1-13 over EST)",
+            footer = {"", "Carries out the MEF Client Command waiting for this Enrolee and writes the verified key, certificate "
+                    + "chain and trust anchors to OUT.p12 (must not exist). Passwords: the bootstrap one from "
+                    + "MEF_BOOTSTRAP_PASSWORD or --bootstrap-password-file, the output one from MEF_OUT_PASSWORD or "
+                    + "--out-password-file (required)."})
+    int enrol(@Option(names = "--mef", required = true, paramLabel = "https://HOST:PORT", description = "the MEF") String mef,
+              @Option(names = "--bootstrap", required = true, paramLabel = "BOOTSTRAP.p12",
+                      description = "PKCS#12 with the one TLS client key + chain the MEF knows this Enrolee by") String bootstrap,
+              @Option(names = "--mef-ca", required = true, paramLabel = "MEF-CA.pem",
+                      description = "PEM certificate(s) that authenticate the MEF's TLS server before /cacerts") String mefCa,
+              @Option(names = "--out", required = true, paramLabel = "OUT.p12",
+                      description = "where to write the new credential (must not exist)") String outFile,
+              @Option(names = "--label", paramLabel = "LABEL", description = "the EST label (the MEF's profile)") String label,
+              @Option(names = "--wait", paramLabel = "SECONDS", description = "seconds to keep repeating the request while the MEF "
+                      + "answers 202/503 with Retry-After (default 0: exit 6 at once); the request is kept in OUT.p12.pending "
+                      + "and the same command run again resumes it (same key, same CSR, same challenge)") String wait,
+              @Option(names = "--bootstrap-password-file", paramLabel = "FILE",
+                      description = "the bootstrap password (else MEF_BOOTSTRAP_PASSWORD)") String bootstrapPasswordFile,
+              @Option(names = "--out-password-file", paramLabel = "FILE",
+                      description = "the output password (else MEF_OUT_PASSWORD)") String outPasswordFile)
+            throws UsageException, EnrolmentException, IOException {
+        URI mefUrl = mefUrl(mef);
+        Path bootstrapFile = Path.of(bootstrap);
+        Path mefCaFile = Path.of(mefCa);
+        Path out = Path.of(outFile);
+        char[] bootstrapPassword = password(bootstrapPasswordFile, "MEF_BOOTSTRAP_PASSWORD",
                 "--bootstrap-password-file", "the bootstrap PKCS#12");
-        char[] outPassword = password(options.get("--out-password-file"), "MEF_OUT_PASSWORD",
-                "--out-password-file", "the output PKCS#12");
-        Duration waitBudget = Duration.ofSeconds(wholeNumber(options, "--wait", 0));
+        char[] outPassword = password(outPasswordFile, "MEF_OUT_PASSWORD", "--out-password-file", "the output PKCS#12");
+        Duration waitBudget = Duration.ofSeconds(wholeNumber("--wait", wait, 0));
         // Checked before talking to the MEF: failing after issuance would waste the single-use challenge.
-        if (Files.exists(outFile)) {
-            throw new UsageException(outFile + " already exists; move it away or choose another --out");
+        if (Files.exists(out)) {
+            throw new UsageException(out + " already exists; move it away or choose another --out");
         }
-        Path outDirectory = outFile.toAbsolutePath().getParent();
+        Path outDirectory = out.toAbsolutePath().getParent();
         if (!Files.isDirectory(outDirectory) || !Files.isWritable(outDirectory)) {
             throw new UsageException("cannot write into " + outDirectory);
         }
-        KeyStore bootstrap = bootstrapCredential(bootstrapFile, bootstrapPassword);
-        List<X509Certificate> mefTrustAnchors = input(() -> Credentials.readPemCertificates(mefCa));
+        KeyStore bootstrapStore = bootstrapCredential(bootstrapFile, bootstrapPassword);
+        List<X509Certificate> mefTrustAnchors = input(() -> Credentials.readPemCertificates(mefCaFile));
 
         Enrolee enrolee;
         try {
-            enrolee = new Enrolee(new EnroleeOptions(mef, options.get("--label"), bootstrap, bootstrapPassword,
-                    mefTrustAnchors, outFile, outPassword, waitBudget)).waiting(waiting);
+            enrolee = new Enrolee(new EnroleeOptions(mefUrl, label, bootstrapStore, bootstrapPassword,
+                    mefTrustAnchors, out, outPassword, waitBudget)).waiting(waiting);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
@@ -157,20 +143,36 @@ public final class EnroleeCli {
         return 0;
     }
 
-    private int renew(Map<String, String> options) throws UsageException, EnrolmentException, IOException {
-        Path file = Path.of(required(options, "--in"));
-        URI mef = mefUrl(required(options, "--mef"));
-        Duration window = Duration.ofDays(wholeNumber(options, "--window-days", RenewalOptions.DEFAULT_WINDOW.toDays()));
-        Duration waitBudget = Duration.ofSeconds(wholeNumber(options, "--wait", 0));
-        char[] password = password(options.get("--password-file"), "MEF_OUT_PASSWORD", "--password-file", file.toString());
+    @Command(name = "renew", description = "renew the installed certificate before it expires (EST /simplereenroll)",
+            footer = {"", "Re-enrols over TLS with the current certificate, trusting only the anchors stored in ENROLEE.p12, "
+                    + "and replaces ENROLEE.p12 atomically. Renews only within N days (default 30) of notAfter unless "
+                    + "--force; a new key unless --same-key. Pending requests are kept in ENROLEE.p12.pending and resumed "
+                    + "like enrol's. Password from MEF_OUT_PASSWORD or --password-file."})
+    int renew(@Option(names = "--in", required = true, paramLabel = "ENROLEE.p12", description = "the credential to renew")
+              String in,
+              @Option(names = "--mef", required = true, paramLabel = "https://HOST:PORT", description = "the MEF") String mef,
+              @Option(names = "--label", paramLabel = "LABEL", description = "the EST label (the MEF's profile)") String label,
+              @Option(names = "--window-days", paramLabel = "N", description = "renew within N days of notAfter (default 30)")
+              String windowDays,
+              @Option(names = "--force", description = "renew even before the window") boolean force,
+              @Option(names = "--same-key", description = "keep the current key") boolean sameKey,
+              @Option(names = "--wait", paramLabel = "SECONDS", description = "as for enrol") String wait,
+              @Option(names = "--password-file", paramLabel = "FILE", description = "its password (else MEF_OUT_PASSWORD)")
+              String passwordFile)
+            throws UsageException, EnrolmentException, IOException {
+        Path file = Path.of(in);
+        URI mefUrl = mefUrl(mef);
+        Duration window = Duration.ofDays(wholeNumber("--window-days", windowDays, RenewalOptions.DEFAULT_WINDOW.toDays()));
+        Duration waitBudget = Duration.ofSeconds(wholeNumber("--wait", wait, 0));
+        char[] password = password(passwordFile, "MEF_OUT_PASSWORD", "--password-file", file.toString());
         Path directory = file.toAbsolutePath().getParent();
         if (!Files.isDirectory(directory) || !Files.isWritable(directory)) {
             throw new UsageException("cannot write into " + directory + " (the renewed file replaces " + file + " there)");
         }
         Renewal renewal;
         try {
-            renewal = new Renewal(new RenewalOptions(mef, options.get("--label"), file, password, window,
-                    options.containsKey("--force"), options.containsKey("--same-key"), waitBudget)).waiting(waiting);
+            renewal = new Renewal(new RenewalOptions(mefUrl, label, file, password, window, force, sameKey, waitBudget))
+                    .waiting(waiting);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
@@ -178,13 +180,31 @@ public final class EnroleeCli {
         return 0;
     }
 
+    /** How an exception out of a command ends the run: the exit code. */
+    private int failed(Exception e, CommandLine failed) {
+        if (e instanceof UsageException) {
+            return fail(2, e.getMessage() + " (enrolee --help shows the usage)", e);
+        }
+        if (e instanceof EnrolmentException enrolment) {
+            if (enrolment.failure() == Failure.NOT_DUE) {
+                // Not an error: a daily renew job hits this on most days.
+                out.println(e.getMessage());
+                return enrolment.failure().exitCode();
+            }
+            return fail(enrolment.failure().exitCode(), e.getMessage(), e);
+        }
+        if (e instanceof IOException) {
+            return fail(1, e.getMessage(), e);
+        }
+        return fail(1, "internal error: " + e, e);
+    }
+
     private void printStep(int number, String text) {
         out.println("[step " + (number == StepListener.PRE ? "pre" : number) + "] " + text);
     }
 
     /** A whole number option from 0 to 10^9 (seconds, days). */
-    private static long wholeNumber(Map<String, String> options, String name, long defaultValue) throws UsageException {
-        String text = options.get(name);
+    private static long wholeNumber(String name, String text, long defaultValue) throws UsageException {
         if (text == null) {
             return defaultValue;
         }
@@ -199,13 +219,13 @@ public final class EnroleeCli {
         }
     }
 
-    private int show(String[] args) throws UsageException {
-        if (args.length < 2 || args[1].startsWith("--")) {
-            throw new UsageException("show needs the PKCS#12 file");
-        }
-        Map<String, String> options = options(args, SHOW_OPTIONS, Set.of(), 1);
-        Path file = Path.of(args[1]);
-        char[] password = password(options.get("--password-file"), "MEF_OUT_PASSWORD", "--password-file", file.toString());
+    @Command(name = "show", description = "print the installed certificate and trust anchors",
+            footer = {"", "Password from MEF_OUT_PASSWORD or --password-file."})
+    int show(@Parameters(paramLabel = "OUT.p12", description = "the credential enrol or renew wrote") String fileName,
+             @Option(names = "--password-file", paramLabel = "FILE", description = "its password (else MEF_OUT_PASSWORD)")
+             String passwordFile) throws UsageException {
+        Path file = Path.of(fileName);
+        char[] password = password(passwordFile, "MEF_OUT_PASSWORD", "--password-file", file.toString());
         Credentials credentials = input(() -> Credentials.read(file, password));
         X509Certificate certificate = credentials.certificate();
         out.println("file:       " + file);
@@ -254,43 +274,6 @@ public final class EnroleeCli {
         }
     }
 
-    /**
-     * Parses {@code --name value} pairs and value-less {@code flags} after the first {@code skip + 1}
-     * arguments; a flag maps to "".
-     */
-    private static Map<String, String> options(String[] args, Set<String> known, Set<String> flags, int skip)
-            throws UsageException {
-        Map<String, String> options = new HashMap<>();
-        for (int i = 1 + skip; i < args.length; i += 2) {
-            String name = args[i];
-            if (flags.contains(name)) {
-                if (options.put(name, "") != null) {
-                    throw new UsageException(name + " given twice");
-                }
-                i--;
-                continue;
-            }
-            if (!known.contains(name)) {
-                throw new UsageException("unknown option \"" + name + "\" for " + args[0]);
-            }
-            if (i + 1 >= args.length) {
-                throw new UsageException(name + " needs a value");
-            }
-            if (options.put(name, args[i + 1]) != null) {
-                throw new UsageException(name + " given twice");
-            }
-        }
-        return options;
-    }
-
-    private static String required(Map<String, String> options, String name) throws UsageException {
-        String value = options.get(name);
-        if (value == null) {
-            throw new UsageException("missing " + name);
-        }
-        return value;
-    }
-
     private static URI mefUrl(String text) throws UsageException {
         try {
             return new URI(text);
@@ -322,7 +305,7 @@ public final class EnroleeCli {
 
     private int fail(int exitCode, String message, Exception e) {
         err.println("enrolee: " + message);
-        if ("1".equals(env.get("MEF_DEBUG"))) {
+        if (e != null && "1".equals(env.get("MEF_DEBUG"))) {
             e.printStackTrace(err);
         }
         return exitCode;

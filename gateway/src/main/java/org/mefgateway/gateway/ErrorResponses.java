@@ -4,23 +4,18 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.CompletionException;
-import java.util.function.ToIntFunction;
 import org.mefgateway.gateway.core.ErrorCode;
-import org.mefgateway.gateway.core.OperationException;
-import org.mefgateway.gateway.est.EstError;
-import org.mefgateway.gateway.store.StoreException;
-import org.mefgateway.hsm.HsmBusyException;
-import org.mefgateway.hsm.HsmException;
-import org.mefgateway.hsm.HsmUnavailableException;
+import org.mefgateway.gateway.core.FailureOutcomes;
+import org.mefgateway.gateway.core.Outcome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Every error leaves as a status and a one-line text/plain reason, on all three listeners. Clients
  * never see a stack trace: an unexpected failure is a 500 with a reference that finds the details
- * in the log. Which status an {@link ErrorCode} gets is the listener's choice, passed to
- * {@link #install}: the one place per edge where the domain's errors become HTTP.
+ * in the log. Which status an {@link ErrorCode} gets is {@link #status}: the one place where the
+ * domain's errors become HTTP; which failures are refusals or a CA or store that cannot serve now
+ * is the core's {@link FailureOutcomes}, the same for an enrolment and for any other request.
  */
 public final class ErrorResponses {
     private static final Logger LOG = LoggerFactory.getLogger(ErrorResponses.class);
@@ -35,8 +30,8 @@ public final class ErrorResponses {
      */
     public static final String WWW_AUTHENTICATE = "TLS-Client-Certificate realm=\"MEF\"";
 
-    public static void install(Router router, Routes routes, ToIntFunction<ErrorCode> statusOf) {
-        router.route().failureHandler(ctx -> handle(ctx, statusOf));
+    public static void install(Router router, Routes routes) {
+        router.route().failureHandler(ErrorResponses::handle);
         router.errorHandler(404, ctx -> send(ctx, 404, reason(ctx, 404)));
         router.errorHandler(405, ctx -> {
             // The reason names what is allowed, not the method used, so that HEAD and GET get the same answer.
@@ -48,8 +43,27 @@ public final class ErrorResponses {
         });
     }
 
-    private static void handle(RoutingContext ctx, ToIntFunction<ErrorCode> statusOf) {
-        Throwable failure = unwrap(ctx.failure());
+    /**
+     * The status of each refusal, on every HTTP listener: the one place where the domain's errors
+     * become HTTP answers (SCEP, with its own failInfo, would map them in its own edge).
+     */
+    public static int status(ErrorCode code) {
+        return switch (code) {
+            case BAD_REQUEST, BAD_POP -> 400;
+            case NOT_AUTHENTICATED -> 401;
+            case NOT_PERMITTED -> 403;
+            case NOT_FOUND -> 404;
+            case CONFLICT -> 409;
+            case TOO_LARGE -> 413;
+            case UNSUPPORTED_MEDIA_TYPE -> 415;
+            case INVALID -> 422;
+            case RATE_LIMITED -> 429;
+            case UNAVAILABLE -> 503;
+        };
+    }
+
+    private static void handle(RoutingContext ctx) {
+        Throwable failure = FailureOutcomes.unwrap(ctx.failure());
         if (ctx.response().headWritten()) {
             // The request's deadline answered already; what happened since is only for the log.
             LOG.info("{} {} from {} failed after its answer was sent: {}", ctx.request().method(),
@@ -69,49 +83,22 @@ public final class ErrorResponses {
             }
             return;
         }
-        if (failure instanceof OperationException e) {
-            int status = statusOf.applyAsInt(e.code());
-            if (e.ruleId().isEmpty()) {
-                // Policy refusals are logged by the Registration Authority, with the Enrolee they concern.
+        Optional<Outcome> outcome = FailureOutcomes.of(failure);
+        if (outcome.isPresent() && outcome.get() instanceof Outcome.Refused refused) {
+            int status = status(refused.code());
+            if (refused.ruleId().isEmpty()) {
+                // Policy refusals are logged by the core (Refusals), with the Enrolee they concern.
                 LOG.info("refused {} {} from {}: {} {}", ctx.request().method(), LogText.safe(ctx.request().path()),
-                        ctx.request().remoteAddress(), status, LogText.safe(e.reason()));
+                        ctx.request().remoteAddress(), status, LogText.safe(refused.reason()));
             }
-            e.retryAfter().ifPresent(d -> ctx.response().putHeader("Retry-After", String.valueOf(Math.max(1, d.toSeconds()))));
+            refused.retryAfter().ifPresent(d -> retryAfter(ctx, d));
             if (status == 401) {
                 ctx.response().putHeader("WWW-Authenticate", WWW_AUTHENTICATE);
             }
-            send(ctx, status, e.reason());
-        } else if (failure instanceof EstError e) {
-            if (e.ruleId().isEmpty()) {
-                // Policy refusals are logged by the Registration Authority, with the Enrolee they concern.
-                LOG.info("refused {} {} from {}: {} {}", ctx.request().method(), LogText.safe(ctx.request().path()),
-                        ctx.request().remoteAddress(), e.status(), LogText.safe(e.reason()));
-            }
-            e.retryAfter().ifPresent(d -> ctx.response().putHeader("Retry-After", String.valueOf(Math.max(1, d.toSeconds()))));
-            if (e.status() == 202) {
-                // RFC 7030 4.2.3 gives a 202 no body, and Bouncy Castle's EST client fails on one.
-                ctx.response().setStatusCode(202).putHeader("Content-Length", "0").end();
-                return;
-            }
-            if (e.status() == 401) {
-                ctx.response().putHeader("WWW-Authenticate", WWW_AUTHENTICATE);
-            }
-            send(ctx, e.status(), e.reason());
-        } else if (failure instanceof HsmBusyException) {
-            ctx.response().putHeader("Retry-After", "1");
-            send(ctx, 503, "the CA is busy; nothing was issued, retry shortly");
-        } else if (failure instanceof HsmUnavailableException) {
-            // The circuit is open: the signer logged the fault once; every request would repeat it.
-            ctx.response().putHeader("Retry-After", "10");
-            send(ctx, 503, "the CA's HSM is unavailable; nothing was issued, retry later");
-        } else if (failure instanceof HsmException e) {
-            LOG.error("HSM failure: {}", e.getMessage());
-            ctx.response().putHeader("Retry-After", "10");
-            send(ctx, 503, "the CA's HSM is unavailable; nothing was issued, retry later");
-        } else if (failure instanceof StoreException e) {
-            LOG.error("store failure: {}", e.getMessage(), e);
-            ctx.response().putHeader("Retry-After", "10");
-            send(ctx, 503, "the certificate store is unavailable; nothing was issued, retry later");
+            send(ctx, status, refused.reason());
+        } else if (outcome.isPresent() && outcome.get() instanceof Outcome.Unavailable unavailable) {
+            retryAfter(ctx, unavailable.retryAfter());
+            send(ctx, status(ErrorCode.UNAVAILABLE), unavailable.reason());
         } else if (ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
             // A client error Vert.x Web found before any route ran: an HTTP/1.1 request without
             // Host, an invalid Host, a path that does not start with '/'. Its message says which.
@@ -135,21 +122,8 @@ public final class ErrorResponses {
         };
     }
 
-    /**
-     * The failure that says what went wrong: an HSM or store fault wherever a library wrapped it
-     * (Bouncy Castle's OCSP and CRL builders wrap the signer's failure in their own exception),
-     * else the failure without its CompletionException layers.
-     */
-    private static Throwable unwrap(Throwable t) {
-        for (Throwable cause = t; cause != null; cause = cause.getCause()) {
-            if (cause instanceof HsmException || cause instanceof StoreException) {
-                return cause;
-            }
-        }
-        while (t instanceof CompletionException && t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t;
+    private static void retryAfter(RoutingContext ctx, java.time.Duration d) {
+        ctx.response().putHeader("Retry-After", String.valueOf(Math.max(1, d.toSeconds())));
     }
 
     /** The routing-context key that asks for the connection to be closed after the answer. */

@@ -39,14 +39,15 @@ import org.mefgateway.gateway.ca.DelegatedResponder;
 import org.mefgateway.gateway.ca.OcspResponder;
 import org.mefgateway.gateway.publication.PublicationApi;
 import org.mefgateway.gateway.publication.RevocationPublisher;
+import org.mefgateway.gateway.core.EnrolmentCore;
+import org.mefgateway.gateway.core.EnrolmentSteps;
 import org.mefgateway.gateway.est.EstApi;
 import org.mefgateway.gateway.est.EstMetrics;
-import org.mefgateway.gateway.mef.RegistrationAuthority;
 import org.mefgateway.gateway.store.Store;
 import org.mefgateway.hsm.CaKeyConfig;
 import org.mefgateway.hsm.CaKeys;
 import org.mefgateway.hsm.CaSigner;
-import org.mefgateway.gateway.mef.PolicyDirectory;
+import org.mefgateway.gateway.core.PolicyDirectory;
 import org.mefgateway.policy.ProfileException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,10 +79,13 @@ public final class Gateway implements AutoCloseable {
     private final PrometheusMeterRegistry meters;
     private final JvmGcMetrics gcMetrics;
     private final List<DelegatedResponder> responders;
+    private final EnrolmentSteps enrolmentSteps;
 
     private Gateway(Vertx vertx, CaKeys caKeys, Store store, HttpServer est, HttpServer admin,
-                    HttpServer publication, PrometheusMeterRegistry meters, JvmGcMetrics gcMetrics, List<DelegatedResponder> responders) {
+                    HttpServer publication, PrometheusMeterRegistry meters, JvmGcMetrics gcMetrics, List<DelegatedResponder> responders,
+                    EnrolmentSteps enrolmentSteps) {
         this.responders = responders;
+        this.enrolmentSteps = enrolmentSteps;
         this.publication = publication;
         this.meters = meters;
         this.gcMetrics = gcMetrics;
@@ -90,6 +94,11 @@ public final class Gateway implements AutoCloseable {
         this.store = store;
         this.est = est;
         this.admin = admin;
+    }
+
+    /** The CPU-bound steps of enrolments, for observing which threads they run on. */
+    public EnrolmentSteps enrolmentSteps() {
+        return enrolmentSteps;
     }
 
     /** Starts the gateway and returns once both listeners accept connections. */
@@ -146,7 +155,7 @@ public final class Gateway implements AutoCloseable {
                         .baseUnit("seconds")
                         .register(meters);
             }
-            RegistrationAuthority ra = new RegistrationAuthority(vertx, store, policies, cas, storeWorkers, cpuWorkers, meters, clock);
+            EnrolmentCore core = EnrolmentCore.create(vertx, store, policies, cas, storeWorkers, cpuWorkers, meters, clock);
             KeyManagerFactory serverKeys = TlsMaterial.keyManagers(data.tlsServerKeyStore(), data.tlsServerPassword());
 
             List<X509Certificate> bootstrapAnchors = TlsMaterial.certificatesIn(config.est().bootstrapTrustDir());
@@ -155,7 +164,7 @@ public final class Gateway implements AutoCloseable {
                         config.est().bootstrapTrustDir());
             }
             EstMetrics estMetrics = new EstMetrics(meters, label -> policies.forLabel(label).isPresent());
-            Router estRouter = new EstApi(ra, config.est().maxBodyBytes(), config.est().limits(), estMetrics).router(vertx);
+            Router estRouter = new EstApi(core, cpuWorkers, config.est().maxBodyBytes(), config.est().limits(), estMetrics).router(vertx);
             // Bootstrap certificates chain to the makers' CAs; certificates being renewed (RFC 7030
             // 4.2.2) chain to one of this gateway's CA keys. The RA tells the two apart.
             List<X509Certificate> estClientAnchors = new java.util.ArrayList<>(bootstrapAnchors);
@@ -180,7 +189,7 @@ public final class Gateway implements AutoCloseable {
             WorkerExecutor publicationWorkers = vertx.createSharedWorkerExecutor("mef-publication", 4);
             RevocationPublisher revocations = RevocationPublisher.start(vertx, publicationWorkers, crls, ocsp,
                     config.publication().crlRefresh());
-            Router adminRouter = new AdminApi(store, caKeys, revocations, policies, ra, storeWorkers, operators, meters, clock)
+            Router adminRouter = new AdminApi(store, caKeys, revocations, policies, core.approvals(), storeWorkers, operators, meters, clock)
                     .router(vertx);
             HttpServer admin = listen(vertx, "admin", adminRouter, tls(serverKeys, operators), config.admin().host(), config.admin().port(),
                     limits, meters);
@@ -200,7 +209,7 @@ public final class Gateway implements AutoCloseable {
                     config.publication().base(publication.actualPort()) + GatewayConfig.Publication.CRL_PATH,
                     config.publication().base(publication.actualPort()) + GatewayConfig.Publication.OCSP_PATH,
                     config.hsm().keyLabel(), config.hsm().tokenLabel(), storeConfig.jdbcUrl().isPresent() ? "PostgreSQL" : "H2 " + data.database());
-            return new Gateway(vertx, caKeys, store, est, admin, publication, meters, gcMetrics, responders);
+            return new Gateway(vertx, caKeys, store, est, admin, publication, meters, gcMetrics, responders, core.steps());
         } catch (Exception | Error e) {
             if (vertx != null) {
                 vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);

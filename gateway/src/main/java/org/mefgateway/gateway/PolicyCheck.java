@@ -17,13 +17,13 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.mefgateway.gateway.admin.AdminClient;
+import org.mefgateway.gateway.core.Refusals;
 import org.mefgateway.policy.CertSubjectType;
 import org.mefgateway.policy.CertificateTemplate;
 import org.mefgateway.policy.CsrFacts;
 import org.mefgateway.policy.CsrParser;
 import org.mefgateway.policy.Decision;
 import org.mefgateway.policy.EnrolmentContext;
-import org.mefgateway.policy.IssuedChallenge;
 import org.mefgateway.policy.MalformedCsrException;
 import org.mefgateway.policy.PolicyEngine;
 import org.mefgateway.policy.ProfileException;
@@ -34,9 +34,11 @@ import org.mefgateway.policy.SubjectAltName;
 /**
  * {@code mefgate policy check}: a dry run of one CSR against one profile of the policy directory,
  * printing the decision and the certificate template it would issue. It reads the profile files
- * (not the running gateway's copy), so an operator can test a change before reloading it. What
- * only the live MEF knows is assumed and said so: the challengePassword is taken as fresh and
- * issued to this Enrolee, and the Enrolee has no issuance in the last 24 hours.
+ * (not the running gateway's copy), so an operator can test a change before reloading it. It
+ * reviews the CSR as an approval does ({@link PolicyEngine#review}): every rule but the challenge
+ * rules, whose credentials (a challenge the MEF handed out, the TLS session) only a live request
+ * has; the output says so. What else only the live MEF knows is assumed and said so: the Enrolee
+ * has no issuance in the last 24 hours.
  */
 final class PolicyCheck {
     /** Exit code of a CSR the profile would refuse, so that scripts can tell it from an error (1). */
@@ -57,7 +59,7 @@ final class PolicyCheck {
             throws Exception {
         Map<String, PolicyEngine> engines;
         try {
-            engines = org.mefgateway.gateway.mef.PolicyDirectory.read(config.policyDir(),
+            engines = org.mefgateway.gateway.core.PolicyDirectory.read(config.policyDir(),
                     config.caKeys().stream().map(org.mefgateway.hsm.CaKeyConfig::name).collect(java.util.stream.Collectors.toSet()));
         } catch (ProfileException e) {
             throw new IOException(e.getMessage());
@@ -71,26 +73,25 @@ final class PolicyCheck {
         try {
             csr = CsrParser.parse(readCsr(csrFile));
         } catch (MalformedCsrException e) {
-            out.println("decision: DENY profile=" + profileName + " rule=csr.malformed status=400");
+            out.println("decision: DENY profile=" + profileName + " rule=csr.malformed status=" + ErrorResponses.status(Refusals.codeOf("csr.malformed")));
             out.println("reason:   " + e.getMessage());
             return DENIED;
         }
         RegisteredEnrolee enrolee = enrolee(config, csr, options, out);
         Instant now = Clock.systemUTC().instant();
+        // Not checked, only said: the challenge rules are the live request's (PolicyEngine.review).
         boolean binding = engine.profile().challenge().channelBinding();
-        Optional<IssuedChallenge> challenge = csr.challengePassword().filter(c -> !binding).map(c -> {
-            out.println("assumed:  the challengePassword is one this MEF issued to " + enrolee.id() + ", unused and unexpired");
-            return new IssuedChallenge(enrolee.id(), now.plus(engine.profile().challenge().lifetime()), false);
-        });
         if (binding) {
             out.println("assumed:  the challengePassword is the channel binding of the TLS session the CSR arrives on");
+        } else if (csr.challengePassword().isPresent()) {
+            out.println("assumed:  the challengePassword is one this MEF issued to " + enrolee.id() + ", unused and unexpired");
         }
         Instant caNotAfter = caNotAfter(config, now, out);
-        Decision decision = engine.decide(csr, new EnrolmentContext(ProfileFile.DEFAULT.equals(profileName) ? "" : profileName,
-                "0".repeat(64), enrolee, challenge, Optional.empty(), binding ? csr.challengePassword() : Optional.empty(), 0,
-                caNotAfter, now));
+        Decision decision = engine.review(csr, new EnrolmentContext(ProfileFile.DEFAULT.equals(profileName) ? "" : profileName,
+                "0".repeat(64), enrolee, Optional.empty(), Optional.empty(), Optional.empty(), 0, caNotAfter, now));
         if (decision instanceof Decision.Deny deny) {
-            out.println("decision: DENY profile=" + deny.profile() + " rule=" + deny.ruleId() + " status=" + deny.httpStatus());
+            out.println("decision: DENY profile=" + deny.profile() + " rule=" + deny.ruleId() + " status="
+                    + ErrorResponses.status(Refusals.codeOf(deny.ruleId())));
             out.println("reason:   " + deny.reason());
             return DENIED;
         }

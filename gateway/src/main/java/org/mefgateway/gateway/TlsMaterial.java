@@ -8,6 +8,7 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.MessageDigest;
 import java.security.cert.CertPathValidator;
+import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.PKIXParameters;
@@ -18,9 +19,12 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
+import io.vertx.core.http.HttpServerRequest;
 import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
 
@@ -134,6 +138,19 @@ public final class TlsMaterial {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(cert.getEncoded()));
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("SHA-256 is always available", e);
+        }
+    }
+
+    /** The verified TLS client certificate of the connection, if the client presented one. */
+    public static Optional<X509Certificate> clientCertificate(HttpServerRequest request) {
+        if (!request.isSSL()) {
+            return Optional.empty();
+        }
+        try {
+            List<Certificate> chain = request.connection().peerCertificates();
+            return chain == null || chain.isEmpty() ? Optional.empty() : Optional.of((X509Certificate) chain.get(0));
+        } catch (SSLPeerUnverifiedException e) {
+            return Optional.empty();
         }
     }
 }

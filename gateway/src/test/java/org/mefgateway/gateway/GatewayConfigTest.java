@@ -59,7 +59,7 @@ class GatewayConfigTest {
 
     @Test
     void shippedPolicyDirectoryServesTheDefaultAeAndCseProfiles() throws Exception {
-        var engines = org.mefgateway.gateway.mef.PolicyDirectory.read(Path.of("../ops/config/policies"),
+        var engines = org.mefgateway.gateway.core.PolicyDirectory.read(Path.of("../ops/config/policies"),
                 java.util.Set.of("default"));
 
         assertEquals(java.util.Set.of("default", "ae", "cse"), engines.keySet());

@@ -15,18 +15,14 @@ public sealed interface Decision permits Decision.Issue, Decision.Deny {
 
     /**
      * Refuse. {@code ruleId} names the rule that refused (stable, for logs, metrics and audit),
-     * {@code reason} says what is wrong in words a device maker or operator can act on, and
-     * {@code httpStatus} is what the gateway answers: 400 malformed, 401 unauthenticated,
-     * 403 refused by policy.
+     * and {@code reason} says what is wrong in words a device maker or operator can act on. How
+     * the refusal is answered (which status, which error code) is the gateway's choice, by rule id.
      */
-    record Deny(String profile, String ruleId, String reason, int httpStatus) implements Decision {
+    record Deny(String profile, String ruleId, String reason) implements Decision {
         public Deny {
             Objects.requireNonNull(profile, "profile");
             Objects.requireNonNull(ruleId, "ruleId");
             Objects.requireNonNull(reason, "reason");
-            if (httpStatus < 400 || httpStatus > 499) {
-                throw new IllegalArgumentException("a denial maps to a 4xx status, not " + httpStatus);
-            }
         }
     }
 }

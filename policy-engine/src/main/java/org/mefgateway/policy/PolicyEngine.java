@@ -55,14 +55,14 @@ public final class PolicyEngine {
     /**
      * RFC 2986 3, note 2: "The signature on the certification request prevents an entity from
      * requesting a certificate with another party's public key." RFC 7030 3.4 relies on it as the
-     * proof of possession. A signature that does not verify is a malformed request: 400.
+     * proof of possession. (The gateway answers a refusal by this rule as a malformed request.)
      */
-    static final Rule CSR_SIGNATURE = new Rule("csr.signature", 400, (csr, ctx, profile) -> csr.signatureValid()
+    static final Rule CSR_SIGNATURE = new Rule("csr.signature", Rule.Kind.PROFILE, (csr, ctx, profile) -> csr.signatureValid()
             ? Optional.empty()
             : Optional.of("the CSR signature does not verify with the CSR's own public key (no proof of possession)"));
 
     /** TS-0003 10.1: oneM2M certificates are signed with ECDSA with SHA-256; the profile lists what it accepts. */
-    static final Rule CSR_SIGNATURE_ALGORITHM = new Rule("csr.signature-algorithm", 403, (csr, ctx, profile) ->
+    static final Rule CSR_SIGNATURE_ALGORITHM = new Rule("csr.signature-algorithm", Rule.Kind.PROFILE, (csr, ctx, profile) ->
             profile.signatureAlgorithmOids().contains(csr.signatureAlgorithmOid())
                     ? Optional.empty()
                     : Optional.of("signature algorithm " + algorithmName(csr.signatureAlgorithmOid())
@@ -75,7 +75,7 @@ public final class PolicyEngine {
      * (secp256r1), in uncompressed form (SEC 1 2.3.3: the point starts with 0x04). A profile may
      * accept more curves, RSA from a minimum size (NIST SP 800-131A: at least 2048) or Ed25519.
      */
-    static final Rule KEY_TYPE = new Rule("key.type", 403, (csr, ctx, profile) -> {
+    static final Rule KEY_TYPE = new Rule("key.type", Rule.Kind.PROFILE, (csr, ctx, profile) -> {
         Profile.Keys keys = profile.keys();
         String has = csr.keyAlgorithm() + csr.ecCurve().map(c -> " " + c).orElse("")
                 + (csr.keySizeBits() > 0 ? " (" + csr.keySizeBits() + " bits)" : "");
@@ -101,7 +101,7 @@ public final class PolicyEngine {
      * TS-0003 8.3.9.7: the operator registers each Enrolee with a certSubjectType; a profile made
      * for one kind of identity (e.g. AE certificates) does not issue for another.
      */
-    static final Rule ENROLEE_TYPE = new Rule("enrolee.type", 403, (csr, ctx, profile) ->
+    static final Rule ENROLEE_TYPE = new Rule("enrolee.type", Rule.Kind.CALLER, (csr, ctx, profile) ->
             profile.certSubjectTypes().contains(ctx.enrolee().type())
                     ? Optional.empty()
                     : Optional.of("profile " + profile.name() + " issues certificates for "
@@ -114,7 +114,7 @@ public final class PolicyEngine {
      * attributes and the Enrolee includes it in its CSR. A profile may waive it (the bootstrap
      * TLS client certificate then authenticates alone).
      */
-    static final Rule CHALLENGE_PRESENT = new Rule("challenge.present", 403, (csr, ctx, profile) ->
+    static final Rule CHALLENGE_PRESENT = new Rule("challenge.present", Rule.Kind.CHALLENGE, (csr, ctx, profile) ->
             csr.challengePassword().isPresent() || !profile.challenge().required() || !challengeApplies(ctx, profile)
                     ? Optional.empty()
                     : Optional.of("the CSR has no challengePassword attribute; request one from /csrattrs first"));
@@ -124,7 +124,7 @@ public final class PolicyEngine {
      * so that the CSR is proven to come over this TLS session (RFC 9266 tls-exporter on TLS 1.3,
      * where tls-unique does not exist). A CSR built for another session is refused.
      */
-    static final Rule CHALLENGE_CHANNEL_BINDING = new Rule("challenge.channel-binding", 403, (csr, ctx, profile) -> {
+    static final Rule CHALLENGE_CHANNEL_BINDING = new Rule("challenge.channel-binding", Rule.Kind.CHALLENGE, (csr, ctx, profile) -> {
         if (!profile.challenge().channelBinding() || !challengeApplies(ctx, profile)) {
             return Optional.empty();
         }
@@ -142,7 +142,7 @@ public final class PolicyEngine {
      * TS-0003 8.3.6, step 8: the MEF validates the challenge, so it must be one this MEF issued.
      * A challengePassword that is present is checked even where the profile does not require one.
      */
-    static final Rule CHALLENGE_KNOWN = new Rule("challenge.known", 403, (csr, ctx, profile) ->
+    static final Rule CHALLENGE_KNOWN = new Rule("challenge.known", Rule.Kind.CHALLENGE, (csr, ctx, profile) ->
             csr.challengePassword().isEmpty() || ctx.challenge().isPresent() || profile.challenge().channelBinding()
                     || !challengeApplies(ctx, profile)
                     ? Optional.empty()
@@ -152,17 +152,17 @@ public final class PolicyEngine {
      * TS-0003 8.3.6, steps 4-5: the challenge is handed to the Enrolee the MEF instructed, so it
      * binds the CSR to that Enrolee. The reason does not name the other Enrolee.
      */
-    static final Rule CHALLENGE_ENROLEE = new Rule("challenge.enrolee", 403, (csr, ctx, profile) ->
+    static final Rule CHALLENGE_ENROLEE = new Rule("challenge.enrolee", Rule.Kind.CHALLENGE, (csr, ctx, profile) ->
             ctx.challenge().filter(c -> challengeApplies(ctx, profile) && !c.enroleeId().equals(ctx.enrolee().id()))
                     .map(c -> "the challengePassword was issued to another Enrolee, not to " + ctx.enrolee().id()));
 
     /** TS-0003 8.3.6, step 8: a challenge is single use, so a replayed CSR is refused. */
-    static final Rule CHALLENGE_UNUSED = new Rule("challenge.unused", 403, (csr, ctx, profile) ->
+    static final Rule CHALLENGE_UNUSED = new Rule("challenge.unused", Rule.Kind.CHALLENGE, (csr, ctx, profile) ->
             ctx.challenge().filter(c -> challengeApplies(ctx, profile) && c.used())
                     .map(c -> "the challengePassword was already used; request a fresh one from /csrattrs"));
 
     /** TS-0003 8.3.6, step 8: a challenge expires (profile challenge lifetime), bounding the replay window. */
-    static final Rule CHALLENGE_UNEXPIRED = new Rule("challenge.unexpired", 403, (csr, ctx, profile) ->
+    static final Rule CHALLENGE_UNEXPIRED = new Rule("challenge.unexpired", Rule.Kind.CHALLENGE, (csr, ctx, profile) ->
             ctx.challenge().filter(c -> challengeApplies(ctx, profile) && !ctx.now().isBefore(c.expiresAt()))
                     .map(c -> "the challengePassword expired at " + c.expiresAt()
                             + "; request a fresh one from /csrattrs"));
@@ -180,7 +180,7 @@ public final class PolicyEngine {
      * RFC 7030 4.2.2: "The request Subject field and SubjectAltName extension MUST be identical
      * to the corresponding fields in the certificate being renewed or rekeyed."
      */
-    static final Rule REENROL_SAME_NAMES = new Rule("reenrol.same-names", 403, (csr, ctx, profile) ->
+    static final Rule REENROL_SAME_NAMES = new Rule("reenrol.same-names", Rule.Kind.CALLER, (csr, ctx, profile) ->
             ctx.current().flatMap(current -> {
                 if (!Objects.equals(parseSubject(current.subject()), parseSubject(csr.subject()))) {
                     return Optional.of("a re-enrolment must request the subject of the certificate being renewed ("
@@ -201,7 +201,7 @@ public final class PolicyEngine {
             }));
 
     /** RFC 7030 4.2.2 allows renewal and rekey; the profile decides whether a new key is accepted. */
-    static final Rule REENROL_REKEY = new Rule("reenrol.rekey", 403, (csr, ctx, profile) ->
+    static final Rule REENROL_REKEY = new Rule("reenrol.rekey", Rule.Kind.CALLER, (csr, ctx, profile) ->
             ctx.current().filter(current -> !profile.reenrolment().allowRekey()
                             && !Arrays.equals(current.subjectPublicKeyInfo(), csr.subjectPublicKeyInfo()))
                     .map(current -> "profile " + profile.name() + " renews certificates only for the same key; "
@@ -211,7 +211,7 @@ public final class PolicyEngine {
      * The renewal window: a certificate may be renewed only in the last part of its life, so a
      * stolen credential cannot extend itself indefinitely; an expired one cannot be renewed at all.
      */
-    static final Rule REENROL_WINDOW = new Rule("reenrol.window", 403, (csr, ctx, profile) ->
+    static final Rule REENROL_WINDOW = new Rule("reenrol.window", Rule.Kind.CALLER, (csr, ctx, profile) ->
             ctx.current().flatMap(current -> {
                 if (!ctx.now().isBefore(current.notAfter())) {
                     return Optional.of("the certificate being renewed expired at " + current.notAfter()
@@ -232,7 +232,7 @@ public final class PolicyEngine {
      * names (RFC 4517 caseIgnoreMatch for CN), not as strings. (In EMPTY mode the requested
      * subject is ignored: the certificate's is empty.)
      */
-    static final Rule SUBJECT_IDENTITY = new Rule("subject.identity", 403, (csr, ctx, profile) -> {
+    static final Rule SUBJECT_IDENTITY = new Rule("subject.identity", Rule.Kind.PROFILE, (csr, ctx, profile) -> {
         if (profile.subject().mode() != Profile.Subject.Mode.IDENTITY) {
             return Optional.empty();
         }
@@ -244,7 +244,7 @@ public final class PolicyEngine {
     });
 
     /** Profiles in RDNS mode copy the requested subject, so each attribute must be allowed and match. */
-    static final Rule SUBJECT_RDNS = new Rule("subject.rdns", 403, (csr, ctx, profile) ->
+    static final Rule SUBJECT_RDNS = new Rule("subject.rdns", Rule.Kind.PROFILE, (csr, ctx, profile) ->
             profile.subject().mode() == Profile.Subject.Mode.RDNS ? rdnViolation(csr, ctx, profile) : Optional.empty());
 
     /**
@@ -252,7 +252,7 @@ public final class PolicyEngine {
      * subjectAltName; TS-0003 8.3.6 step 8 validates it against the registered certSubjectID.
      * DNS names compare case-insensitively (RFC 4343), URIs exactly.
      */
-    static final Rule SAN_REGISTERED_IDENTITY = new Rule("san.registered-identity", 403, (csr, ctx, profile) -> {
+    static final Rule SAN_REGISTERED_IDENTITY = new Rule("san.registered-identity", Rule.Kind.PROFILE, (csr, ctx, profile) -> {
         if (!profile.subjectAltName().bindToRegisteredIdentity()) {
             return Optional.empty();
         }
@@ -264,14 +264,14 @@ public final class PolicyEngine {
     });
 
     /** The profile bounds how many names one certificate may speak for. */
-    static final Rule SAN_COUNT = new Rule("san.count", 403, (csr, ctx, profile) ->
+    static final Rule SAN_COUNT = new Rule("san.count", Rule.Kind.PROFILE, (csr, ctx, profile) ->
             csr.subjectAltNames().size() <= profile.subjectAltName().maxCount()
                     ? Optional.empty()
                     : Optional.of("profile " + profile.name() + " allows at most " + profile.subjectAltName().maxCount()
                             + " subjectAltName entries; the CSR has " + csr.subjectAltNames().size()));
 
     /** Names besides the registered identity must be of a kind the profile allows. */
-    static final Rule SAN_TYPE = new Rule("san.type", 403, (csr, ctx, profile) ->
+    static final Rule SAN_TYPE = new Rule("san.type", Rule.Kind.PROFILE, (csr, ctx, profile) ->
             otherNames(csr, ctx, profile).filter(san -> !profile.subjectAltName().types().contains(san.kind())).findFirst()
                     .map(san -> "subjectAltName " + san + " is not allowed by profile " + profile.name()
                             + (profile.subjectAltName().types().isEmpty()
@@ -280,7 +280,7 @@ public final class PolicyEngine {
                                             + profile.subjectAltName().types().stream().sorted().toList())));
 
     /** Names besides the registered identity must match the profile's pattern for their kind. */
-    static final Rule SAN_PATTERN = new Rule("san.pattern", 403, (csr, ctx, profile) ->
+    static final Rule SAN_PATTERN = new Rule("san.pattern", Rule.Kind.PROFILE, (csr, ctx, profile) ->
             otherNames(csr, ctx, profile).flatMap(san -> {
                 String pattern = profile.subjectAltName().patterns().get(san.kind());
                 return pattern == null || Profile.instantiate(pattern, ctx.enrolee()).matcher(san.value()).matches()
@@ -295,7 +295,7 @@ public final class PolicyEngine {
      * MUST only be used for one of the purposes indicated." So a requested EKU outside the
      * Enrolee's SUIDs (and the profile's allowed EKUs) would be a usage the operator never granted.
      */
-    static final Rule EKU_SUIDS = new Rule("eku.suids", 403, (csr, ctx, profile) -> {
+    static final Rule EKU_SUIDS = new Rule("eku.suids", Rule.Kind.PROFILE, (csr, ctx, profile) -> {
         List<String> granted = profile.eku().forSuids(ctx.enrolee().suids());
         return csr.requestedEkus().stream()
                 .filter(eku -> !granted.contains(eku) && !profile.eku().allowed().contains(eku)).findFirst()
@@ -311,7 +311,7 @@ public final class PolicyEngine {
      * RFC 5280 4.2.1.3 keeps keyCertSign and cRLSign for CA keys. No profile field can change
      * this rule: a profile cannot make the gateway issue a CA certificate.
      */
-    static final Rule EXTENSIONS_NO_CA = new Rule("extensions.no-ca", 403, (csr, ctx, profile) -> {
+    static final Rule EXTENSIONS_NO_CA = new Rule("extensions.no-ca", Rule.Kind.PROFILE, (csr, ctx, profile) -> {
         if (csr.requestsCa()) {
             return Optional.of("the CSR requests basicConstraints cA=TRUE; an Enrolee certificate is never a CA");
         }
@@ -325,7 +325,7 @@ public final class PolicyEngine {
      * does not understand (nor copies) is told so rather than silently getting a certificate
      * without it.
      */
-    static final Rule EXTENSIONS_UNKNOWN_CRITICAL = new Rule("extensions.unknown-critical", 403, (csr, ctx, profile) ->
+    static final Rule EXTENSIONS_UNKNOWN_CRITICAL = new Rule("extensions.unknown-critical", Rule.Kind.PROFILE, (csr, ctx, profile) ->
             csr.criticalExtensionOids().stream()
                     .filter(oid -> !UNDERSTOOD_CRITICAL.contains(oid) && !profile.extensions().copy().contains(oid))
                     .sorted().findFirst()
@@ -334,7 +334,7 @@ public final class PolicyEngine {
                             + " copies may be critical"));
 
     /** Extensions a profile neither answers nor copies are refused (unless the profile ignores them). */
-    static final Rule EXTENSIONS_UNLISTED = new Rule("extensions.unlisted", 403, (csr, ctx, profile) ->
+    static final Rule EXTENSIONS_UNLISTED = new Rule("extensions.unlisted", Rule.Kind.PROFILE, (csr, ctx, profile) ->
             !profile.extensions().refuseUnlisted()
                     ? Optional.empty()
                     : csr.requestedExtensionOids().stream()
@@ -349,20 +349,24 @@ public final class PolicyEngine {
      * outliving its CA would be unusable, so validity is capped at the CA's notAfter, and a CA
      * that has expired issues nothing.
      */
-    static final Rule VALIDITY_CA_EXPIRY = new Rule("validity.ca-expiry", 403, (csr, ctx, profile) ->
+    static final Rule VALIDITY_CA_EXPIRY = new Rule("validity.ca-expiry", Rule.Kind.PROFILE, (csr, ctx, profile) ->
             ctx.caNotAfter().isAfter(ctx.now())
                     ? Optional.empty()
                     : Optional.of("the CA certificate expired at " + ctx.caNotAfter() + "; nothing can be issued"));
 
-    /** A per-Enrolee ceiling bounds what a compromised or looping device can obtain. 429: try later. */
-    static final Rule RATE_PER_ENROLEE = new Rule("rate.per-enrolee", 429, (csr, ctx, profile) ->
+    /** A per-Enrolee ceiling bounds what a compromised or looping device can obtain (the gateway answers: try later). */
+    static final Rule RATE_PER_ENROLEE = new Rule("rate.per-enrolee", Rule.Kind.CALLER, (csr, ctx, profile) ->
             profile.maxIssuancesPerDay() == 0 || ctx.issuedLastDay() < profile.maxIssuancesPerDay()
                     ? Optional.empty()
                     : Optional.of("Enrolee " + ctx.enrolee().id() + " already got " + ctx.issuedLastDay()
                             + " certificates in the last 24 hours; profile " + profile.name() + " allows "
                             + profile.maxIssuancesPerDay()));
 
-    /** Fixed evaluation order; the first refusal wins. */
+    /**
+     * Fixed evaluation order; the first refusal wins. Authorisation ({@link Rule.Kind#CHALLENGE},
+     * {@link Rule.Kind#CALLER}) and profile rules are interleaved as they always were, so that a
+     * request is refused by the same rule as before the split.
+     */
     static final List<Rule> RULES = List.of(
             CSR_SIGNATURE,
             CSR_SIGNATURE_ALGORITHM,
@@ -400,8 +404,27 @@ public final class PolicyEngine {
         return profile;
     }
 
+    /** A request as it arrives: every rule, authorisation and profile, in the order of {@link #RULES}. */
     public Decision decide(CsrFacts csr, EnrolmentContext ctx) {
+        return decide(csr, ctx, true);
+    }
+
+    /**
+     * A request looked at again after its arrival (an operator approves a held request) or without
+     * one ({@code mefgate policy check}): the profile rules and the caller rules, in the same order,
+     * without the {@link Rule.Kind#CHALLENGE} rules, whose credentials were checked and spent on
+     * arrival or were never presented. {@code ctx.challenge()} and {@code ctx.channelBinding()}
+     * are not read.
+     */
+    public Decision review(CsrFacts csr, EnrolmentContext ctx) {
+        return decide(csr, ctx, false);
+    }
+
+    private Decision decide(CsrFacts csr, EnrolmentContext ctx, boolean withChallenge) {
         for (Rule rule : RULES) {
+            if (rule.kind() == Rule.Kind.CHALLENGE && !withChallenge) {
+                continue;
+            }
             Optional<Decision.Deny> deny = rule.check(csr, ctx, profile);
             if (deny.isPresent()) {
                 return deny.get();

@@ -332,143 +332,142 @@ class PolicyEngineProfilesTest {
     static Stream<Arguments> denied() {
         return Stream.of(
                 Arguments.of("P-256 key, P-384 profile", P384_ONLY, good().facts(), ctx(),
-                        "key.type", 403, "accepts EC on secp384r1; the CSR has EC secp256r1"),
+                        "key.type", "accepts EC on secp384r1; the CSR has EC secp256r1"),
                 Arguments.of("P-384 key compressed is refused by default", P384_ONLY,
-                        good(P384).publicKey(compressed(P384, "secp384r1")).facts(), ctx(), "key.type", 403, "uncompressed"),
-                Arguments.of("RSA 1024", RSA_2048, good(RSA1024).facts(), ctx(), "key.type", 403,
+                        good(P384).publicKey(compressed(P384, "secp384r1")).facts(), ctx(), "key.type", "uncompressed"),
+                Arguments.of("RSA 1024", RSA_2048, good(RSA1024).facts(), ctx(), "key.type",
                         "accepts RSA of at least 2048 bits; the CSR has RSA (1024 bits)"),
-                Arguments.of("RSA 2048 under rsaMinBits 3072", RSA_3072, good(RSA2048).facts(), ctx(), "key.type", 403,
+                Arguments.of("RSA 2048 under rsaMinBits 3072", RSA_3072, good(RSA2048).facts(), ctx(), "key.type",
                         "RSA of at least 3072 bits"),
-                Arguments.of("EC key in an RSA-only profile", RSA_2048, good().facts(), ctx(), "key.type", 403,
+                Arguments.of("EC key in an RSA-only profile", RSA_2048, good().facts(), ctx(), "key.type",
                         "the CSR has EC secp256r1"),
                 Arguments.of("Ed25519 in the default profile", DEFAULT, good(ED25519).facts(), ctx(),
-                        "csr.signature-algorithm", 403, Oids.ED25519),
+                        "csr.signature-algorithm", Oids.ED25519),
                 Arguments.of("Ed25519 key where only its signature algorithm is allowed", yaml("edsig.yaml",
                         "signatureAlgorithms: [Ed25519, ecdsa-with-SHA256]\n"), good(ED25519).facts(), ctx(),
-                        "key.type", 403, "the CSR has Ed25519"),
+                        "key.type", "the CSR has Ed25519"),
                 Arguments.of("ECDSA-SHA256 where only SHA384 is allowed", SHA384, good().facts(), ctx(),
-                        "csr.signature-algorithm", 403, Oids.ECDSA_WITH_SHA256),
+                        "csr.signature-algorithm", Oids.ECDSA_WITH_SHA256),
                 Arguments.of("rdns: missing required serialNumber", RDNS,
                         csr(P256).subject("CN=" + AE_ID + ",O=Acme").uri(AE_ID).facts(), ctx(),
-                        "subject.rdns", 403, "subject attribute serialNumber is required"),
+                        "subject.rdns", "subject attribute serialNumber is required"),
                 Arguments.of("rdns: O not matching", RDNS,
                         csr(P256).subject("CN=" + AE_ID + ",O=Evil,SERIALNUMBER=ae.1-7").uri(AE_ID).facts(), ctx(),
-                        "subject.rdns", 403, "O=Evil does not match the pattern Acme( Corp)?"),
+                        "subject.rdns", "O=Evil does not match the pattern Acme( Corp)?"),
                 Arguments.of("rdns: attribute not listed", RDNS,
                         csr(P256).subject(RDN_OK + ",OU=Lab").uri(AE_ID).facts(), ctx(),
-                        "subject.rdns", 403, "subject attribute OU is not allowed"),
+                        "subject.rdns", "subject attribute OU is not allowed"),
                 Arguments.of("rdns: '.' of certSubjectId is quoted", RDNS,
                         csr(P256).subject("CN=//m2mXexample.com/CSE3219/C9886,SERIALNUMBER=ae.1-7").uri(AE_ID).facts(),
-                        ctx(), "subject.rdns", 403, "does not match the pattern {certSubjectId}"),
+                        ctx(), "subject.rdns", "does not match the pattern {certSubjectId}"),
                 Arguments.of("rdns: '.' of enroleeId is quoted", RDNS,
                         csr(P256).subject("CN=" + AE_ID + ",SERIALNUMBER=aeX1-7").uri(AE_ID).facts(),
-                        ctx(), "subject.rdns", 403, "SERIALNUMBER=aeX1-7 does not match"),
+                        ctx(), "subject.rdns", "SERIALNUMBER=aeX1-7 does not match"),
                 Arguments.of("rdns: empty subject lacks the required CN (first in sorted order)", RDNS,
-                        csr(P256).uri(AE_ID).facts(), ctx(), "subject.rdns", 403, "subject attribute CN is required"),
+                        csr(P256).uri(AE_ID).facts(), ctx(), "subject.rdns", "subject attribute CN is required"),
                 Arguments.of("SAN kind not listed", SANS, good().san(GeneralName.rfc822Name, "ops@example.com").facts(),
-                        ctx(), "san.type", 403, "EMAIL:ops@example.com is not allowed by profile sans; allowed kinds "
+                        ctx(), "san.type", "EMAIL:ops@example.com is not allowed by profile sans; allowed kinds "
                                 + "besides the registered identity: [DNS, IP]"),
                 Arguments.of("SAN beyond the identity in the default profile", yaml("two.yaml",
                         "subjectAltName: {maxCount: 2}\n"), good().san(GeneralName.dNSName, "x.example.com").facts(),
-                        ctx(), "san.type", 403, "it allows only the registered identity"),
+                        ctx(), "san.type", "it allows only the registered identity"),
                 Arguments.of("SAN '.' of enroleeId is quoted", SANS,
                         good().san(GeneralName.dNSName, "cam.aeX1.devices.example.com").facts(), ctx(),
-                        "san.pattern", 403, "DNS:cam.aeX1.devices.example.com does not match the pattern"),
+                        "san.pattern", "DNS:cam.aeX1.devices.example.com does not match the pattern"),
                 Arguments.of("SAN count above maxCount", SANS, good()
                         .san(GeneralName.dNSName, "a.ae.1.devices.example.com")
                         .san(GeneralName.dNSName, "b.ae.1.devices.example.com")
                         .san(GeneralName.iPAddress, "192.0.2.7").facts(), ctx(),
-                        "san.count", 403, "allows at most 3 subjectAltName entries; the CSR has 4"),
+                        "san.count", "allows at most 3 subjectAltName entries; the CSR has 4"),
                 Arguments.of("SAN still bound: identity missing", SANS,
                         csr(P256).san(GeneralName.dNSName, "cam.ae.1.devices.example.com").facts(), ctx(),
-                        "san.registered-identity", 403, "must include " + IDENTITY),
+                        "san.registered-identity", "must include " + IDENTITY),
                 Arguments.of("SAN unbound: the identity is just another URI", UNBOUND, good().facts(), ctx(),
-                        "san.type", 403, "URI:" + AE_ID + " is not allowed"),
+                        "san.type", "URI:" + AE_ID + " is not allowed"),
                 Arguments.of("EKU neither allowed nor granted", EKUS, good().eku("1.3.6.1.5.5.7.3.3").facts(), ctx(),
-                        "eku.suids", 403, "1.3.6.1.5.5.7.3.3 is not granted to this Enrolee; its SUIDs [40, 43] grant ["
+                        "eku.suids", "1.3.6.1.5.5.7.3.3 is not granted to this Enrolee; its SUIDs [40, 43] grant ["
                                 + suidEku(40) + ", " + suidEku(43) + "] and profile ekus allows [" + SERVER_AUTH + ", "
                                 + CLIENT_AUTH + "]"),
                 Arguments.of("copied list does not cover another extension", COPY,
                         good().extension("1.2.3.5", false, new DERUTF8String("x")).facts(), ctx(),
-                        "extensions.unlisted", 403, "1.2.3.5, which profile copy does not issue; it copies only "
+                        "extensions.unlisted", "1.2.3.5, which profile copy does not issue; it copies only "
                                 + "[1.2.3.4, 1.3.6.1.4.1.99999.1]"),
                 Arguments.of("unlisted critical extension with refuseUnlisted false", COPY_LENIENT,
                         good().extension("1.2.3.5", true, new DERUTF8String("x")).facts(), ctx(),
-                        "extensions.unknown-critical", 403, "1.2.3.5"),
+                        "extensions.unknown-critical", "1.2.3.5"),
                 Arguments.of("challenge not required, but an unknown one sent", NO_CHALLENGE, good().facts(),
-                        noChallengeFound(), "challenge.known", 403, "not one this MEF issued"),
+                        noChallengeFound(), "challenge.known", "not one this MEF issued"),
                 Arguments.of("re-enrolment with another subject", DEFAULT, csr(P256).uri(AE_ID).facts(),
-                        renewing(current(P256, 10)), "reenrol.same-names", 403,
+                        renewing(current(P256, 10)), "reenrol.same-names",
                         "must request the subject of the certificate being renewed (CN=" + AE_ID + "), not an empty one"),
                 Arguments.of("re-enrolment with other subjectAltNames", SANS, good().facts(),
                         renewing(new CurrentCertificate("CN=" + AE_ID,
                                 List.of(IDENTITY, new SubjectAltName(SubjectAltName.Kind.DNS, "cam.ae.1.devices.example.com")),
                                 P256.getPublic().getEncoded(), NOW.plus(Duration.ofDays(10)))),
-                        "reenrol.same-names", 403, "must request the subjectAltName of the certificate being renewed"),
+                        "reenrol.same-names", "must request the subjectAltName of the certificate being renewed"),
                 Arguments.of("rekey where refused", NO_REKEY, good(P256_OTHER).facts(), renewing(current(P256, 5)),
-                        "reenrol.rekey", 403, "only for the same key"),
+                        "reenrol.rekey", "only for the same key"),
                 Arguments.of("renewal window not yet open", DEFAULT, good().facts(), renewing(current(P256, 40)),
-                        "reenrol.window", 403, "renewal opens at " + NOW.plus(Duration.ofDays(10))),
+                        "reenrol.window", "renewal opens at " + NOW.plus(Duration.ofDays(10))),
                 Arguments.of("renewal window of 10 days", NO_REKEY, good().facts(), renewing(current(P256, 11)),
-                        "reenrol.window", 403, "10 days before"),
+                        "reenrol.window", "10 days before"),
                 Arguments.of("renewing an expired certificate", ANYTIME, good().facts(), renewing(current(P256, 0)),
-                        "reenrol.window", 403, "expired at " + NOW),
+                        "reenrol.window", "expired at " + NOW),
                 Arguments.of("rate at the limit", RATE3, good().facts(), issued(3),
-                        "rate.per-enrolee", 429, "already got 3 certificates in the last 24 hours; profile rate3 allows 3"),
+                        "rate.per-enrolee", "already got 3 certificates in the last 24 hours; profile rate3 allows 3"),
                 Arguments.of("default rate limit of 10", DEFAULT, good().facts(), issued(10),
-                        "rate.per-enrolee", 429, "allows 10"),
+                        "rate.per-enrolee", "allows 10"),
                 Arguments.of("CSE under an AE-only profile", AE_ONLY,
                         csr(P256).san(GeneralName.dNSName, "cse1.m2m.example.com").facts(), cse(),
-                        "enrolee.type", 403, "Enrolee cse.1 is registered as CSE-ID"),
+                        "enrolee.type", "Enrolee cse.1 is registered as CSE-ID"),
                 Arguments.of("challengePassword of another session", BOUND,
                         good().challenge(new DERUTF8String("c2Vzc2lvbi1h")).facts(), session(Optional.of("c2Vzc2lvbi1i")),
-                        "challenge.channel-binding", 403, "made for another session"),
+                        "challenge.channel-binding", "made for another session"),
                 Arguments.of("session without channel binding", BOUND,
                         good().challenge(new DERUTF8String("c2Vzc2lvbi1h")).facts(), session(Optional.empty()),
-                        "challenge.channel-binding", 403, "cannot provide"),
+                        "challenge.channel-binding", "cannot provide"),
                 Arguments.of("first enrolment without challengePassword, reenrolment.challenge none", RENEW_BY_CERTIFICATE,
                         good().noChallenge().facts(), enrolling(Optional.empty()),
-                        "challenge.present", 403, "the CSR has no challengePassword attribute"),
+                        "challenge.present", "the CSR has no challengePassword attribute"),
                 Arguments.of("first enrolment with an unknown challengePassword, reenrolment.challenge none",
                         RENEW_BY_CERTIFICATE, good().facts(), enrolling(Optional.empty()),
-                        "challenge.known", 403, "the challengePassword is not one this MEF issued"),
+                        "challenge.known", "the challengePassword is not one this MEF issued"),
                 Arguments.of("first enrolment with another Enrolee's challengePassword, reenrolment.challenge none",
                         RENEW_BY_CERTIFICATE, good().facts(), enrolling(Optional.of(OTHER_ENROLEES)),
-                        "challenge.enrolee", 403, "issued to another Enrolee, not to ae.1"),
+                        "challenge.enrolee", "issued to another Enrolee, not to ae.1"),
                 Arguments.of("first enrolment with a used challengePassword, reenrolment.challenge none", RENEW_BY_CERTIFICATE,
-                        good().facts(), enrolling(Optional.of(USED)), "challenge.unused", 403, "already used"),
+                        good().facts(), enrolling(Optional.of(USED)), "challenge.unused", "already used"),
                 Arguments.of("first enrolment with an expired challengePassword, reenrolment.challenge none",
                         RENEW_BY_CERTIFICATE, good().facts(), enrolling(Optional.of(EXPIRED)),
-                        "challenge.unexpired", 403, "expired at " + NOW),
+                        "challenge.unexpired", "expired at " + NOW),
                 Arguments.of("first enrolment on another session, reenrolment.challenge none", BOUND_RENEW_BY_CERTIFICATE,
                         good().challenge(new DERUTF8String("c2Vzc2lvbi1h")).facts(), session(Optional.of("c2Vzc2lvbi1i")),
-                        "challenge.channel-binding", 403, "made for another session"),
+                        "challenge.channel-binding", "made for another session"),
                 Arguments.of("re-enrolment without challengePassword, default reenrolment.challenge", DEFAULT,
                         good().noChallenge().facts(), renewing(Optional.empty()),
-                        "challenge.present", 403, "the CSR has no challengePassword attribute"),
+                        "challenge.present", "the CSR has no challengePassword attribute"),
                 Arguments.of("re-enrolment with a used challengePassword, default reenrolment.challenge", DEFAULT,
-                        good().facts(), renewing(Optional.of(USED)), "challenge.unused", 403, "already used"),
+                        good().facts(), renewing(Optional.of(USED)), "challenge.unused", "already used"),
                 Arguments.of("re-enrolment on another session, channel binding, default reenrolment.challenge", BOUND,
                         good().challenge(new DERUTF8String("c2Vzc2lvbi1h")).facts(),
                         renewingOnSession(Optional.of("c2Vzc2lvbi1i")),
-                        "challenge.channel-binding", 403, "made for another session"),
+                        "challenge.channel-binding", "made for another session"),
                 Arguments.of("re-enrolment with another subject, reenrolment.challenge none", RENEW_BY_CERTIFICATE,
-                        csr(P256).uri(AE_ID).noChallenge().facts(), renewing(Optional.empty()), "reenrol.same-names", 403,
+                        csr(P256).uri(AE_ID).noChallenge().facts(), renewing(Optional.empty()), "reenrol.same-names",
                         "must request the subject of the certificate being renewed"),
                 Arguments.of("re-enrolment before the window opens, reenrolment.challenge none", RENEW_BY_CERTIFICATE,
                         good().noChallenge().facts(), ctx(Optional.empty(), Optional.of(current(P256, 40)), 0),
-                        "reenrol.window", 403, "renewal opens at " + NOW.plus(Duration.ofDays(10))));
+                        "reenrol.window", "renewal opens at " + NOW.plus(Duration.ofDays(10))));
     }
 
     @ParameterizedTest(name = "{0} -> {4}")
     @MethodSource("denied")
-    void denies(String name, Profile profile, CsrFacts csr, EnrolmentContext ctx, String ruleId, int status,
+    void denies(String name, Profile profile, CsrFacts csr, EnrolmentContext ctx, String ruleId,
             String reasonMentions) {
         Decision decision = new PolicyEngine(profile).decide(csr, ctx);
 
         Decision.Deny deny = assertInstanceOf(Decision.Deny.class, decision, () -> "issued: " + decision);
         assertEquals(ruleId, deny.ruleId(), deny::reason);
-        assertEquals(status, deny.httpStatus());
         assertEquals(profile.name(), deny.profile());
         assertTrue(deny.reason().contains(reasonMentions),
                 () -> "reason '" + deny.reason() + "' should mention '" + reasonMentions + "'");
@@ -616,14 +615,13 @@ class PolicyEngineProfilesTest {
                     Decision.Deny other = (Decision.Deny) byCertificate;
                     assertEquals(deny.ruleId(), other.ruleId(), what);
                     assertEquals(deny.reason(), other.reason(), what);
-                    assertEquals(deny.httpStatus(), other.httpStatus(), what);
                 }
             }
         }
     }
 
     @Test
-    void rateLimitIs429ExactlyFromTheLimit() {
+    void rateLimitRefusesExactlyFromTheLimit() {
         PolicyEngine engine = new PolicyEngine(RATE3);
         CsrFacts csr = good().facts();
 
@@ -632,7 +630,7 @@ class PolicyEngineProfilesTest {
         }
         for (int lastDay = 3; lastDay < 6; lastDay++) {
             Decision.Deny deny = assertInstanceOf(Decision.Deny.class, engine.decide(csr, issued(lastDay)));
-            assertEquals(429, deny.httpStatus());
+            assertEquals("rate.per-enrolee", deny.ruleId());
         }
     }
 }

@@ -129,7 +129,7 @@ public final class TestGateway implements AutoCloseable {
         GatewayConfig config = GatewayConfig.load(configFile);
         new Initialiser(config, line -> { }).run();
         for (String key : extraKeys) {
-            new org.mefgateway.gateway.token.TokenCommands(config, new java.io.PrintStream(java.io.OutputStream.nullOutputStream()))
+            new org.mefgateway.gateway.token.TokenCommands(() -> config, new java.io.PrintStream(java.io.OutputStream.nullOutputStream()))
                     .run(List.of("init-key", "--key", key, "--subject", "CN=Test MEF " + key + " CA,O=MEF Gateway Tests"));
         }
         MutableClock clock = new MutableClock();

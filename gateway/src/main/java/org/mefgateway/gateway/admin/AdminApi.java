@@ -2,6 +2,7 @@ package org.mefgateway.gateway.admin;
 
 import org.mefgateway.gateway.ErrorResponses;
 import org.mefgateway.gateway.core.ErrorCode;
+import org.mefgateway.gateway.core.OperationException;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -26,13 +27,11 @@ import org.mefgateway.gateway.Pem;
 import org.mefgateway.gateway.Responses;
 import org.mefgateway.gateway.Routes;
 import org.mefgateway.gateway.TlsMaterial;
-import org.mefgateway.gateway.mef.PolicyDirectory;
+import org.mefgateway.gateway.core.PolicyDirectory;
 import org.mefgateway.gateway.publication.RevocationPublisher;
-import org.mefgateway.gateway.mef.RegistrationAuthority;
-import org.mefgateway.gateway.store.PendingRequest;
+import org.mefgateway.gateway.core.ApprovalQueue;
+import org.mefgateway.gateway.store.HeldRequest;
 import org.mefgateway.policy.ProfileException;
-import org.mefgateway.gateway.est.EstApi;
-import org.mefgateway.gateway.est.EstError;
 import org.mefgateway.gateway.store.AuditChain;
 import org.mefgateway.gateway.store.AuditEvent;
 import org.mefgateway.gateway.store.CertificateFilter;
@@ -63,22 +62,21 @@ public final class AdminApi {
     private static final String OPERATOR = "operator";
 
     private static final Pattern SERIAL = Pattern.compile("[0-9A-Fa-f:]{1,64}");
-    private static final Pattern STATUS = Pattern.compile("ISSUED|REVOKED");
 
     private final Store store;
     private final CaKeys caKeys;
     private final PolicyDirectory policies;
-    private final RegistrationAuthority ra;
+    private final ApprovalQueue approvals;
     private final RevocationPublisher revocations;
     private final WorkerExecutor storeWorkers;
     private final Set<String> operatorFingerprints;
     private final PrometheusMeterRegistry meters;
     private final Clock clock;
 
-    public AdminApi(Store store, CaKeys caKeys, RevocationPublisher revocations, PolicyDirectory policies, RegistrationAuthority ra,
+    public AdminApi(Store store, CaKeys caKeys, RevocationPublisher revocations, PolicyDirectory policies, ApprovalQueue approvals,
                     WorkerExecutor storeWorkers, List<X509Certificate> operators, PrometheusMeterRegistry meters, Clock clock) {
         this.policies = policies;
-        this.ra = ra;
+        this.approvals = approvals;
         this.meters = meters;
         this.store = store;
         this.caKeys = caKeys;
@@ -110,16 +108,16 @@ public final class AdminApi {
         routes.get("/admin/policy").handler(ctx -> json(ctx, 200, profilesJson()));
         routes.post("/admin/certificates/:serial/revoke").handler(BodyHandler.create(false).setBodyLimit(4 * 1024)).handler(this::revoke);
         routes.get("/admin/audit/verify").handler(this::verifyAudit);
-        ErrorResponses.install(router, routes, AdminApi::status);
+        ErrorResponses.install(router, routes);
         return router;
     }
 
     private void requireOperator(RoutingContext ctx) {
-        Optional<X509Certificate> client = EstApi.clientCertificate(ctx.request());
+        Optional<X509Certificate> client = TlsMaterial.clientCertificate(ctx.request());
         if (client.isEmpty()) {
-            ctx.fail(EstError.of(401, "the admin API needs an operator's TLS client certificate"));
+            ctx.fail(OperationException.of(ErrorCode.NOT_AUTHENTICATED, "the admin API needs an operator's TLS client certificate"));
         } else if (!operatorFingerprints.contains(TlsMaterial.fingerprint(client.get()))) {
-            ctx.fail(EstError.of(403, "this client certificate is not an operator's"));
+            ctx.fail(OperationException.of(ErrorCode.NOT_PERMITTED, "this client certificate is not an operator's"));
         } else {
             ctx.put(OPERATOR, "operator:" + TlsMaterial.fingerprint(client.get()).substring(0, 16));
             ctx.next();
@@ -165,7 +163,7 @@ public final class AdminApi {
             } else if (ar.cause() instanceof ProfileException e) {
                 LOG.warn("policy reload refused, profiles unchanged: {}", LogText.safe(e.getMessage().replace("\n", " ")));
                 audited(ctx, "policy.reload-refused", "policy:" + policies.dir(), e.getMessage())
-                        .onComplete(v -> ctx.fail(EstError.of(422, e.getMessage())));
+                        .onComplete(v -> ctx.fail(OperationException.of(ErrorCode.INVALID, e.getMessage())));
             } else {
                 ctx.fail(ar.cause());
             }
@@ -184,18 +182,20 @@ public final class AdminApi {
             JsonObject body = ctx.body().isEmpty() ? new JsonObject() : ctx.body().asJsonObject();
             profiles = body.containsKey("profiles") ? Optional.of(profiles(body)) : Optional.empty();
         } catch (DecodeException | ClassCastException e) {
-            ctx.fail(EstError.of(400, "the body is not a JSON object"));
+            ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, "the body is not a JSON object"));
             return;
-        } catch (EstError e) {
+        } catch (OperationException e) {
             ctx.fail(e);
             return;
         }
-        storeWorkers.executeBlocking(() -> store.instruct(id, profiles, clock.instant()), false).compose(found -> {
+        AuditEvent.Draft audit = audit(ctx, "enrolee.instructed", "enrolee:" + id,
+                "command=CERT_PROV" + profiles.map(p -> " profiles=" + p).orElse(""));
+        Future.fromCompletionStage(store.instruct(id, profiles, clock.instant(), audit)).compose(found -> {
             if (!found) {
-                return Future.failedFuture(EstError.of(404, "no Enrolee '" + LogText.safe(id) + "'"));
+                return Future.failedFuture(OperationException.of(ErrorCode.NOT_FOUND, "no Enrolee '" + LogText.safe(id) + "'"));
             }
             LOG.info("operator instructed enrolee={} (CERT_PROV){}", LogText.safe(id), profiles.map(p -> " profiles=" + p).orElse(""));
-            return audited(ctx, "enrolee.instructed", "enrolee:" + id, "command=CERT_PROV" + profiles.map(p -> " profiles=" + p).orElse(""));
+            return Future.succeededFuture();
         }).onSuccess(v -> {
             JsonObject answer = new JsonObject().put("id", id).put("command", StoredEnrolee.Command.CERT_PROV.name());
             profiles.ifPresent(p -> answer.put("profiles", new JsonArray(p)));
@@ -210,13 +210,14 @@ public final class AdminApi {
     private List<String> profiles(JsonObject body) {
         JsonArray array = body.getJsonArray("profiles");
         if (array == null || array.isEmpty()) {
-            throw EstError.of(400, "profiles must be a non-empty list of profile names");
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "profiles must be a non-empty list of profile names");
         }
         List<String> out = new java.util.ArrayList<>();
         for (Object o : array) {
             String name = o instanceof String text ? PolicyDirectory.profileOf(text.strip()) : null;
             if (name == null || policies.forProfile(name).isEmpty()) {
-                throw EstError.of(400, "profiles: '" + LogText.safe(String.valueOf(o)) + "' is not a profile this gateway serves; it serves "
+                throw OperationException.of(ErrorCode.BAD_REQUEST, "profiles: '" + LogText.safe(String.valueOf(o))
+                        + "' is not a profile this gateway serves; it serves "
                         + policies.profiles().keySet());
             }
             if (!out.contains(name)) {
@@ -229,25 +230,25 @@ public final class AdminApi {
     /** Removes a registration; the certificates it obtained stay in the ledger. */
     private void removeEnrolee(RoutingContext ctx) {
         String id = ctx.pathParam("id");
-        storeWorkers.executeBlocking(() -> store.removeEnrolee(id), false).compose(found -> {
+        Future.fromCompletionStage(store.removeEnrolee(id, audit(ctx, "enrolee.removed", "enrolee:" + id, ""))).compose(found -> {
             if (!found) {
-                return Future.failedFuture(EstError.of(404, "no Enrolee '" + LogText.safe(id) + "'"));
+                return Future.failedFuture(OperationException.of(ErrorCode.NOT_FOUND, "no Enrolee '" + LogText.safe(id) + "'"));
             }
             LOG.info("operator removed enrolee={}", LogText.safe(id));
-            return audited(ctx, "enrolee.removed", "enrolee:" + id, "");
+            return Future.<Void>succeededFuture();
         }).onSuccess(v -> ctx.response().setStatusCode(204).end()).onFailure(ctx::fail);
     }
 
     /** Requests held for approval; {@code ?status=PENDING} (or APPROVED, REJECTED) filters. */
     private void listRequests(RoutingContext ctx) {
-        Optional<PendingRequest.Status> status;
+        Optional<HeldRequest.Status> status;
         try {
-            status = Optional.ofNullable(ctx.queryParams().get("status")).map(PendingRequest.Status::valueOf);
+            status = Optional.ofNullable(ctx.queryParams().get("status")).map(HeldRequest.Status::valueOf);
         } catch (IllegalArgumentException e) {
-            ctx.fail(EstError.of(400, "status must be PENDING, APPROVED or REJECTED"));
+            ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, "status must be PENDING, APPROVED or REJECTED"));
             return;
         }
-        storeWorkers.executeBlocking(() -> store.pendingRequests(status), false)
+        storeWorkers.executeBlocking(() -> store.heldRequests(status), false)
                 .compose(list -> audited(ctx, "requests.listed", "requests", "count=" + list.size()
                         + status.map(st -> " status=" + st).orElse("")).map(list))
                 .onSuccess(list -> json(ctx, 200, new JsonArray(list.stream().map(AdminApi::toJson).toList())))
@@ -256,7 +257,7 @@ public final class AdminApi {
 
     private void approve(RoutingContext ctx) {
         String id = ctx.pathParam("id");
-        ra.approve(id)
+        approvals.approve(id)
                 .compose(cert -> audited(ctx, "request.approved", "request:" + id, "serial=" + cert.serialHex()
                         + " enrolee=" + cert.enroleeId()).map(v -> cert))
                 .onSuccess(cert -> json(ctx, 200, new JsonObject().put("id", id).put("status", "APPROVED")
@@ -270,21 +271,21 @@ public final class AdminApi {
             JsonObject body = ctx.body().isEmpty() ? new JsonObject() : ctx.body().asJsonObject();
             reason = body.getString("reason", "rejected by the operator");
         } catch (DecodeException | ClassCastException e) {
-            ctx.fail(EstError.of(400, "the body is not a JSON object with a reason"));
+            ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, "the body is not a JSON object with a reason"));
             return;
         }
         if (reason.length() > 1024) {
-            ctx.fail(EstError.of(400, "the reason is longer than 1024 characters"));
+            ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, "the reason is longer than 1024 characters"));
             return;
         }
         String id = ctx.pathParam("id");
-        ra.reject(id, reason)
+        approvals.reject(id, reason)
                 .compose(x -> audited(ctx, "request.rejected", "request:" + id, "reason=" + reason))
                 .onSuccess(x -> json(ctx, 200, new JsonObject().put("id", id).put("status", "REJECTED")))
                 .onFailure(ctx::fail);
     }
 
-    static JsonObject toJson(PendingRequest r) {
+    static JsonObject toJson(HeldRequest r) {
         JsonObject json = new JsonObject()
                 .put("id", r.id())
                 .put("enroleeId", r.enroleeId())
@@ -310,62 +311,74 @@ public final class AdminApi {
         try {
             JsonObject body = ctx.body().asJsonObject();
             if (body == null) {
-                throw EstError.of(400, "expected a JSON object");
+                throw OperationException.of(ErrorCode.BAD_REQUEST, "expected a JSON object");
             }
             enrolee = parseEnrolee(body);
         } catch (DecodeException | ClassCastException e) {
-            ctx.fail(EstError.of(400, "the body is not a JSON object"));
+            ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, "the body is not a JSON object"));
             return;
-        } catch (EstError e) {
+        } catch (OperationException e) {
             ctx.fail(e);
             return;
         }
-        storeWorkers.executeBlocking(() -> {
-            store.registerEnrolee(enrolee);
-            return enrolee;
-        }, false).compose(e -> audited(ctx, "enrolee.registered", "enrolee:" + e.enrolee().id(),
+        register(ctx, enrolee);
+    }
+
+    /** Registers the Enrolee and audits it in one transaction; 409 when its id or bootstrap certificate is taken. */
+    private void register(RoutingContext ctx, StoredEnrolee e) {
+        AuditEvent.Draft audit = audit(ctx, "enrolee.registered", "enrolee:" + e.enrolee().id(),
                 "type=" + e.enrolee().type() + " subject=" + e.enrolee().certSubjectId() + " suids=" + e.enrolee().suids()
-                        + " profiles=" + e.profiles() + " bootstrap=" + e.bootstrapFingerprint()).map(e)).onSuccess(e -> {
-            LOG.info("operator registered enrolee={} type={} subject={} suids={} profiles={}", e.enrolee().id(), e.enrolee().type(),
-                    LogText.safe(e.enrolee().certSubjectId()), e.enrolee().suids(), e.profiles());
-            json(ctx, 201, toJson(e));
-        }).onFailure(e -> ctx.fail(e instanceof DuplicateException d ? EstError.of(409, d.getMessage()) : e));
+                        + " profiles=" + e.profiles() + " bootstrap=" + e.bootstrapFingerprint());
+        Future.fromCompletionStage(store.registerEnrolee(e, audit)).onSuccess(registration -> {
+            switch (registration) {
+                case ID_TAKEN -> ctx.fail(OperationException.of(ErrorCode.CONFLICT,
+                        "an Enrolee with id '" + e.enrolee().id() + "' is already registered"));
+                case FINGERPRINT_TAKEN -> ctx.fail(OperationException.of(ErrorCode.CONFLICT,
+                        "this bootstrap certificate is already registered for another Enrolee"));
+                case REGISTERED -> {
+                    LOG.info("operator registered enrolee={} type={} subject={} suids={} profiles={}", e.enrolee().id(), e.enrolee().type(),
+                            LogText.safe(e.enrolee().certSubjectId()), e.enrolee().suids(), e.profiles());
+                    json(ctx, 201, toJson(e));
+                }
+            }
+        }).onFailure(failure -> ctx.fail(failure instanceof DuplicateException d ? OperationException.of(ErrorCode.CONFLICT, d.getMessage())
+                : failure));
     }
 
     private StoredEnrolee parseEnrolee(JsonObject body) {
         String id = required(body, "id");
         if (!ENROLEE_ID.matcher(id).matches()) {
-            throw EstError.of(400, "id must be 1-128 characters of A-Z a-z 0-9 . _ : -");
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "id must be 1-128 characters of A-Z a-z 0-9 . _ : -");
         }
         String fingerprint;
         if (body.containsKey("bootstrapCertificate")) {
             try {
                 fingerprint = TlsMaterial.fingerprint(Pem.parse(required(body, "bootstrapCertificate"), "bootstrapCertificate").get(0));
             } catch (IOException e) {
-                throw EstError.of(400, e.getMessage());
+                throw OperationException.of(ErrorCode.BAD_REQUEST, e.getMessage());
             }
         } else {
             fingerprint = required(body, "bootstrapFingerprint").toLowerCase(java.util.Locale.ROOT).replace(":", "");
             if (!FINGERPRINT.matcher(fingerprint).matches()) {
-                throw EstError.of(400, "bootstrapFingerprint must be the SHA-256 of the certificate, 64 hex digits");
+                throw OperationException.of(ErrorCode.BAD_REQUEST, "bootstrapFingerprint must be the SHA-256 of the certificate, 64 hex digits");
             }
         }
         CertSubjectType type;
         try {
             type = CertSubjectType.parse(String.valueOf(body.getValue("certSubjectType")));
         } catch (IllegalArgumentException e) {
-            throw EstError.of(400, e.getMessage());
+            throw OperationException.of(ErrorCode.BAD_REQUEST, e.getMessage());
         }
         String subjectId = required(body, "certSubjectID");
         if (type == CertSubjectType.CSE_ID ? !DNS_NAME.matcher(subjectId).matches() : !URI_TEXT.matcher(subjectId).matches()) {
-            throw EstError.of(400, "certSubjectID '" + subjectId + "' is not a valid " + type
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "certSubjectID '" + subjectId + "' is not a valid " + type
                     + (type == CertSubjectType.CSE_ID ? " (a DNS name)" : " (a URI without spaces or control characters)"));
         }
         Set<Integer> suids = new HashSet<>();
         JsonArray array = body.getJsonArray("suids", new JsonArray());
         for (Object o : array) {
             if (!(o instanceof Integer s) || s < 40 || s > 45) {
-                throw EstError.of(400, "suids must be numbers from 40 to 45 (TS-0004 m2m:suid), not " + o);
+                throw OperationException.of(ErrorCode.BAD_REQUEST, "suids must be numbers from 40 to 45 (TS-0004 m2m:suid), not " + o);
             }
             suids.add(s);
         }
@@ -378,7 +391,7 @@ public final class AdminApi {
     private static String required(JsonObject body, String key) {
         Object v = body.getValue(key);
         if (!(v instanceof String s) || s.isBlank()) {
-            throw EstError.of(400, "missing or empty field '" + key + "'");
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "missing or empty field '" + key + "'");
         }
         return s.strip();
     }
@@ -402,9 +415,9 @@ public final class AdminApi {
         try {
             filter = filter(ctx);
             if (!List.of("json", "pem", "csv").contains(format)) {
-                throw EstError.of(400, "format must be json, pem or csv, not '" + format + "'");
+                throw OperationException.of(ErrorCode.BAD_REQUEST, "format must be json, pem or csv, not '" + format + "'");
             }
-        } catch (EstError e) {
+        } catch (OperationException e) {
             ctx.fail(e);
             return;
         }
@@ -424,18 +437,21 @@ public final class AdminApi {
     private static CertificateFilter filter(RoutingContext ctx) {
         Optional<String> enrolee = Optional.ofNullable(ctx.request().getParam("enrolee")).filter(s -> !s.isBlank());
         if (enrolee.isPresent() && !ENROLEE_ID.matcher(enrolee.get()).matches()) {
-            throw EstError.of(400, "enrolee must be an Enrolee id (1-128 characters of A-Z a-z 0-9 . _ : -)");
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "enrolee must be an Enrolee id (1-128 characters of A-Z a-z 0-9 . _ : -)");
         }
-        Optional<String> status = Optional.ofNullable(ctx.request().getParam("status")).filter(s -> !s.isBlank())
+        Optional<String> statusText = Optional.ofNullable(ctx.request().getParam("status")).filter(s -> !s.isBlank())
                 .map(s -> s.toUpperCase(java.util.Locale.ROOT));
-        if (status.isPresent() && !STATUS.matcher(status.get()).matches()) {
-            throw EstError.of(400, "status must be ISSUED or REVOKED, not '" + status.get() + "'");
+        Optional<IssuedCertificate.Status> status;
+        try {
+            status = statusText.map(IssuedCertificate.Status::valueOf);
+        } catch (IllegalArgumentException e) {
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "status must be ISSUED or REVOKED, not '" + statusText.get() + "'");
         }
         Optional<java.time.Instant> expiresBefore;
         try {
             expiresBefore = Optional.ofNullable(ctx.request().getParam("expiresBefore")).filter(s -> !s.isBlank()).map(AdminApi::instant);
         } catch (java.time.format.DateTimeParseException e) {
-            throw EstError.of(400, "expiresBefore must be a date (2027-01-31) or an instant (2027-01-31T12:00:00Z)");
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "expiresBefore must be a date (2027-01-31) or an instant (2027-01-31T12:00:00Z)");
         }
         return new CertificateFilter(enrolee, status, expiresBefore);
     }
@@ -459,29 +475,30 @@ public final class AdminApi {
             JsonObject body = ctx.body().length() == 0 ? new JsonObject() : ctx.body().asJsonObject();
             Object r = body == null ? null : body.getValue("reason");
             if (r != null && !(r instanceof String)) {
-                throw EstError.of(400, "reason must be a string such as \"keyCompromise\"");
+                throw OperationException.of(ErrorCode.BAD_REQUEST, "reason must be a string such as \"keyCompromise\"");
             }
             reason = r == null ? RevocationReason.UNSPECIFIED : RevocationReason.parse((String) r);
         } catch (DecodeException | ClassCastException e) {
-            ctx.fail(EstError.of(400, "the body is not a JSON object"));
+            ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, "the body is not a JSON object"));
             return;
-        } catch (EstError e) {
+        } catch (OperationException e) {
             ctx.fail(e);
             return;
         } catch (IllegalArgumentException e) {
-            ctx.fail(EstError.of(400, e.getMessage()));
+            ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, e.getMessage()));
             return;
         }
         String operator = ctx.get(OPERATOR);
         Future.fromCompletionStage(store.revoke(serial, reason, clock.instant(), operator)).onSuccess(outcome -> {
             switch (outcome) {
-                case UNKNOWN_SERIAL -> ctx.fail(EstError.of(404, "this CA issued no certificate with serial " + serial));
-                case ALREADY_REVOKED -> ctx.fail(EstError.of(409, "certificate " + serial + " is already revoked"));
+                case UNKNOWN_SERIAL -> ctx.fail(OperationException.of(ErrorCode.NOT_FOUND, "this CA issued no certificate with serial " + serial));
+                case ALREADY_REVOKED -> ctx.fail(OperationException.of(ErrorCode.CONFLICT, "certificate " + serial + " is already revoked"));
                 default -> {
                     LOG.info("{} revoked serial={} reason={}", operator, serial, reason.rfcName());
                     // The revocation is durable; a CRL that cannot be signed now is retried until it is.
                     revocations.afterRevocation(serial).onComplete(signed -> {
-                        JsonObject answer = new JsonObject().put("serial", serial).put("status", "REVOKED").put("reason", reason.rfcName());
+                        JsonObject answer = new JsonObject().put("serial", serial).put("status", IssuedCertificate.Status.REVOKED.name())
+                                .put("reason", reason.rfcName());
                         signed.result().ifPresent(number -> answer.put("crlNumber", number));
                         json(ctx, 200, answer);
                     });
@@ -493,11 +510,11 @@ public final class AdminApi {
     /** Hex with or without colons, any case, leading zeros ignored: the ledger's form (BigInteger hex). */
     static String normalisedSerial(String text) {
         if (text == null || !SERIAL.matcher(text).matches()) {
-            throw EstError.of(400, "a serial number is hexadecimal (colons allowed), such as 5f3a09c1");
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "a serial number is hexadecimal (colons allowed), such as 5f3a09c1");
         }
         java.math.BigInteger serial = new java.math.BigInteger(text.replace(":", ""), 16);
         if (serial.signum() == 0) {
-            throw EstError.of(400, "serial number 0 is never issued");
+            throw OperationException.of(ErrorCode.BAD_REQUEST, "serial number 0 is never issued");
         }
         return serial.toString(16);
     }
@@ -519,7 +536,12 @@ public final class AdminApi {
 
     /** Records an operator's action in the audit log; completes once it is durable. */
     private Future<Void> audited(RoutingContext ctx, String type, String subject, String detail) {
-        return Future.fromCompletionStage(store.audit(new AuditEvent.Draft(clock.instant(), type, ctx.get(OPERATOR), subject, detail)));
+        return Future.fromCompletionStage(store.audit(audit(ctx, type, subject, detail)));
+    }
+
+    /** The audit event of an operator's action, for the store to commit with the change it describes. */
+    private AuditEvent.Draft audit(RoutingContext ctx, String type, String subject, String detail) {
+        return new AuditEvent.Draft(clock.instant(), type, ctx.get(OPERATOR), subject, detail);
     }
 
     static JsonObject toJson(StoredEnrolee e) {
@@ -545,7 +567,7 @@ public final class AdminApi {
                 .put("subjectAltNames", c.subjectAltNames())
                 .put("notBefore", c.notBefore().toString())
                 .put("notAfter", c.notAfter().toString())
-                .put("status", c.status())
+                .put("status", c.status().name())
                 .put("issuedAt", c.issuedAt().toString())
                 .put("certificate", java.util.Base64.getEncoder().encodeToString(c.der()));
     }
@@ -553,21 +575,5 @@ public final class AdminApi {
     private static void json(RoutingContext ctx, int status, Object body) {
         Responses.end(ctx.response().setStatusCode(status), "application/json",
                 body instanceof JsonObject o ? o.encodePrettily() : ((JsonArray) body).encodePrettily());
-    }
-
-    /** The status of each refusal on this listener: the one place where the domain's errors become HTTP answers here. */
-    static int status(ErrorCode code) {
-        return switch (code) {
-            case BAD_REQUEST, BAD_POP -> 400;
-            case NOT_AUTHENTICATED -> 401;
-            case NOT_PERMITTED -> 403;
-            case NOT_FOUND -> 404;
-            case CONFLICT -> 409;
-            case TOO_LARGE -> 413;
-            case UNSUPPORTED_MEDIA_TYPE -> 415;
-            case INVALID -> 422;
-            case RATE_LIMITED -> 429;
-            case UNAVAILABLE -> 503;
-        };
     }
 }

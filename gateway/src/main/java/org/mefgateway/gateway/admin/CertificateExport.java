@@ -23,7 +23,7 @@ final class CertificateExport {
     static String csv(List<IssuedCertificate> certs) {
         StringBuilder s = new StringBuilder("serial,enroleeId,profile,status,notBefore,notAfter,issuedAt,subject,subjectAltNames\r\n");
         for (IssuedCertificate c : certs) {
-            s.append(String.join(",", field(c.serialHex()), field(c.enroleeId()), field(c.profile()), field(c.status()),
+            s.append(String.join(",", field(c.serialHex()), field(c.enroleeId()), field(c.profile()), field(c.status().name()),
                     field(c.notBefore().toString()), field(c.notAfter().toString()), field(c.issuedAt().toString()),
                     field(c.subject()), field(c.subjectAltNames()))).append("\r\n");
         }

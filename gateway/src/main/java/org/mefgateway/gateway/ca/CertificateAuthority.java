@@ -72,18 +72,27 @@ public final class CertificateAuthority {
         return signer.chain();
     }
 
-    /** Signs the certificate on the HSM; completes with its DER encoding. */
-    public CompletionStage<byte[]> issue(CertificateTemplate template, BigInteger serial) {
-        TBSCertificate tbs = tbs(template, serial);
-        byte[] tbsDer;
+    /** A TBSCertificate under its serial, DER-encoded and ready for the HSM. */
+    public record ToBeSigned(BigInteger serial, byte[] der) {
+    }
+
+    /**
+     * Builds and encodes the TBSCertificate: CPU work, done in the same worker step as the policy
+     * decision (never on an event loop), so that signing on the HSM is all that is left.
+     */
+    public ToBeSigned prepare(CertificateTemplate template, BigInteger serial) {
         try {
-            tbsDer = tbs.getEncoded(ASN1Encoding.DER);
+            return new ToBeSigned(serial, tbs(template, serial).getEncoded(ASN1Encoding.DER));
         } catch (IOException e) {
             throw new IllegalStateException("TBSCertificate cannot be encoded", e);
         }
+    }
+
+    /** Signs the certificate on the HSM; completes with its DER encoding. */
+    public CompletionStage<byte[]> sign(ToBeSigned tbs) {
         // The completion runs on the HSM worker: splice the encodings together instead of
         // re-encoding the whole certificate there, so the worker goes back to signing at once.
-        return signer.sign(tbsDer).thenApply(signature -> certificate(tbsDer, algorithmDer, signature));
+        return signer.sign(tbs.der()).thenApply(signature -> certificate(tbs.der(), algorithmDer, signature));
     }
 
     /** Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING } (RFC 5280 4.1). */

@@ -3,32 +3,39 @@ package org.mefgateway.gateway.est;
 import org.mefgateway.gateway.ErrorResponses;
 import org.mefgateway.gateway.core.ErrorCode;
 import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
-import java.security.cert.Certificate;
-import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.Optional;
-import javax.net.ssl.SSLPeerUnverifiedException;
+import org.mefgateway.gateway.ChannelBinding;
 import org.mefgateway.gateway.GatewayConfig;
 import org.mefgateway.gateway.Responses;
 import org.mefgateway.gateway.Routes;
-import org.mefgateway.gateway.mef.PolicyDirectory;
-import org.mefgateway.gateway.mef.RegistrationAuthority;
-import org.mefgateway.gateway.mef.RegistrationAuthority.Caller;
-import org.mefgateway.gateway.mef.RegistrationAuthority.Operation;
+import org.mefgateway.gateway.TlsMaterial;
+import org.mefgateway.gateway.core.Caller;
+import org.mefgateway.gateway.core.CsrAttributes;
+import org.mefgateway.gateway.core.EnrolmentCore;
+import org.mefgateway.gateway.core.EnrolmentRequest;
+import org.mefgateway.gateway.core.EnrolmentSteps;
+import org.mefgateway.gateway.core.Operation;
+import org.mefgateway.gateway.core.OperationException;
+import org.mefgateway.gateway.core.Outcome;
+import org.mefgateway.gateway.core.PolicyDirectory;
 import org.mefgateway.gateway.store.StoredEnrolee;
 import org.mefgateway.policy.PolicyEngine;
 
 /**
  * The EST protocol front end (RFC 7030, RFC 8951) and the MEF Client Command read by Enrolees.
- * It knows HTTP and the wire format; what to issue is the Registration Authority's business.
+ * It knows HTTP and the wire format (base64, CMS, csrattrs) and answers the core's outcomes:
+ * what to issue is the {@link EnrolmentCore}'s business. Its statuses are chosen in {@link ErrorResponses#status}
+ * and {@link #answer}, nowhere else.
  */
 public final class EstApi {
     static final String EST = "/.well-known/est";
@@ -37,15 +44,18 @@ public final class EstApi {
     /** The routing-context key of the authenticated {@link Caller} of an enrolment. */
     private static final String CALLER = "mef.caller";
 
-    private final RegistrationAuthority ra;
+    private final EnrolmentCore core;
+    /** Where the response of an issuance is encoded (certs-only CMS, base64): CPU work, off the event loop. */
+    private final WorkerExecutor cpuWorkers;
     /** The cacerts body of each CA key (by key name), built once. */
     private final Map<String, String> cacertsBodies = new ConcurrentHashMap<>();
     private final int maxBodyBytes;
     private final GatewayConfig.Limits limits;
     private final EstMetrics metrics;
 
-    public EstApi(RegistrationAuthority ra, int maxBodyBytes, GatewayConfig.Limits limits, EstMetrics metrics) {
-        this.ra = ra;
+    public EstApi(EnrolmentCore core, WorkerExecutor cpuWorkers, int maxBodyBytes, GatewayConfig.Limits limits, EstMetrics metrics) {
+        this.core = core;
+        this.cpuWorkers = cpuWorkers;
         this.metrics = metrics;
         this.maxBodyBytes = maxBodyBytes;
         this.limits = limits;
@@ -83,26 +93,30 @@ public final class EstApi {
             }
         }
         routes.get("/mef/command").handler(this::command);
-        ErrorResponses.install(router, routes, EstApi::status);
+        ErrorResponses.install(router, routes);
         return router;
     }
 
     /** RFC 7030 4.1: the CA certificates, to anyone (the Enrolee installs them as trust anchors). */
     private void cacerts(RoutingContext ctx) {
-        PolicyEngine policy = ra.policy(label(ctx));
+        PolicyEngine policy = core.profiles().policy(label(ctx));
         String body = cacertsBodies.computeIfAbsent(policy.profile().caKey(), key -> EstWire.encodeBase64(
-                EstWire.certsOnly(ra.ca(policy).chain().stream().map(EstWire::der).toList())));
+                EstWire.certsOnly(core.profiles().ca(policy).chain().stream().map(EstWire::der).toList())));
         sendBase64(ctx, EstWire.PKCS7_CERTS_ONLY, body);
     }
 
     /** RFC 7030 4.5 / TS-0003 steps 4-5, for an authenticated Enrolee. */
     private void csrattrs(RoutingContext ctx) {
         String label = label(ctx);
-        ra.policy(label); // an unknown label is an unknown resource (404), whoever asks
-        ra.authenticate(clientCertificate(ctx.request()))
-                .compose(caller -> ra.csrAttributes(caller, label))
-                .onSuccess(der -> sendBase64(ctx, EstWire.CSRATTRS, EstWire.encodeBase64(der)))
+        core.profiles().policy(label); // an unknown label is an unknown resource (404), whoever asks
+        core.authenticator().authenticate(TlsMaterial.clientCertificate(ctx.request()))
+                .compose(caller -> core.challenges().csrAttributes(caller, label))
+                .onSuccess(attributes -> sendBase64(ctx, EstWire.CSRATTRS, EstWire.encodeBase64(csrattrs(attributes))))
                 .onFailure(ctx::fail);
+    }
+
+    private static byte[] csrattrs(CsrAttributes attributes) {
+        return EstWire.csrAttributes(attributes.challengePassword(), attributes.keys(), attributes.identity(), attributes.ekus());
     }
 
     /**
@@ -112,12 +126,12 @@ public final class EstApi {
      * for {@link #enrol}.
      */
     private void authenticate(RoutingContext ctx) {
-        ra.policy(label(ctx)); // an unknown label is an unknown resource (404), whoever asks
+        core.profiles().policy(label(ctx)); // an unknown label is an unknown resource (404), whoever asks
         // Vert.x Web 5 does not hold a body back for a handler that works asynchronously before the
         // BodyHandler: paused here, the body waits in the request's queue, and the BodyHandler
         // resumes it once it has set its own handlers (as Vert.x Web's AuthenticationHandler does).
         ctx.request().pause();
-        ra.authenticate(clientCertificate(ctx.request()))
+        core.authenticator().authenticate(TlsMaterial.clientCertificate(ctx.request()))
                 .onSuccess(caller -> {
                     if (!ctx.response().ended()) { // else the request's deadline answered already
                         ctx.put(CALLER, caller);
@@ -133,21 +147,48 @@ public final class EstApi {
         byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
         Optional<String> binding = ctx.request().isSSL()
                 ? ChannelBinding.tlsExporter(ctx.request().sslSession()) : Optional.empty();
-        ra.enrol(caller, label(ctx), body, operation, binding)
-                .onSuccess(issued -> {
-                    if (ctx.response().ended()) {
-                        return; // the request's deadline answered already
-                    }
-                    String certsOnly = EstWire.encodeBase64(EstWire.certsOnly(List.of(issued.certificate())));
-                    if (issued.privateKey().isEmpty()) {
-                        sendBase64(ctx, EstWire.PKCS7_CERTS_ONLY, certsOnly);
-                        return;
-                    }
-                    // RFC 7030 4.4.2: the private key (PKCS#8, protected by this TLS session) and the certificate.
-                    Responses.end(ctx.response(), EstWire.SERVERKEYGEN_TYPE,
-                            EstWire.serverKeyGenResponse(issued.privateKey().get().getEncoded(), certsOnly));
-                })
+        core.pipeline().enrol(new EnrolmentRequest(caller, label(ctx), operation, () -> EstWire.decodeBase64(body), binding))
+                .onSuccess(outcome -> answer(ctx, outcome))
                 .onFailure(ctx::fail);
+    }
+
+    /**
+     * The one place an enrolment's outcome becomes an EST answer: 200 with the certificate (and for
+     * serverkeygen the key), 202 for a held request (RFC 7030 4.2.3: Retry-After and no body, on
+     * which Bouncy Castle's EST client would fail), a refusal or 503 through {@link ErrorResponses#status}.
+     */
+    private void answer(RoutingContext ctx, Outcome outcome) {
+        if (ctx.response().ended()) {
+            return; // the request's deadline answered already
+        }
+        if (outcome instanceof Outcome.Issued issued) {
+            cpuWorkers.executeBlocking(() -> issuedBody(issued), false)
+                    .onSuccess(response -> {
+                        if (issued.privateKey().isEmpty()) {
+                            sendBase64(ctx, EstWire.PKCS7_CERTS_ONLY, response);
+                        } else if (!ctx.response().ended()) {
+                            Responses.end(ctx.response(), EstWire.SERVERKEYGEN_TYPE, response);
+                        }
+                    })
+                    .onFailure(ctx::fail);
+        } else if (outcome instanceof Outcome.Held held) {
+            ctx.response().setStatusCode(202)
+                    .putHeader("Retry-After", String.valueOf(Math.max(1, held.retryAfter().toSeconds())))
+                    .putHeader("Content-Length", "0")
+                    .end();
+        } else if (outcome instanceof Outcome.Refused refused) {
+            ctx.fail(refused.exception());
+        } else if (outcome instanceof Outcome.Unavailable unavailable) {
+            ctx.fail(OperationException.unavailable(unavailable.reason(), unavailable.retryAfter()));
+        }
+    }
+
+    /** The certs-only CMS of the certificate, base64; for serverkeygen (RFC 7030 4.4.2) with the private key (PKCS#8, protected by this TLS session). */
+    private String issuedBody(Outcome.Issued issued) {
+        core.steps().ran(EnrolmentSteps.Step.ENCODE_RESPONSE);
+        String certsOnly = EstWire.encodeBase64(EstWire.certsOnly(List.of(issued.certificate())));
+        return issued.privateKey().isEmpty() ? certsOnly
+                : EstWire.serverKeyGenResponse(issued.privateKey().get().getEncoded(), certsOnly);
     }
 
     private static String label(RoutingContext ctx) {
@@ -161,7 +202,7 @@ public final class EstApi {
      * the Enrolee reached this MEF at.
      */
     private void command(RoutingContext ctx) {
-        ra.authenticate(clientCertificate(ctx.request()))
+        core.authenticator().authenticate(TlsMaterial.clientCertificate(ctx.request()))
                 .onSuccess(caller -> {
                     if (!ctx.response().ended()) {
                         Responses.end(ctx.response(), "application/json",
@@ -207,38 +248,10 @@ public final class EstApi {
         String type = ctx.request().getHeader("Content-Type");
         String mediaType = type == null ? "" : type.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
         if (!mediaType.equals(expected)) {
-            ctx.fail(EstError.of(415, "Content-Type must be " + expected + (type == null ? " (none was sent)" : ", not " + type)));
+            ctx.fail(OperationException.of(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be " + expected + (type == null ? " (none was sent)" : ", not " + type)));
             return;
         }
         ctx.next();
     }
 
-    /** The verified TLS client certificate of the connection, if the client presented one. */
-    public static Optional<X509Certificate> clientCertificate(HttpServerRequest request) {
-        if (!request.isSSL()) {
-            return Optional.empty();
-        }
-        try {
-            List<Certificate> chain = request.connection().peerCertificates();
-            return chain == null || chain.isEmpty() ? Optional.empty() : Optional.of((X509Certificate) chain.get(0));
-        } catch (SSLPeerUnverifiedException e) {
-            return Optional.empty();
-        }
-    }
-
-    /** The status of each refusal on this listener: the one place where the domain's errors become HTTP answers here. */
-    static int status(ErrorCode code) {
-        return switch (code) {
-            case BAD_REQUEST, BAD_POP -> 400;
-            case NOT_AUTHENTICATED -> 401;
-            case NOT_PERMITTED -> 403;
-            case NOT_FOUND -> 404;
-            case CONFLICT -> 409;
-            case TOO_LARGE -> 413;
-            case UNSUPPORTED_MEDIA_TYPE -> 415;
-            case INVALID -> 422;
-            case RATE_LIMITED -> 429;
-            case UNAVAILABLE -> 503;
-        };
-    }
 }

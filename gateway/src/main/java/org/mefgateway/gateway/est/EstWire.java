@@ -27,6 +27,8 @@ import org.bouncycastle.cms.CMSException;
 import org.bouncycastle.cms.CMSSignedDataGenerator;
 import org.bouncycastle.util.CollectionStore;
 import org.mefgateway.gateway.ca.CertificateAuthority;
+import org.mefgateway.gateway.core.ErrorCode;
+import org.mefgateway.gateway.core.OperationException;
 import org.mefgateway.policy.Oids;
 import org.mefgateway.policy.Profile;
 import org.mefgateway.policy.SubjectAltName;
@@ -47,7 +49,7 @@ public final class EstWire {
     /**
      * Decodes a base64 body. RFC 8951 section 3: the receiver tolerates white space and ignores
      * Content-Transfer-Encoding, so CR, LF, space and tab are skipped; anything else outside the
-     * base64 alphabet is an error.
+     * base64 alphabet is an error (a bad request under the rule {@code body.base64}).
      */
     public static byte[] decodeBase64(byte[] body) {
         byte[] compact = new byte[body.length];
@@ -58,13 +60,20 @@ public final class EstWire {
             }
         }
         if (n == 0) {
-            throw EstError.of(400, "the request body is empty: expected base64 of a DER PKCS#10 request");
+            throw notBase64("the request body is empty: expected base64 of a DER PKCS#10 request");
         }
         try {
             return Base64.getDecoder().decode(java.util.Arrays.copyOf(compact, n));
         } catch (IllegalArgumentException e) {
-            throw EstError.of(400, "the request body is not base64 (RFC 8951: base64 of the DER request)");
+            throw notBase64("the request body is not base64 (RFC 8951: base64 of the DER request)");
         }
+    }
+
+    /** The rule of an enrolment whose body is not base64: refused, audited and counted as policy refusals are. */
+    static final String BODY_BASE64 = "body.base64";
+
+    private static OperationException notBase64(String reason) {
+        return new OperationException(ErrorCode.BAD_REQUEST, reason, Optional.of(BODY_BASE64), Optional.empty());
     }
 
     /**

@@ -2,6 +2,7 @@ package org.mefgateway.gateway.publication;
 
 import org.mefgateway.gateway.ErrorResponses;
 import org.mefgateway.gateway.core.ErrorCode;
+import org.mefgateway.gateway.core.OperationException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
@@ -21,7 +22,6 @@ import org.mefgateway.gateway.GatewayConfig;
 import org.mefgateway.gateway.Responses;
 import org.mefgateway.gateway.Routes;
 import org.mefgateway.gateway.ca.OcspResponder;
-import org.mefgateway.gateway.est.EstError;
 import org.mefgateway.gateway.store.Store;
 import org.mefgateway.hsm.CaKeyConfig;
 import org.mefgateway.hsm.HsmBusyException;
@@ -65,20 +65,20 @@ public final class PublicationApi {
                 .handler(BodyHandler.create(false).setBodyLimit(MAX_OCSP_REQUEST_BYTES))
                 .handler(this::ocspPost);
         routes.get(GatewayConfig.Publication.OCSP_PATH + "/*").handler(this::ocspGet);
-        ErrorResponses.install(router, routes, PublicationApi::status);
+        ErrorResponses.install(router, routes);
         return router;
     }
 
     private void crl(RoutingContext ctx) {
         Optional<String> key = caKeys.stream().filter(k -> ctx.request().path().equals(crlPath(k))).findFirst();
         if (key.isEmpty()) {
-            ctx.fail(EstError.of(404, "no such CRL: " + ctx.request().path() + " (CRLs: "
+            ctx.fail(OperationException.of(ErrorCode.NOT_FOUND, "no such CRL: " + ctx.request().path() + " (CRLs: "
                     + String.join(", ", caKeys.stream().map(PublicationApi::crlPath).toList()) + ")"));
             return;
         }
         workers.executeBlocking(() -> store.latestCrl(key.get()), false).onSuccess(crl -> {
             if (crl.isEmpty()) {
-                ctx.fail(EstError.unavailable("no CRL has been signed yet; retry shortly", java.time.Duration.ofSeconds(10)));
+                ctx.fail(OperationException.unavailable("no CRL has been signed yet; retry shortly", java.time.Duration.ofSeconds(10)));
                 return;
             }
             Responses.end(ctx.response().putHeader("Last-Modified", Responses.httpDate(crl.get().thisUpdate())),
@@ -89,7 +89,8 @@ public final class PublicationApi {
     private void ocspPost(RoutingContext ctx) {
         String type = ctx.request().getHeader("Content-Type");
         if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("application/ocsp-request")) {
-            ctx.fail(EstError.of(415, "an OCSP request is sent as Content-Type application/ocsp-request (RFC 6960 A.1)"));
+            ctx.fail(OperationException.of(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                    "an OCSP request is sent as Content-Type application/ocsp-request (RFC 6960 A.1)"));
             return;
         }
         answer(ctx, ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes());
@@ -100,7 +101,7 @@ public final class PublicationApi {
         String path = ctx.request().path();
         if (path.length() <= GatewayConfig.Publication.OCSP_PATH.length() + 1) {
             // Vert.x routes /ocsp/* for /ocsp too: a GET without the request it should carry.
-            ctx.fail(EstError.of(400, "GET /ocsp/ carries the URL-encoded base64 of a DER OCSP request (RFC 6960 A.1); "
+            ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, "GET /ocsp/ carries the URL-encoded base64 of a DER OCSP request (RFC 6960 A.1); "
                     + "or POST it to /ocsp"));
             return;
         }
@@ -109,11 +110,12 @@ public final class PublicationApi {
         try {
             der = Base64.getDecoder().decode(percentDecode(encoded));
         } catch (IllegalArgumentException e) {
-            ctx.fail(EstError.of(400, "the path after /ocsp/ must be the URL-encoded base64 of a DER OCSP request (RFC 6960 A.1)"));
+            ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST,
+                    "the path after /ocsp/ must be the URL-encoded base64 of a DER OCSP request (RFC 6960 A.1)"));
             return;
         }
         if (der.length > MAX_OCSP_REQUEST_BYTES) {
-            ctx.fail(EstError.of(413, "the OCSP request is too large"));
+            ctx.fail(OperationException.of(ErrorCode.TOO_LARGE, "the OCSP request is too large"));
             return;
         }
         answer(ctx, der);
@@ -146,7 +148,7 @@ public final class PublicationApi {
             cause = cause.getCause();
         }
         if (cause instanceof HsmException) {
-            return EstError.unavailable("the OCSP responder cannot sign an answer for this certificate now and holds none that is "
+            return OperationException.unavailable("the OCSP responder cannot sign an answer for this certificate now and holds none that is "
                     + "still valid; retry later", Duration.ofSeconds(cause instanceof HsmBusyException ? 1 : 10));
         }
         return cause;
@@ -171,21 +173,5 @@ public final class PublicationApi {
             }
         }
         return out.toString(java.nio.charset.StandardCharsets.US_ASCII);
-    }
-
-    /** The status of each refusal on this listener: the one place where the domain's errors become HTTP answers here. */
-    static int status(ErrorCode code) {
-        return switch (code) {
-            case BAD_REQUEST, BAD_POP -> 400;
-            case NOT_AUTHENTICATED -> 401;
-            case NOT_PERMITTED -> 403;
-            case NOT_FOUND -> 404;
-            case CONFLICT -> 409;
-            case TOO_LARGE -> 413;
-            case UNSUPPORTED_MEDIA_TYPE -> 415;
-            case INVALID -> 422;
-            case RATE_LIMITED -> 429;
-            case UNAVAILABLE -> 503;
-        };
     }
 }

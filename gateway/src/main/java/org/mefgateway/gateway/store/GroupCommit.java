@@ -134,7 +134,7 @@ final class GroupCommit implements AutoCloseable {
             } catch (DuplicateInBatch e) {
                 careful = true;  // find out which write it was; the others still commit
             } catch (ChainHeadMoved | SQLException e) {
-                boolean retryable = e instanceof ChainHeadMoved || Store.isSerializationFailure(e);
+                boolean retryable = e instanceof ChainHeadMoved || Jdbc.isSerializationFailure(e);
                 if (!retryable || attempt >= ATTEMPTS) {
                     failAll(batch, e);
                     return;
@@ -161,7 +161,7 @@ final class GroupCommit implements AutoCloseable {
             T result = p.work().apply(tx);
             return () -> p.done().complete(result);
         } catch (SQLException e) {
-            if (!Store.isIntegrityViolation(e)) {
+            if (!Jdbc.isIntegrityViolation(e)) {
                 throw e;
             }
             // Only this write broke a uniqueness rule: undo it alone, the others still commit.
@@ -342,7 +342,7 @@ final class GroupCommit implements AutoCloseable {
 
         /** Batch failures may carry the constraint violation as the next exception (PostgreSQL's BatchUpdateException). */
         private static boolean integrityViolation(SQLException ex) {
-            return Store.isIntegrityViolation(ex) || (ex.getNextException() != null && Store.isIntegrityViolation(ex.getNextException()));
+            return Jdbc.isIntegrityViolation(ex) || (ex.getNextException() != null && Jdbc.isIntegrityViolation(ex.getNextException()));
         }
 
         @Override

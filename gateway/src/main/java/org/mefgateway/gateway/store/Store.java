@@ -11,8 +11,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -26,28 +24,32 @@ import org.mefgateway.policy.CertSubjectType;
 import org.mefgateway.policy.IssuedChallenge;
 import org.mefgateway.policy.RegisteredEnrolee;
 
+import static org.mefgateway.gateway.store.Jdbc.instant;
+
 /**
  * The MEF's durable state behind one JDBC code path, on H2 (embedded default) or PostgreSQL
  * (several nodes): the Enrolee registry, challenges, the issued-certificate ledger with its
  * revocations, CRLs and the hash-chained audit log. Schema changes are Flyway migrations.
  *
- * <p>Methods returning a value block: callers run them on the store's worker pool, never on an
- * event loop. Ledger and audit writes return a {@link CompletionStage} instead: they go through
- * {@link GroupCommit}, which commits many of them in one durable transaction.
+ * <p>Methods returning a value block (their statements go through {@link Jdbc}): callers run them
+ * on the store's worker pool, never on an event loop. Ledger and audit writes, and the operator's
+ * changes to the registry, return a {@link CompletionStage} instead: they go through
+ * {@link GroupCommit}, which commits many of them in one durable transaction, each change with its
+ * audit event.
  *
  * <p>The SQL is kept to what PostgreSQL-compatible distributed engines (CockroachDB, YugabyteDB)
  * accept: no sequences, no advisory locks, uniqueness by constraints, and transactions retried on
  * serialization failures (SQLSTATE 40001).
  */
 public final class Store implements AutoCloseable {
-    private static final int TRANSACTION_ATTEMPTS = 5;
-
     private final HikariDataSource dataSource;
+    private final Jdbc jdbc;
     private final Dialect dialect;
     private final GroupCommit groupCommit;
 
     private Store(HikariDataSource dataSource, Dialect dialect, MeterRegistry meters) {
         this.dataSource = dataSource;
+        this.jdbc = new Jdbc(dataSource);
         this.dialect = dialect;
         this.groupCommit = new GroupCommit(dataSource, dialect, meters);
     }
@@ -122,26 +124,24 @@ public final class Store implements AutoCloseable {
      * own DER. Rows that name no key of ours stay without one: no CRL or OCSP answer covers them.
      */
     private void recordMissingIssuerKeys() {
-        transaction("record the CA key of earlier certificates", c -> {
+        jdbc.inTransaction("record the CA key of earlier certificates", c -> {
             List<String[]> found = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT serial, der FROM issued_certificate WHERE issuer_key_id IS NULL");
-                 ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    String serial = rs.getString(1);
-                    IssuerKeyId.ofCertificate(rs.getBytes(2)).ifPresent(id -> found.add(new String[] {serial, id}));
-                }
+            for (IssuerKeyless row : Jdbc.query(c, "SELECT serial, der FROM issued_certificate WHERE issuer_key_id IS NULL",
+                    rs -> new IssuerKeyless(rs.getString(1), rs.getBytes(2)))) {
+                IssuerKeyId.ofCertificate(row.der()).ifPresent(id -> found.add(new String[] {row.serial(), id}));
             }
             try (PreparedStatement ps = c.prepareStatement("UPDATE issued_certificate SET issuer_key_id = ? WHERE serial = ?")) {
                 for (String[] row : found) {
-                    ps.setString(1, row[1]);
-                    ps.setString(2, row[0]);
+                    Jdbc.bind(ps, row[1], row[0]);
                     ps.addBatch();
                 }
                 ps.executeBatch();
             }
-            c.commit();
             return null;
         });
+    }
+
+    private record IssuerKeyless(String serial, byte[] der) {
     }
 
     /** A URL as it may be logged: without query parameters, which may carry credentials. */
@@ -152,34 +152,35 @@ public final class Store implements AutoCloseable {
 
     // --- Enrolee registry ---------------------------------------------------------------------
 
-    public void registerEnrolee(StoredEnrolee e) {
-        String sql = "INSERT INTO enrolee (id, bootstrap_fingerprint, cert_subject_type, cert_subject_id, suids, command, registered_at, "
+    /** How a registration ended. */
+    public enum Registration { REGISTERED, ID_TAKEN, FINGERPRINT_TAKEN }
+
+    /**
+     * Registers an Enrolee, with the operator's audit event, in one durable transaction: neither
+     * is kept without the other. An id or bootstrap certificate already registered is refused
+     * (nothing written); one registered by a concurrent writer meanwhile completes the stage with
+     * {@link DuplicateException}.
+     */
+    public CompletionStage<Registration> registerEnrolee(StoredEnrolee e, AuditEvent.Draft audit) {
+        String insert = "INSERT INTO enrolee (id, bootstrap_fingerprint, cert_subject_type, cert_subject_id, suids, command, registered_at, "
                 + "profiles, instructed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            if (exists(c, "SELECT 1 FROM enrolee WHERE id = ?", e.enrolee().id())) {
-                throw new DuplicateException("an Enrolee with id '" + e.enrolee().id() + "' is already registered");
+        return groupCommit.submit("register Enrolee " + e.enrolee().id(), tx -> {
+            if (Jdbc.exists(tx.connection(), "SELECT 1 FROM enrolee WHERE id = ?", e.enrolee().id())) {
+                return Registration.ID_TAKEN;
             }
-            if (exists(c, "SELECT 1 FROM enrolee WHERE bootstrap_fingerprint = ?", e.bootstrapFingerprint())) {
-                throw new DuplicateException("this bootstrap certificate is already registered for another Enrolee");
+            if (Jdbc.exists(tx.connection(), "SELECT 1 FROM enrolee WHERE bootstrap_fingerprint = ?", e.bootstrapFingerprint())) {
+                return Registration.FINGERPRINT_TAKEN;
             }
-            ps.setString(1, e.enrolee().id());
-            ps.setString(2, e.bootstrapFingerprint());
-            ps.setInt(3, e.enrolee().type().code());
-            ps.setString(4, e.enrolee().certSubjectId());
-            ps.setString(5, new TreeSet<>(e.enrolee().suids()).stream().map(String::valueOf).collect(Collectors.joining(",")));
-            ps.setString(6, e.command().name());
-            ps.setObject(7, timestamp(e.registeredAt()));
-            ps.setString(8, String.join(",", e.profiles()));
-            ps.setObject(9, timestamp(e.instructedAt()));
-            ps.executeUpdate();
-        } catch (SQLException ex) {
-            throw failure("register Enrolee " + e.enrolee().id(), ex);
-        }
+            tx.insert(insert, ps -> Jdbc.bind(ps, e.enrolee().id(), e.bootstrapFingerprint(), e.enrolee().type().code(),
+                    e.enrolee().certSubjectId(), new TreeSet<>(e.enrolee().suids()).stream().map(String::valueOf).collect(Collectors.joining(",")),
+                    e.command(), e.registeredAt(), String.join(",", e.profiles()), e.instructedAt()));
+            tx.append(audit);
+            return Registration.REGISTERED;
+        });
     }
 
     public Optional<StoredEnrolee> enroleeByFingerprint(String fingerprint) {
-        List<StoredEnrolee> found = enrolees("WHERE bootstrap_fingerprint = ?", fingerprint);
-        return found.stream().findFirst();
+        return enrolees("WHERE bootstrap_fingerprint = ?", fingerprint).stream().findFirst();
     }
 
     public List<StoredEnrolee> enrolees() {
@@ -193,99 +194,65 @@ public final class Store implements AutoCloseable {
     /**
      * The operator instructs the Enrolee (again): its command becomes CERT_PROV, so its bootstrap
      * certificate may obtain one more certificate; with {@code profiles}, those become the ones it
-     * may use (the first is the one the command names). False when there is no such Enrolee.
+     * may use (the first is the one the command names). The change and the operator's audit event
+     * commit together, durably. False when there is no such Enrolee (nothing is audited then).
      */
-    public boolean instruct(String enroleeId, Optional<List<String>> profiles, Instant now) {
+    public CompletionStage<Boolean> instruct(String enroleeId, Optional<List<String>> profiles, Instant now, AuditEvent.Draft audit) {
         String sql = "UPDATE enrolee SET command = ?, command_result = NULL, instructed_at = ?"
                 + (profiles.isPresent() ? ", profiles = ?" : "") + " WHERE id = ?";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            int i = 1;
-            ps.setString(i++, StoredEnrolee.Command.CERT_PROV.name());
-            ps.setObject(i++, timestamp(now));
-            if (profiles.isPresent()) {
-                ps.setString(i++, String.join(",", profiles.get()));
-            }
-            ps.setString(i, enroleeId);
-            return ps.executeUpdate() == 1;
-        } catch (SQLException ex) {
-            throw failure("instruct Enrolee " + enroleeId, ex);
-        }
+        List<Object> params = new ArrayList<>(List.of(StoredEnrolee.Command.CERT_PROV, now));
+        profiles.ifPresent(p -> params.add(String.join(",", p)));
+        params.add(enroleeId);
+        return groupCommit.submit("instruct Enrolee " + enroleeId,
+                tx -> audited(tx, Jdbc.update(tx.connection(), sql, params.toArray()) == 1, audit));
     }
 
-    /** Removes the registration (its challenges and pending requests go with it; issued certificates stay in the ledger). */
-    public boolean removeEnrolee(String enroleeId) {
-        return update("DELETE FROM enrolee WHERE id = ?", enroleeId) == 1;
+    /**
+     * Removes the registration (its challenges and pending requests go with it; issued
+     * certificates stay in the ledger), with the operator's audit event, in one durable
+     * transaction. False when there is no such Enrolee (nothing is audited then).
+     */
+    public CompletionStage<Boolean> removeEnrolee(String enroleeId, AuditEvent.Draft audit) {
+        return groupCommit.submit("remove Enrolee " + enroleeId,
+                tx -> audited(tx, Jdbc.update(tx.connection(), "DELETE FROM enrolee WHERE id = ?", enroleeId) == 1, audit));
+    }
+
+    /** Appends {@code audit} to the transaction when the change it describes happened. */
+    private static boolean audited(GroupCommit.Tx tx, boolean changed, AuditEvent.Draft audit) throws SQLException {
+        if (changed) {
+            tx.append(audit);
+        }
+        return changed;
     }
 
     /** Records how the Enrolee's last CERT_PROV attempt ended. */
     public void recordCommandResult(String enroleeId, StoredEnrolee.CommandResult result) {
-        update("UPDATE enrolee SET command_result = ? WHERE id = ?", result.name(), enroleeId);
+        jdbc.update("record the command result of " + enroleeId, "UPDATE enrolee SET command_result = ? WHERE id = ?", result, enroleeId);
     }
 
-    private int update(String sql, String... params) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            for (int i = 0; i < params.length; i++) {
-                ps.setString(i + 1, params[i]);
-            }
-            return ps.executeUpdate();
-        } catch (SQLException ex) {
-            throw failure("update: " + sql.split(" ")[0].toLowerCase(java.util.Locale.ROOT), ex);
-        }
-    }
-
-    private List<StoredEnrolee> enrolees(String where, String... params) {
+    private List<StoredEnrolee> enrolees(String where, Object... params) {
         String sql = "SELECT id, bootstrap_fingerprint, cert_subject_type, cert_subject_id, suids, command, registered_at, "
                 + "command_result, profiles, instructed_at FROM enrolee " + where;
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            for (int i = 0; i < params.length; i++) {
-                ps.setString(i + 1, params[i]);
-            }
-            List<StoredEnrolee> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    Set<Integer> suids = rs.getString(5).isEmpty() ? Set.of()
-                            : Arrays.stream(rs.getString(5).split(",")).map(Integer::valueOf).collect(Collectors.toSet());
-                    RegisteredEnrolee enrolee = new RegisteredEnrolee(rs.getString(1),
-                            CertSubjectType.fromCode(rs.getInt(3)), rs.getString(4), suids);
-                    out.add(new StoredEnrolee(enrolee, rs.getString(2), StoredEnrolee.Command.valueOf(rs.getString(6)),
-                            instant(rs, 7), Optional.ofNullable(rs.getString(8)).map(StoredEnrolee.CommandResult::valueOf),
-                            List.of(rs.getString(9).split(",")), instant(rs, 10)));
-                }
-            }
-            return out;
-        } catch (SQLException ex) {
-            throw failure("read Enrolees", ex);
-        }
+        return jdbc.query("read Enrolees", sql, rs -> {
+            Set<Integer> suids = rs.getString(5).isEmpty() ? Set.of()
+                    : Arrays.stream(rs.getString(5).split(",")).map(Integer::valueOf).collect(Collectors.toSet());
+            RegisteredEnrolee enrolee = new RegisteredEnrolee(rs.getString(1), CertSubjectType.fromCode(rs.getInt(3)), rs.getString(4), suids);
+            return new StoredEnrolee(enrolee, rs.getString(2), StoredEnrolee.Command.valueOf(rs.getString(6)), instant(rs, 7),
+                    Optional.ofNullable(rs.getString(8)).map(StoredEnrolee.CommandResult::valueOf), List.of(rs.getString(9).split(",")),
+                    instant(rs, 10));
+        }, params);
     }
 
     // --- Challenges --------------------------------------------------------------------------
 
     public void saveChallenge(String hash, String enroleeId, Instant issuedAt, Instant expiresAt) {
-        String sql = "INSERT INTO challenge (hash, enrolee_id, issued_at, expires_at) VALUES (?, ?, ?, ?)";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, hash);
-            ps.setString(2, enroleeId);
-            ps.setObject(3, timestamp(issuedAt));
-            ps.setObject(4, timestamp(expiresAt));
-            ps.executeUpdate();
-        } catch (SQLException ex) {
-            throw failure("save a challenge", ex);
-        }
+        jdbc.update("save a challenge", "INSERT INTO challenge (hash, enrolee_id, issued_at, expires_at) VALUES (?, ?, ?, ?)",
+                hash, enroleeId, issuedAt, expiresAt);
     }
 
     public Optional<IssuedChallenge> challenge(String hash) {
-        String sql = "SELECT enrolee_id, expires_at, used_at FROM challenge WHERE hash = ?";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, hash);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return Optional.empty();
-                }
-                return Optional.of(new IssuedChallenge(rs.getString(1), instant(rs, 2), rs.getObject(3) != null));
-            }
-        } catch (SQLException ex) {
-            throw failure("read a challenge", ex);
-        }
+        return jdbc.first("read a challenge", "SELECT enrolee_id, expires_at, used_at FROM challenge WHERE hash = ?",
+                rs -> new IssuedChallenge(rs.getString(1), instant(rs, 2), rs.getObject(3) != null), hash);
     }
 
     /** What {@link #beginIssuance} found. */
@@ -313,68 +280,50 @@ public final class Store implements AutoCloseable {
      * (ISSUANCE_LIMIT for the others, nothing claimed); see {@link IssuanceReservation}.
      */
     public Claim beginIssuance(String challengeHash, String enroleeId, boolean claimCommand, Instant now,
-                               Optional<PendingRequest> hold, int maxPending, Optional<IssuanceReservation> reservation) {
-        String useChallenge = "UPDATE challenge SET used_at = ? WHERE hash = ? AND enrolee_id = ? AND used_at IS NULL AND expires_at > ?";
-        String takeCommand = "UPDATE enrolee SET command = ? WHERE id = ? AND command = ?";
-        return transaction("claim an issuance for " + enroleeId, c -> {
+                               Optional<HeldRequest> hold, int maxPending, Optional<IssuanceReservation> reservation) {
+        return jdbc.inTransaction("claim an issuance for " + enroleeId, c -> {
             if (hold.isPresent() || reservation.isPresent()) {
                 lockEnrolee(c, enroleeId);
             }
-            if (hold.isPresent() && pendingCount(c, enroleeId) >= maxPending) {
+            Claim claim = claim(c, challengeHash, enroleeId, claimCommand, now, hold, maxPending, reservation);
+            if (claim != Claim.CLAIMED) {
                 c.rollback();
-                return Claim.PENDING_LIMIT;
             }
-            try (PreparedStatement challenge = c.prepareStatement(useChallenge); PreparedStatement command = c.prepareStatement(takeCommand)) {
-                if (challengeHash != null) {
-                    challenge.setObject(1, timestamp(now));
-                    challenge.setString(2, challengeHash);
-                    challenge.setString(3, enroleeId);
-                    challenge.setObject(4, timestamp(now));
-                    if (challenge.executeUpdate() != 1) {
-                        c.rollback();
-                        return Claim.CHALLENGE_NOT_USABLE;
-                    }
-                }
-                if (claimCommand) {
-                    command.setString(1, StoredEnrolee.Command.NO_MORE_COMMANDS.name());
-                    command.setString(2, enroleeId);
-                    command.setString(3, StoredEnrolee.Command.CERT_PROV.name());
-                    if (command.executeUpdate() != 1) {
-                        c.rollback();
-                        return Claim.NO_PENDING_COMMAND;
-                    }
-                }
-                if (reservation.isPresent() && !reserve(c, enroleeId, reservation.get(), now)) {
-                    c.rollback();
-                    return Claim.ISSUANCE_LIMIT;
-                }
-                if (hold.isPresent()) {
-                    insertHeld(c, hold.get());
-                }
-                c.commit();
-                return Claim.CLAIMED;
-            }
+            return claim;
         });
+    }
+
+    private static Claim claim(Connection c, String challengeHash, String enroleeId, boolean claimCommand, Instant now,
+                               Optional<HeldRequest> hold, int maxPending, Optional<IssuanceReservation> reservation) throws SQLException {
+        if (hold.isPresent() && pendingCount(c, enroleeId) >= maxPending) {
+            return Claim.PENDING_LIMIT;
+        }
+        if (challengeHash != null && Jdbc.update(c, "UPDATE challenge SET used_at = ? WHERE hash = ? AND enrolee_id = ? AND used_at IS NULL "
+                + "AND expires_at > ?", now, challengeHash, enroleeId, now) != 1) {
+            return Claim.CHALLENGE_NOT_USABLE;
+        }
+        if (claimCommand && Jdbc.update(c, "UPDATE enrolee SET command = ? WHERE id = ? AND command = ?",
+                StoredEnrolee.Command.NO_MORE_COMMANDS, enroleeId, StoredEnrolee.Command.CERT_PROV) != 1) {
+            return Claim.NO_PENDING_COMMAND;
+        }
+        if (reservation.isPresent() && !reserve(c, enroleeId, reservation.get(), now)) {
+            return Claim.ISSUANCE_LIMIT;
+        }
+        if (hold.isPresent()) {
+            insertHeld(c, hold.get());
+        }
+        return Claim.CLAIMED;
     }
 
     /** Locks the Enrolee's row until the transaction ends: its claims that count something are decided one at a time. */
     private static void lockEnrolee(Connection c, String enroleeId) throws SQLException {
-        try (PreparedStatement lock = c.prepareStatement("SELECT id FROM enrolee WHERE id = ? FOR UPDATE")) {
-            lock.setString(1, enroleeId);
-            lock.executeQuery().close();
-        }
+        Jdbc.query(c, "SELECT id FROM enrolee WHERE id = ? FOR UPDATE", rs -> rs.getString(1), enroleeId);
     }
 
     /** PENDING requests of the Enrolee (its row locked). */
     private static int pendingCount(Connection c, String enroleeId) throws SQLException {
-        try (PreparedStatement count = c.prepareStatement("SELECT COUNT(*) FROM pending_request WHERE enrolee_id = ? AND status = ?")) {
-            count.setString(1, enroleeId);
-            count.setString(2, PendingRequest.Status.PENDING.name());
-            try (ResultSet rs = count.executeQuery()) {
-                rs.next();
-                return rs.getInt(1);
-            }
-        }
+        return Jdbc.first(c, "SELECT COUNT(*) FROM pending_request WHERE enrolee_id = ? AND status = ?", rs -> rs.getInt(1),
+                enroleeId, HeldRequest.Status.PENDING).orElseThrow();
     }
 
     /**
@@ -383,34 +332,16 @@ public final class Store implements AutoCloseable {
      * the window (left by a process that died) no longer count and are dropped here.
      */
     private static boolean reserve(Connection c, String enroleeId, IssuanceReservation r, Instant now) throws SQLException {
-        try (PreparedStatement stale = c.prepareStatement("DELETE FROM issuance_reservation WHERE enrolee_id = ? AND reserved_at <= ?")) {
-            stale.setString(1, enroleeId);
-            stale.setObject(2, timestamp(r.windowStart()));
-            stale.executeUpdate();
-        }
+        Jdbc.update(c, "DELETE FROM issuance_reservation WHERE enrolee_id = ? AND reserved_at <= ?", enroleeId, r.windowStart());
         // One statement, so one snapshot: a certificate whose record commits meanwhile (deleting
         // its place in the same transaction) is seen either as the place or as the certificate,
         // never as neither, which two statements could.
         String count = "SELECT (SELECT COUNT(*) FROM issued_certificate WHERE enrolee_id = ? AND issued_at > ?)"
                 + " + (SELECT COUNT(*) FROM issuance_reservation WHERE enrolee_id = ? AND reserved_at > ?)";
-        try (PreparedStatement ps = c.prepareStatement(count)) {
-            ps.setString(1, enroleeId);
-            ps.setObject(2, timestamp(r.windowStart()));
-            ps.setString(3, enroleeId);
-            ps.setObject(4, timestamp(r.windowStart()));
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                if (rs.getLong(1) >= r.limit()) {
-                    return false;
-                }
-            }
+        if (Jdbc.first(c, count, rs -> rs.getLong(1), enroleeId, r.windowStart(), enroleeId, r.windowStart()).orElseThrow() >= r.limit()) {
+            return false;
         }
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO issuance_reservation (id, enrolee_id, reserved_at) VALUES (?, ?, ?)")) {
-            ps.setString(1, r.id());
-            ps.setString(2, enroleeId);
-            ps.setObject(3, timestamp(now));
-            ps.executeUpdate();
-        }
+        Jdbc.update(c, "INSERT INTO issuance_reservation (id, enrolee_id, reserved_at) VALUES (?, ?, ?)", r.id(), enroleeId, now);
         return true;
     }
 
@@ -431,42 +362,24 @@ public final class Store implements AutoCloseable {
     /** The same, and the claim's place under the issuance limit ({@link IssuanceReservation#id()}) is freed. */
     public void abandonIssuance(String challengeHash, String enroleeId, boolean restoreCommand, Instant claimedAt,
                                 Optional<String> reservation) {
-        String restore = "UPDATE enrolee SET command = ? WHERE id = ? AND NOT EXISTS "
-                + "(SELECT 1 FROM issued_certificate WHERE enrolee_id = ? AND issued_at >= ?)";
-        transaction("release the issuance claim of " + enroleeId, c -> {
-            try (PreparedStatement challenge = c.prepareStatement(
-                    "UPDATE challenge SET used_at = NULL WHERE hash = ? AND enrolee_id = ? AND used_at = ?");
-                 PreparedStatement command = c.prepareStatement(restore)) {
-                if (challengeHash != null) {
-                    challenge.setString(1, challengeHash);
-                    challenge.setString(2, enroleeId);
-                    challenge.setObject(3, timestamp(claimedAt));
-                    challenge.executeUpdate();
-                }
-                if (restoreCommand) {
-                    command.setString(1, StoredEnrolee.Command.CERT_PROV.name());
-                    command.setString(2, enroleeId);
-                    command.setString(3, enroleeId);
-                    command.setObject(4, timestamp(claimedAt));
-                    command.executeUpdate();
-                }
-                if (reservation.isPresent()) {
-                    free(c, reservation.get());
-                }
-                c.commit();
-                return null;
+        jdbc.inTransaction("release the issuance claim of " + enroleeId, c -> {
+            if (challengeHash != null) {
+                Jdbc.update(c, "UPDATE challenge SET used_at = NULL WHERE hash = ? AND enrolee_id = ? AND used_at = ?",
+                        challengeHash, enroleeId, claimedAt);
             }
+            if (restoreCommand) {
+                Jdbc.update(c, "UPDATE enrolee SET command = ? WHERE id = ? AND NOT EXISTS "
+                        + "(SELECT 1 FROM issued_certificate WHERE enrolee_id = ? AND issued_at >= ?)",
+                        StoredEnrolee.Command.CERT_PROV, enroleeId, enroleeId, claimedAt);
+            }
+            if (reservation.isPresent()) {
+                Jdbc.update(c, FREE_RESERVATION, reservation.get());
+            }
+            return null;
         });
     }
 
     private static final String FREE_RESERVATION = "DELETE FROM issuance_reservation WHERE id = ?";
-
-    private static void free(Connection c, String reservation) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(FREE_RESERVATION)) {
-            ps.setString(1, reservation);
-            ps.executeUpdate();
-        }
-    }
 
     // --- Issued-certificate ledger -----------------------------------------------------------
 
@@ -493,22 +406,11 @@ public final class Store implements AutoCloseable {
                 + "request_key, issuer_key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         String issuerKeyId = IssuerKeyId.ofCertificate(cert.der()).orElse(null);
         return groupCommit.submit("record certificate " + cert.serialHex(), tx -> {
-            tx.insert(insert, ps -> {
-                ps.setString(1, cert.serialHex());
-                ps.setString(2, cert.enroleeId());
-                ps.setString(3, cert.profile());
-                ps.setString(4, cert.subject());
-                ps.setString(5, cert.subjectAltNames());
-                ps.setObject(6, timestamp(cert.notBefore()));
-                ps.setObject(7, timestamp(cert.notAfter()));
-                ps.setString(8, cert.status());
-                ps.setObject(9, timestamp(cert.issuedAt()));
-                ps.setBytes(10, cert.der());
-                ps.setString(11, cert.requestKey().orElse(null));
-                ps.setString(12, issuerKeyId);
-            });
+            tx.insert(insert, ps -> Jdbc.bind(ps, cert.serialHex(), cert.enroleeId(), cert.profile(), cert.subject(),
+                    cert.subjectAltNames(), cert.notBefore(), cert.notAfter(), cert.status(), cert.issuedAt(), cert.der(),
+                    cert.requestKey().orElse(null), issuerKeyId));
             if (reservation.isPresent()) {
-                tx.insert(FREE_RESERVATION, ps -> ps.setString(1, reservation.get()));
+                tx.insert(FREE_RESERVATION, ps -> Jdbc.bind(ps, reservation.get()));
             }
             tx.append(new AuditEvent.Draft(cert.issuedAt(), "certificate.issued", "enrolee:" + cert.enroleeId(),
                     "serial:" + cert.serialHex(), "profile=" + cert.profile() + " subject=" + cert.subject()
@@ -533,18 +435,14 @@ public final class Store implements AutoCloseable {
      * revocation is final: revoking again keeps the first date and reason.
      */
     public CompletionStage<RevocationOutcome> revoke(String serialHex, RevocationReason reason, Instant at, String actor) {
-        String update = "UPDATE issued_certificate SET status = 'REVOKED', revoked_at = ?, revocation_reason = ? WHERE serial = ? AND status = 'ISSUED'";
+        String update = "UPDATE issued_certificate SET status = ?, revoked_at = ?, revocation_reason = ? WHERE serial = ? AND status = ?";
         return groupCommit.submit("revoke certificate " + serialHex, tx -> {
-            try (PreparedStatement ps = tx.connection().prepareStatement(update)) {
-                ps.setObject(1, timestamp(at));
-                ps.setInt(2, reason.code());
-                ps.setString(3, serialHex);
-                if (ps.executeUpdate() == 1) {
-                    tx.append(new AuditEvent.Draft(at, "certificate.revoked", actor, "serial:" + serialHex, "reason=" + reason.rfcName()));
-                    return RevocationOutcome.REVOKED;
-                }
+            if (Jdbc.update(tx.connection(), update, IssuedCertificate.Status.REVOKED, at, reason.code(), serialHex,
+                    IssuedCertificate.Status.ISSUED) == 1) {
+                tx.append(new AuditEvent.Draft(at, "certificate.revoked", actor, "serial:" + serialHex, "reason=" + reason.rfcName()));
+                return RevocationOutcome.REVOKED;
             }
-            return exists(tx.connection(), "SELECT 1 FROM issued_certificate WHERE serial = ?", serialHex)
+            return Jdbc.exists(tx.connection(), "SELECT 1 FROM issued_certificate WHERE serial = ?", serialHex)
                     ? RevocationOutcome.ALREADY_REVOKED : RevocationOutcome.UNKNOWN_SERIAL;
         });
     }
@@ -555,21 +453,8 @@ public final class Store implements AutoCloseable {
      * with the serial of the certificate the client presents; OCSP answers from it.
      */
     public CertificateStatus certificateStatus(String serialHex) {
-        String sql = "SELECT status, revoked_at, revocation_reason FROM issued_certificate WHERE serial = ?";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, serialHex);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return new CertificateStatus.Unknown();
-                }
-                if ("REVOKED".equals(rs.getString(1))) {
-                    return new CertificateStatus.Revoked(new Revocation(serialHex, RevocationReason.fromCode(rs.getInt(3)), instant(rs, 2)));
-                }
-                return new CertificateStatus.Good();
-            }
-        } catch (SQLException ex) {
-            throw failure("read the status of certificate " + serialHex, ex);
-        }
+        return certificateStatus(serialHex, "SELECT status, revoked_at, revocation_reason FROM issued_certificate WHERE serial = ?",
+                serialHex);
     }
 
     /**
@@ -577,22 +462,20 @@ public final class Store implements AutoCloseable {
      * ({@link IssuerKeyId}): a serial another of our keys issued is Unknown here. OCSP answers from it.
      */
     public CertificateStatus certificateStatus(String serialHex, String issuerKeyId) {
-        String sql = "SELECT status, revoked_at, revocation_reason FROM issued_certificate WHERE serial = ? AND issuer_key_id = ?";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, serialHex);
-            ps.setString(2, issuerKeyId);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return new CertificateStatus.Unknown();
-                }
-                if ("REVOKED".equals(rs.getString(1))) {
-                    return new CertificateStatus.Revoked(new Revocation(serialHex, RevocationReason.fromCode(rs.getInt(3)), instant(rs, 2)));
-                }
-                return new CertificateStatus.Good();
-            }
-        } catch (SQLException ex) {
-            throw failure("read the status of certificate " + serialHex, ex);
+        return certificateStatus(serialHex, "SELECT status, revoked_at, revocation_reason FROM issued_certificate WHERE serial = ? "
+                + "AND issuer_key_id = ?", serialHex, issuerKeyId);
+    }
+
+    private CertificateStatus certificateStatus(String serialHex, String sql, Object... params) {
+        return jdbc.first("read the status of certificate " + serialHex, sql, rs -> status(serialHex, rs), params)
+                .orElseGet(CertificateStatus.Unknown::new);
+    }
+
+    private static CertificateStatus status(String serialHex, ResultSet rs) throws SQLException {
+        if (IssuedCertificate.Status.valueOf(rs.getString(1)) == IssuedCertificate.Status.REVOKED) {
+            return new CertificateStatus.Revoked(new Revocation(serialHex, RevocationReason.fromCode(rs.getInt(3)), instant(rs, 2)));
         }
+        return new CertificateStatus.Good();
     }
 
     /** True when the CA issued this serial and revoked it. */
@@ -605,34 +488,17 @@ public final class Store implements AutoCloseable {
      * {@code now}: the entries of that key's next CRL (RFC 5280 3.3).
      */
     public List<Revocation> revocationsUnexpiredAt(Instant now, String issuerKeyId) {
-        String sql = "SELECT serial, revocation_reason, revoked_at FROM issued_certificate WHERE status = 'REVOKED' AND not_after > ? "
+        String sql = "SELECT serial, revocation_reason, revoked_at FROM issued_certificate WHERE status = ? AND not_after > ? "
                 + "AND issuer_key_id = ? ORDER BY revoked_at, serial";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setObject(1, timestamp(now));
-            ps.setString(2, issuerKeyId);
-            List<Revocation> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new Revocation(rs.getString(1), RevocationReason.fromCode(rs.getInt(2)), instant(rs, 3)));
-                }
-            }
-            return out;
-        } catch (SQLException ex) {
-            throw failure("read revocations", ex);
-        }
+        return jdbc.query("read revocations", sql,
+                rs -> new Revocation(rs.getString(1), RevocationReason.fromCode(rs.getInt(2)), instant(rs, 3)),
+                IssuedCertificate.Status.REVOKED, now, issuerKeyId);
     }
 
     /** The ledger entry of this serial (lower-case hex, no leading zeros), if this CA issued it. */
     public Optional<IssuedCertificate> certificate(String serialHex) {
-        String sql = "SELECT " + CERTIFICATE_COLUMNS + " FROM issued_certificate WHERE serial = ?";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, serialHex);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(certificate(rs)) : Optional.empty();
-            }
-        } catch (SQLException ex) {
-            throw failure("read certificate " + serialHex, ex);
-        }
+        return jdbc.first("read certificate " + serialHex, "SELECT " + CERTIFICATE_COLUMNS + " FROM issued_certificate WHERE serial = ?",
+                Store::certificate, serialHex);
     }
 
     private static final String CERTIFICATE_COLUMNS =
@@ -640,8 +506,8 @@ public final class Store implements AutoCloseable {
 
     private static IssuedCertificate certificate(ResultSet rs) throws SQLException {
         return new IssuedCertificate(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                rs.getString(5), instant(rs, 6), instant(rs, 7), rs.getString(8), instant(rs, 9), rs.getBytes(10),
-                Optional.ofNullable(rs.getString(11)));
+                rs.getString(5), instant(rs, 6), instant(rs, 7), IssuedCertificate.Status.valueOf(rs.getString(8)), instant(rs, 9),
+                rs.getBytes(10), Optional.ofNullable(rs.getString(11)));
     }
 
     /**
@@ -651,50 +517,21 @@ public final class Store implements AutoCloseable {
     public Optional<IssuedCertificate> issuedFor(String enroleeId, String requestKey, Instant since) {
         String sql = "SELECT " + CERTIFICATE_COLUMNS + " FROM issued_certificate WHERE enrolee_id = ? AND request_key = ? "
                 + "AND issued_at >= ? ORDER BY issued_at DESC LIMIT 1";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, enroleeId);
-            ps.setString(2, requestKey);
-            ps.setObject(3, timestamp(since));
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(certificate(rs)) : Optional.empty();
-            }
-        } catch (SQLException ex) {
-            throw failure("read the certificates of " + enroleeId, ex);
-        }
+        return jdbc.first("read the certificates of " + enroleeId, sql, Store::certificate, enroleeId, requestKey, since);
     }
 
     /** Whether the Enrolee was issued any certificate at or after {@code since}. */
     public boolean issuedAfter(String enroleeId, Instant since) {
-        String sql = "SELECT 1 FROM issued_certificate WHERE enrolee_id = ? AND issued_at >= ? LIMIT 1";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, enroleeId);
-            ps.setObject(2, timestamp(since));
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
-        } catch (SQLException ex) {
-            throw failure("read the certificates of " + enroleeId, ex);
-        }
+        return jdbc.first("read the certificates of " + enroleeId, "SELECT 1 FROM issued_certificate WHERE enrolee_id = ? AND issued_at >= ? LIMIT 1",
+                rs -> true, enroleeId, since).isPresent();
     }
 
     // --- Requests waiting for an operator (deferred issuance) --------------------------------
 
-    private static void insertHeld(Connection c, PendingRequest r) throws SQLException {
-        String sql = "INSERT INTO pending_request (id, enrolee_id, label, reenrol, csr_hash, request_key, csr, status, created_at, "
-                + "renews_serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, r.id());
-            ps.setString(2, r.enroleeId());
-            ps.setString(3, r.label());
-            ps.setBoolean(4, r.reenrol());
-            ps.setString(5, r.csrHash());
-            ps.setString(6, r.requestKey());
-            ps.setBytes(7, r.csr());
-            ps.setString(8, r.status().name());
-            ps.setObject(9, timestamp(r.createdAt()));
-            ps.setString(10, r.renewsSerial().orElse(null));
-            ps.executeUpdate();
-        }
+    private static void insertHeld(Connection c, HeldRequest r) throws SQLException {
+        Jdbc.update(c, "INSERT INTO pending_request (id, enrolee_id, label, reenrol, csr_hash, request_key, csr, status, created_at, "
+                + "renews_serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", r.id(), r.enroleeId(), r.label(), r.reenrol(), r.csrHash(),
+                r.requestKey(), r.csr(), r.status(), r.createdAt(), r.renewsSerial().orElse(null));
     }
 
     /**
@@ -702,87 +539,53 @@ public final class Store implements AutoCloseable {
      * exactly this: by {@code requestKey}, or for requests held before that was recorded, by the
      * DER's hash.
      */
-    public Optional<PendingRequest> heldRequest(String enroleeId, String requestKey, String csrHash, Instant since) {
-        return pendingRequests("WHERE enrolee_id = ? AND (request_key = ? OR csr_hash = ?) AND created_at >= ? ORDER BY created_at DESC",
-                enroleeId, requestKey, csrHash, timestamp(since)).stream().findFirst();
+    public Optional<HeldRequest> heldRequest(String enroleeId, String requestKey, String csrHash, Instant since) {
+        return selectHeld("WHERE enrolee_id = ? AND (request_key = ? OR csr_hash = ?) AND created_at >= ? ORDER BY created_at DESC",
+                enroleeId, requestKey, csrHash, since).stream().findFirst();
     }
 
     /** The Enrolee's newest held request since {@code since}, whatever it asked for. */
-    public Optional<PendingRequest> latestHeldRequest(String enroleeId, Instant since) {
-        return pendingRequests("WHERE enrolee_id = ? AND created_at >= ? ORDER BY created_at DESC", enroleeId, timestamp(since))
-                .stream().findFirst();
+    public Optional<HeldRequest> latestHeldRequest(String enroleeId, Instant since) {
+        return selectHeld("WHERE enrolee_id = ? AND created_at >= ? ORDER BY created_at DESC", enroleeId, since).stream().findFirst();
     }
 
-    public Optional<PendingRequest> pendingRequest(String id) {
-        return pendingRequests("WHERE id = ?", id).stream().findFirst();
+    public Optional<HeldRequest> heldRequest(String id) {
+        return selectHeld("WHERE id = ?", id).stream().findFirst();
     }
 
     /** Held requests, oldest first; with {@code status}, only those. */
-    public List<PendingRequest> pendingRequests(Optional<PendingRequest.Status> status) {
-        return status.isPresent() ? pendingRequests("WHERE status = ? ORDER BY created_at", status.get().name())
-                : pendingRequests("ORDER BY created_at");
+    public List<HeldRequest> heldRequests(Optional<HeldRequest.Status> status) {
+        return status.isPresent() ? selectHeld("WHERE status = ? ORDER BY created_at", status.get()) : selectHeld("ORDER BY created_at");
     }
 
     /**
      * Decides a held request, once: only a PENDING request changes, so two operators (or two
      * nodes) approving at once decide it once. False when it was no longer pending.
      */
-    public boolean decideRequest(String id, PendingRequest.Status status, String reason, String serialHex, Instant now) {
-        String sql = "UPDATE pending_request SET status = ?, reason = ?, serial = ?, decided_at = ? WHERE id = ? AND status = ?";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, status.name());
-            ps.setString(2, reason);
-            ps.setString(3, serialHex);
-            ps.setObject(4, timestamp(now));
-            ps.setString(5, id);
-            ps.setString(6, PendingRequest.Status.PENDING.name());
-            return ps.executeUpdate() == 1;
-        } catch (SQLException ex) {
-            throw failure("decide request " + id, ex);
-        }
+    public boolean decideRequest(String id, HeldRequest.Status status, String reason, String serialHex, Instant now) {
+        return jdbc.update("decide request " + id, "UPDATE pending_request SET status = ?, reason = ?, serial = ?, decided_at = ? "
+                + "WHERE id = ? AND status = ?", status, reason, serialHex, now, id, HeldRequest.Status.PENDING) == 1;
     }
 
     /** Approval failed to sign or record: the request is pending again (only if it is still that approval's). */
     public void reopenRequest(String id, String serialHex) {
-        update("UPDATE pending_request SET status = ?, serial = NULL, decided_at = NULL WHERE id = ? AND serial = ?",
-                PendingRequest.Status.PENDING.name(), id, serialHex);
+        jdbc.update("reopen request " + id, "UPDATE pending_request SET status = ?, serial = NULL, decided_at = NULL WHERE id = ? AND serial = ?",
+                HeldRequest.Status.PENDING, id, serialHex);
     }
 
-    private List<PendingRequest> pendingRequests(String where, Object... params) {
+    private List<HeldRequest> selectHeld(String where, Object... params) {
         String sql = "SELECT id, enrolee_id, label, reenrol, csr_hash, request_key, csr, status, reason, serial, created_at, decided_at, "
                 + "renews_serial FROM pending_request " + where;
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            for (int i = 0; i < params.length; i++) {
-                ps.setObject(i + 1, params[i]);
-            }
-            List<PendingRequest> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new PendingRequest(rs.getString(1), rs.getString(2), rs.getString(3), rs.getBoolean(4),
-                            Optional.ofNullable(rs.getString(13)), rs.getString(5), rs.getString(6), rs.getBytes(7), PendingRequest.Status.valueOf(rs.getString(8)),
-                            Optional.ofNullable(rs.getString(9)), Optional.ofNullable(rs.getString(10)), instant(rs, 11),
-                            Optional.ofNullable(rs.getObject(12, OffsetDateTime.class)).map(OffsetDateTime::toInstant)));
-                }
-            }
-            return out;
-        } catch (SQLException ex) {
-            throw failure("read held requests", ex);
-        }
+        return jdbc.query("read held requests", sql, rs -> new HeldRequest(rs.getString(1), rs.getString(2), rs.getString(3),
+                rs.getBoolean(4), Optional.ofNullable(rs.getString(13)), rs.getString(5), rs.getString(6), rs.getBytes(7),
+                HeldRequest.Status.valueOf(rs.getString(8)), Optional.ofNullable(rs.getString(9)), Optional.ofNullable(rs.getString(10)),
+                instant(rs, 11), Jdbc.optionalInstant(rs, 12)), params);
     }
 
     /** How many certificates this Enrolee was issued after {@code since}: the input of per-Enrolee rate limits. */
     public int issuedSince(String enroleeId, Instant since) {
-        String sql = "SELECT COUNT(*) FROM issued_certificate WHERE enrolee_id = ? AND issued_at > ?";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, enroleeId);
-            ps.setObject(2, timestamp(since));
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getInt(1);
-            }
-        } catch (SQLException ex) {
-            throw failure("count the certificates of " + enroleeId, ex);
-        }
+        return jdbc.first("count the certificates of " + enroleeId, "SELECT COUNT(*) FROM issued_certificate WHERE enrolee_id = ? AND issued_at > ?",
+                rs -> rs.getInt(1), enroleeId, since).orElseThrow();
     }
 
     public List<IssuedCertificate> certificates() {
@@ -803,38 +606,19 @@ public final class Store implements AutoCloseable {
         });
         filter.expiresBefore().ifPresent(t -> {
             sql.append(" AND not_after < ?");
-            params.add(timestamp(t));
+            params.add(t);
         });
         sql.append(" ORDER BY issued_at, serial");
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql.toString())) {
-            for (int i = 0; i < params.size(); i++) {
-                ps.setObject(i + 1, params.get(i));
-            }
-            List<IssuedCertificate> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(certificate(rs));
-                }
-            }
-            return out;
-        } catch (SQLException ex) {
-            throw failure("read certificates", ex);
-        }
+        return jdbc.query("read certificates", sql.toString(), Store::certificate, params.toArray());
     }
 
     // --- CRLs --------------------------------------------------------------------------------
 
     /** The newest CRL any node signed for the CA key {@code caKey} (its configured name), if one was. */
     public Optional<StoredCrl> latestCrl(String caKey) {
-        String sql = "SELECT crl_number, this_update, next_update, der FROM crl WHERE ca_key = ? ORDER BY crl_number DESC LIMIT 1";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, caKey);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(new StoredCrl(rs.getLong(1), instant(rs, 2), instant(rs, 3), rs.getBytes(4))) : Optional.empty();
-            }
-        } catch (SQLException ex) {
-            throw failure("read the latest CRL of CA key " + caKey, ex);
-        }
+        return jdbc.first("read the latest CRL of CA key " + caKey,
+                "SELECT crl_number, this_update, next_update, der FROM crl WHERE ca_key = ? ORDER BY crl_number DESC LIMIT 1",
+                rs -> new StoredCrl(rs.getLong(1), instant(rs, 2), instant(rs, 3), rs.getBytes(4)), caKey);
     }
 
     /**
@@ -842,21 +626,15 @@ public final class Store implements AutoCloseable {
      * a CRL of that key with the same number first: the caller signs again with a higher number.
      */
     public boolean saveCrl(String caKey, StoredCrl crl) {
-        String sql = "INSERT INTO crl (ca_key, crl_number, this_update, next_update, der) VALUES (?, ?, ?, ?, ?)";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, caKey);
-            ps.setLong(2, crl.number());
-            ps.setObject(3, timestamp(crl.thisUpdate()));
-            ps.setObject(4, timestamp(crl.nextUpdate()));
-            ps.setBytes(5, crl.der());
-            ps.executeUpdate();
-            dialect.makeDurable(c);
-            return true;
-        } catch (SQLException ex) {
-            if (isIntegrityViolation(ex)) {
-                return false;
-            }
-            throw failure("save CRL " + crl.number() + " of CA key " + caKey, ex);
+        try {
+            return jdbc.withConnection("save CRL " + crl.number() + " of CA key " + caKey, c -> {
+                Jdbc.update(c, "INSERT INTO crl (ca_key, crl_number, this_update, next_update, der) VALUES (?, ?, ?, ?, ?)",
+                        caKey, crl.number(), crl.thisUpdate(), crl.nextUpdate(), crl.der());
+                dialect.makeDurable(c);
+                return true;
+            });
+        } catch (DuplicateException e) {
+            return false;
         }
     }
 
@@ -870,13 +648,7 @@ public final class Store implements AutoCloseable {
                                                            byte[] der, Instant at) {
         String insert = "INSERT INTO ocsp_responder_certificate (serial, ca_key, not_before, not_after, der) VALUES (?, ?, ?, ?, ?)";
         return groupCommit.submit("record OCSP responder certificate " + serialHex, tx -> {
-            tx.insert(insert, ps -> {
-                ps.setString(1, serialHex);
-                ps.setString(2, caKey);
-                ps.setObject(3, timestamp(notBefore));
-                ps.setObject(4, timestamp(notAfter));
-                ps.setBytes(5, der);
-            });
+            tx.insert(insert, ps -> Jdbc.bind(ps, serialHex, caKey, notBefore, notAfter, der));
             tx.append(new AuditEvent.Draft(at, "ocsp.responder.certified", "gateway", "serial:" + serialHex,
                     "caKey=" + caKey + " notAfter=" + notAfter));
             return null;
@@ -885,69 +657,40 @@ public final class Store implements AutoCloseable {
 
     /** The DER of the responder certificates of {@code caKey} that are still valid at {@code now}, latest notAfter first. */
     public List<byte[]> responderCertificates(String caKey, Instant now) {
-        String sql = "SELECT der FROM ocsp_responder_certificate WHERE ca_key = ? AND not_after > ? ORDER BY not_after DESC LIMIT 10";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, caKey);
-            ps.setObject(2, timestamp(now));
-            List<byte[]> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(rs.getBytes(1));
-                }
-            }
-            return out;
-        } catch (SQLException ex) {
-            throw failure("read the OCSP responder certificates of CA key " + caKey, ex);
-        }
+        return jdbc.query("read the OCSP responder certificates of CA key " + caKey,
+                "SELECT der FROM ocsp_responder_certificate WHERE ca_key = ? AND not_after > ? ORDER BY not_after DESC LIMIT 10",
+                rs -> rs.getBytes(1), caKey, now);
     }
 
     // --- Audit log ---------------------------------------------------------------------------
 
+    private static final String AUDIT_PAGE =
+            "SELECT seq, at, type, actor, subject, detail, prev_hash, hash FROM audit_event WHERE seq > ? ORDER BY seq LIMIT ?";
+
     /** Walks the whole audit log in order and reports the first broken link, if any. */
     public AuditChain.Verification verifyAuditChain() {
         AuditChain chain = new AuditChain();
-        String sql = "SELECT seq, at, type, actor, subject, detail, prev_hash, hash FROM audit_event WHERE seq > ? ORDER BY seq LIMIT 1000";
-        long after = 0;
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+        return jdbc.withConnection("read the audit log", c -> {
             // Pages of 1000, so a long log is never held in memory at once.
+            long after = 0;
             while (true) {
-                ps.setLong(1, after);
-                int n = 0;
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        n++;
-                        AuditEvent e = auditEvent(rs);
-                        after = e.seq();
-                        if (!chain.accept(e)) {
-                            return chain.result();
-                        }
-                    }
-                }
-                if (n == 0) {
+                List<AuditEvent> page = Jdbc.query(c, AUDIT_PAGE, Store::auditEvent, after, 1000);
+                if (page.isEmpty()) {
                     return chain.result();
                 }
+                for (AuditEvent e : page) {
+                    if (!chain.accept(e)) {
+                        return chain.result();
+                    }
+                    after = e.seq();
+                }
             }
-        } catch (SQLException ex) {
-            throw failure("read the audit log", ex);
-        }
+        });
     }
 
     /** Audit events with seq greater than {@code afterSeq}, in order, at most {@code limit}. */
     public List<AuditEvent> auditEvents(long afterSeq, int limit) {
-        String sql = "SELECT seq, at, type, actor, subject, detail, prev_hash, hash FROM audit_event WHERE seq > ? ORDER BY seq LIMIT ?";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setLong(1, afterSeq);
-            ps.setInt(2, limit);
-            List<AuditEvent> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(auditEvent(rs));
-                }
-            }
-            return out;
-        } catch (SQLException ex) {
-            throw failure("read the audit log", ex);
-        }
+        return jdbc.query("read the audit log", AUDIT_PAGE, Store::auditEvent, afterSeq, limit);
     }
 
     private static AuditEvent auditEvent(ResultSet rs) throws SQLException {
@@ -957,79 +700,12 @@ public final class Store implements AutoCloseable {
 
     /** A cheap round trip for readiness checks. */
     public void ping() {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("SELECT 1");
-             ResultSet rs = ps.executeQuery()) {
-            rs.next();
-        } catch (SQLException ex) {
-            throw failure("reach the database", ex);
-        }
+        jdbc.query("reach the database", "SELECT 1", rs -> rs.getInt(1));
     }
 
     @Override
     public void close() {
         groupCommit.close();
         dataSource.close();
-    }
-
-    /** A unit of work in one transaction; it commits or rolls back itself. */
-    private interface Transaction<T> {
-        T run(Connection c) throws SQLException;
-    }
-
-    /** Runs {@code work} in a transaction, again on a serialization failure (distributed engines ask for that). */
-    private <T> T transaction(String what, Transaction<T> work) {
-        for (int attempt = 1; ; attempt++) {
-            try (Connection c = dataSource.getConnection()) {
-                c.setAutoCommit(false);
-                try {
-                    return work.run(c);
-                } catch (SQLException | RuntimeException ex) {
-                    c.rollback();
-                    throw ex;
-                }
-            } catch (SQLException ex) {
-                if (isSerializationFailure(ex) && attempt < TRANSACTION_ATTEMPTS) {
-                    continue;
-                }
-                throw failure(what, ex);
-            }
-        }
-    }
-
-    /** SQLSTATE 40001 (serialization failure) or 40P01 (deadlock): the transaction may simply be run again. */
-    static boolean isSerializationFailure(Exception e) {
-        return e instanceof SQLException s && s.getSQLState() != null
-                && (s.getSQLState().equals("40001") || s.getSQLState().equals("40P01"));
-    }
-
-    /** SQLSTATE class 23: an integrity constraint (here: uniqueness) would be broken. */
-    static boolean isIntegrityViolation(SQLException e) {
-        return e.getSQLState() != null && e.getSQLState().startsWith("23");
-    }
-
-    private static boolean exists(Connection c, String sql, String param) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, param);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
-        }
-    }
-
-    /** To the microsecond, as H2 and PostgreSQL store it, so that a time written can be compared again. */
-    private static OffsetDateTime timestamp(Instant instant) {
-        return OffsetDateTime.ofInstant(instant.truncatedTo(java.time.temporal.ChronoUnit.MICROS), ZoneOffset.UTC);
-    }
-
-    private static Instant instant(ResultSet rs, int column) throws SQLException {
-        return rs.getObject(column, OffsetDateTime.class).toInstant();
-    }
-
-    private static StoreException failure(String what, SQLException e) {
-        // SQL state class 23 is an integrity constraint violation: a uniqueness race we lost.
-        if (isIntegrityViolation(e)) {
-            return new DuplicateException("cannot " + what + ": it would duplicate an existing entry");
-        }
-        return new StoreException("cannot " + what + ": " + e.getMessage(), e);
     }
 }

@@ -7,9 +7,8 @@ import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.concurrent.Callable;
 import org.mefgateway.gateway.GatewayConfig;
 import org.mefgateway.gateway.MefGate;
 import org.mefgateway.gateway.Pem;
@@ -19,6 +18,9 @@ import org.mefgateway.hsm.HsmConfig;
 import org.mefgateway.hsm.HsmException;
 import org.mefgateway.hsm.KeyAlgorithm;
 import org.mefgateway.hsm.Pkcs11Token;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * {@code mefgate token ...}: the operator's tools for the CA keys on the token of a configured key
@@ -26,38 +28,73 @@ import org.mefgateway.hsm.Pkcs11Token;
  * (sensitive, never extractable, sign-only). The PIN comes from the configured file or environment
  * variable and is never printed, nor taken as an argument.
  */
+@Command(name = "token", description = "the CA keys on the PKCS#11 token (the PIN comes from the configuration, never an argument)")
 public final class TokenCommands {
-    public static final String USAGE = String.join("\n",
-            "  token list-keys [--key NAME]       CA keys on the key's token: label, algorithm, certificate",
-            "  token init-key [--key NAME] [--algorithm ec-p256|rsa-2048] [--subject DN] [--validity-days N] [--out CA.pem]",
-            "                                     generate the CA key in the token with a self-signed root certificate",
-            "  token csr [--key NAME] [--subject DN] --out FILE.csr",
-            "                                     a PKCS#10 request for an external root to certify the CA key",
-            "  token import-cert [--key NAME] --cert CHAIN.pem",
-            "                                     store the certificate the external root issued (and its chain) beside the key");
-
-    private final GatewayConfig config;
+    private final Callable<GatewayConfig> config;
     private final PrintStream out;
 
-    public TokenCommands(GatewayConfig config, PrintStream out) {
+    /** @param config the configuration, read when a command needs it (mefgate's --config may follow the command) */
+    public TokenCommands(Callable<GatewayConfig> config, PrintStream out) {
         this.config = config;
         this.out = out;
     }
 
-    /** Runs one token command; {@link IllegalArgumentException} means a usage error. */
-    public int run(List<String> args) throws HsmException, IOException {
-        if (args.isEmpty()) {
-            throw new IllegalArgumentException("token needs a command");
+    /**
+     * Runs one token command line ({@code init-key --key NAME ...}) in this process, as
+     * {@code mefgate token ...} would; failures are thrown, a bad command line as
+     * {@link CommandLine.ParameterException}.
+     */
+    public int run(List<String> args) throws Exception {
+        CommandLine commandLine = new CommandLine(this);
+        try {
+            return new CommandLine.RunLast().execute(commandLine.parseArgs(args.toArray(String[]::new)));
+        } catch (CommandLine.ExecutionException e) {
+            throw e.getCause() instanceof Exception cause ? cause : e;
         }
-        Map<String, String> o = options(args.subList(1, args.size()));
-        HsmConfig hsm = key(o.getOrDefault("key", CaKeyConfig.DEFAULT)).primary();
-        switch (args.get(0)) {
-            case "list-keys" -> listKeys(hsm);
-            case "init-key" -> initKey(hsm, o);
-            case "csr" -> csr(hsm, o);
-            case "import-cert" -> importCert(hsm, o);
-            default -> throw new IllegalArgumentException("unknown token command '" + args.get(0) + "'");
+    }
+
+    @Command(name = "list-keys", description = "CA keys on the key's token: label, algorithm, certificate")
+    int listKeys(@Option(names = "--key", paramLabel = "NAME", defaultValue = CaKeyConfig.DEFAULT,
+            description = "the configured CA key (default: " + CaKeyConfig.DEFAULT + ")") String key) throws Exception {
+        listKeys(hsm(key));
+        return 0;
+    }
+
+    @Command(name = "init-key", description = "generate the CA key in the token with a self-signed root certificate")
+    int initKey(@Option(names = "--key", paramLabel = "NAME", defaultValue = CaKeyConfig.DEFAULT,
+                        description = "the configured CA key (default: " + CaKeyConfig.DEFAULT + ")") String key,
+                @Option(names = "--algorithm", paramLabel = "ec-p256|rsa-2048", defaultValue = "ec-p256",
+                        description = "default: ec-p256") String algorithm,
+                @Option(names = "--subject", paramLabel = "DN", description = "default: the configured ca.subject") String subject,
+                @Option(names = "--validity-days", paramLabel = "N", description = "default: the configured ca.validityDays")
+                Integer validityDays,
+                @Option(names = "--out", paramLabel = "CA.pem", description = "also write the certificate to this file") String outFile)
+            throws Exception {
+        KeyAlgorithm keyAlgorithm;
+        try {
+            keyAlgorithm = KeyAlgorithm.parse(algorithm);
+        } catch (IllegalArgumentException e) {
+            throw new MefGate.UsageException(e.getMessage());
         }
+        initKey(hsm(key), keyAlgorithm, subject, validityDays, outFile);
+        return 0;
+    }
+
+    @Command(name = "csr", description = "a PKCS#10 request for an external root to certify the CA key")
+    int csr(@Option(names = "--key", paramLabel = "NAME", defaultValue = CaKeyConfig.DEFAULT,
+                    description = "the configured CA key (default: " + CaKeyConfig.DEFAULT + ")") String key,
+            @Option(names = "--subject", paramLabel = "DN", description = "default: the subject of the key's certificate") String subject,
+            @Option(names = "--out", required = true, paramLabel = "FILE.csr", description = "where to write the request") String outFile) throws Exception {
+        csr(hsm(key), subject, outFile);
+        return 0;
+    }
+
+    @Command(name = "import-cert", description = "store the certificate the external root issued (and its chain) beside the key")
+    int importCert(@Option(names = "--key", paramLabel = "NAME", defaultValue = CaKeyConfig.DEFAULT,
+                           description = "the configured CA key (default: " + CaKeyConfig.DEFAULT + ")") String key,
+                   @Option(names = "--cert", required = true, paramLabel = "CHAIN.pem",
+                           description = "the certificate for the key, then its chain") String cert) throws Exception {
+        importCert(hsm(key), cert);
         return 0;
     }
 
@@ -75,26 +112,25 @@ public final class TokenCommands {
         }
     }
 
-    private void initKey(HsmConfig hsm, Map<String, String> o) throws HsmException, IOException {
-        KeyAlgorithm algorithm = KeyAlgorithm.parse(o.getOrDefault("algorithm", "ec-p256"));
-        String subject = o.getOrDefault("subject", config.ca().subject());
-        Duration validity = o.containsKey("validity-days") ? Duration.ofDays(Integer.parseInt(o.get("validity-days")))
-                : config.ca().validity();
+    private void initKey(HsmConfig hsm, KeyAlgorithm algorithm, String subjectOrNull, Integer validityDays, String outFile)
+            throws Exception {
+        String subject = subjectOrNull != null ? subjectOrNull : config.call().ca().subject();
+        Duration validity = validityDays != null ? Duration.ofDays(validityDays) : config.call().ca().validity();
         try (Pkcs11Token token = Pkcs11Token.open(hsm)) {
             CaKey key = token.createSelfSignedCa(subject, validity, algorithm);
             out.println("generated CA key '" + key.label() + "' (" + algorithm.cliName() + ", sensitive, not extractable, sign-only) on token '"
                     + hsm.tokenLabel() + "' with a self-signed certificate " + key.certificate().getSubjectX500Principal().getName());
-            if (o.containsKey("out")) {
-                Pem.write(MefGate.userFile(o.get("out")), key.certificate());
-                out.println("certificate: " + o.get("out"));
+            if (outFile != null) {
+                Pem.write(MefGate.userFile(outFile), key.certificate());
+                out.println("certificate: " + outFile);
             }
         }
     }
 
-    private void csr(HsmConfig hsm, Map<String, String> o) throws HsmException, IOException {
-        Path file = MefGate.userFile(require(o, "out"));
+    private void csr(HsmConfig hsm, String subjectOrNull, String outFile) throws HsmException, IOException {
+        Path file = MefGate.userFile(outFile);
         try (Pkcs11Token token = Pkcs11Token.open(hsm)) {
-            String subject = o.getOrDefault("subject", token.caKey().certificate().getSubjectX500Principal().getName());
+            String subject = subjectOrNull != null ? subjectOrNull : token.caKey().certificate().getSubjectX500Principal().getName();
             byte[] der = token.certificationRequest(subject).getEncoded();
             Files.writeString(file, "-----BEGIN CERTIFICATE REQUEST-----\n"
                     + Base64.getMimeEncoder(64, "\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).encodeToString(der)
@@ -103,43 +139,25 @@ public final class TokenCommands {
         }
     }
 
-    private void importCert(HsmConfig hsm, Map<String, String> o) throws HsmException, IOException {
-        List<X509Certificate> chain = Pem.read(MefGate.userFile(require(o, "cert")));
+    private void importCert(HsmConfig hsm, String cert) throws Exception {
+        List<X509Certificate> chain = Pem.read(MefGate.userFile(cert));
         if (chain.isEmpty()) {
-            throw new IllegalArgumentException("--cert " + o.get("cert") + " holds no certificate");
+            throw new MefGate.UsageException("--cert " + cert + " holds no certificate");
         }
         try (Pkcs11Token token = Pkcs11Token.open(hsm)) {
             CaKey key = token.importCaCertificate(chain);
             out.println("stored the certificate " + key.certificate().getSubjectX500Principal().getName() + " issued by "
                     + key.certificate().getIssuerX500Principal().getName() + " (chain of " + key.chain().size()
                     + ") beside CA key '" + key.label() + "' on token '" + hsm.tokenLabel() + "'");
-            out.println("run 'mefgate init' to write it to " + config.dataDir().caCertificate()
+            out.println("run 'mefgate init' to write it to " + config.call().dataDir().caCertificate()
                     + "; Enrolees need the external root as their trust anchor");
         }
     }
 
-    private CaKeyConfig key(String name) {
-        return config.caKeys().stream().filter(k -> k.name().equals(name)).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("no CA key named '" + name + "' in the configuration"));
-    }
-
-    private static Map<String, String> options(List<String> args) {
-        Map<String, String> options = new HashMap<>();
-        for (int i = 0; i < args.size(); i += 2) {
-            String key = args.get(i);
-            if (!key.startsWith("--") || i + 1 >= args.size()) {
-                throw new IllegalArgumentException("expected --option value pairs, got '" + key + "'");
-            }
-            options.put(key.substring(2), args.get(i + 1));
-        }
-        return options;
-    }
-
-    private static String require(Map<String, String> options, String key) {
-        String v = options.get(key);
-        if (v == null || v.isBlank()) {
-            throw new IllegalArgumentException("--" + key + " is required");
-        }
-        return v;
+    /** The primary token of the configured CA key {@code name}. */
+    private HsmConfig hsm(String name) throws Exception {
+        return config.call().caKeys().stream().filter(k -> k.name().equals(name)).findFirst()
+                .orElseThrow(() -> new MefGate.UsageException("no CA key named '" + name + "' in the configuration"))
+                .primary();
     }
 }

@@ -11,16 +11,21 @@ import java.security.GeneralSecurityException;
 import java.security.KeyPairGenerator;
 import java.security.PublicKey;
 import java.security.spec.ECGenParameterSpec;
+import java.util.Optional;
 import org.junit.jupiter.api.Timeout;
+import org.mefgateway.gateway.ErrorResponses;
+import org.mefgateway.gateway.core.ErrorCode;
+import org.mefgateway.gateway.core.OperationException;
 import org.mefgateway.policy.CsrFacts;
 import org.mefgateway.policy.CsrParser;
 import org.mefgateway.policy.MalformedCsrException;
 
 /**
  * A simpleenroll / simplereenroll / serverkeygen body as the gateway reads it
- * ({@code RegistrationAuthority.enrol}): RFC 8951 base64 with white space, then the PKCS#10
+ * (the EST edge unwraps it, the core's IssuancePipeline parses it): RFC 8951 base64 with white space, then the PKCS#10
  * parse, then (serverkeygen) the facts re-keyed to a generated key. Whatever the bytes, the only
- * outcomes are a CSR, an {@link EstError} 400 (the only refusal of the base64 step), or
+ * outcomes are a CSR, an {@link OperationException} BAD_REQUEST under rule body.base64 (the only
+ * refusal of the base64 step, answered 400), or
  * {@link MalformedCsrException} (which the gateway answers with 400): anything else would be a
  * 500. Beyond that:
  * <ul>
@@ -38,11 +43,14 @@ class EstWireFuzzTest {
         byte[] der;
         try {
             der = EstWire.decodeBase64(body);
-        } catch (EstError refused) {
-            assertEquals(400, refused.status(), "a body that is not base64 is a 400, not " + refused.status());
+        } catch (OperationException refused) {
+            assertEquals(ErrorCode.BAD_REQUEST, refused.code(), "a body that is not base64 is a bad request, not " + refused.code());
+            assertEquals(400, ErrorResponses.status(refused.code()));
+            assertEquals(Optional.of("body.base64"), refused.ruleId());
             assertNotNull(refused.reason());
-            EstError again = assertThrows(EstError.class, () -> EstWire.decodeBase64(body.clone()), "the same body is refused again");
-            assertEquals(refused.status() + " " + refused.reason(), again.status() + " " + again.reason(),
+            OperationException again = assertThrows(OperationException.class, () -> EstWire.decodeBase64(body.clone()),
+                    "the same body is refused again");
+            assertEquals(refused.code() + " " + refused.reason(), again.code() + " " + again.reason(),
                     "the same body is refused the same way");
             return;
         }

@@ -72,7 +72,7 @@ abstract class StoreContract {
     }
 
     static IssuedCertificate cert(String serial, String enrolee, Instant notAfter) {
-        return new IssuedCertificate(serial, enrolee, "default", "CN=" + serial, "URI://x/" + serial, NOW, notAfter, "ISSUED", NOW,
+        return new IssuedCertificate(serial, enrolee, "default", "CN=" + serial, "URI://x/" + serial, NOW, notAfter, IssuedCertificate.Status.ISSUED, NOW,
                 new byte[] {0x30, 0x03, 0x02, 0x01, 0x05}, java.util.Optional.empty());
     }
 
@@ -90,7 +90,7 @@ abstract class StoreContract {
                         new org.bouncycastle.asn1.x509.AuthorityKeyIdentifier(java.util.HexFormat.of().parseHex(caKeyId)))
                 .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").build(SIGNING.getPrivate()))
                 .getEncoded();
-        return new IssuedCertificate(serial, enrolee, "default", "CN=" + serial, "URI://x/" + serial, NOW, notAfter, "ISSUED", NOW,
+        return new IssuedCertificate(serial, enrolee, "default", "CN=" + serial, "URI://x/" + serial, NOW, notAfter, IssuedCertificate.Status.ISSUED, NOW,
                 der, java.util.Optional.empty());
     }
 
@@ -111,9 +111,28 @@ abstract class StoreContract {
         }
     }
 
-    private void register(String id, String fingerprint) {
-        store.registerEnrolee(new StoredEnrolee(new RegisteredEnrolee(id, CertSubjectType.AE_ID, "//m2m.example.com/" + id, Set.of(40)),
-                fingerprint, StoredEnrolee.Command.CERT_PROV, NOW, java.util.Optional.empty(), java.util.List.of("default"), NOW));
+    static StoredEnrolee enrolee(String id, String fingerprint) {
+        return new StoredEnrolee(new RegisteredEnrolee(id, CertSubjectType.AE_ID, "//m2m.example.com/" + id, Set.of(40)),
+                fingerprint, StoredEnrolee.Command.CERT_PROV, NOW, java.util.Optional.empty(), java.util.List.of("default"), NOW);
+    }
+
+    /** An operator's audit event for {@code type} about the Enrolee {@code id}. */
+    static AuditEvent.Draft audit(String type, String id) {
+        return new AuditEvent.Draft(NOW, type, "operator:test", "enrolee:" + id, "");
+    }
+
+    /**
+     * The Enrolees every test starts with, written behind the store's back (a registration through
+     * the store is audited), so that each test's audit log starts empty.
+     */
+    private void register(String id, String fingerprint) throws Exception {
+        try (Connection c = DriverManager.getConnection(url, user(), password());
+             java.sql.PreparedStatement ps = c.prepareStatement("INSERT INTO enrolee (id, bootstrap_fingerprint, cert_subject_type, "
+                     + "cert_subject_id, suids, command, registered_at, profiles, instructed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+            Jdbc.bind(ps, id, fingerprint, CertSubjectType.AE_ID.code(), "//m2m.example.com/" + id, "40", StoredEnrolee.Command.CERT_PROV,
+                    NOW, "default", NOW);
+            ps.executeUpdate();
+        }
     }
 
     @Test
@@ -165,7 +184,7 @@ abstract class StoreContract {
         store.saveChallenge("h1", "ae-1", NOW, NOW.plusSeconds(60));
         store.beginIssuance("h1", "ae-1", true, NOW);
         await(store.recordIssuance(new IssuedCertificate("6a01", "ae-1", "default", "CN=x", "URI://x", NOW, NOW.plusSeconds(3600),
-                "ISSUED", NOW.plusSeconds(5), new byte[] {0x30, 0x00}, java.util.Optional.empty())));
+                IssuedCertificate.Status.ISSUED, NOW.plusSeconds(5), new byte[] {0x30, 0x00}, java.util.Optional.empty())));
 
         store.abandonIssuance("h1", "ae-1", true, NOW);
 
@@ -298,16 +317,82 @@ abstract class StoreContract {
 
     @Test
     void duplicateEnroleeIdOrBootstrapCertificateIsRefused() {
-        DuplicateException id = assertThrows(DuplicateException.class, () -> register("ae-1", "c".repeat(64)));
-        assertTrue(id.getMessage().contains("ae-1"), id.getMessage());
-        assertThrows(DuplicateException.class, () -> register("ae-3", "a".repeat(64)));
+        assertEquals(Store.Registration.ID_TAKEN,
+                await(store.registerEnrolee(enrolee("ae-1", "c".repeat(64)), audit("enrolee.registered", "ae-1"))));
+        assertEquals(Store.Registration.FINGERPRINT_TAKEN,
+                await(store.registerEnrolee(enrolee("ae-3", "a".repeat(64)), audit("enrolee.registered", "ae-3"))));
+        assertTrue(store.enrolee("ae-3").isEmpty());
+        assertEquals(List.of(), store.auditEvents(0, 10), "a refused registration is not audited");
+    }
+
+    @Test
+    void aRegistrationIsKeptOnlyWithItsAuditEvent() throws Exception {
+        AuditRefusal refusal = AuditRefusal.of("enrolee.registered", url, user(), password());
+        CompletionException failed = assertThrows(CompletionException.class,
+                () -> await(store.registerEnrolee(enrolee("ae-3", "c".repeat(64)), audit("enrolee.registered", "ae-3"))));
+        assertInstanceOf(StoreException.class, failed.getCause());
+        assertTrue(store.enrolee("ae-3").isEmpty(), "the registration went with its audit event");
+
+        refusal.lift();
+        assertEquals(Store.Registration.REGISTERED,
+                await(store.registerEnrolee(enrolee("ae-3", "c".repeat(64)), audit("enrolee.registered", "ae-3"))));
+        assertTrue(store.enrolee("ae-3").isPresent());
+        assertEquals(List.of("enrolee.registered enrolee:ae-3"), events());
+    }
+
+    @Test
+    void anInstructionIsKeptOnlyWithItsAuditEvent() throws Exception {
+        assertEquals(Store.Claim.CLAIMED, store.beginIssuance(null, "ae-1", true, NOW), "the registration's command is spent");
+        AuditRefusal refusal = AuditRefusal.of("enrolee.instructed", url, user(), password());
+        Instant later = NOW.plusSeconds(60);
+        CompletionException failed = assertThrows(CompletionException.class,
+                () -> await(store.instruct("ae-1", Optional.of(List.of("iot")), later, audit("enrolee.instructed", "ae-1"))));
+        assertInstanceOf(StoreException.class, failed.getCause());
+        StoredEnrolee unchanged = store.enrolee("ae-1").orElseThrow();
+        assertEquals(StoredEnrolee.Command.NO_MORE_COMMANDS, unchanged.command(), "the instruction went with its audit event");
+        assertEquals(List.of("default"), unchanged.profiles());
+        assertEquals(NOW, unchanged.instructedAt());
+
+        refusal.lift();
+        assertTrue(await(store.instruct("ae-1", Optional.of(List.of("iot")), later, audit("enrolee.instructed", "ae-1"))));
+        StoredEnrolee instructed = store.enrolee("ae-1").orElseThrow();
+        assertEquals(StoredEnrolee.Command.CERT_PROV, instructed.command());
+        assertEquals(List.of("iot"), instructed.profiles());
+        assertEquals(later, instructed.instructedAt());
+        assertEquals(List.of("enrolee.instructed enrolee:ae-1"), events());
+    }
+
+    @Test
+    void aRemovalIsKeptOnlyWithItsAuditEvent() throws Exception {
+        AuditRefusal refusal = AuditRefusal.of("enrolee.removed", url, user(), password());
+        CompletionException failed = assertThrows(CompletionException.class,
+                () -> await(store.removeEnrolee("ae-2", audit("enrolee.removed", "ae-2"))));
+        assertInstanceOf(StoreException.class, failed.getCause());
+        assertTrue(store.enrolee("ae-2").isPresent(), "the removal went with its audit event");
+
+        refusal.lift();
+        assertTrue(await(store.removeEnrolee("ae-2", audit("enrolee.removed", "ae-2"))));
+        assertTrue(store.enrolee("ae-2").isEmpty());
+        assertEquals(List.of("enrolee.removed enrolee:ae-2"), events());
+    }
+
+    @Test
+    void instructingOrRemovingNoSuchEnroleeChangesAndAuditsNothing() {
+        assertFalse(await(store.instruct("ae-9", Optional.empty(), NOW, audit("enrolee.instructed", "ae-9"))));
+        assertFalse(await(store.removeEnrolee("ae-9", audit("enrolee.removed", "ae-9"))));
+        assertEquals(List.of(), store.auditEvents(0, 10));
+    }
+
+    /** The audit log as "type subject" lines. */
+    private List<String> events() {
+        return store.auditEvents(0, 100).stream().map(e -> e.type() + " " + e.subject()).toList();
     }
 
     @Test
     void recordedCertificateIsReadBackByteForByteAndItsSerialCannotRepeat() {
         byte[] der = {0x30, 0x03, 0x02, 0x01, 0x05};
         IssuedCertificate cert = new IssuedCertificate("5f3a", "ae-1", "default", "CN=x", "URI://x", NOW, NOW.plusSeconds(3600),
-                "ISSUED", NOW, der, java.util.Optional.empty());
+                IssuedCertificate.Status.ISSUED, NOW, der, java.util.Optional.empty());
 
         await(store.recordIssuance(cert));
 
@@ -391,10 +476,10 @@ abstract class StoreContract {
         await(store.revoke("b3", RevocationReason.SUPERSEDED, NOW, "operator:test"));
 
         assertEquals(List.of("b2", "b3"), serials(new CertificateFilter(Optional.of("ae-2"), Optional.empty(), Optional.empty())));
-        assertEquals(List.of("b3"), serials(new CertificateFilter(Optional.empty(), Optional.of("REVOKED"), Optional.empty())));
+        assertEquals(List.of("b3"), serials(new CertificateFilter(Optional.empty(), Optional.of(IssuedCertificate.Status.REVOKED), Optional.empty())));
         assertEquals(List.of("b1", "b2"), serials(new CertificateFilter(Optional.empty(), Optional.empty(),
                 Optional.of(NOW.plus(Duration.ofDays(25))))));
-        assertEquals(List.of("b2"), serials(new CertificateFilter(Optional.of("ae-2"), Optional.of("ISSUED"),
+        assertEquals(List.of("b2"), serials(new CertificateFilter(Optional.of("ae-2"), Optional.of(IssuedCertificate.Status.ISSUED),
                 Optional.of(NOW.plus(Duration.ofDays(25))))));
     }
 

@@ -37,7 +37,7 @@ final class Described {
 
     static String decision(Decision d) {
         if (d instanceof Decision.Deny deny) {
-            return "Deny profile=" + deny.profile() + " rule=" + deny.ruleId() + " status=" + deny.httpStatus()
+            return "Deny profile=" + deny.profile() + " rule=" + deny.ruleId()
                     + " reason=" + deny.reason();
         }
         Decision.Issue issue = (Decision.Issue) d;

@@ -59,7 +59,7 @@ class TokenCommandsTest {
 
     static String run(String... args) throws Exception {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        new TokenCommands(config, new PrintStream(bytes, true, StandardCharsets.UTF_8)).run(List.of(args));
+        new TokenCommands(() -> config, new PrintStream(bytes, true, StandardCharsets.UTF_8)).run(List.of(args));
         String out = bytes.toString(StandardCharsets.UTF_8);
         assertFalse(out.contains(hsm.pin()), "the PIN is never printed");
         return out;

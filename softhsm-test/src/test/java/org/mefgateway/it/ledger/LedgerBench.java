@@ -118,10 +118,10 @@ class LedgerBench {
         for (int i = 0; i < n; i++) {
             inFlight.acquire();
             BigInteger serial = Serials.next();
-            CompletionStage<byte[]> signed = ca.issue(t, serial);
+            CompletionStage<byte[]> signed = ca.sign(ca.prepare(t, serial));
             CompletionStage<?> finished = ledger == null ? signed : signed.thenCompose(der -> ledger.recordIssuance(new IssuedCertificate(
                     serial.toString(16), "bench", "default", t.subject(), "URI://m2m.example.com/CSE1/bench", t.notBefore(), t.notAfter(),
-                    "ISSUED", Instant.now(), der, java.util.Optional.empty())));
+                    IssuedCertificate.Status.ISSUED, Instant.now(), der, java.util.Optional.empty())));
             finished.whenComplete((v, e) -> {
                 if (e != null) {
                     failed.incrementAndGet();

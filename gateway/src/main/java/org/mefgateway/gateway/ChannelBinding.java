@@ -1,4 +1,4 @@
-package org.mefgateway.gateway.est;
+package org.mefgateway.gateway;
 
 import java.lang.reflect.Method;
 import java.util.Base64;

@@ -23,14 +23,14 @@ import java.util.Optional;
  * @param createdAt when the request was first held
  * @param decidedAt when the operator decided
  */
-public record PendingRequest(String id, String enroleeId, String label, boolean reenrol, Optional<String> renewsSerial,
+public record HeldRequest(String id, String enroleeId, String label, boolean reenrol, Optional<String> renewsSerial,
                              String csrHash, String requestKey, byte[] csr,
                              Status status, Optional<String> reason, Optional<String> serialHex, Instant createdAt,
                              Optional<Instant> decidedAt) {
 
     public enum Status { PENDING, APPROVED, REJECTED }
 
-    public PendingRequest {
+    public HeldRequest {
         csr = csr.clone();
     }
 

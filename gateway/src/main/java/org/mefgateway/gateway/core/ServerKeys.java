@@ -1,4 +1,4 @@
-package org.mefgateway.gateway.mef;
+package org.mefgateway.gateway.core;
 
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;

@@ -1,4 +1,4 @@
-package org.mefgateway.gateway.mef;
+package org.mefgateway.gateway.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

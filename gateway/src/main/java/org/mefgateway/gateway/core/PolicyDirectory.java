@@ -1,4 +1,4 @@
-package org.mefgateway.gateway.mef;
+package org.mefgateway.gateway.core;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,7 +12,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
-import org.mefgateway.gateway.est.ChannelBinding;
+import org.mefgateway.gateway.ChannelBinding;
 import org.mefgateway.policy.PolicyEngine;
 import org.mefgateway.policy.Profile;
 import org.mefgateway.policy.ProfileException;

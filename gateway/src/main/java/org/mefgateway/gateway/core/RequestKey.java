@@ -1,4 +1,4 @@
-package org.mefgateway.gateway.mef;
+package org.mefgateway.gateway.core;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

@@ -1,0 +1,74 @@
+package org.mefgateway.gateway.core;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.WorkerExecutor;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.mefgateway.gateway.store.Store;
+import org.mefgateway.gateway.store.StoredEnrolee;
+import org.mefgateway.policy.PolicyEngine;
+import org.mefgateway.policy.Profile;
+import org.mefgateway.policy.SubjectAltName;
+
+/**
+ * TS-0003 steps 4-5 (and 8.3.6.2.3 on re-enrolment): a fresh challengePassword bound to the
+ * Enrolee, single use, expiring after the profile's challenge lifetime, with the key, identity
+ * and EKUs its CSR must request. No challenge when the profile does not require one.
+ */
+public final class ChallengeIssuer {
+    private final Store store;
+    private final Profiles profiles;
+    private final CommandResults commands;
+    private final WorkerExecutor storeWorkers;
+    private final Clock clock;
+    private final Counter challengesIssued;
+
+    ChallengeIssuer(Store store, Profiles profiles, CommandResults commands, WorkerExecutor storeWorkers, MeterRegistry meters,
+                    Clock clock) {
+        this.store = store;
+        this.profiles = profiles;
+        this.commands = commands;
+        this.storeWorkers = storeWorkers;
+        this.clock = clock;
+        this.challengesIssued = Counter.builder("mef.challenges.issued")
+                .description("challengePasswords handed out by csrattrs (stored, single use, expiring)")
+                .register(meters);
+    }
+
+    public Future<CsrAttributes> csrAttributes(Caller caller, String label) {
+        StoredEnrolee enrolee = caller.enrolee();
+        PolicyEngine policy;
+        try {
+            policy = profiles.policyFor(caller, label);
+        } catch (OperationException e) {
+            return Future.failedFuture(e);
+        }
+        Profile profile = policy.profile();
+        Optional<SubjectAltName> identity = profile.subjectAltName().bindToRegisteredIdentity()
+                ? Optional.of(enrolee.enrolee().identity()) : Optional.empty();
+        List<String> ekus = profile.eku().forSuids(enrolee.enrolee().suids());
+        boolean reenrolment = caller.current().isPresent();
+        boolean withChallenge = profile.challenge().required()
+                && !(reenrolment && profile.reenrolment().challenge() == Profile.ReenrolmentChallenge.NONE);
+        if (!reenrolment && enrolee.command() != StoredEnrolee.Command.CERT_PROV) {
+            return storeWorkers.executeBlocking(() -> {
+                throw commands.noPendingCommand(enrolee, policy, commands.whyNoCommand(enrolee));
+            }, false);
+        }
+        if (!withChallenge) {
+            return Future.succeededFuture(new CsrAttributes(Optional.empty(), profile.keys(), identity, ekus));
+        }
+        String challenge = Challenges.next();
+        Instant now = clock.instant();
+        Instant expires = now.plus(profile.challenge().lifetime());
+        return storeWorkers.executeBlocking(() -> {
+            store.saveChallenge(Challenges.hash(challenge), enrolee.enrolee().id(), now, expires);
+            challengesIssued.increment();
+            return new CsrAttributes(Optional.of(challenge), profile.keys(), identity, ekus);
+        }, false);
+    }
+}

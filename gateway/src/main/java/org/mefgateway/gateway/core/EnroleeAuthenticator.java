@@ -1,0 +1,86 @@
+package org.mefgateway.gateway.core;
+
+import io.vertx.core.Future;
+import io.vertx.core.WorkerExecutor;
+import java.security.GeneralSecurityException;
+import java.security.cert.X509Certificate;
+import java.util.Locale;
+import java.util.Optional;
+import org.mefgateway.gateway.TlsMaterial;
+import org.mefgateway.gateway.ca.CertificateAuthority;
+import org.mefgateway.gateway.store.IssuedCertificate;
+import org.mefgateway.gateway.store.Store;
+import org.mefgateway.gateway.store.StoredEnrolee;
+
+/**
+ * The Enrolee behind a TLS client certificate. TS-0003 8.3.6.2.1: the Enrolee is authenticated by
+ * TLS, never by HTTP authentication. Its bootstrap certificate (validated against the makers'
+ * trust anchors during the handshake) is matched to a registration; a certificate this CA issued
+ * (validated against the CA) is matched to the ledger, for re-enrolment.
+ *
+ * <p>One step on the store workers: the signature check that tells this CA's certificates from
+ * bootstrap ones, then the lookup.
+ */
+public final class EnroleeAuthenticator {
+    private final Store store;
+    private final Profiles profiles;
+    private final WorkerExecutor storeWorkers;
+    private final EnrolmentSteps steps;
+
+    public EnroleeAuthenticator(Store store, Profiles profiles, WorkerExecutor storeWorkers, EnrolmentSteps steps) {
+        this.store = store;
+        this.profiles = profiles;
+        this.storeWorkers = storeWorkers;
+        this.steps = steps;
+    }
+
+    public Future<Caller> authenticate(Optional<X509Certificate> clientCertificate) {
+        if (clientCertificate.isEmpty()) {
+            return Future.failedFuture(OperationException.of(ErrorCode.NOT_AUTHENTICATED,
+                    "a TLS client certificate is required: present the bootstrap certificate the operator registered (TS-0003 8.3.6.2.1)"));
+        }
+        X509Certificate cert = clientCertificate.get();
+        return storeWorkers.executeBlocking(() -> {
+            steps.ran(EnrolmentSteps.Step.AUTHENTICATE);
+            return issuedByThisCa(cert) ? renewing(cert) : bootstrap(cert);
+        }, false);
+    }
+
+    private Caller renewing(X509Certificate cert) {
+        String serial = cert.getSerialNumber().toString(16);
+        IssuedCertificate issued = store.certificate(serial).orElseThrow(() -> OperationException.of(ErrorCode.NOT_PERMITTED,
+                "certificate " + serial + " is not in this MEF's ledger"));
+        if (issued.status() != IssuedCertificate.Status.ISSUED) {
+            throw OperationException.of(ErrorCode.NOT_PERMITTED, "certificate " + serial + " is "
+                    + issued.status().name().toLowerCase(Locale.ROOT) + ": enrol again with the bootstrap credential");
+        }
+        StoredEnrolee enrolee = store.enrolee(issued.enroleeId()).orElseThrow(() -> OperationException.of(ErrorCode.NOT_PERMITTED,
+                "the Enrolee of certificate " + serial + " is no longer registered"));
+        return new Caller(enrolee, Optional.of(cert), Optional.of(issued.profile()));
+    }
+
+    private Caller bootstrap(X509Certificate cert) {
+        String fingerprint = TlsMaterial.fingerprint(cert);
+        return store.enroleeByFingerprint(fingerprint)
+                .map(e -> new Caller(e, Optional.empty(), Optional.empty()))
+                .orElseThrow(() -> OperationException.of(ErrorCode.NOT_PERMITTED, "this client certificate (SHA-256 " + fingerprint
+                        + ") is not registered with the MEF: ask the operator to register the Enrolee"));
+    }
+
+    /** Whether one of this gateway's CA keys signed the certificate (names can collide; signatures cannot). */
+    private boolean issuedByThisCa(X509Certificate cert) {
+        for (CertificateAuthority ca : profiles.all()) {
+            X509Certificate caCert = ca.caCertificate();
+            if (!cert.getIssuerX500Principal().equals(caCert.getSubjectX500Principal())) {
+                continue;
+            }
+            try {
+                cert.verify(caCert.getPublicKey());
+                return true;
+            } catch (GeneralSecurityException e) {
+                // another key under the same name: try the next
+            }
+        }
+        return false;
+    }
+}
