@@ -15,14 +15,17 @@ import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 /**
  * The JCA provider that checks a CSR's proof of possession, chosen once per JVM.
  *
- * <p>The native one is Amazon Corretto Crypto Provider (AWS-LC): {@code bench}'s VerifyBench
- * measured it, on one thread in one run, at 3.9× Bouncy Castle for SHA256withECDSA P-256 (Conscrypt
- * the same), 3.3× for P-384 (Conscrypt 1.5×) and 2.2× for RSA-2048 (Conscrypt 1.6×); unlike
- * Conscrypt 2.5.2 it has RSASSA-PSS, its jar is smaller (2.9 against 4.5 MB) and it is maintained.
+ * <p>The native one is Amazon Corretto Crypto Provider 2.4.1 (AWS-LC). {@code bench}'s VerifyBench
+ * measured, one thread, one run on JDK 25 (docs/bench/README.md): SHA256withECDSA P-256 at 4.3×
+ * Bouncy Castle (Conscrypt 2.5.2 4.2×, the JDK's SunEC 0.4×), P-384 at 3.0× (Conscrypt 1.3×),
+ * RSA-2048 at 2.2× (Conscrypt 1.6×); the same order on JDK 17. On P-256 the two tie; ACCP wins the
+ * rest, and it has RSASSA-PSS (Conscrypt 2.5.2 has not), its jar is smaller (2.9 against 4.5
+ * MB) and it is maintained (Conscrypt's last release is from 2021). Neither has Ed25519 or Ed448.
  * It is used as an object, never registered with {@code Security.addProvider}: the JVM's provider
- * list stays as configured. Its native library exists for Linux only; elsewhere, when it fails its
- * self-check, or when forced off ({@code -Dmef.crypto.native=false} or
- * {@code MEF_NATIVE_CRYPTO=off}), Bouncy Castle's pure-Java provider verifies everything.
+ * list stays as configured. Its native library is in the jar for linux-x86_64 only; elsewhere, when
+ * its self-check fails, or when forced off ({@code -Dmef.crypto.native=false}, or
+ * {@code MEF_NATIVE_CRYPTO=off} without the property), Bouncy Castle's pure-Java provider verifies
+ * everything.
  *
  * <p>Per request, an algorithm or key the native provider cannot take (Ed25519, Ed448, curves
  * other than the NIST ones, explicit parameters) is verified by Bouncy Castle, so a CSR gets the
