@@ -132,6 +132,7 @@ public final class E2eBench {
         sampler.setDaemon(true);
         sampler.start();
         prepare();
+        String verifyProvider = verifyProvider();
 
         rssPhase = "warm-up";
         closed("warm-up", 16, warmupSeconds, false);
@@ -266,6 +267,7 @@ public final class E2eBench {
                         "  ],",
                         "  \"cores\": %d,",
                         "  \"java\": \"%s\",",
+                        "  \"verify_provider\": \"%s\",",
                         "  \"load_average_at_start\": \"%s\",",
                         "  \"enrolees\": %d,",
                         "  \"enrolments_per_keepalive_connection\": %d",
@@ -276,7 +278,7 @@ public final class E2eBench {
                 overloadRate, overload.perSecond(), overload.failed(503), overload.retryAfterOn503.sum(),
                 overload.failedTotal() - overload.failed(503), overload.servicePercentileMs(99), overload.percentileMs(99),
                 alive && gateway.isAlive(), after.perSecond(), profiled.perSecond(), sweepJson, newTlsJson,
-                Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), loadAverageAtStart, pool, perConnection);
+                Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), verifyProvider, loadAverageAtStart, pool, perConnection);
         Files.writeString(out.resolve("e2e.json"), json);
         Files.writeString(out.resolve("e2e-sweep.svg"), Svg.sweep(keepAlive, newTlsRuns, rawSign));
         stopGateway();
@@ -555,6 +557,11 @@ public final class E2eBench {
             adminConnection.set(h);
         }
         return h;
+    }
+
+    /** The CSR verification provider the gateway reports on /health/ready (ACCP or BouncyCastle), not assumed. */
+    private String verifyProvider() throws IOException {
+        return new io.vertx.core.json.JsonObject(admin().get("/health/ready").text()).getString("csr_verify_provider");
     }
 
     private void instruct(Enrolee e) throws IOException {

@@ -49,6 +49,7 @@ import org.mefgateway.hsm.CaKeys;
 import org.mefgateway.hsm.CaSigner;
 import org.mefgateway.gateway.core.PolicyDirectory;
 import org.mefgateway.policy.ProfileException;
+import org.mefgateway.policy.SignatureVerification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -155,6 +156,15 @@ public final class Gateway implements AutoCloseable {
                         .baseUnit("seconds")
                         .register(meters);
             }
+            // The CSR verification provider is chosen once per JVM (SignatureVerification); the reason for a fallback
+            // goes to the log only, not to the unauthenticated /health/ready.
+            LOG.info("CSR signature verification: {}{}", SignatureVerification.provider(),
+                    SignatureVerification.fallbackReason().map(reason -> " (fallback: " + reason + ")").orElse(""));
+            Gauge.builder("mef.crypto.provider.info", () -> 1)
+                    .description("the JCA provider in use, by use (csr_verify: CSR proof-of-possession verification)")
+                    .tag("use", "csr_verify")
+                    .tag("provider", SignatureVerification.provider())
+                    .register(meters);
             EnrolmentCore core = EnrolmentCore.create(vertx, store, policies, cas, storeWorkers, cpuWorkers, meters, clock);
             KeyManagerFactory serverKeys = TlsMaterial.keyManagers(data.tlsServerKeyStore(), data.tlsServerPassword());
 
