@@ -94,8 +94,9 @@ CONF
 GATEWAY_CDS_ARCHIVE="$ROOT/gateway/target/mefgate-serve.jsa"
 gateway_server_opts() {
   local opts=(-Xms64m -Xmx384m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError)
+  # The version of the java that mefgate runs (the one on PATH, which JAVA_HOME need not name).
   local major
-  major=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "${JAVA_HOME:-/nonexistent}/release" 2>/dev/null || true)
+  major=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")/release" 2>/dev/null || true)
   [ -n "$major" ] || major=$(java -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p')
   if [ "${major:-0}" -ge 19 ]; then
     opts+=(-XX:+AutoCreateSharedArchive "-XX:SharedArchiveFile=$GATEWAY_CDS_ARCHIVE")
