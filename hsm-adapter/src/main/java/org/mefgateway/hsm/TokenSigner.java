@@ -86,6 +86,8 @@ final class TokenSigner implements AutoCloseable {
     private final Counter moduleReloads;
     private final List<Meter> meters = new ArrayList<>();
     private volatile int threads;
+    /** Held while measureWorkers signs on the token, so that close does not log out under it. */
+    private final Object measuring = new Object();
     private volatile Binding binding;
     private volatile boolean closed;
     private Duration nextRetry = FIRST_RETRY; // only touched on the recovery thread
@@ -240,22 +242,21 @@ final class TokenSigner implements AutoCloseable {
             return;
         }
         Parallelism.Measurement measured;
-        Lock inUse = module.inUse();
-        inUse.lock();
-        try {
-            if (b.epoch != module.epoch()) {
+        synchronized (measuring) {
+            Lock inUse = module.inUse();
+            inUse.lock();
+            try {
+                if (closed || b.epoch != module.epoch()) {
+                    return;
+                }
+                measured = Parallelism.measure(b.key);
+            } catch (HsmException e) {
+                LOG.warn("CA key '{}' on token '{}': cannot measure the token's parallelism ({}); keeping {} signing workers",
+                        keyName, config.tokenLabel(), e.getMessage(), threads);
                 return;
+            } finally {
+                inUse.unlock();
             }
-            measured = Parallelism.measure(b.key);
-        } catch (HsmException e) {
-            if (closed) {
-                return; // closed under the measurement: nothing to size
-            }
-            LOG.warn("CA key '{}' on token '{}': cannot measure the token's parallelism ({}); keeping {} signing workers",
-                    keyName, config.tokenLabel(), e.getMessage(), threads);
-            return;
-        } finally {
-            inUse.unlock();
         }
         synchronized (this) {
             if (closed) {
@@ -475,14 +476,17 @@ final class TokenSigner implements AutoCloseable {
         Binding b = binding;
         binding = null;
         Lock inUse = module.inUse();
-        inUse.lock();
-        try {
-            // An instance of an earlier epoch has no session left; its handles may be another's now.
-            if (b != null && b.epoch == module.epoch()) {
-                b.token.close();
+        // After a measurement under way (it signs on this token; it sees closed and sizes nothing).
+        synchronized (measuring) {
+            inUse.lock();
+            try {
+                // An instance of an earlier epoch has no session left; its handles may be another's now.
+                if (b != null && b.epoch == module.epoch()) {
+                    b.token.close();
+                }
+            } finally {
+                inUse.unlock();
             }
-        } finally {
-            inUse.unlock();
         }
         meters.forEach(registry::remove);
     }

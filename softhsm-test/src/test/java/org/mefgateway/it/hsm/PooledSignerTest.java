@@ -264,6 +264,22 @@ class PooledSignerTest {
     }
 
     /**
+     * A signer closed while its workers are being measured (a gateway stopped right after its
+     * start) waits for the measurement, which then sizes nothing: the pool stays at one worker and
+     * the measuring thread ends.
+     */
+    @Test
+    void closingWhileMeasuringSizesNothing() throws Exception {
+        CaSigner signer = signer("ca-p256", HsmConfig.AUTO_THREADS, 16, new SimpleMeterRegistry());
+        Thread measuring = new Thread(signer::measureWorkers, "test-measure");
+        measuring.start();
+        signer.close();
+        measuring.join(TimeUnit.SECONDS.toMillis(30));
+        assertFalse(measuring.isAlive(), "the measurement ended");
+        assertEquals(1, signer.threads());
+    }
+
+    /**
      * signerThreads: auto (Parallelism): one thread, then doubling while the rate grows by at least
      * 10% over the best so far, at most 4; the last count that grew is chosen. The signer logs the
      * rates it measured; the count it chose is exactly what the rule gives for them, and the counts
