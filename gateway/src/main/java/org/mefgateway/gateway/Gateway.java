@@ -23,6 +23,7 @@ import io.vertx.micrometer.Label;
 import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -219,6 +220,9 @@ public final class Gateway implements AutoCloseable {
                     config.publication().base(publication.actualPort()) + GatewayConfig.Publication.CRL_PATH,
                     config.publication().base(publication.actualPort()) + GatewayConfig.Publication.OCSP_PATH,
                     config.hsm().keyLabel(), config.hsm().tokenLabel(), storeConfig.jdbcUrl().isPresent() ? "PostgreSQL" : "H2 " + data.database());
+            // Once listening, so that readiness does not wait for it and the start has the CPU to itself.
+            caKeys.measureWorkersInBackground();
+            LOG.info("started {} ms after the JVM started", ManagementFactory.getRuntimeMXBean().getUptime());
             return new Gateway(vertx, caKeys, store, est, admin, publication, meters, gcMetrics, responders, core.steps());
         } catch (Exception | Error e) {
             if (vertx != null) {
