@@ -80,5 +80,49 @@ CONF
     --pin "$(cat var/secrets/hsm-user.pin)" --so-pin "$(cat var/secrets/hsm-so.pin)" >/dev/null
 )
 
-mefgate() { java -jar "$GATEWAY_JAR" "$@"; }
+# The JVM settings of the gateway server ('mefgate serve' from ops/mefgate and ops/run, and the
+# gateway of 'ops/bench e2e'), measured in docs/bench/README.md "Memory and startup":
+#   -Xms64m -Xmx384m        a bounded heap: the gateway keeps little (the ledger is on disk), and an
+#                           unbounded default (1/4 of RAM) lets the heap, so RSS, grow with the machine
+#   G1, 20 ms pause goal    pause time over throughput: a device waits on every pause
+#   ExitOnOutOfMemoryError  a gateway out of memory stops (its supervisor starts a clean one) rather
+#                           than limping on with threads dead
+#   AppCDS (JDK 19+)        the classes of a start, archived at the first start's exit next to the jar
+#                           and mapped by the following starts (about a second less to ready); the JVM
+#                           makes it anew when the jar or the JDK changes; delete it to make it anew
+# MEF_JAVA_OPTS is appended: a later option wins (e.g. MEF_JAVA_OPTS=-Xmx1g).
+GATEWAY_CDS_ARCHIVE="$ROOT/gateway/target/mefgate-serve.jsa"
+gateway_server_opts() {
+  local opts=(-Xms64m -Xmx384m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError)
+  # The version of the java that mefgate runs (the one on PATH, which JAVA_HOME need not name).
+  local major
+  major=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")/release" 2>/dev/null || true)
+  [ -n "$major" ] || major=$(java -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p')
+  if [ "${major:-0}" -ge 19 ]; then
+    opts+=(-XX:+AutoCreateSharedArchive "-XX:SharedArchiveFile=$GATEWAY_CDS_ARCHIVE")
+  fi
+  # shellcheck disable=SC2206 # MEF_JAVA_OPTS is a list of options, split on spaces like JAVA_OPTS
+  opts+=(${MEF_JAVA_OPTS:-})
+  printf '%s\n' "${opts[@]}"
+}
+
+# 'serve' runs with the server settings above, in place of the shell (exec) so that signals reach
+# the JVM; the other commands (init, admin ..., --help) are short CLI runs.
+mefgate() {
+  local arg skip=false
+  case " $* " in *" --help "*|*" -h "*) java -jar "$GATEWAY_JAR" "$@"; return ;; esac
+  for arg in "$@"; do
+    if $skip; then skip=false; continue; fi
+    case "$arg" in
+      --config) skip=true ;;
+      -*) ;;
+      serve)
+        local opts
+        mapfile -t opts < <(gateway_server_opts)
+        exec java "${opts[@]}" -jar "$GATEWAY_JAR" "$@" ;;
+      *) break ;;
+    esac
+  done
+  java -jar "$GATEWAY_JAR" "$@"
+}
 enrolee() { java -jar "$ENROLEE_JAR" "$@"; }

@@ -87,6 +87,7 @@ public final class E2eBench {
     private int adminPort;
     private Process gateway;
     private volatile String rssPhase = "start";
+    private double readySeconds;
     private final Map<String, Long> rssMax = Collections.synchronizedMap(new LinkedHashMap<>());
 
     /** A registered Enrolee: its bootstrap credential and whether it needs a new instruction before it enrols again. */
@@ -132,6 +133,7 @@ public final class E2eBench {
         sampler.setDaemon(true);
         sampler.start();
         prepare();
+        String verifyProvider = verifyProvider();
 
         rssPhase = "warm-up";
         closed("warm-up", 16, warmupSeconds, false);
@@ -196,6 +198,7 @@ public final class E2eBench {
         t.add(String.format(Locale.ROOT, "%-58s %10s", "p50 / p99 ms at half of peak (" + Math.round(halfRate) + "/s open loop)",
                 String.format(Locale.ROOT, "%.1f / %.1f", half.percentileMs(50), half.percentileMs(99))));
         t.add(String.format(Locale.ROOT, "%-58s %10.0f", "gateway RSS MiB at peak (VmHWM)", hwmPeak / 1024.0));
+        t.add(String.format(Locale.ROOT, "%-58s %10.2f", "gateway ready s after its process started (/health/ready 200)", readySeconds));
         t.add(String.format(Locale.ROOT, "%-58s %10s", "overload: offered / issued per s (3x peak, open loop)",
                 String.format(Locale.ROOT, "%.0f / %.0f", overloadRate, overload.perSecond())));
         t.add(String.format(Locale.ROOT, "%-58s %10s", "overload: 503 (with Retry-After) / other failures",
@@ -252,6 +255,7 @@ public final class E2eBench {
                         "  \"rss_mib_peak\": %.1f,",
                         "  \"rss_mib_sampled_peak\": %.1f,",
                         "  \"rss_mib_hwm_end\": %.1f,",
+                        "  \"ready_seconds\": %.2f,",
                         "  \"ratio_keepalive_to_raw\": %.3f,",
                         "  \"ratio_newtls_to_raw\": %.3f,",
                         "  \"overload\": {\"offered_per_s\": %.1f, \"issued_per_s\": %.1f, \"status_503\": %d, \"status_503_with_retry_after\": %d, "
@@ -266,17 +270,18 @@ public final class E2eBench {
                         "  ],",
                         "  \"cores\": %d,",
                         "  \"java\": \"%s\",",
+                        "  \"verify_provider\": \"%s\",",
                         "  \"load_average_at_start\": \"%s\",",
                         "  \"enrolees\": %d,",
                         "  \"enrolments_per_keepalive_connection\": %d",
                         "}", ""),
                 rawSign, sign1, sign2, keepAlivePeak, peakClients, newTls.perSecond(), newTlsC, halfRate, half.perSecond(),
-                half.percentileMs(50), half.percentileMs(99), hwmPeak / 1024.0, rssPeak / 1024.0, hwmEnd / 1024.0,
+                half.percentileMs(50), half.percentileMs(99), hwmPeak / 1024.0, rssPeak / 1024.0, hwmEnd / 1024.0, readySeconds,
                 keepAlivePeak / rawSign, newTls.perSecond() / rawSign,
                 overloadRate, overload.perSecond(), overload.failed(503), overload.retryAfterOn503.sum(),
                 overload.failedTotal() - overload.failed(503), overload.servicePercentileMs(99), overload.percentileMs(99),
                 alive && gateway.isAlive(), after.perSecond(), profiled.perSecond(), sweepJson, newTlsJson,
-                Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), loadAverageAtStart, pool, perConnection);
+                Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), verifyProvider, loadAverageAtStart, pool, perConnection);
         Files.writeString(out.resolve("e2e.json"), json);
         Files.writeString(out.resolve("e2e-sweep.svg"), Svg.sweep(keepAlive, newTlsRuns, rawSign));
         stopGateway();
@@ -465,6 +470,8 @@ public final class E2eBench {
         cmd.addAll(List.of("-jar", jar.toString(), "--config", configFile.toString(), "serve"));
         Path ports = run.resolve("var/run/ports");
         Files.deleteIfExists(ports);
+        clientTls();
+        long started = System.nanoTime();
         gateway = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(run.resolve("gateway.log").toFile()).start();
         long deadline = System.nanoTime() + 90_000_000_000L;
         while (System.nanoTime() < deadline) {
@@ -479,16 +486,27 @@ public final class E2eBench {
                         found.put(kv[0], Integer.parseInt(kv[1].strip()));
                     }
                 }
-                if (found.containsKey("publication")) {
+                if (found.containsKey("publication") && ready(found.get("admin"))) {
+                    readySeconds = (System.nanoTime() - started) / 1e9;
                     estPort = found.get("est");
                     adminPort = found.get("admin");
+                    say(String.format(Locale.ROOT, "gateway ready %.2f s after its process started", readySeconds));
                     say("gateway pid " + gateway.pid() + ": EST " + estPort + ", admin " + adminPort + " (" + String.join(" ", cmd) + ")");
                     return;
                 }
             }
-            Thread.sleep(100);
+            Thread.sleep(20);
         }
         throw new IllegalStateException("the gateway did not start within 90 s");
+    }
+
+    /** Whether /health/ready answers 200 (a new connection each time, as a load balancer's check). */
+    private boolean ready(int port) {
+        try (Http h = Http.connect(adminTls, HOST, port)) {
+            return h.get("/health/ready").status() == 200;
+        } catch (IOException notYet) {
+            return false;
+        }
     }
 
     private void stopGateway() throws InterruptedException {
@@ -501,7 +519,8 @@ public final class E2eBench {
     }
 
     /** Operator TLS, bootstrap credentials, registrations and the pool of Enrolee keys. */
-    private void prepare() throws Exception {
+    /** The CA that init made, and the operator's credential, for TLS to the gateway. */
+    private void clientTls() throws Exception {
         Path data = run.resolve("var");
         X509Certificate ca = (X509Certificate) CertificateFactory.getInstance("X.509")
                 .generateCertificate(Files.newInputStream(data.resolve("ca/ca.pem")));
@@ -514,7 +533,9 @@ public final class E2eBench {
         adminTls = SSLContext.getInstance("TLS");
         adminTls.init(Material.keyManagers(Material.load(Files.readAllBytes(data.resolve("admin/operator.p12")), operatorPassword),
                 operatorPassword), trust.getTrustManagers(), null);
+    }
 
+    private void prepare() throws Exception {
         long t0 = System.nanoTime();
         ExecutorService workers = Executors.newFixedThreadPool(4);
         List<Future<Enrolee>> made = new ArrayList<>();
@@ -555,6 +576,11 @@ public final class E2eBench {
             adminConnection.set(h);
         }
         return h;
+    }
+
+    /** The CSR verification provider the gateway reports on /health/ready (ACCP or BouncyCastle), not assumed. */
+    private String verifyProvider() throws IOException {
+        return new io.vertx.core.json.JsonObject(admin().get("/health/ready").text()).getString("csr_verify_provider");
     }
 
     private void instruct(Enrolee e) throws IOException {

@@ -23,6 +23,7 @@ import io.vertx.micrometer.Label;
 import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -49,6 +50,7 @@ import org.mefgateway.hsm.CaKeys;
 import org.mefgateway.hsm.CaSigner;
 import org.mefgateway.gateway.core.PolicyDirectory;
 import org.mefgateway.policy.ProfileException;
+import org.mefgateway.policy.SignatureVerification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -155,6 +157,15 @@ public final class Gateway implements AutoCloseable {
                         .baseUnit("seconds")
                         .register(meters);
             }
+            // The CSR verification provider is chosen once per JVM (SignatureVerification); the reason for a fallback
+            // goes to the log only, not to the unauthenticated /health/ready.
+            LOG.info("CSR signature verification: {}{}", SignatureVerification.provider(),
+                    SignatureVerification.fallbackReason().map(reason -> " (fallback: " + reason + ")").orElse(""));
+            Gauge.builder("mef.crypto.provider.info", () -> 1)
+                    .description("the JCA provider in use, by use (csr_verify: CSR proof-of-possession verification)")
+                    .tag("use", "csr_verify")
+                    .tag("provider", SignatureVerification.provider())
+                    .register(meters);
             EnrolmentCore core = EnrolmentCore.create(vertx, store, policies, cas, storeWorkers, cpuWorkers, meters, clock);
             KeyManagerFactory serverKeys = TlsMaterial.keyManagers(data.tlsServerKeyStore(), data.tlsServerPassword());
 
@@ -209,6 +220,9 @@ public final class Gateway implements AutoCloseable {
                     config.publication().base(publication.actualPort()) + GatewayConfig.Publication.CRL_PATH,
                     config.publication().base(publication.actualPort()) + GatewayConfig.Publication.OCSP_PATH,
                     config.hsm().keyLabel(), config.hsm().tokenLabel(), storeConfig.jdbcUrl().isPresent() ? "PostgreSQL" : "H2 " + data.database());
+            // Once listening, so that readiness does not wait for it and the start has the CPU to itself.
+            caKeys.measureWorkersInBackground();
+            LOG.info("started {} ms after the JVM started", ManagementFactory.getRuntimeMXBean().getUptime());
             return new Gateway(vertx, caKeys, store, est, admin, publication, meters, gcMetrics, responders, core.steps());
         } catch (Exception | Error e) {
             if (vertx != null) {

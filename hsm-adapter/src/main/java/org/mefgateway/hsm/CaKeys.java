@@ -71,6 +71,17 @@ public final class CaKeys implements AutoCloseable {
         return CompletableFuture.allOf(probes.toArray(CompletableFuture[]::new));
     }
 
+    /**
+     * Sizes the pools of the tokens with {@code signerThreads: auto} on a daemon thread of its own
+     * ({@link CaSigner#measureWorkers}), so that a start is not held up by the measurement; until
+     * it ends each such token signs with one worker.
+     */
+    public void measureWorkersInBackground() {
+        Thread t = new Thread(() -> signers.values().forEach(CaSigner::measureWorkers), "hsm-measure-workers");
+        t.setDaemon(true);
+        t.start();
+    }
+
     @Override
     public void close() {
         signers.values().forEach(CaSigner::close);

@@ -103,6 +103,15 @@ public final class CaSigner implements AutoCloseable {
     }
 
     /**
+     * For the tokens with {@code signerThreads: auto} (which start with one worker): measures
+     * each, one after the other so that no measurement shares the token or the CPU with another,
+     * and grows its pool to the size chosen. Blocks about a second per token; signs meanwhile.
+     */
+    public void measureWorkers() {
+        tokens.forEach(TokenSigner::measureWorkers);
+    }
+
+    /**
      * Signs {@code data} (for example a DER TBSCertificate) in one PKCS#11 operation. Completes
      * exceptionally with {@link HsmBusyException} when every queue is full, with
      * {@link HsmUnavailableException} when no token is in service, and with {@link HsmException}

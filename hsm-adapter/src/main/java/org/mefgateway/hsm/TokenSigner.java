@@ -85,7 +85,9 @@ final class TokenSigner implements AutoCloseable {
     private final Counter failedReinitialisations;
     private final Counter moduleReloads;
     private final List<Meter> meters = new ArrayList<>();
-    private final int threads;
+    private volatile int threads;
+    /** Held while measureWorkers signs on the token, so that close does not log out under it. */
+    private final Object measuring = new Object();
     private volatile Binding binding;
     private volatile boolean closed;
     private Duration nextRetry = FIRST_RETRY; // only touched on the recovery thread
@@ -154,20 +156,13 @@ final class TokenSigner implements AutoCloseable {
         Pkcs11Module module = Pkcs11Module.of(config);
         Binding b = bind(config, expectedKey, module);
         PublicKey expected = expectedKey != null ? expectedKey : b.key.publicKey();
-        Parallelism.Measurement measured = null;
-        if (config.signerThreads() == HsmConfig.AUTO_THREADS) {
-            Lock inUse = module.inUse();
-            inUse.lock();
-            try {
-                measured = Parallelism.measure(b.key);
-            } finally {
-                inUse.unlock();
-            }
-        }
-        int threads = measured != null ? measured.threads() : config.signerThreads();
+        // signerThreads: auto starts with one worker, a size every token serves, and grows once
+        // measureWorkers has measured the token: the measurement (about a second) then neither
+        // delays readiness nor competes with the start for the CPU.
+        boolean auto = config.signerThreads() == HsmConfig.AUTO_THREADS;
+        int threads = auto ? 1 : config.signerThreads();
         LOG.info("CA key '{}' on token '{}': {} signing workers{}, queue {}", keyName, config.tokenLabel(), threads,
-                measured != null ? " (measured, signatures per second by workers: " + measured.summary() + ")" : "",
-                config.queueCapacity());
+                auto ? " until the token's parallelism is measured (signerThreads: auto)" : "", config.queueCapacity());
         return new TokenSigner(keyName, config, b, expected, threads, registry);
     }
 
@@ -233,6 +228,48 @@ final class TokenSigner implements AutoCloseable {
 
     int threads() {
         return threads;
+    }
+
+    /**
+     * For {@code signerThreads: auto}: measures the token's parallelism ({@link Parallelism}) and
+     * grows the pool to the size chosen, logging the rates it was chosen on. Blocks for the
+     * measurement (about a second); signatures go on meanwhile on the worker already running. A
+     * token that fails while being measured keeps its one worker (its circuit handles the fault).
+     */
+    void measureWorkers() {
+        Binding b = binding;
+        if (config.signerThreads() != HsmConfig.AUTO_THREADS || b == null || closed) {
+            return;
+        }
+        Parallelism.Measurement measured;
+        synchronized (measuring) {
+            Lock inUse = module.inUse();
+            inUse.lock();
+            try {
+                if (closed || b.epoch != module.epoch()) {
+                    return;
+                }
+                measured = Parallelism.measure(b.key);
+            } catch (HsmException e) {
+                LOG.warn("CA key '{}' on token '{}': cannot measure the token's parallelism ({}); keeping {} signing workers",
+                        keyName, config.tokenLabel(), e.getMessage(), threads);
+                return;
+            } finally {
+                inUse.unlock();
+            }
+        }
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            // The pool starts at one and the rule never chooses fewer, so it only grows: maximum first.
+            workers.setMaximumPoolSize(measured.threads());
+            workers.setCorePoolSize(measured.threads());
+            workers.prestartAllCoreThreads();
+            threads = measured.threads();
+        }
+        LOG.info("CA key '{}' on token '{}': {} signing workers (measured, signatures per second by workers: {}), queue {}",
+                keyName, config.tokenLabel(), measured.threads(), measured.summary(), config.queueCapacity());
     }
 
     /** The key as looked up now; null while the circuit is open. */
@@ -439,14 +476,17 @@ final class TokenSigner implements AutoCloseable {
         Binding b = binding;
         binding = null;
         Lock inUse = module.inUse();
-        inUse.lock();
-        try {
-            // An instance of an earlier epoch has no session left; its handles may be another's now.
-            if (b != null && b.epoch == module.epoch()) {
-                b.token.close();
+        // After a measurement under way (it signs on this token; it sees closed and sizes nothing).
+        synchronized (measuring) {
+            inUse.lock();
+            try {
+                // An instance of an earlier epoch has no session left; its handles may be another's now.
+                if (b != null && b.epoch == module.epoch()) {
+                    b.token.close();
+                }
+            } finally {
+                inUse.unlock();
             }
-        } finally {
-            inUse.unlock();
         }
         meters.forEach(registry::remove);
     }

@@ -1,10 +1,8 @@
 package org.mefgateway.policy;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.security.Provider;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -42,9 +40,6 @@ import org.bouncycastle.asn1.x509.OtherName;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.asn1.x9.ECNamedCurveTable;
 import org.bouncycastle.asn1.x9.X9ECParameters;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
-import org.bouncycastle.operator.ContentVerifier;
-import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 
 /**
@@ -63,9 +58,6 @@ import org.bouncycastle.pkcs.PKCS10CertificationRequest;
  * {@code new X500Name(subject)} consistent. A oneM2M subject has one RDN, where both agree.)
  */
 public final class CsrParser {
-
-    /** Used directly, never registered with {@code Security.addProvider}: the JVM stays as configured. */
-    private static final Provider BC = new BouncyCastleProvider();
 
     private static final String ED25519 = "1.3.101.112";
     private static final String ED448 = "1.3.101.113";
@@ -345,17 +337,8 @@ public final class CsrParser {
      * before challengePassword and signs that order, so the re-encoded bytes are not what it signed.
      */
     private static boolean signatureValid(PKCS10CertificationRequest csr, byte[] der) {
-        try {
-            ContentVerifier verifier = new JcaContentVerifierProviderBuilder().setProvider(BC)
-                    .build(csr.getSubjectPublicKeyInfo()).get(csr.getSignatureAlgorithm());
-            try (OutputStream out = verifier.getOutputStream()) {
-                out.write(firstElement(der));
-            }
-            return verifier.verify(csr.getSignature());
-        } catch (Exception e) {
-            // Unsupported algorithm, unusable key, undecodable signature value: none of them proves possession.
-            return false;
-        }
+        return SignatureVerification.verifies(csr.getSubjectPublicKeyInfo(), csr.getSignatureAlgorithm(),
+                firstElement(der), csr.getSignature());
     }
 
     /** The first element (tag, length and content) of the DER SEQUENCE {@code der}. */

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.mefgateway.gateway.Pem;
 import org.mefgateway.gateway.admin.AdminClient;
 import org.mefgateway.policy.Oids;
+import org.mefgateway.policy.SignatureVerification;
 
 /** The operator listener: health, the pinned operator certificate, registration checks and the mefgate admin CLI. */
 class AdminApiTest {
@@ -61,6 +62,8 @@ class AdminApiTest {
         assertEquals("UP", body.getString("hsm"));
         assertEquals("UP", body.getString("policy"));
         assertEquals(List.of("default"), body.getJsonArray("profiles").getList());
+        // This gateway runs in the test's JVM: the provider that JVM chose (ACCP here, unless forced off).
+        assertEquals(SignatureVerification.provider(), body.getString("csr_verify_provider"));
     }
 
     @Test

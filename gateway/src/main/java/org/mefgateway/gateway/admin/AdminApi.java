@@ -43,6 +43,7 @@ import org.mefgateway.gateway.store.StoredEnrolee;
 import org.mefgateway.hsm.CaKeys;
 import org.mefgateway.policy.CertSubjectType;
 import org.mefgateway.policy.RegisteredEnrolee;
+import org.mefgateway.policy.SignatureVerification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -145,7 +146,9 @@ public final class AdminApi {
                     .put("store", storeUp.succeeded() ? "UP" : "DOWN")
                     .put("hsm", hsmUp.succeeded() ? "UP" : "DOWN")
                     .put("policy", policyUp ? "UP" : "DOWN")
-                    .put("profiles", new JsonArray(profiles));
+                    .put("profiles", new JsonArray(profiles))
+                    // ACCP (native) or BouncyCastle (the fallback); why it fell back is in the start log only.
+                    .put("csr_verify_provider", SignatureVerification.provider());
             json(ctx, up ? 200 : 503, detail);
         });
     }

@@ -264,15 +264,34 @@ class PooledSignerTest {
     }
 
     /**
+     * A signer closed while its workers are being measured (a gateway stopped right after its
+     * start) waits for the measurement, which then sizes nothing: the pool stays at one worker and
+     * the measuring thread ends.
+     */
+    @Test
+    void closingWhileMeasuringSizesNothing() throws Exception {
+        CaSigner signer = signer("ca-p256", HsmConfig.AUTO_THREADS, 16, new SimpleMeterRegistry());
+        Thread measuring = new Thread(signer::measureWorkers, "test-measure");
+        measuring.start();
+        signer.close();
+        measuring.join(TimeUnit.SECONDS.toMillis(30));
+        assertFalse(measuring.isAlive(), "the measurement ended");
+        assertEquals(1, signer.threads());
+    }
+
+    /**
      * signerThreads: auto (Parallelism): one thread, then doubling while the rate grows by at least
      * 10% over the best so far, at most 4; the last count that grew is chosen. The signer logs the
      * rates it measured; the count it chose is exactly what the rule gives for them, and the counts
-     * it measured are exactly those the rule tries.
+     * it measured are exactly those the rule tries. Until measureWorkers has run (the gateway runs
+     * it in the background once listening, so readiness never waits for it) the signer signs with
+     * one worker.
      */
     @Test
     void poolSizeAutoIsWhatTheDoublingRuleGivesForTheRatesItMeasured() throws Exception {
         String log;
         int threads;
+        int threadsBeforeMeasuring;
         PrintStream err = System.err;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         System.setErr(new PrintStream(new OutputStream() {
@@ -289,13 +308,20 @@ class PooledSignerTest {
             }
         }, true));
         try (CaSigner signer = signer("ca-p256", HsmConfig.AUTO_THREADS, 16, new SimpleMeterRegistry())) {
+            threadsBeforeMeasuring = signer.threads();
+            byte[] before = message(1);
+            assertTrue(verifies(signer, before, signer.sign(before).toCompletableFuture().get(10, TimeUnit.SECONDS)));
+            signer.measureWorkers();
             threads = signer.threads();
-            byte[] m = message(1);
+            byte[] m = message(2);
             assertTrue(verifies(signer, m, signer.sign(m).toCompletableFuture().get(10, TimeUnit.SECONDS)));
         } finally {
             System.setErr(err);
         }
         log = captured.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(1, threadsBeforeMeasuring, "one worker until measured");
+        assertTrue(log.contains("CA key 'default' on token 'pool-test': 1 signing workers until the token's parallelism is measured"
+                + " (signerThreads: auto), queue 16"), log);
         Matcher line = Pattern.compile("CA key 'default' on token 'pool-test': (\\d+) signing workers "
                 + "\\(measured, signatures per second by workers: ([^)]*)\\), queue 16").matcher(log);
         assertTrue(line.find(), "the measurement is logged: " + log);

@@ -26,6 +26,7 @@ final class GatewayProcess implements AutoCloseable {
     final Path log;
     private Process process;
     private Map<String, Integer> ports = Map.of();
+    private final Map<String, String> environment = new HashMap<>();
 
     private GatewayProcess(Path configFile, GatewayConfig config, Path log) {
         this.configFile = configFile;
@@ -56,11 +57,25 @@ final class GatewayProcess implements AutoCloseable {
         return cmd;
     }
 
+    /** An environment variable for the next {@link #start()}; a null value removes it from what this JVM passes on. */
+    GatewayProcess environment(String name, String value) {
+        environment.put(name, value);
+        return this;
+    }
+
     /** Starts {@code serve} and returns once all three listeners are bound (the ports file is written last). */
     GatewayProcess start() throws Exception {
         Files.deleteIfExists(config.dataDir().portsFile());
-        process = new ProcessBuilder(command(configFile, "serve")).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        ProcessBuilder serve = new ProcessBuilder(command(configFile, "serve")).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        environment.forEach((name, value) -> {
+            if (value == null) {
+                serve.environment().remove(name);
+            } else {
+                serve.environment().put(name, value);
+            }
+        });
+        process = serve.start();
         Instant deadline = Instant.now().plus(Duration.ofSeconds(90));
         while (Instant.now().isBefore(deadline)) {
             if (!process.isAlive()) {
