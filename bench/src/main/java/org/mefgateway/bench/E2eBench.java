@@ -199,6 +199,10 @@ public final class E2eBench {
                 String.format(Locale.ROOT, "%.1f / %.1f", half.percentileMs(50), half.percentileMs(99))));
         t.add(String.format(Locale.ROOT, "%-58s %10.0f", "gateway RSS MiB at peak (VmHWM)", hwmPeak / 1024.0));
         t.add(String.format(Locale.ROOT, "%-58s %10.2f", "gateway ready s after its process started (/health/ready 200)", readySeconds));
+        t.add(String.format(Locale.ROOT, "%-58s %10s", "gateway CPU ms per enrolment, keep-alive peak / new TLS",
+                String.format(Locale.ROOT, "%.3f / %.3f", peakRun.gatewayCpuMsPerEnrol(), newTls.gatewayCpuMsPerEnrol())));
+        t.add(String.format(Locale.ROOT, "%-58s %10.2f", "load generator's share of the CPU at the keep-alive peak", peakRun.loadgenCpuShare()));
+        t.add(String.format(Locale.ROOT, "%-58s %10.2f", "overload goodput: issued/s at 3x peak / peak", overload.perSecond() / keepAlivePeak));
         t.add(String.format(Locale.ROOT, "%-58s %10s", "overload: offered / issued per s (3x peak, open loop)",
                 String.format(Locale.ROOT, "%.0f / %.0f", overloadRate, overload.perSecond())));
         t.add(String.format(Locale.ROOT, "%-58s %10s", "overload: 503 (with Retry-After) / other failures",
@@ -256,6 +260,10 @@ public final class E2eBench {
                         "  \"rss_mib_sampled_peak\": %.1f,",
                         "  \"rss_mib_hwm_end\": %.1f,",
                         "  \"ready_seconds\": %.2f,",
+                        "  \"gateway_cpu_ms_per_enrol_keepalive\": %.3f,",
+                        "  \"gateway_cpu_ms_per_enrol_newtls\": %.3f,",
+                        "  \"loadgen_cpu_share\": %.3f,",
+                        "  \"overload_goodput_ratio\": %.3f,",
                         "  \"ratio_keepalive_to_raw\": %.3f,",
                         "  \"ratio_newtls_to_raw\": %.3f,",
                         "  \"overload\": {\"offered_per_s\": %.1f, \"issued_per_s\": %.1f, \"status_503\": %d, \"status_503_with_retry_after\": %d, "
@@ -277,6 +285,7 @@ public final class E2eBench {
                         "}", ""),
                 rawSign, sign1, sign2, keepAlivePeak, peakClients, newTls.perSecond(), newTlsC, halfRate, half.perSecond(),
                 half.percentileMs(50), half.percentileMs(99), hwmPeak / 1024.0, rssPeak / 1024.0, hwmEnd / 1024.0, readySeconds,
+                peakRun.gatewayCpuMsPerEnrol(), newTls.gatewayCpuMsPerEnrol(), peakRun.loadgenCpuShare(), overload.perSecond() / keepAlivePeak,
                 keepAlivePeak / rawSign, newTls.perSecond() / rawSign,
                 overloadRate, overload.perSecond(), overload.failed(503), overload.retryAfterOn503.sum(),
                 overload.failedTotal() - overload.failed(503), overload.servicePercentileMs(99), overload.percentileMs(99),
@@ -717,9 +726,17 @@ public final class E2eBench {
 
     private final java.util.concurrent.atomic.AtomicReference<String> firstError = new java.util.concurrent.atomic.AtomicReference<>();
 
+    /** User + system CPU time of a process so far (Linux: utime + stime of /proc/PID/stat, as the JDK reads it). */
+    private static long cpuNanos(ProcessHandle process) {
+        return process.info().totalCpuDuration().orElseThrow(() -> new IllegalStateException("no CPU time for pid " + process.pid()))
+                .toNanos();
+    }
+
     /** {@code clients} closed-loop clients for {@code seconds}; only enrolments completed within the time count. */
     private Stats closed(String name, int clients, int seconds, boolean newTls) throws Exception {
         Stats stats = new Stats(name);
+        long gatewayCpu = cpuNanos(gateway.toHandle());
+        long loadgenCpu = cpuNanos(ProcessHandle.current());
         long start = System.nanoTime();
         long deadline = start + seconds * 1_000_000_000L;
         CountDownLatch done = new CountDownLatch(clients);
@@ -743,8 +760,11 @@ public final class E2eBench {
         }
         done.await();
         stats.seconds = seconds;
-        say(String.format(Locale.ROOT, "  %-28s %8.0f enrol/s  p50 %6.1f ms  p99 %7.1f ms  failures %s", name, stats.perSecond(),
-                stats.percentileMs(50), stats.percentileMs(99), stats.failureText()));
+        stats.gatewayCpuNanos = cpuNanos(gateway.toHandle()) - gatewayCpu;
+        stats.loadgenCpuNanos = cpuNanos(ProcessHandle.current()) - loadgenCpu;
+        say(String.format(Locale.ROOT, "  %-28s %8.0f enrol/s  p50 %6.1f ms  p99 %7.1f ms  gateway CPU %.2f ms/enrol  load generator %.0f%% of CPU  failures %s",
+                name, stats.perSecond(), stats.percentileMs(50), stats.percentileMs(99), stats.gatewayCpuMsPerEnrol(),
+                100 * stats.loadgenCpuShare(), stats.failureText()));
         return stats;
     }
 

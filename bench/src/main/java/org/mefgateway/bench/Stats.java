@@ -17,6 +17,9 @@ final class Stats {
     private long[] service = new long[1 << 14];
     private int m;
     double seconds;
+    /** CPU time (user + system) the gateway process and this load generator spent during the run. */
+    long gatewayCpuNanos;
+    long loadgenCpuNanos;
 
     Stats(String name) {
         this.name = name;
@@ -50,6 +53,17 @@ final class Stats {
 
     long failedTotal() {
         return failures.values().stream().mapToLong(LongAdder::sum).sum();
+    }
+
+    /** Gateway CPU milliseconds per enrolment completed (the machine-independent cost figure). */
+    double gatewayCpuMsPerEnrol() {
+        return ok.sum() == 0 ? 0 : gatewayCpuNanos / 1e6 / ok.sum();
+    }
+
+    /** The load generator's share of the CPU both processes used: near 0.5 or above, the client is the limit. */
+    double loadgenCpuShare() {
+        long both = gatewayCpuNanos + loadgenCpuNanos;
+        return both == 0 ? 0 : (double) loadgenCpuNanos / both;
     }
 
     double perSecond() {
