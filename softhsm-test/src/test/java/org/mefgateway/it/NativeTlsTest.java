@@ -53,6 +53,7 @@ class NativeTlsTest {
     @BeforeAll
     static void start() throws Exception {
         assumeTrue(NativeCrypto.forcedOff().isEmpty(), "native crypto is forced off in this run");
+        assumeTrue(io.vertx.core.net.OpenSSLEngineOptions.isAvailable(), "netty-tcnative BoringSSL did not load (linux-x86_64 only)");
         maker = DeviceMaker.create("Native TLS Maker CA");
         mef = TestGateway.start(maker);
         Pem.write(dir.resolve("ca.pem"), mef.caCertificate);
