@@ -539,7 +539,7 @@ public final class E2eBench {
         KeyStore anchors = KeyStore.getInstance("PKCS12");
         anchors.load(null, null);
         anchors.setCertificateEntry("mef-ca", ca);
-        trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        trust = Http.trustManagerFactory();
         trust.init(anchors);
         char[] operatorPassword = Files.readString(data.resolve("admin/operator.pass")).strip().toCharArray();
         adminTls = Http.tlsContext();

@@ -16,6 +16,7 @@ import java.util.Optional;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * A minimal HTTP/1.1 client on one blocking TLS connection: what a small device's EST client
@@ -46,6 +47,15 @@ final class Http implements Closeable {
      */
     static SSLContext tlsContext() throws GeneralSecurityException {
         return NATIVE_TLS.isPresent() ? SSLContext.getInstance("TLS", NATIVE_TLS.get()) : SSLContext.getInstance("TLS");
+    }
+
+    /**
+     * The trust for a {@link #tlsContext}: Conscrypt's own PKIX on Conscrypt, since the JDK's trust
+     * manager refuses the auth type "GENERIC" that Conscrypt passes on TLS 1.3.
+     */
+    static TrustManagerFactory trustManagerFactory() throws GeneralSecurityException {
+        return NATIVE_TLS.isPresent() ? TrustManagerFactory.getInstance("PKIX", NATIVE_TLS.get())
+                : TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     }
 
     /** "Conscrypt" or "JSSE": the load generator's TLS. */

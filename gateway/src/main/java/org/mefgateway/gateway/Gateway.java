@@ -184,7 +184,7 @@ public final class Gateway implements AutoCloseable {
             GatewayConfig.Limits limits = config.est().limits();
             TlsEngine estEngine = TlsEngine.forListener(policies.profiles().values());
             TlsEngine adminEngine = TlsEngine.forListener(List.of());
-            for (var listener : java.util.Map.of("est", estEngine, "admin", adminEngine).entrySet()) {
+            for (var listener : List.of(java.util.Map.entry("est", estEngine), java.util.Map.entry("admin", adminEngine))) {
                 LOG.info(listener.getValue().describe(listener.getKey()));
                 Gauge.builder("mef.tls.engine.info", () -> 1)
                         .description("the TLS implementation of each TLS listener: openssl (BoringSSL) or jdk (JSSE)")
