@@ -133,7 +133,9 @@ public final class E2eBench {
         sampler.setDaemon(true);
         sampler.start();
         prepare();
-        String verifyProvider = verifyProvider();
+        String verifyProvider = ready("csr_verify_provider");
+        String tlsEngine = ready("tls_engine");
+        say("TLS: gateway " + tlsEngine + ", load generator " + Http.tlsProvider());
 
         rssPhase = "warm-up";
         closed("warm-up", 16, warmupSeconds, false);
@@ -279,6 +281,7 @@ public final class E2eBench {
                         "  \"cores\": %d,",
                         "  \"java\": \"%s\",",
                         "  \"verify_provider\": \"%s\",",
+                        "  \"tls_engine\": \"%s\",",
                         "  \"load_average_at_start\": \"%s\",",
                         "  \"enrolees\": %d,",
                         "  \"enrolments_per_keepalive_connection\": %d",
@@ -290,7 +293,7 @@ public final class E2eBench {
                 overloadRate, overload.perSecond(), overload.failed(503), overload.retryAfterOn503.sum(),
                 overload.failedTotal() - overload.failed(503), overload.servicePercentileMs(99), overload.percentileMs(99),
                 alive && gateway.isAlive(), after.perSecond(), profiled.perSecond(), sweepJson, newTlsJson,
-                Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), verifyProvider, loadAverageAtStart, pool, perConnection);
+                Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), verifyProvider, tlsEngine, loadAverageAtStart, pool, perConnection);
         Files.writeString(out.resolve("e2e.json"), json);
         Files.writeString(out.resolve("e2e-sweep.svg"), Svg.sweep(keepAlive, newTlsRuns, rawSign));
         stopGateway();
@@ -536,10 +539,10 @@ public final class E2eBench {
         KeyStore anchors = KeyStore.getInstance("PKCS12");
         anchors.load(null, null);
         anchors.setCertificateEntry("mef-ca", ca);
-        trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        trust = Http.trustManagerFactory();
         trust.init(anchors);
         char[] operatorPassword = Files.readString(data.resolve("admin/operator.pass")).strip().toCharArray();
-        adminTls = SSLContext.getInstance("TLS");
+        adminTls = Http.tlsContext();
         adminTls.init(Material.keyManagers(Material.load(Files.readAllBytes(data.resolve("admin/operator.p12")), operatorPassword),
                 operatorPassword), trust.getTrustManagers(), null);
     }
@@ -552,7 +555,7 @@ public final class E2eBench {
             String id = String.format(Locale.ROOT, "bench-%05d", i);
             made.add(workers.submit(() -> {
                 Material.Device d = Material.device(maker, id, "//m2m.example.com/CSE1/" + id);
-                SSLContext tls = SSLContext.getInstance("TLS");
+                SSLContext tls = Http.tlsContext();
                 tls.init(d.keyManagers(), trust.getTrustManagers(), null);
                 String json = "{\"id\":\"" + id + "\",\"bootstrapCertificate\":\"" + Material.pem(d.certificate()).replace("\r", "").replace("\n", "\\n")
                         + "\",\"certSubjectType\":\"AE-ID\",\"certSubjectID\":\"" + d.aeId() + "\",\"suids\":[40]"
@@ -587,9 +590,9 @@ public final class E2eBench {
         return h;
     }
 
-    /** The CSR verification provider the gateway reports on /health/ready (ACCP or BouncyCastle), not assumed. */
-    private String verifyProvider() throws IOException {
-        return new io.vertx.core.json.JsonObject(admin().get("/health/ready").text()).getString("csr_verify_provider");
+    /** What the gateway reports on /health/ready under {@code key} (the CSR verification provider, the TLS engine), not assumed. */
+    private String ready(String key) throws IOException {
+        return new io.vertx.core.json.JsonObject(admin().get("/health/ready").text()).getString(key);
     }
 
     private void instruct(Enrolee e) throws IOException {
@@ -666,7 +669,7 @@ public final class E2eBench {
             if (newTls) {
                 // A fresh SSLContext per enrolment: its own session cache, so no TLS session
                 // resumption; the full handshake (ECDHE + both certificate signatures) every time.
-                SSLContext tls = SSLContext.getInstance("TLS");
+                SSLContext tls = Http.tlsContext();
                 tls.init(e.device.keyManagers(), trust.getTrustManagers(), null);
                 http = Http.connect(tls, HOST, estPort);
             }
