@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
+import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.mefgateway.policy.CertSubjectType;
 import org.mefgateway.policy.IssuedChallenge;
@@ -49,9 +50,10 @@ public final class Store implements AutoCloseable {
 
     private Store(HikariDataSource dataSource, Dialect dialect, MeterRegistry meters) {
         this.dataSource = dataSource;
-        this.jdbc = new Jdbc(dataSource);
+        DataSource counted = new StatementCounts(meters).counting(dataSource);
+        this.jdbc = new Jdbc(counted);
         this.dialect = dialect;
-        this.groupCommit = new GroupCommit(dataSource, dialect, meters);
+        this.groupCommit = new GroupCommit(counted, dialect, meters);
     }
 
     /** The embedded default: an H2 database in file mode (single process) under the data directory. */
