@@ -229,7 +229,7 @@ public final class Store implements AutoCloseable {
 
     /** Records how the Enrolee's last CERT_PROV attempt ended. */
     public void recordCommandResult(String enroleeId, StoredEnrolee.CommandResult result) {
-        jdbc.update("record the command result of " + enroleeId, "UPDATE enrolee SET command_result = ? WHERE id = ?", result, enroleeId);
+        jdbc.update("record the command result of " + enroleeId, COMMAND_RESULT, result, enroleeId);
     }
 
     private List<StoredEnrolee> enrolees(String where, Object... params) {
@@ -284,7 +284,9 @@ public final class Store implements AutoCloseable {
     public Claim beginIssuance(String challengeHash, String enroleeId, boolean claimCommand, Instant now,
                                Optional<HeldRequest> hold, int maxPending, Optional<IssuanceReservation> reservation) {
         return jdbc.inTransaction("claim an issuance for " + enroleeId, c -> {
-            if (hold.isPresent() || reservation.isPresent()) {
+            // A reservation alone needs no lock of its own when the command is claimed: that
+            // update locks the row before the reservation counts (one statement less per enrolment).
+            if (hold.isPresent() || (reservation.isPresent() && !claimCommand)) {
                 lockEnrolee(c, enroleeId);
             }
             Claim claim = claim(c, challengeHash, enroleeId, claimCommand, now, hold, maxPending, reservation);
@@ -331,10 +333,10 @@ public final class Store implements AutoCloseable {
     /**
      * Takes a place under the Enrolee's issuance limit (its row locked), unless the certificates
      * issued in the window and the places held there already make the limit. Places older than
-     * the window (left by a process that died) no longer count and are dropped here.
+     * the window (left by a process that died) no longer count; the record of the Enrolee's next
+     * certificate drops them ({@link #recordIssuance}).
      */
     private static boolean reserve(Connection c, String enroleeId, IssuanceReservation r, Instant now) throws SQLException {
-        Jdbc.update(c, "DELETE FROM issuance_reservation WHERE enrolee_id = ? AND reserved_at <= ?", enroleeId, r.windowStart());
         // One statement, so one snapshot: a certificate whose record commits meanwhile (deleting
         // its place in the same transaction) is seen either as the place or as the certificate,
         // never as neither, which two statements could.
@@ -375,13 +377,15 @@ public final class Store implements AutoCloseable {
                         StoredEnrolee.Command.CERT_PROV, enroleeId, enroleeId, claimedAt);
             }
             if (reservation.isPresent()) {
-                Jdbc.update(c, FREE_RESERVATION, reservation.get());
+                Jdbc.update(c, "DELETE FROM issuance_reservation WHERE id = ?", reservation.get());
             }
             return null;
         });
     }
 
-    private static final String FREE_RESERVATION = "DELETE FROM issuance_reservation WHERE id = ?";
+    /** The place of one claim, and the Enrolee's places older than the window. */
+    private static final String FREE_RESERVATION = "DELETE FROM issuance_reservation WHERE id = ? OR (enrolee_id = ? AND reserved_at <= ?)";
+    private static final String COMMAND_RESULT = "UPDATE enrolee SET command_result = ? WHERE id = ?";
 
     // --- Issued-certificate ledger -----------------------------------------------------------
 
@@ -395,15 +399,19 @@ public final class Store implements AutoCloseable {
      * is already in the ledger.
      */
     public CompletionStage<Void> recordIssuance(IssuedCertificate cert) {
-        return recordIssuance(cert, Optional.empty());
+        return recordIssuance(cert, Optional.empty(), false);
     }
 
     /**
      * The same, and the place its claim took under the issuance limit ({@link IssuanceReservation#id()})
      * is freed in the same transaction: from then on the certificate counts instead, never both,
-     * and never neither.
+     * and never neither. The Enrolee's places older than {@code reservationWindowStart} (left by
+     * a process that died) go with it. With {@code completesCommand} (a first enrolment), the
+     * Enrolee's last command result becomes OK in the same transaction, rather than in a
+     * statement of its own after the answer.
      */
-    public CompletionStage<Void> recordIssuance(IssuedCertificate cert, Optional<String> reservation) {
+    public CompletionStage<Void> recordIssuance(IssuedCertificate cert, Optional<IssuanceReservation> reservation,
+                                                boolean completesCommand) {
         String insert = "INSERT INTO issued_certificate (serial, enrolee_id, profile, subject, sans, not_before, not_after, status, issued_at, der, "
                 + "request_key, issuer_key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         String issuerKeyId = IssuerKeyId.ofCertificate(cert.der()).orElse(null);
@@ -412,7 +420,10 @@ public final class Store implements AutoCloseable {
                     cert.subjectAltNames(), cert.notBefore(), cert.notAfter(), cert.status(), cert.issuedAt(), cert.der(),
                     cert.requestKey().orElse(null), issuerKeyId));
             if (reservation.isPresent()) {
-                tx.insert(FREE_RESERVATION, ps -> Jdbc.bind(ps, reservation.get()));
+                tx.insert(FREE_RESERVATION, ps -> Jdbc.bind(ps, reservation.get().id(), cert.enroleeId(), reservation.get().windowStart()));
+            }
+            if (completesCommand) {
+                tx.insert(COMMAND_RESULT, ps -> Jdbc.bind(ps, StoredEnrolee.CommandResult.OK, cert.enroleeId()));
             }
             tx.append(new AuditEvent.Draft(cert.issuedAt(), "certificate.issued", "enrolee:" + cert.enroleeId(),
                     "serial:" + cert.serialHex(), "profile=" + cert.profile() + " subject=" + cert.subject()
