@@ -88,8 +88,8 @@ class EnrolmentCostTest {
 
         // A re-enrolment claims no command and records no command result; it finds its Enrolee by the certificate it renews.
         assertEquals(new TreeMap<>(Map.ofEntries(
-                Map.entry("select issued_certificate", 4.0), // authenticate: the certificate renewed; repeat; count; reservation
-                Map.entry("select enrolee", 2.0),            // authenticate: its Enrolee; the claim locks its row
+                Map.entry("select issued_certificate", 4.0), // authenticate: the certificate renewed with its Enrolee; repeat; count; reservation
+                Map.entry("select enrolee", 1.0),            // the claim locks the Enrolee's row (it claims no command)
                 Map.entry("select pending_request", 1.0),
                 Map.entry("select challenge", 1.0),
                 Map.entry("update challenge", 1.0),

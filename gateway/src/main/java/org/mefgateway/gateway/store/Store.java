@@ -232,17 +232,37 @@ public final class Store implements AutoCloseable {
         jdbc.update("record the command result of " + enroleeId, COMMAND_RESULT, result, enroleeId);
     }
 
+    private static final String ENROLEE_COLUMNS = "id, bootstrap_fingerprint, cert_subject_type, cert_subject_id, suids, command, "
+            + "registered_at, command_result, profiles, instructed_at";
+
     private List<StoredEnrolee> enrolees(String where, Object... params) {
-        String sql = "SELECT id, bootstrap_fingerprint, cert_subject_type, cert_subject_id, suids, command, registered_at, "
-                + "command_result, profiles, instructed_at FROM enrolee " + where;
-        return jdbc.query("read Enrolees", sql, rs -> {
-            Set<Integer> suids = rs.getString(5).isEmpty() ? Set.of()
-                    : Arrays.stream(rs.getString(5).split(",")).map(Integer::valueOf).collect(Collectors.toSet());
-            RegisteredEnrolee enrolee = new RegisteredEnrolee(rs.getString(1), CertSubjectType.fromCode(rs.getInt(3)), rs.getString(4), suids);
-            return new StoredEnrolee(enrolee, rs.getString(2), StoredEnrolee.Command.valueOf(rs.getString(6)), instant(rs, 7),
-                    Optional.ofNullable(rs.getString(8)).map(StoredEnrolee.CommandResult::valueOf), List.of(rs.getString(9).split(",")),
-                    instant(rs, 10));
-        }, params);
+        return jdbc.query("read Enrolees", "SELECT " + ENROLEE_COLUMNS + " FROM enrolee " + where, rs -> enrolee(rs, 0), params);
+    }
+
+    /** The Enrolee in the ten columns of {@link #ENROLEE_COLUMNS} after column {@code offset}. */
+    private static StoredEnrolee enrolee(ResultSet rs, int offset) throws SQLException {
+        Set<Integer> suids = rs.getString(offset + 5).isEmpty() ? Set.of()
+                : Arrays.stream(rs.getString(offset + 5).split(",")).map(Integer::valueOf).collect(Collectors.toSet());
+        RegisteredEnrolee enrolee = new RegisteredEnrolee(rs.getString(offset + 1), CertSubjectType.fromCode(rs.getInt(offset + 3)),
+                rs.getString(offset + 4), suids);
+        return new StoredEnrolee(enrolee, rs.getString(offset + 2), StoredEnrolee.Command.valueOf(rs.getString(offset + 6)),
+                instant(rs, offset + 7), Optional.ofNullable(rs.getString(offset + 8)).map(StoredEnrolee.CommandResult::valueOf),
+                List.of(rs.getString(offset + 9).split(",")), instant(rs, offset + 10));
+    }
+
+    /** A certificate of the ledger and its Enrolee, empty when the Enrolee is no longer registered. */
+    public record IssuedTo(IssuedCertificate certificate, Optional<StoredEnrolee> enrolee) {
+    }
+
+    /**
+     * The ledger entry of this serial and the registration of its Enrolee, in one statement: who a
+     * caller renewing that certificate is.
+     */
+    public Optional<IssuedTo> issuedTo(String serialHex) {
+        String sql = "SELECT " + CERTIFICATE_COLUMNS + ", " + ENROLEE_COLUMNS
+                + " FROM issued_certificate LEFT JOIN enrolee ON enrolee.id = issued_certificate.enrolee_id WHERE serial = ?";
+        return jdbc.first("read certificate " + serialHex + " and its Enrolee", sql, rs -> new IssuedTo(certificate(rs),
+                rs.getString(12) == null ? Optional.empty() : Optional.of(enrolee(rs, 11))), serialHex);
     }
 
     // --- Challenges --------------------------------------------------------------------------

@@ -304,6 +304,20 @@ abstract class StoreContract {
         assertEquals(Store.Claim.ISSUANCE_LIMIT, claim(store, "ae-1", place(2, NOW), NOW), "the certificate and the new place");
     }
 
+    /** A renewing caller is found in one statement: the certificate and its Enrolee, or the certificate alone once the Enrolee is gone. */
+    @Test
+    void aCertificateIsFoundWithItsEnroleeWhileTheEnroleeIsRegistered() {
+        await(store.recordIssuance(cert("e1", "ae-1", NOW.plusSeconds(3600))));
+
+        Store.IssuedTo found = store.issuedTo("e1").orElseThrow();
+        assertEquals(store.certificate("e1").orElseThrow().serialHex(), found.certificate().serialHex());
+        assertEquals(store.enrolee("ae-1"), found.enrolee());
+
+        assertTrue(await(store.removeEnrolee("ae-1", audit("enrolee.removed", "ae-1"))));
+        assertEquals(Optional.empty(), store.issuedTo("e1").orElseThrow().enrolee());
+        assertEquals(Optional.empty(), store.issuedTo("ff"));
+    }
+
     /** A first enrolment's result is written with its certificate, in the same transaction; a renewal's leaves it alone. */
     @Test
     void theRecordOfAFirstEnrolmentSetsTheCommandResultOk() {
