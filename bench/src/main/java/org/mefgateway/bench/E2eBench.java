@@ -154,7 +154,11 @@ public final class E2eBench {
         }
         // The peak again, on its own, for RSS (and VmHWM right after it).
         rssPhase = "peak";
+        Costs costsBefore = costs();
         Stats peakRun = closed("keep-alive peak c=" + peakClients, peakClients, stepSeconds + 2, false);
+        Costs perEnrol = costs().minus(costsBefore).perIssued();
+        say(String.format(Locale.ROOT, "  per enrolment at the peak: %.2f statements, %.2f worker dispatches, %.1f KiB allocated",
+                perEnrol.statements(), perEnrol.dispatches(), perEnrol.allocatedBytes() / 1024));
         long hwmPeak = status("VmHWM");
         long rssPeak = rssMax.getOrDefault("peak", 0L);
         double keepAlivePeak = Math.max(peak.perSecond(), peakRun.perSecond());
@@ -266,6 +270,9 @@ public final class E2eBench {
                         "  \"gateway_cpu_ms_per_enrol_newtls\": %.3f,",
                         "  \"loadgen_cpu_share\": %.3f,",
                         "  \"overload_goodput_ratio\": %.3f,",
+                        "  \"store_statements_per_enrol\": %.2f,",
+                        "  \"worker_dispatches_per_enrol\": %.2f,",
+                        "  \"allocated_kib_per_enrol\": %.1f,",
                         "  \"ratio_keepalive_to_raw\": %.3f,",
                         "  \"ratio_newtls_to_raw\": %.3f,",
                         "  \"overload\": {\"offered_per_s\": %.1f, \"issued_per_s\": %.1f, \"status_503\": %d, \"status_503_with_retry_after\": %d, "
@@ -289,6 +296,7 @@ public final class E2eBench {
                 rawSign, sign1, sign2, keepAlivePeak, peakClients, newTls.perSecond(), newTlsC, halfRate, half.perSecond(),
                 half.percentileMs(50), half.percentileMs(99), hwmPeak / 1024.0, rssPeak / 1024.0, hwmEnd / 1024.0, readySeconds,
                 peakRun.gatewayCpuMsPerEnrol(), newTls.gatewayCpuMsPerEnrol(), peakRun.loadgenCpuShare(), overload.perSecond() / keepAlivePeak,
+                perEnrol.statements(), perEnrol.dispatches(), perEnrol.allocatedBytes() / 1024,
                 keepAlivePeak / rawSign, newTls.perSecond() / rawSign,
                 overloadRate, overload.perSecond(), overload.failed(503), overload.retryAfterOn503.sum(),
                 overload.failedTotal() - overload.failed(503), overload.servicePercentileMs(99), overload.percentileMs(99),
@@ -588,6 +596,45 @@ public final class E2eBench {
             adminConnection.set(h);
         }
         return h;
+    }
+
+    /**
+     * The gateway's running totals of what enrolments cost, from its /metrics: statements sent to
+     * the database; hops to worker pools (tasks run on mef-cpu and mef-store, HSM signatures, writes
+     * handed to the ledger's group commit); bytes allocated (Micrometer's count, updated at each
+     * GC); certificates issued, to divide by. Everything the gateway did meanwhile counts (the
+     * operator's instruct and csrattrs of each enrolment too).
+     */
+    private record Costs(double statements, double dispatches, double allocatedBytes, double issued) {
+        Costs minus(Costs o) {
+            return new Costs(statements - o.statements, dispatches - o.dispatches, allocatedBytes - o.allocatedBytes, issued - o.issued);
+        }
+
+        Costs perIssued() {
+            return new Costs(statements / issued, dispatches / issued, allocatedBytes / issued, 1);
+        }
+    }
+
+    private Costs costs() throws IOException {
+        double statements = 0, dispatches = 0, allocated = 0, issued = 0;
+        for (String line : admin().get("/metrics").text().split("\n")) {
+            if (line.startsWith("#") || line.isBlank()) {
+                continue;
+            }
+            String name = line.substring(0, line.indexOf(line.contains("{") ? '{' : ' '));
+            double value = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            switch (name) {
+                case "mef_store_statements_total" -> statements += value;
+                case "vertx_pool_completed_total" -> dispatches += line.contains("pool_name=\"mef-cpu\"")
+                        || line.contains("pool_name=\"mef-store\"") ? value : 0;
+                case "mef_hsm_sign_seconds_count", "mef_store_commit_batch_size_sum" -> dispatches += value;
+                case "jvm_gc_memory_allocated_bytes_total" -> allocated += value;
+                case "mef_certificates_issued_total" -> issued += value;
+                default -> {
+                }
+            }
+        }
+        return new Costs(statements, dispatches, allocated, issued);
     }
 
     /** What the gateway reports on /health/ready under {@code key} (the CSR verification provider, the TLS engine), not assumed. */
