@@ -298,7 +298,7 @@ public final class Gateway implements AutoCloseable {
                 .setSslHandshakeTimeoutUnit(TimeUnit.SECONDS);
         CIPHER_SUITES.stream().filter(engine::offers).forEach(options::addEnabledCipherSuite);
         if (!clientAnchors.isEmpty()) {
-            options.setClientAuth(ClientAuth.REQUEST).setTrustOptions(TrustOptions.wrap(TlsMaterial.clientCertificateTrust(clientAnchors)));
+            options.setClientAuth(ClientAuth.REQUEST).setTrustOptions(TrustOptions.wrap(TlsMaterial.clientCertificateTrust(clientAnchors, engine.name().equals(TlsEngine.OPENSSL))));
         }
         return options;
     }
