@@ -20,12 +20,13 @@ import org.mefgateway.gateway.GatewayConfig;
  * Shedding at once with Retry-After keeps the queues behind it short, so an overload degrades
  * into refusals rather than into timeouts for everyone.
  *
- * <p>While the bound is reached, an enrolment (csrattrs, its first step, and the POSTs) is shed
- * at its request head already, before authentication, the challenge and the body: at three times
- * the peak most requests are shed, and each one that got as far as its body first cost a store
- * lookup, a challenge written and a body read, taken from the enrolments being served. The head
- * check only looks at the bound, it takes no slot, so a client that is not an Enrolee still holds
- * nothing; the slot is taken once the body is complete, as before.
+ * <p>The bound counts csrattrs too, an enrolment's first step (a store lookup and a challenge
+ * written), from its request head to its answer: at three times the peak, csrattrs outside the
+ * bound queued in front of the store by the hundred and every enrolment behind them waited
+ * seconds. While the bound is reached, every step of an enrolment is shed at its request head,
+ * before authentication, the challenge and the body. For a POST the head check only looks at the
+ * bound and takes no slot, so a client that is not an Enrolee holds nothing while its body
+ * arrives; the POST's slot is taken once the body is complete, as before.
  */
 final class Admission {
     /** The routing-context key of the request's {@link BodyRead}, once its body is being read. */
@@ -136,10 +137,26 @@ final class Admission {
     }
 
     /**
-     * A step of an enrolment at its request head, before anything is read or looked up: while
-     * {@code maxInFlight} enrolments are in progress, 503 + Retry-After at once. The rest of a
-     * POST's body is discarded as it arrives and the connection stays open, so a device retries
-     * on it without a new handshake. Takes no slot (see {@link #enrolment}).
+     * csrattrs at its request head: takes a slot until its answer, or 503 + Retry-After at once
+     * while {@code maxInFlight} enrolment steps are in progress. Its caller is authenticated after
+     * this (without a client certificate at once, with one by a store lookup), so a slot is held
+     * no longer than that lookup by a client that is not an Enrolee.
+     */
+    void csrattrs(RoutingContext ctx) {
+        if (inFlight.incrementAndGet() > limits.maxInFlight()) {
+            inFlight.decrementAndGet();
+            shedAtCapacity(ctx, shedAtHead);
+            return;
+        }
+        ctx.addEndHandler(done -> inFlight.decrementAndGet());
+        ctx.next();
+    }
+
+    /**
+     * An enrolment POST at its request head, before anything is read or looked up: while
+     * {@code maxInFlight} enrolment steps are in progress, 503 + Retry-After at once. The rest of
+     * the body is discarded as it arrives and the connection stays open, so a device retries on
+     * it without a new handshake. Takes no slot (see {@link #enrolment}).
      */
     void capacityAtHead(RoutingContext ctx) {
         if (inFlight.get() >= limits.maxInFlight()) {
@@ -173,7 +190,7 @@ final class Admission {
         counter.increment();
         ctx.response().putHeader("Retry-After", "1");
         ErrorResponses.send(ctx, 503, "the CA is at capacity (" + limits.maxInFlight()
-                + " enrolments in progress); nothing was issued, retry shortly");
+                + " enrolment steps in progress); nothing was issued, retry shortly");
     }
 
     /** The body is complete, or the request ended without it: its deadline and its place (if it had one) are given back, once. */
@@ -215,7 +232,7 @@ final class Admission {
      */
     private static Counter shed(MeterRegistry meters, String reason, String stage) {
         return Counter.builder("mef.est.requests.shed")
-                .description("EST requests refused before any work: capacity (est.maxInFlight enrolments in progress, 503), "
+                .description("EST requests refused before any work: capacity (est.maxInFlight enrolment steps in progress, 503), "
                         + "client_rate (the source address's rate limit, 429) or body_reads (est.maxBodyReadsPerClient bodies "
                         + "being read from the source address, 429); stage head (at the request head) or body (after authentication)")
                 .tag("reason", reason)

@@ -72,8 +72,8 @@ public final class EstApi {
         for (String base : List.of(EST, EST + "/:label")) {
             // RFC 9110 9.3.2: HEAD wherever GET is served (Vert.x sends the headers of the GET, no body).
             routes.get(base + "/cacerts").handler(this::cacerts);
-            // csrattrs is an enrolment's first step (it writes a challenge): shed with the enrolments.
-            routes.get(base + "/csrattrs").handler(admission::capacityAtHead).handler(this::csrattrs);
+            // csrattrs is an enrolment's first step (it writes a challenge): it counts in the in-flight bound.
+            routes.get(base + "/csrattrs").handler(admission::csrattrs).handler(this::csrattrs);
             // In this order: at capacity shed at the head, before anything else; the content type and
             // the caller are checked before the body is read, and an in-flight slot is taken only
             // once an authenticated caller's body is complete, so clients that are not Enrolees
