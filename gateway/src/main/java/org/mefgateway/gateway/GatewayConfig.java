@@ -46,7 +46,7 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
      * @param maxConnections      open EST connections; one more is closed at once
      * @param maxInFlight         enrolment steps being served at once: the POSTs (simpleenroll,
      *                            simplereenroll, serverkeygen) counted from the end of their body,
-     *                            csrattrs from its head and only while half of the bound is free;
+     *                            csrattrs from its head to its answer;
      *                            beyond, 503 + Retry-After at the request head (est.Admission)
      * @param perClientPerSecond  token-bucket refill per source IP address (0: no per-client limit)
      * @param perClientBurst      bucket size: requests a client may make at once

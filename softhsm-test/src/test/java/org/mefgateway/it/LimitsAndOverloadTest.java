@@ -335,36 +335,6 @@ class LimitsAndOverloadTest {
         assertEquals(issuedBefore + 2 + 1 + burst.size() + 1, mef.issued().size(), "one certificate per Enrolee");
     }
 
-    /**
-     * With one enrolment in flight of a bound of 2 (held in its ledger write), half of the bound
-     * is in use: a new enrolment's csrattrs is shed at its head (503 + Retry-After), while the POST
-     * of an enrolment that already has its challenge is admitted and issued — the free half is
-     * kept for enrolments already started, so a challenge handed out is not wasted.
-     */
-    @Test
-    @Order(6)
-    void withHalfTheBoundInUseANewEnrolmentsCsrattrsIsShedWhileAStartedEnrolmentsPostIsAdmitted() throws Exception {
-        Enrolment holder = ready();
-        Enrolment started = ready();
-        HttpClient newcomer = mef.client(registered());
-        int issuedBefore = mef.issued().size();
-        double atHead = shedCount("capacity", "head");
-        double afterBody = shedCount("capacity", "body");
-        try (LedgerGate gate = LedgerGate.closed(mef)) {
-            CompletableFuture<HttpResponse<String>> held = send(holder);
-            gate.awaitWaiting();
-            assertShedAtCapacity(TestGateway.get(newcomer, mef.est("/csrattrs")));
-            CompletableFuture<HttpResponse<String>> admitted = send(started);
-            gate.open();
-            assertEquals(200, held.get().statusCode(), held.get().body());
-            assertEquals(200, admitted.get().statusCode(), "the started enrolment's POST was admitted: " + admitted.get().body());
-        }
-        assertEquals(atHead + 1, shedCount("capacity", "head"), "only the csrattrs was shed");
-        assertEquals(afterBody, shedCount("capacity", "body"));
-        assertEquals(issuedBefore + 2, mef.issued().size());
-        assertEquals(200, TestGateway.get(newcomer, mef.est("/csrattrs")).statusCode(), "with the bound free the newcomer starts");
-    }
-
     /** Sends every enrolment at once and polls readiness until all are answered; the answers in order. */
     private static List<HttpResponse<String>> sendAtOnce(List<Enrolment> enrolments, List<Integer> health) throws Exception {
         AdminClient admin = new AdminClient(mef.config);

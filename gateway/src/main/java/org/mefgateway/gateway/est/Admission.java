@@ -21,9 +21,11 @@ import org.mefgateway.gateway.GatewayConfig;
  * into refusals rather than into timeouts for everyone.
  *
  * <p>The bound counts csrattrs too, an enrolment's first step (a store lookup and a challenge
- * written), from its request head to its answer, and admits it only while half of the bound is
- * free: at three times the peak, csrattrs outside the bound queued in front of the store by the
- * hundred and every enrolment behind them waited seconds. While the bound is reached, every step of an enrolment is shed at its request head,
+ * written), from its request head to its answer: at three times the peak, csrattrs outside the
+ * bound queued in front of the store by the hundred and every enrolment behind them waited
+ * seconds. (Keeping part of the bound for the POSTs of enrolments that have their challenge was
+ * tried and dropped: 64 devices enrolling one after another, as many as the default bound, were
+ * then shed.) While the bound is reached, every step of an enrolment is shed at its request head,
  * before authentication, the challenge and the body. For a POST the head check only looks at the
  * bound and takes no slot, so a client that is not an Enrolee holds nothing while its body
  * arrives; the POST's slot is taken once the body is complete, as before.
@@ -137,16 +139,13 @@ final class Admission {
     }
 
     /**
-     * csrattrs at its request head: takes a slot until its answer while at most half of the
-     * bound is in use, else 503 + Retry-After at once. An enrolment that has its challenge comes
-     * back with its POST within moments: the other half is kept for those, so that a challenge
-     * handed out is not wasted on a POST shed for want of a slot (with one bound shared alike,
-     * at three times the peak the two steps of an enrolment were shed independently). Its caller
-     * is authenticated after this (without a client certificate at once, with one by a store
-     * lookup), so a slot is held no longer than that lookup by a client that is not an Enrolee.
+     * csrattrs at its request head: takes a slot until its answer, or 503 + Retry-After at once
+     * while {@code maxInFlight} enrolment steps are in progress. Its caller is authenticated after
+     * this (without a client certificate at once, with one by a store lookup), so a slot is held
+     * no longer than that lookup by a client that is not an Enrolee.
      */
     void csrattrs(RoutingContext ctx) {
-        if (inFlight.incrementAndGet() > (limits.maxInFlight() + 1) / 2) {
+        if (inFlight.incrementAndGet() > limits.maxInFlight()) {
             inFlight.decrementAndGet();
             shedAtCapacity(ctx, shedAtHead);
             return;

@@ -77,7 +77,7 @@ public final class EstApi {
             // In this order: at capacity shed at the head, before anything else; the content type and
             // the caller are checked before the body is read, and an in-flight slot is taken only
             // once an authenticated caller's body is complete, so clients that are not Enrolees
-            // never hold a slot (README "Security and limits").
+            // never hold a POST's slot (README "Security and limits").
             // Separate routes: Vert.x Web allows no handler before a BodyHandler within one route.
             for (Operation operation : Operation.values()) {
                 String path = base + switch (operation) {
