@@ -213,6 +213,8 @@ public final class E2eBench {
                 String.format(Locale.ROOT, "%.0f / %.0f", overloadRate, overload.perSecond())));
         t.add(String.format(Locale.ROOT, "%-58s %10s", "overload: 503 (with Retry-After) / other failures",
                 overload.failed(503) + " (" + overload.retryAfterOn503.sum() + ") / " + (overload.failedTotal() - overload.failed(503))));
+        t.add(String.format(Locale.ROOT, "%-58s %10s", "overload: gateway CPU ms per issued certificate, 3x / peak",
+                String.format(Locale.ROOT, "%.3f / %.3f", overload.gatewayCpuMsPerEnrol(), peakRun.gatewayCpuMsPerEnrol())));
         t.add(String.format(Locale.ROOT, "%-58s %10s", "overload: admitted p99 ms, service / incl. client queue",
                 String.format(Locale.ROOT, "%.0f / %.0f", overload.servicePercentileMs(99), overload.percentileMs(99))));
         t.add(String.format(Locale.ROOT, "%-58s %10s", "gateway up after overload, then issuing (4 clients)",
@@ -276,7 +278,7 @@ public final class E2eBench {
                         "  \"ratio_keepalive_to_raw\": %.3f,",
                         "  \"ratio_newtls_to_raw\": %.3f,",
                         "  \"overload\": {\"offered_per_s\": %.1f, \"issued_per_s\": %.1f, \"status_503\": %d, \"status_503_with_retry_after\": %d, "
-                                + "\"other_failures\": %d, \"admitted_p99_service_ms\": %.1f, \"admitted_p99_incl_client_queue_ms\": %.1f, "
+                                + "\"other_failures\": %d, \"gateway_cpu_ms_per_issued\": %.3f, \"admitted_p99_service_ms\": %.1f, \"admitted_p99_incl_client_queue_ms\": %.1f, "
                                 + "\"gateway_alive\": %s, \"issuing_after_per_s\": %.1f},",
                         "  \"profiled_keepalive_per_s\": %.1f,",
                         "  \"sweep_keepalive\": [",
@@ -299,7 +301,8 @@ public final class E2eBench {
                 perEnrol.statements(), perEnrol.dispatches(), perEnrol.allocatedBytes() / 1024,
                 keepAlivePeak / rawSign, newTls.perSecond() / rawSign,
                 overloadRate, overload.perSecond(), overload.failed(503), overload.retryAfterOn503.sum(),
-                overload.failedTotal() - overload.failed(503), overload.servicePercentileMs(99), overload.percentileMs(99),
+                overload.failedTotal() - overload.failed(503), overload.gatewayCpuMsPerEnrol(), overload.servicePercentileMs(99),
+                overload.percentileMs(99),
                 alive && gateway.isAlive(), after.perSecond(), profiled.perSecond(), sweepJson, newTlsJson,
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), verifyProvider, tlsEngine, loadAverageAtStart, pool, perConnection);
         Files.writeString(out.resolve("e2e.json"), json);
@@ -835,6 +838,8 @@ public final class E2eBench {
         });
         ThreadPoolExecutor pool = new ThreadPoolExecutor(workers, workers, 1, TimeUnit.MINUTES, new LinkedBlockingQueue<>());
         pool.prestartAllCoreThreads();
+        long gatewayCpu = cpuNanos(gateway.toHandle());
+        long loadgenCpu = cpuNanos(ProcessHandle.current());
         long start = System.nanoTime();
         long end = start + seconds * 1_000_000_000L;
         long interval = (long) (1e9 / rate);
@@ -859,6 +864,9 @@ public final class E2eBench {
         }
         pool.shutdown();
         pool.awaitTermination(5, TimeUnit.MINUTES);
+        // Per certificate issued: at 3x the peak, also what the requests shed cost the gateway.
+        stats.gatewayCpuNanos = cpuNanos(gateway.toHandle()) - gatewayCpu;
+        stats.loadgenCpuNanos = cpuNanos(ProcessHandle.current()) - loadgenCpu;
         // Every issued certificate counts, over the time until the last one came back.
         stats.seconds = Math.max(seconds, (System.nanoTime() - start) / 1e9);
         for (Session s : sessions) {
