@@ -18,11 +18,13 @@ import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -185,7 +187,10 @@ public final class E2eBench {
 
         rssPhase = "half";
         double halfRate = keepAlivePeak / 2;
+        Tail tailBefore = tail();
         Stats half = open("open loop half of peak", halfRate, openSeconds, 64);
+        Tail tail = tail().since(tailBefore);
+        say("  " + tail.describe());
 
         rssPhase = "overload";
         double overloadRate = keepAlivePeak * 3;
@@ -203,6 +208,10 @@ public final class E2eBench {
         t.add(row("enrolments/s new TLS per enrolment (" + newTlsC + " clients)", newTls.perSecond(), rawSign));
         t.add(String.format(Locale.ROOT, "%-58s %10s", "p50 / p99 ms at half of peak (" + Math.round(halfRate) + "/s open loop)",
                 String.format(Locale.ROOT, "%.1f / %.1f", half.percentileMs(50), half.percentileMs(99))));
+        t.add(String.format(Locale.ROOT, "%-58s %10s", "  of which the gateway's: request / store commit / HSM p99 ms",
+                String.format(Locale.ROOT, "%.1f / %.1f / %.2f", tail.requestP99Ms(), tail.commitP99Ms(), tail.signP99Ms())));
+        t.add(String.format(Locale.ROOT, "%-58s %10s", "  GC pauses in that step: count / total ms / longest ms",
+                String.format(Locale.ROOT, "%d / %.0f / %.1f", tail.gcPauses(), tail.gcPauseMs(), tail.gcPauseMaxMs())));
         t.add(String.format(Locale.ROOT, "%-58s %10.0f", "gateway RSS MiB at peak (VmHWM)", hwmPeak / 1024.0));
         t.add(String.format(Locale.ROOT, "%-58s %10.2f", "gateway ready s after its process started (/health/ready 200)", readySeconds));
         t.add(String.format(Locale.ROOT, "%-58s %10s", "gateway CPU ms per enrolment, keep-alive peak / new TLS",
@@ -264,6 +273,8 @@ public final class E2eBench {
                         "  \"half_peak_achieved_per_s\": %.1f,",
                         "  \"p50_ms\": %.2f,",
                         "  \"p99_ms\": %.2f,",
+                        "  \"tail\": {\"gateway_request_p99_ms\": %.2f, \"store_commit_p99_ms\": %.2f, \"hsm_sign_p99_ms\": %.3f, "
+                                + "\"gc_pauses\": %d, \"gc_pause_total_ms\": %.1f, \"gc_pause_max_ms\": %.1f},",
                         "  \"rss_mib_peak\": %.1f,",
                         "  \"rss_mib_sampled_peak\": %.1f,",
                         "  \"rss_mib_hwm_end\": %.1f,",
@@ -296,7 +307,9 @@ public final class E2eBench {
                         "  \"enrolments_per_keepalive_connection\": %d",
                         "}", ""),
                 rawSign, sign1, sign2, keepAlivePeak, peakClients, newTls.perSecond(), newTlsC, halfRate, half.perSecond(),
-                half.percentileMs(50), half.percentileMs(99), hwmPeak / 1024.0, rssPeak / 1024.0, hwmEnd / 1024.0, readySeconds,
+                half.percentileMs(50), half.percentileMs(99),
+                tail.requestP99Ms(), tail.commitP99Ms(), tail.signP99Ms(), tail.gcPauses(), tail.gcPauseMs(), tail.gcPauseMaxMs(),
+                hwmPeak / 1024.0, rssPeak / 1024.0, hwmEnd / 1024.0, readySeconds,
                 peakRun.gatewayCpuMsPerEnrol(), newTls.gatewayCpuMsPerEnrol(), peakRun.loadgenCpuShare(), overload.perSecond() / keepAlivePeak,
                 perEnrol.statements(), perEnrol.dispatches(), perEnrol.allocatedBytes() / 1024,
                 keepAlivePeak / rawSign, newTls.perSecond() / rawSign,
@@ -638,6 +651,92 @@ public final class E2eBench {
             }
         }
         return new Costs(statements, dispatches, allocated, issued);
+    }
+
+    /**
+     * Where the tail of an open-loop step comes from, seen from inside the gateway: its own
+     * histograms (EST request time from head to answer, group commit to durable, HSM signature),
+     * their bucket counts before and after the step, so a p99 is the step's alone; and the GC
+     * pauses of the step (the longest is Micrometer's max, over its last two minutes). A client p99 far above the gateway's request p99 is queueing outside
+     * the gateway's timers (the accept queue, the event loop, the load generator itself).
+     */
+    private record Tail(Map<String, TreeMap<Double, Double>> buckets, double gcCount, double gcSeconds, double gcMaxSeconds) {
+        Tail since(Tail before) {
+            Map<String, TreeMap<Double, Double>> delta = new HashMap<>();
+            buckets.forEach((name, now) -> {
+                TreeMap<Double, Double> d = new TreeMap<>();
+                now.forEach((le, v) -> d.put(le, v - before.buckets.getOrDefault(name, new TreeMap<>()).getOrDefault(le, 0.0)));
+                delta.put(name, d);
+            });
+            return new Tail(delta, gcCount - before.gcCount, gcSeconds - before.gcSeconds, gcMaxSeconds);
+        }
+
+        /** The upper bound of the bucket holding the 99th percentile, in ms (Prometheus buckets are cumulative). */
+        double p99Ms(String name) {
+            TreeMap<Double, Double> b = buckets.getOrDefault(name, new TreeMap<>());
+            double total = b.isEmpty() ? 0 : b.lastEntry().getValue();
+            for (Map.Entry<Double, Double> e : b.entrySet()) {
+                if (total > 0 && e.getValue() >= 0.99 * total) {
+                    return e.getKey() * 1000;
+                }
+            }
+            return Double.NaN;
+        }
+
+        double requestP99Ms() {
+            return p99Ms("mef_est_request_seconds_bucket");
+        }
+
+        double commitP99Ms() {
+            return p99Ms("mef_store_commit_seconds_bucket");
+        }
+
+        double signP99Ms() {
+            return p99Ms("mef_hsm_sign_seconds_bucket");
+        }
+
+        int gcPauses() {
+            return (int) gcCount;
+        }
+
+        double gcPauseMs() {
+            return gcSeconds * 1000;
+        }
+
+        double gcPauseMaxMs() {
+            return gcMaxSeconds * 1000;
+        }
+
+        String describe() {
+            return String.format(Locale.ROOT, "inside the gateway: request p99 %.1f ms, store commit p99 %.1f ms, HSM p99 %.2f ms; "
+                    + "GC %d pauses, %.0f ms in all, longest %.1f ms", requestP99Ms(), commitP99Ms(), signP99Ms(), gcPauses(), gcPauseMs(),
+                    gcPauseMaxMs());
+        }
+    }
+
+    private Tail tail() throws IOException {
+        Map<String, TreeMap<Double, Double>> buckets = new HashMap<>();
+        double gcCount = 0, gcSeconds = 0, gcMax = 0;
+        for (String line : admin().get("/metrics").text().split("\n")) {
+            if (line.startsWith("#") || line.isBlank()) {
+                continue;
+            }
+            String name = line.substring(0, line.indexOf(line.contains("{") ? '{' : ' '));
+            double value = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            switch (name) {
+                case "mef_est_request_seconds_bucket", "mef_store_commit_seconds_bucket", "mef_hsm_sign_seconds_bucket" -> {
+                    String le = line.substring(line.indexOf("le=\"") + 4, line.indexOf('"', line.indexOf("le=\"") + 4));
+                    buckets.computeIfAbsent(name, k -> new TreeMap<>())
+                            .merge(le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le), value, Double::sum);
+                }
+                case "jvm_gc_pause_seconds_count" -> gcCount += value;
+                case "jvm_gc_pause_seconds_sum" -> gcSeconds += value;
+                case "jvm_gc_pause_seconds_max" -> gcMax = Math.max(gcMax, value);
+                default -> {
+                }
+            }
+        }
+        return new Tail(buckets, gcCount, gcSeconds, gcMax);
     }
 
     /** What the gateway reports on /health/ready under {@code key} (the CSR verification provider, the TLS engine), not assumed. */
