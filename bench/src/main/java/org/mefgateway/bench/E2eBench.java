@@ -634,14 +634,26 @@ public final class E2eBench {
         }
     }
 
+    /** One line of the gateway's Prometheus text: the metric's name, the whole line (for its labels), the value. */
+    private record Sample(String name, String line, double value) {
+    }
+
+    private List<Sample> samples() throws IOException {
+        List<Sample> samples = new ArrayList<>();
+        for (String line : admin().get("/metrics").text().split("\n")) {
+            if (!line.startsWith("#") && !line.isBlank()) {
+                samples.add(new Sample(line.substring(0, line.indexOf(line.contains("{") ? '{' : ' ')), line,
+                        Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))));
+            }
+        }
+        return samples;
+    }
+
     private Costs costs() throws IOException {
         double statements = 0, dispatches = 0, allocated = 0, issued = 0;
-        for (String line : admin().get("/metrics").text().split("\n")) {
-            if (line.startsWith("#") || line.isBlank()) {
-                continue;
-            }
-            String name = line.substring(0, line.indexOf(line.contains("{") ? '{' : ' '));
-            double value = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        for (Sample sample : samples()) {
+            String name = sample.name(), line = sample.line();
+            double value = sample.value();
             switch (name) {
                 case "mef_store_statements_total" -> statements += value;
                 case "vertx_pool_completed_total" -> dispatches += line.contains("pool_name=\"mef-cpu\"")
@@ -720,12 +732,9 @@ public final class E2eBench {
     private Tail tail() throws IOException {
         Map<String, TreeMap<Double, Double>> buckets = new HashMap<>();
         double gcCount = 0, gcSeconds = 0, gcMax = 0;
-        for (String line : admin().get("/metrics").text().split("\n")) {
-            if (line.startsWith("#") || line.isBlank()) {
-                continue;
-            }
-            String name = line.substring(0, line.indexOf(line.contains("{") ? '{' : ' '));
-            double value = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        for (Sample sample : samples()) {
+            String name = sample.name(), line = sample.line();
+            double value = sample.value();
             switch (name) {
                 case "mef_est_request_seconds_bucket", "mef_store_commit_seconds_bucket", "mef_hsm_sign_seconds_bucket" -> {
                     String le = line.substring(line.indexOf("le=\"") + 4, line.indexOf('"', line.indexOf("le=\"") + 4));
