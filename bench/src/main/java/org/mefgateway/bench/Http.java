@@ -10,9 +10,13 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
+import java.security.GeneralSecurityException;
+import java.security.Provider;
+import java.util.Optional;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * A minimal HTTP/1.1 client on one blocking TLS connection: what a small device's EST client
@@ -21,6 +25,8 @@ import javax.net.ssl.SSLSocket;
  * connection; it is kept alive until the server says {@code Connection: close} or it is closed.
  */
 final class Http implements Closeable {
+    /** Conscrypt (BoringSSL) when it loads here, as the gateway's TLS runs on BoringSSL: see {@link #tlsContext}. */
+    private static final Optional<Provider> NATIVE_TLS = conscrypt();
     private final SSLSocket socket;
     private final BufferedInputStream in;
     private final OutputStream out;
@@ -32,6 +38,37 @@ final class Http implements Closeable {
         this.host = host;
         this.in = new BufferedInputStream(socket.getInputStream(), 16 * 1024);
         this.out = new BufferedOutputStream(socket.getOutputStream(), 16 * 1024);
+    }
+
+    /**
+     * A TLS context for the load generator: on Conscrypt, so that its side of each handshake costs
+     * native speed and the gateway, not the load generator, is the limit (JSSE where Conscrypt
+     * cannot load). A context has its own session cache: one per connection means no resumption.
+     */
+    static SSLContext tlsContext() throws GeneralSecurityException {
+        return NATIVE_TLS.isPresent() ? SSLContext.getInstance("TLS", NATIVE_TLS.get()) : SSLContext.getInstance("TLS");
+    }
+
+    /**
+     * The trust for a {@link #tlsContext}: Conscrypt's own PKIX on Conscrypt, since the JDK's trust
+     * manager refuses the auth type "GENERIC" that Conscrypt passes on TLS 1.3.
+     */
+    static TrustManagerFactory trustManagerFactory() throws GeneralSecurityException {
+        return NATIVE_TLS.isPresent() ? TrustManagerFactory.getInstance("PKIX", NATIVE_TLS.get())
+                : TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    }
+
+    /** "Conscrypt" or "JSSE": the load generator's TLS. */
+    static String tlsProvider() {
+        return NATIVE_TLS.isPresent() ? "Conscrypt" : "JSSE";
+    }
+
+    private static Optional<Provider> conscrypt() {
+        try {
+            return org.conscrypt.Conscrypt.isAvailable() ? Optional.of(org.conscrypt.Conscrypt.newProvider()) : Optional.empty();
+        } catch (LinkageError e) {
+            return Optional.empty();
+        }
     }
 
     /** Connects and completes the TLS handshake (the server certificate is checked against the CA and the host name). */

@@ -15,6 +15,12 @@ import javax.net.ssl.SSLSession;
  * ({@code ExtendedSSLSession.exportKeyingMaterialData}); this code is built for Java 17, so it
  * finds the method at run time and, on older JDKs, reports that no binding is available.
  * {@code tls-unique} (TLS 1.2) is not exposed by the JDK's TLS implementation at all.
+ *
+ * <p>Only JSSE exports: netty's OpenSSL engine (netty-tcnative 2.0.84) has no keying-material
+ * exporter (tcnative's SSL class binds none; its session inherits the JDK's default method, which
+ * throws), so on it this answers empty. An EST listener whose profiles require channel binding at
+ * start therefore runs on JSSE ({@link TlsEngine#forListener}); a profile that requires it added by
+ * a later reload is refused per request (rule challenge.channel-binding) until a restart.
  */
 public final class ChannelBinding {
     private static final String LABEL = "EXPORTER-Channel-Binding";

@@ -62,7 +62,8 @@ public final class Gateway implements AutoCloseable {
     /**
      * The cipher suites both listeners offer, in the server's order of preference: TLS 1.3's AEAD
      * suites, then TLS 1.2 ECDHE with AEAD, and last the one TS-0003 10.2 names for TLS 1.2
-     * (TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256), kept for devices that implement only that. The
+     * (TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256), kept for devices that implement only that (on
+     * JSSE only: BoringSSL lacks it, see {@link TlsEngine#offers}). The
      * server key is EC P-256 (made by init), so only ECDSA suites apply; no RSA key exchange, no
      * SHA-1 MAC, no 3DES, no static DH.
      */
@@ -181,8 +182,18 @@ public final class Gateway implements AutoCloseable {
             List<X509Certificate> estClientAnchors = new java.util.ArrayList<>(bootstrapAnchors);
             cas.values().forEach(ca -> estClientAnchors.add(ca.caCertificate()));
             GatewayConfig.Limits limits = config.est().limits();
-            HttpServer est = listen(vertx, "est", estRouter, tls(serverKeys, estClientAnchors), config.est().host(), config.est().port(),
-                    limits, meters);
+            TlsEngine estEngine = TlsEngine.forListener(policies.profiles().values());
+            TlsEngine adminEngine = TlsEngine.forListener(List.of());
+            for (var listener : List.of(java.util.Map.entry("est", estEngine), java.util.Map.entry("admin", adminEngine))) {
+                LOG.info(listener.getValue().describe(listener.getKey()));
+                Gauge.builder("mef.tls.engine.info", () -> 1)
+                        .description("the TLS implementation of each TLS listener: openssl (BoringSSL) or jdk (JSSE)")
+                        .tag("listener", listener.getKey())
+                        .tag("engine", listener.getValue().name())
+                        .register(meters);
+            }
+            HttpServer est = listen(vertx, "est", estRouter, tls(estEngine, serverKeys, estClientAnchors), config.est().host(),
+                    config.est().port(), limits, meters);
 
             List<X509Certificate> operators = TlsMaterial.certificatesIn(data.operatorsDir());
             // Per CA key: its CRL, and its delegated OCSP responder (a key of its own, so that OCSP
@@ -200,9 +211,10 @@ public final class Gateway implements AutoCloseable {
             WorkerExecutor publicationWorkers = vertx.createSharedWorkerExecutor("mef-publication", 4);
             RevocationPublisher revocations = RevocationPublisher.start(vertx, publicationWorkers, crls, ocsp,
                     config.publication().crlRefresh());
-            Router adminRouter = new AdminApi(store, caKeys, revocations, policies, core.approvals(), storeWorkers, operators, meters, clock)
+            Router adminRouter = new AdminApi(store, caKeys, revocations, policies, core.approvals(), storeWorkers, operators, meters, clock,
+                    estEngine.name())
                     .router(vertx);
-            HttpServer admin = listen(vertx, "admin", adminRouter, tls(serverKeys, operators), config.admin().host(), config.admin().port(),
+            HttpServer admin = listen(vertx, "admin", adminRouter, tls(adminEngine, serverKeys, operators), config.admin().host(), config.admin().port(),
                     limits, meters);
 
             Router publicationRouter = new PublicationApi(store, ocsp, caKeys.names(), publicationWorkers).router(vertx);
@@ -272,18 +284,21 @@ public final class Gateway implements AutoCloseable {
      * TLS for the EST and admin listeners. With trust anchors, clients may present a certificate
      * and it is validated against exactly those anchors during the handshake (REQUEST: /cacerts
      * stays anonymous); without any, no client certificate is asked for, rather than falling back
-     * to the JDK's public CAs.
+     * to the JDK's public CAs. The same protocols, suites, client trust and handshake deadline on
+     * either {@link TlsEngine}.
      */
-    private static HttpServerOptions tls(KeyManagerFactory keys, List<X509Certificate> clientAnchors) throws Exception {
+    private static HttpServerOptions tls(TlsEngine engine, KeyManagerFactory keys, List<X509Certificate> clientAnchors)
+            throws Exception {
         HttpServerOptions options = new HttpServerOptions()
                 .setSsl(true)
+                .setSslEngineOptions(engine.options())
                 .setKeyCertOptions(KeyCertOptions.wrap(keys))
                 .setEnabledSecureTransportProtocols(TLS_PROTOCOLS)
                 .setSslHandshakeTimeout(10)
                 .setSslHandshakeTimeoutUnit(TimeUnit.SECONDS);
-        CIPHER_SUITES.forEach(options::addEnabledCipherSuite);
+        CIPHER_SUITES.stream().filter(engine::offers).forEach(options::addEnabledCipherSuite);
         if (!clientAnchors.isEmpty()) {
-            options.setClientAuth(ClientAuth.REQUEST).setTrustOptions(TrustOptions.wrap(TlsMaterial.clientCertificateTrust(clientAnchors)));
+            options.setClientAuth(ClientAuth.REQUEST).setTrustOptions(TrustOptions.wrap(TlsMaterial.clientCertificateTrust(clientAnchors, engine.name().equals(TlsEngine.OPENSSL))));
         }
         return options;
     }

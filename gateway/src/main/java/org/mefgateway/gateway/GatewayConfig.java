@@ -44,9 +44,10 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
      *                            body is being read, else 503 (the connection is closed)
      * @param idleTimeout         a connection without traffic for this long is closed
      * @param maxConnections      open EST connections; one more is closed at once
-     * @param maxInFlight         enrolment requests (simpleenroll, simplereenroll, serverkeygen)
-     *                            being served at once, counted from the end of their body; one more
-     *                            gets 503 + Retry-After
+     * @param maxInFlight         enrolment steps being served at once: the POSTs (simpleenroll,
+     *                            simplereenroll, serverkeygen) counted from the end of their body,
+     *                            csrattrs from its head to its answer;
+     *                            beyond, 503 + Retry-After at the request head (est.Admission)
      * @param perClientPerSecond  token-bucket refill per source IP address (0: no per-client limit)
      * @param perClientBurst      bucket size: requests a client may make at once
      * @param maxTrackedClients   buckets kept; idle ones are evicted first, and while all are busy a

@@ -22,6 +22,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
+import io.netty.handler.ssl.OpenSslCertificateException;
+import io.netty.internal.tcnative.CertificateVerifier;
 import io.vertx.core.http.HttpServerRequest;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLPeerUnverifiedException;
@@ -55,9 +57,10 @@ public final class TlsMaterial {
      * trust manager requires id-kp-clientAuth in a client certificate that has an EKU extension;
      * oneM2M certificates carry the EKUs of their SUIDs instead (TS-0003 10.1), and a certificate
      * being renewed must still authenticate its owner (RFC 7030 4.2.2). What the certificate may
-     * do is decided after the handshake, by the registration it matches.
+     * do is decided after the handshake, by the registration it matches. {@code boringSsl}: the
+     * listener runs on BoringSSL, which needs the refusal named to send the right alert.
      */
-    public static X509TrustManager clientCertificateTrust(List<X509Certificate> anchors) {
+    public static X509TrustManager clientCertificateTrust(List<X509Certificate> anchors, boolean boringSsl) {
         Set<TrustAnchor> trustAnchors = new HashSet<>();
         anchors.forEach(a -> trustAnchors.add(new TrustAnchor(a, null)));
         X509Certificate[] issuers = anchors.toArray(X509Certificate[]::new);
@@ -83,7 +86,7 @@ public final class TlsMaterial {
                     CertPathValidator.getInstance("PKIX").validate(
                             CertificateFactory.getInstance("X.509").generateCertPath(path), params);
                 } catch (GeneralSecurityException e) {
-                    throw new CertificateException("client certificate not trusted: " + e.getMessage(), e);
+                    throw untrusted("client certificate not trusted: " + e.getMessage(), e, boringSsl);
                 }
             }
 
@@ -97,6 +100,23 @@ public final class TlsMaterial {
                 return issuers.clone();
             }
         };
+    }
+
+    /**
+     * The refusal of a client certificate with no path to an anchor. JSSE answers any
+     * CertificateException with the alert certificate_unknown; BoringSSL (netty's OpenSSL engine)
+     * answers internal_error unless the exception names an X.509 verification error, and a device
+     * told "internal error" looks for a fault in the MEF rather than in its certificate. Named
+     * X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, BoringSSL sends unknown_ca (RFC 8446 6.2: the
+     * CA could not be located or matched). Only on BoringSSL: the error's value comes from the
+     * native library, which the JSSE fallback may not have loaded.
+     */
+    private static CertificateException untrusted(String message, Throwable cause, boolean boringSsl) {
+        CertificateException e = boringSsl
+                ? new OpenSslCertificateException(message, CertificateVerifier.X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY)
+                : new CertificateException(message);
+        e.initCause(cause);
+        return e;
     }
 
     public static TrustManagerFactory trustManagers(List<X509Certificate> anchors) throws GeneralSecurityException {

@@ -8,7 +8,6 @@ import java.security.KeyFactory;
 import java.security.PublicKey;
 import java.security.Provider;
 import java.security.spec.X509EncodedKeySpec;
-import java.util.Locale;
 import java.util.Optional;
 import org.bouncycastle.asn1.ASN1Encoding;
 import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
@@ -29,8 +28,7 @@ import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
  * from 2021). Neither has Ed25519 or Ed448.
  * It is used as an object, never registered with {@code Security.addProvider}: the JVM's provider
  * list stays as configured. Its native library is in the jar for linux-x86_64 only; elsewhere, when
- * its self-check fails, or when forced off ({@code -Dmef.crypto.native=false}, or
- * {@code MEF_NATIVE_CRYPTO=off} without the property), Bouncy Castle's pure-Java provider verifies
+ * its self-check fails, or when forced off ({@link NativeCrypto}), Bouncy Castle's pure-Java provider verifies
  * everything.
  *
  * <p>Per request, an algorithm or key the native provider cannot take (Ed25519, Ed448, curves
@@ -63,13 +61,9 @@ public final class SignatureVerification {
     }
 
     private static Choice choose() {
-        String property = System.getProperty("mef.crypto.native");
-        String env = System.getenv("MEF_NATIVE_CRYPTO");
-        if (property != null && off(property)) {
-            return fallback("forced off by -Dmef.crypto.native=" + property);
-        }
-        if (property == null && env != null && off(env)) {
-            return fallback("forced off by MEF_NATIVE_CRYPTO=" + env);
+        Optional<String> forcedOff = NativeCrypto.forcedOff();
+        if (forcedOff.isPresent()) {
+            return fallback(forcedOff.get());
         }
         try {
             AmazonCorrettoCryptoProvider accp = AmazonCorrettoCryptoProvider.INSTANCE;
@@ -80,13 +74,6 @@ public final class SignatureVerification {
             // LinkageError: a library that cannot load shows in the provider's class initialisation.
             return fallback("ACCP did not load: " + e);
         }
-    }
-
-    private static boolean off(String value) {
-        return switch (value.trim().toLowerCase(Locale.ROOT)) {
-            case "false", "off", "0", "no" -> true;
-            default -> false;
-        };
     }
 
     private static Choice fallback(String reason) {

@@ -85,7 +85,7 @@ class AdminApiTest {
     /**
      * A bootstrap certificate of a maker the EST listener trusts, presented to the admin listener
      * anyway: the admin listener trusts only the pinned operator certificates, so the handshake
-     * fails with the fatal alert certificate_unknown before any HTTP.
+     * fails with the fatal alert unknown_ca (certificate_unknown on JSSE) before any HTTP.
      */
     @Test
     void aDeviceCertificateCannotActAsOperator() throws Exception {
@@ -99,7 +99,7 @@ class AdminApiTest {
      * is still not an operator's. A client library offers it only to a server that names its
      * issuer, and the admin listener names only the operator certificates: such a client sends
      * no certificate and gets 401. Presented anyway, it fails the handshake like any other
-     * certificate that is not pinned (certificate_unknown); it never reaches the operator check (403).
+     * certificate that is not pinned (unknown_ca); it never reaches the operator check (403).
      */
     @Test
     void aCertificateThisCaIssuedToAnEnroleeCannotActAsOperator() throws Exception {
@@ -122,13 +122,13 @@ class AdminApiTest {
         assertHandshakeRefused(credential, DeviceMaker.Device.PASSWORD, issued);
     }
 
-    /** {@code certificate} presented to the admin listener: the server refuses it with the TLS alert certificate_unknown. */
+    /** {@code certificate} presented to the admin listener: the server refuses it with the TLS alert unknown_ca (certificate_unknown on JSSE). */
     private void assertHandshakeRefused(KeyStore credential, char[] password, X509Certificate certificate) throws Exception {
         try (RawHttps c = RawHttps.presenting(mef, mef.gateway.adminPort(), credential, password)) {
             assertEquals(certificate, c.socket.getSession().getLocalCertificates()[0], "the certificate was presented");
             SSLHandshakeException refused = assertThrows(SSLHandshakeException.class, () -> c.socket.getInputStream().read());
-            assertEquals(SSLHandshakeException.class, refused.getClass(), refused.toString());
-            assertTrue(refused.getMessage().contains("Received fatal alert: certificate_unknown"), refused.getMessage());
+            // unknown_ca from BoringSSL, certificate_unknown from JSSE (the fallback engine): the certificate is refused, not the MEF at fault.
+            assertTrue(refused.getMessage().matches(".*Received fatal alert: (unknown_ca|certificate_unknown)"), refused.toString());
         }
     }
 

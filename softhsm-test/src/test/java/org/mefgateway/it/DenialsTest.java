@@ -307,7 +307,7 @@ class DenialsTest {
         assertRefused(TestGateway.get(unregistered, mef.mefBase().resolve("/mef/command")), 403, null, "not registered");
     }
 
-    /** Presented anyway (the maker is not among the CAs the server names), it fails with the TLS alert certificate_unknown. */
+    /** Presented anyway (the maker is not among the CAs the server names), it fails with the TLS alert unknown_ca (certificate_unknown on JSSE). */
     @Test
     void bootstrapCertificateFromAnUntrustedMakerFailsTheTlsHandshake() throws Exception {
         DeviceMaker.Device stranger = DeviceMaker.create("Unknown Maker CA").device("stranger");
@@ -315,8 +315,8 @@ class DenialsTest {
         try (RawHttps c = RawHttps.presenting(mef, mef.gateway.estPort(), stranger.keyStore(), DeviceMaker.Device.PASSWORD)) {
             assertEquals(stranger.certificate(), c.socket.getSession().getLocalCertificates()[0], "the certificate was presented");
             SSLHandshakeException refused = assertThrows(SSLHandshakeException.class, () -> c.socket.getInputStream().read());
-            assertEquals(SSLHandshakeException.class, refused.getClass(), refused.toString());
-            assertTrue(refused.getMessage().contains("Received fatal alert: certificate_unknown"), refused.getMessage());
+            // unknown_ca from BoringSSL, certificate_unknown from JSSE (the fallback engine): the certificate is refused, not the MEF at fault.
+            assertTrue(refused.getMessage().matches(".*Received fatal alert: (unknown_ca|certificate_unknown)"), refused.toString());
         }
         assertEquals(issuedBefore, mef.issued().size());
     }

@@ -257,6 +257,84 @@ class LimitsAndOverloadTest {
         assertEquals(issuedBefore + 3 + clients, mef.issued().size(), "one certificate per Enrolee");
     }
 
+    /**
+     * While the bound is held (two enrolments held in their ledger write), every step of an
+     * enrolment is shed at its request head: 8 simpleenrolls and a csrattrs of registered
+     * Enrolees, a simpleenroll whose header announces 5000 bytes of body of which 3 are sent, and
+     * the same from a client without a certificate (503, not 401: before authentication). Each is
+     * 503 + Retry-After: 1 "at capacity", the connection kept open; the partial body proves the
+     * answer came before the body, and the counter {@code stage="head"} grew by exactly these 11,
+     * {@code stage="body"} not at all. The rest of that body, sent afterwards, is discarded and the
+     * next request on the connection is served. Once the bound is free every one of them enrols
+     * with 200 (the registered raw client on its same connection): no 408, nothing timed out.
+     */
+    @Test
+    @Order(5)
+    void atCapacityEveryEnrolmentStepIsShedAtItsRequestHeadBeforeAuthenticationAndBodyOnAConnectionThatServesOn() throws Exception {
+        List<Enrolment> holders = List.of(ready(), ready(), ready());
+        List<Enrolment> burst = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            burst.add(ready());
+        }
+        Enrolment raw = ready();
+        String partialHead = "POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/pkcs10\r\n"
+                + "Content-Length: 5000\r\n\r\nMII";
+        int issuedBefore = mef.issued().size();
+
+        List<CompletableFuture<HttpResponse<String>>> held = new ArrayList<>();
+        int shedHolder;
+        try (LedgerGate gate = LedgerGate.closed(mef);
+             RawHttps registeredRaw = RawHttps.connect(mef, raw.device());
+             RawHttps anonymousRaw = RawHttps.connect(mef, null)) {
+            for (Enrolment h : holders) {
+                held.add(send(h));
+            }
+            shedHolder = fillTheBound(held);
+            assertShedAtCapacity(held.get(shedHolder).get());
+            double atHead = shedCount("capacity", "head");
+            double afterBody = shedCount("capacity", "body");
+
+            List<CompletableFuture<HttpResponse<String>>> sent = new ArrayList<>();
+            for (Enrolment e : burst) {
+                sent.add(send(e));
+            }
+            for (CompletableFuture<HttpResponse<String>> r : sent) {
+                assertShedAtCapacity(r.get());
+            }
+            assertShedAtCapacity(TestGateway.get(burst.get(0).client(), mef.est("/csrattrs")));
+            for (RawHttps c : List.of(registeredRaw, anonymousRaw)) {
+                String answer = c.send(partialHead).readRestOfResponse(c.readWithin(30_000));
+                assertShedAtCapacity(answer);
+                assertTrue(!answer.contains("\r\nConnection: close\r\n"), "the connection stays open: " + answer);
+            }
+            assertEquals(atHead + 11, shedCount("capacity", "head"), "every one shed at its head");
+            assertEquals(afterBody, shedCount("capacity", "body"), "none after its body");
+            assertEquals(issuedBefore, mef.issued().size(), "nothing issued while the bound was held");
+
+            registeredRaw.send("A".repeat(5000 - 3));
+            String next = registeredRaw.send("GET /.well-known/est/cacerts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").readWithin(30_000);
+            assertEquals(List.of(200), RawHttps.statuses(registeredRaw.readRestOfResponse(next)),
+                    "the rest of the shed body is discarded, the next request on the connection served: " + next);
+            gate.open();
+            for (int i = 0; i < held.size(); i++) {
+                if (i != shedHolder) {
+                    assertEquals(200, held.get(i).get().statusCode(), held.get(i).get().body());
+                }
+            }
+            String retried = registeredRaw.send("POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Content-Type: application/pkcs10\r\nConnection: close\r\nContent-Length: " + raw.csr().length() + "\r\n\r\n"
+                    + raw.csr()).readAll();
+            assertEquals(List.of(200), RawHttps.statuses(retried), "retried on the same connection: " + retried);
+        }
+        List<Enrolment> again = new ArrayList<>(burst);
+        again.add(holders.get(shedHolder));
+        for (Enrolment e : again) {
+            HttpResponse<String> r = TestGateway.post(e.client(), mef.est("/simpleenroll"), "application/pkcs10", e.csr());
+            assertEquals(200, r.statusCode(), "a shed Enrolee enrols on retry: " + r.body());
+        }
+        assertEquals(issuedBefore + 2 + 1 + burst.size() + 1, mef.issued().size(), "one certificate per Enrolee");
+    }
+
     /** Sends every enrolment at once and polls readiness until all are answered; the answers in order. */
     private static List<HttpResponse<String>> sendAtOnce(List<Enrolment> enrolments, List<Integer> health) throws Exception {
         AdminClient admin = new AdminClient(mef.config);
@@ -275,10 +353,15 @@ class LimitsAndOverloadTest {
         return answers;
     }
 
-    /** mef_est_requests_shed_total for one reason, read from the admin listener's /metrics. */
+    /** mef_est_requests_shed_total for one reason, every stage, read from the admin listener's /metrics. */
     private static double shedCount(String reason) throws Exception {
-        String series = "mef_est_requests_shed_total{reason=\"" + reason + "\"} ";
+        return shedCount(reason, "head") + shedCount(reason, "body");
+    }
+
+    /** mef_est_requests_shed_total for one reason and stage, read from the admin listener's /metrics. */
+    private static double shedCount(String reason, String stage) throws Exception {
+        String series = "mef_est_requests_shed_total{reason=\"" + reason + "\",stage=\"" + stage + "\"} ";
         return new AdminClient(mef.config).get("/metrics").body().lines().filter(l -> l.startsWith(series))
-                .mapToDouble(l -> Double.parseDouble(l.substring(series.length()).trim())).findFirst().orElse(-1);
+                .mapToDouble(l -> Double.parseDouble(l.substring(series.length()).trim())).findFirst().orElseThrow();
     }
 }

@@ -82,9 +82,9 @@ class PerClientRateLimitTest {
         assertEquals(shedBefore + REQUESTS - BURST, shedCount("client_rate"));
     }
 
-    /** mef_est_requests_shed_total for one reason, read from the admin listener's /metrics. */
+    /** mef_est_requests_shed_total for one reason (client_rate has one stage, head), read from the admin listener's /metrics. */
     static double shedCount(String reason) throws Exception {
-        String series = "mef_est_requests_shed_total{reason=\"" + reason + "\"} ";
+        String series = "mef_est_requests_shed_total{reason=\"" + reason + "\",stage=\"head\"} ";
         return new AdminClient(mef.config).get("/metrics").body().lines().filter(l -> l.startsWith(series))
                 .mapToDouble(l -> Double.parseDouble(l.substring(series.length()).trim())).findFirst().orElse(-1);
     }

@@ -67,6 +67,7 @@ public final class AdminApi {
     private final Store store;
     private final CaKeys caKeys;
     private final PolicyDirectory policies;
+    private final String tlsEngine;
     private final ApprovalQueue approvals;
     private final RevocationPublisher revocations;
     private final WorkerExecutor storeWorkers;
@@ -75,7 +76,9 @@ public final class AdminApi {
     private final Clock clock;
 
     public AdminApi(Store store, CaKeys caKeys, RevocationPublisher revocations, PolicyDirectory policies, ApprovalQueue approvals,
-                    WorkerExecutor storeWorkers, List<X509Certificate> operators, PrometheusMeterRegistry meters, Clock clock) {
+                    WorkerExecutor storeWorkers, List<X509Certificate> operators, PrometheusMeterRegistry meters, Clock clock,
+                    String tlsEngine) {
+        this.tlsEngine = tlsEngine;
         this.policies = policies;
         this.approvals = approvals;
         this.meters = meters;
@@ -148,7 +151,9 @@ public final class AdminApi {
                     .put("policy", policyUp ? "UP" : "DOWN")
                     .put("profiles", new JsonArray(profiles))
                     // ACCP (native) or BouncyCastle (the fallback); why it fell back is in the start log only.
-                    .put("csr_verify_provider", SignatureVerification.provider());
+                    .put("csr_verify_provider", SignatureVerification.provider())
+                    // The EST listener's TlsEngine, "openssl" or "jdk"; why, in the start log only.
+                    .put("tls_engine", tlsEngine);
             json(ctx, up ? 200 : 503, detail);
         });
     }

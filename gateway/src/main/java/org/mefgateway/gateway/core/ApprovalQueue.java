@@ -161,7 +161,7 @@ public final class ApprovalQueue {
         Future<Void> reserved = reservation.isEmpty() ? Future.succeededFuture()
                 : claims.beginApproved(enrolee, policy, claimedAt, reservation.get());
         return reserved.compose(v -> issuer.issue(profiles.ca(policy), id, issue, held.reenrol() ? Operation.REENROL : Operation.ENROL,
-                        Optional.ofNullable(held.requestKey()), reservationId, tbs, 1)
+                        Optional.ofNullable(held.requestKey()), reservation, tbs, 1)
                 .recover(failure -> reservation.isEmpty() ? Future.<IssuedCertificate>failedFuture(failure)
                         : claims.abandon(new IssuanceClaims.Claim(id, null, false, claimedAt, reservationId), failure)));
     }

@@ -7,11 +7,13 @@ import io.vertx.core.WorkerExecutor;
 import java.math.BigInteger;
 import java.time.Clock;
 import java.util.Optional;
+import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
 import org.mefgateway.gateway.LogText;
 import org.mefgateway.gateway.ca.CertificateAuthority;
 import org.mefgateway.gateway.ca.Serials;
 import org.mefgateway.gateway.store.DuplicateException;
+import org.mefgateway.gateway.store.IssuanceReservation;
 import org.mefgateway.gateway.store.IssuedCertificate;
 import org.mefgateway.gateway.store.Store;
 import org.mefgateway.policy.CertificateTemplate;
@@ -56,7 +58,7 @@ final class CertificateIssuer {
      * limit ({@code reservation}). {@code requestKey} lets a repeat of the request find it.
      */
     Future<IssuedCertificate> issue(CertificateAuthority ca, String enroleeId, Decision.Issue issue, Operation operation,
-                                    Optional<String> requestKey, Optional<String> reservation, CertificateAuthority.ToBeSigned tbs,
+                                    Optional<String> requestKey, Optional<IssuanceReservation> reservation, CertificateAuthority.ToBeSigned tbs,
                                     int attempts) {
         CertificateTemplate t = issue.template();
         BigInteger serial = tbs.serial();
@@ -71,8 +73,10 @@ final class CertificateIssuer {
                     IssuedCertificate recorded = new IssuedCertificate(serial.toString(16), enroleeId, issue.profile(),
                             t.subject(), t.subjectAltNames().stream().map(Object::toString).collect(Collectors.joining(",")),
                             t.notBefore(), t.notAfter(), IssuedCertificate.Status.ISSUED, clock.instant(), der, requestKey);
-                    // Group commit: completes once the certificate and its audit event are durable.
-                    return Future.fromCompletionStage(store.recordIssuance(recorded, reservation)).map(committed -> {
+                    // Group commit: completes once the certificate and its audit event (and, for a
+                    // first enrolment, the command's result OK) are durable.
+                    CompletionStage<Void> record = store.recordIssuance(recorded, reservation, operation != Operation.REENROL);
+                    return Future.fromCompletionStage(record).map(committed -> {
                         LOG.info("issued enrolee={} profile={} serial={} subject={}", enroleeId, issue.profile(),
                                 serial.toString(16), LogText.safe(t.subject()));
                         Counter.builder("mef.certificates.issued")

@@ -53,13 +53,14 @@ final class CommandResults {
     }
 
     /**
-     * TS-0003 8.3.9.7 result codes of a first enrolment: OK, or whose side the failure was on. A
-     * held request has no result yet; a refusal is the client's, anything else the server's.
+     * TS-0003 8.3.9.7 result codes of a first enrolment: whose side the failure was on. A held
+     * request has no result yet; a refusal is the client's, anything else the server's. OK is
+     * written with the certificate, in the transaction that records it ({@link CertificateIssuer}):
+     * an issued request costs no statement after its answer, and a repeat answered with that
+     * certificate changes nothing.
      */
     void record(StoredEnrolee enrolee, Outcome outcome) {
-        if (outcome instanceof Outcome.Issued) {
-            record(enrolee, StoredEnrolee.CommandResult.OK);
-        } else if (outcome instanceof Outcome.Refused) {
+        if (outcome instanceof Outcome.Refused) {
             record(enrolee, StoredEnrolee.CommandResult.CERT_PROV_CLIENT_ERROR);
         } else if (outcome instanceof Outcome.Unavailable) {
             record(enrolee, StoredEnrolee.CommandResult.CERT_PROV_SERVER_ERROR);

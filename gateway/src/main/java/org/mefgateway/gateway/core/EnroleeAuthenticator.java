@@ -48,13 +48,14 @@ public final class EnroleeAuthenticator {
 
     private Caller renewing(X509Certificate cert) {
         String serial = cert.getSerialNumber().toString(16);
-        IssuedCertificate issued = store.certificate(serial).orElseThrow(() -> OperationException.of(ErrorCode.NOT_PERMITTED,
+        Store.IssuedTo found = store.issuedTo(serial).orElseThrow(() -> OperationException.of(ErrorCode.NOT_PERMITTED,
                 "certificate " + serial + " is not in this MEF's ledger"));
+        IssuedCertificate issued = found.certificate();
         if (issued.status() != IssuedCertificate.Status.ISSUED) {
             throw OperationException.of(ErrorCode.NOT_PERMITTED, "certificate " + serial + " is "
                     + issued.status().name().toLowerCase(Locale.ROOT) + ": enrol again with the bootstrap credential");
         }
-        StoredEnrolee enrolee = store.enrolee(issued.enroleeId()).orElseThrow(() -> OperationException.of(ErrorCode.NOT_PERMITTED,
+        StoredEnrolee enrolee = found.enrolee().orElseThrow(() -> OperationException.of(ErrorCode.NOT_PERMITTED,
                 "the Enrolee of certificate " + serial + " is no longer registered"));
         return new Caller(enrolee, Optional.of(cert), Optional.of(issued.profile()));
     }

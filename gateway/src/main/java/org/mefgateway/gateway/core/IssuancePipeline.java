@@ -209,7 +209,7 @@ public final class IssuancePipeline {
             }
             // A server-generated key is never stored, so its certificate cannot answer a repeat.
             Optional<String> requestKey = operation == Operation.SERVERKEYGEN ? Optional.empty() : Optional.of(request.key());
-            return issuer.issue(profiles.ca(policy), enrolee.enrolee().id(), decided.issue(), operation, requestKey, reservationId,
+            return issuer.issue(profiles.ca(policy), enrolee.enrolee().id(), decided.issue(), operation, requestKey, reservation,
                             decided.tbs().orElseThrow(), CertificateIssuer.SERIAL_ATTEMPTS)
                     .<Outcome>map(cert -> new Outcome.Issued(cert.der(), profiles.ca(policy).chain(), Optional.empty()))
                     .recover(failure -> claims.abandon(new IssuanceClaims.Claim(enrolee.enrolee().id(), challengeHash, firstEnrolment,

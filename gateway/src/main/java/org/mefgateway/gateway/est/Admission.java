@@ -19,6 +19,16 @@ import org.mefgateway.gateway.GatewayConfig;
  * are refused before they reach any of these, so they cannot hold what registered Enrolees need.
  * Shedding at once with Retry-After keeps the queues behind it short, so an overload degrades
  * into refusals rather than into timeouts for everyone.
+ *
+ * <p>The bound counts csrattrs too, an enrolment's first step (a store lookup and a challenge
+ * written), from its request head to its answer: at three times the peak, csrattrs outside the
+ * bound queued in front of the store by the hundred and every enrolment behind them waited
+ * seconds. (Keeping part of the bound for the POSTs of enrolments that have their challenge was
+ * tried and dropped: 64 devices enrolling one after another, as many as the default bound, were
+ * then shed.) While the bound is reached, every step of an enrolment is shed at its request head,
+ * before authentication, the challenge and the body. For a POST the head check only looks at the
+ * bound and takes no slot, so a client that is not an Enrolee holds nothing while its body
+ * arrives; the POST's slot is taken once the body is complete, as before.
  */
 final class Admission {
     /** The routing-context key of the request's {@link BodyRead}, once its body is being read. */
@@ -30,6 +40,7 @@ final class Admission {
     private final AtomicInteger inFlight = new AtomicInteger();
     /** Enrolment bodies still arriving, per source address; an address without any has no entry. */
     private final ConcurrentHashMap<String, Integer> bodyReads = new ConcurrentHashMap<>();
+    private final Counter shedAtHead;
     private final Counter shedAtCapacity;
     private final Counter shedPerClient;
     private final Counter shedBodyReads;
@@ -37,9 +48,10 @@ final class Admission {
     Admission(Vertx vertx, GatewayConfig.Limits limits, MeterRegistry meters) {
         this.vertx = vertx;
         this.limits = limits;
-        this.shedAtCapacity = shed(meters, "capacity");
-        this.shedPerClient = shed(meters, "client_rate");
-        this.shedBodyReads = shed(meters, "body_reads");
+        this.shedAtHead = shed(meters, "capacity", "head");
+        this.shedAtCapacity = shed(meters, "capacity", "body");
+        this.shedPerClient = shed(meters, "client_rate", "head");
+        this.shedBodyReads = shed(meters, "body_reads", "body");
         this.buckets = limits.perClientPerSecond() == 0 ? null
                 : new TokenBuckets(limits.perClientPerSecond(), limits.perClientBurst(), limits.maxTrackedClients());
     }
@@ -127,9 +139,40 @@ final class Admission {
     }
 
     /**
+     * csrattrs at its request head: takes a slot until its answer, or 503 + Retry-After at once
+     * while {@code maxInFlight} enrolment steps are in progress. Its caller is authenticated after
+     * this (without a client certificate at once, with one by a store lookup), so a slot is held
+     * no longer than that lookup by a client that is not an Enrolee.
+     */
+    void csrattrs(RoutingContext ctx) {
+        if (inFlight.incrementAndGet() > limits.maxInFlight()) {
+            inFlight.decrementAndGet();
+            shedAtCapacity(ctx, shedAtHead);
+            return;
+        }
+        ctx.addEndHandler(done -> inFlight.decrementAndGet());
+        ctx.next();
+    }
+
+    /**
+     * An enrolment POST at its request head, before anything is read or looked up: while
+     * {@code maxInFlight} enrolment steps are in progress, 503 + Retry-After at once. The rest of
+     * the body is discarded as it arrives and the connection stays open, so a device retries on
+     * it without a new handshake. Takes no slot (see {@link #enrolment}).
+     */
+    void capacityAtHead(RoutingContext ctx) {
+        if (inFlight.get() >= limits.maxInFlight()) {
+            shedAtCapacity(ctx, shedAtHead);
+            return;
+        }
+        ctx.next();
+    }
+
+    /**
      * At most {@code maxInFlight} enrolments at once; beyond, 503 + Retry-After. Taken after the
      * body is complete (the BodyHandler runs before), so a slot is only ever held by an
-     * authenticated Enrolee's request that the MEF is working on.
+     * authenticated Enrolee's request that the MEF is working on. (Most of an overload is shed at
+     * the head already, {@link #capacityAtHead}; here only those that passed it together.)
      */
     void enrolment(RoutingContext ctx) {
         endBodyRead(ctx.get(BODY_READ));
@@ -138,14 +181,18 @@ final class Admission {
         }
         if (inFlight.incrementAndGet() > limits.maxInFlight()) {
             inFlight.decrementAndGet();
-            shedAtCapacity.increment();
-            ctx.response().putHeader("Retry-After", "1");
-            ErrorResponses.send(ctx, 503, "the CA is at capacity (" + limits.maxInFlight()
-                    + " enrolments in progress); nothing was issued, retry shortly");
+            shedAtCapacity(ctx, shedAtCapacity);
             return;
         }
         ctx.addEndHandler(done -> inFlight.decrementAndGet());
         ctx.next();
+    }
+
+    private void shedAtCapacity(RoutingContext ctx, Counter counter) {
+        counter.increment();
+        ctx.response().putHeader("Retry-After", "1");
+        ErrorResponses.send(ctx, 503, "the CA is at capacity (" + limits.maxInFlight()
+                + " enrolment steps in progress); nothing was issued, retry shortly");
     }
 
     /** The body is complete, or the request ended without it: its deadline and its place (if it had one) are given back, once. */
@@ -180,13 +227,18 @@ final class Admission {
         }
     }
 
-    /** Requests turned away before any work, so an operator sees shedding apart from refusals by policy. */
-    private static Counter shed(MeterRegistry meters, String reason) {
+    /**
+     * Requests turned away before any work, so an operator sees shedding apart from refusals by
+     * policy; the stage says how far they got: {@code head} (nothing read beyond the request
+     * head) or {@code body} (authenticated, its body read or being read).
+     */
+    private static Counter shed(MeterRegistry meters, String reason, String stage) {
         return Counter.builder("mef.est.requests.shed")
-                .description("EST requests refused before any work: capacity (est.maxInFlight enrolments in progress, 503), "
+                .description("EST requests refused before any work: capacity (est.maxInFlight enrolment steps in progress, 503), "
                         + "client_rate (the source address's rate limit, 429) or body_reads (est.maxBodyReadsPerClient bodies "
-                        + "being read from the source address, 429)")
+                        + "being read from the source address, 429); stage head (at the request head) or body (after authentication)")
                 .tag("reason", reason)
+                .tag("stage", stage)
                 .register(meters);
     }
 }

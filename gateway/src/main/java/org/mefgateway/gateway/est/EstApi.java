@@ -72,10 +72,12 @@ public final class EstApi {
         for (String base : List.of(EST, EST + "/:label")) {
             // RFC 9110 9.3.2: HEAD wherever GET is served (Vert.x sends the headers of the GET, no body).
             routes.get(base + "/cacerts").handler(this::cacerts);
-            routes.get(base + "/csrattrs").handler(this::csrattrs);
-            // In this order: the content type and the caller are checked before the body is read, and
-            // an in-flight slot is taken only once an authenticated caller's body is complete, so
-            // clients that are not Enrolees never hold a slot (README "Security and limits").
+            // csrattrs is an enrolment's first step (it writes a challenge): it counts in the in-flight bound.
+            routes.get(base + "/csrattrs").handler(admission::csrattrs).handler(this::csrattrs);
+            // In this order: at capacity shed at the head, before anything else; the content type and
+            // the caller are checked before the body is read, and an in-flight slot is taken only
+            // once an authenticated caller's body is complete, so clients that are not Enrolees
+            // never hold a POST's slot (README "Security and limits").
             // Separate routes: Vert.x Web allows no handler before a BodyHandler within one route.
             for (Operation operation : Operation.values()) {
                 String path = base + switch (operation) {
@@ -83,6 +85,7 @@ public final class EstApi {
                     case REENROL -> "/simplereenroll";
                     case SERVERKEYGEN -> "/serverkeygen";
                 };
+                routes.post(path).handler(admission::capacityAtHead);
                 routes.post(path).handler(ctx -> requireContentType(ctx, EstWire.PKCS10));
                 routes.post(path).handler(this::authenticate);
                 routes.post(path).handler(admission::bodyRead);

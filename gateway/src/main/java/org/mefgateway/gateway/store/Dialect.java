@@ -28,6 +28,12 @@ enum Dialect {
         boolean connectionIsDead(SQLException e) {
             return e.getErrorCode() == 90098 || e.getErrorCode() == 50000;
         }
+
+        /** File mode is single-process: nothing but this gateway writes to it. */
+        @Override
+        boolean soleWriter() {
+            return true;
+        }
     },
     /** PostgreSQL's commit returns once the WAL is flushed (synchronous_commit = on, the default). */
     POSTGRESQL {
@@ -40,6 +46,11 @@ enum Dialect {
 
     /** Whether the connection that threw {@code e} must be discarded (the pool already drops SQLSTATE 08 and 57P01). */
     boolean connectionIsDead(SQLException e) {
+        return false;
+    }
+
+    /** Whether this process is the database's only writer (several gateways may share a PostgreSQL). */
+    boolean soleWriter() {
         return false;
     }
 

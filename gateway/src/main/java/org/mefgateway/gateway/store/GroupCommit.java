@@ -34,8 +34,9 @@ import org.slf4j.LoggerFactory;
  * 127 random bits make practically impossible) the batch is rolled back and run again carefully,
  * each write under its own savepoint, so that write fails alone with {@link DuplicateException}
  * while the others commit. Audit events are appended to the chain in the same transaction as the
- * change they describe. When another node appended to the chain first, or the database reports
- * a serialization failure, the whole batch is retried on a fresh transaction.
+ * change they describe, after the head the previous batch left (on H2, where nothing else writes;
+ * otherwise read from the table). When another node appended to the chain first, or the database reports a
+ * serialization failure, the whole batch is retried on a fresh transaction.
  */
 final class GroupCommit implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GroupCommit.class);
@@ -59,6 +60,14 @@ final class GroupCommit implements AutoCloseable {
     private final Timer commitTime;
     private final DistributionSummary batchSize;
     private volatile boolean closed;
+    /**
+     * The audit chain's head as the last committed batch left it (writer thread only), so a batch
+     * need not read it again; -1 when unknown. Kept only where this process is the database's sole
+     * writer (H2): with several nodes appending, a head kept would be stale after every batch of
+     * another node and cost a retry ({@link ChainHeadMoved}) instead of saving a read.
+     */
+    private long headSeq = -1;
+    private String headHash;
 
     GroupCommit(DataSource dataSource, Dialect dialect, MeterRegistry meters) {
         this.dataSource = dataSource;
@@ -110,12 +119,15 @@ final class GroupCommit implements AutoCloseable {
             try (Connection c = dataSource.getConnection()) {
                 c.setAutoCommit(false);
                 List<Runnable> completions = new ArrayList<>();
-                try (Tx tx = new Tx(c, careful)) {
+                Tx.Mark committed;
+                try (Tx tx = new Tx(c, careful, headSeq, headHash)) {
+                    headSeq = -1;  // unknown until this batch commits
                     for (Pending<?> p : batch) {
                         completions.add(careful ? runCarefully(tx, p) : run(tx, p));
                     }
                     tx.flush();
                     c.commit();
+                    committed = tx.mark();
                 } catch (SQLException | RuntimeException e) {
                     rollbackQuietly(c);
                     throw e;
@@ -126,6 +138,10 @@ final class GroupCommit implements AutoCloseable {
                     // Committed but maybe not on disk: report failure, never retry (that would write twice).
                     failAll(batch, e);
                     return;
+                }
+                if (dialect.soleWriter()) {
+                    headSeq = committed.seq();
+                    headHash = committed.hash();
                 }
                 completions.forEach(Runnable::run);
                 batchSize.record(batch.size());
@@ -236,12 +252,15 @@ final class GroupCommit implements AutoCloseable {
         private final Map<String, PreparedStatement> statements = new LinkedHashMap<>();
         private final Map<String, PreparedStatement> batched = new LinkedHashMap<>();
         private final List<AuditEvent> pendingAudit = new ArrayList<>();
-        private long headSeq = -1;
+        private long headSeq;
         private String headHash;
 
-        Tx(Connection c, boolean careful) {
+        /** {@code headSeq} -1: the chain's head is read from the table when the first event is appended. */
+        Tx(Connection c, boolean careful, long headSeq, String headHash) {
             this.c = c;
             this.careful = careful;
+            this.headSeq = headSeq;
+            this.headHash = headHash;
         }
 
         /** For statements whose result a write needs; batched inserts are executed first, to keep order. */

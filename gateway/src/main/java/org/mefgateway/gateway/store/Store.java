@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
+import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.mefgateway.policy.CertSubjectType;
 import org.mefgateway.policy.IssuedChallenge;
@@ -49,9 +50,10 @@ public final class Store implements AutoCloseable {
 
     private Store(HikariDataSource dataSource, Dialect dialect, MeterRegistry meters) {
         this.dataSource = dataSource;
-        this.jdbc = new Jdbc(dataSource);
+        DataSource counted = new StatementCounts(meters).counting(dataSource);
+        this.jdbc = new Jdbc(counted);
         this.dialect = dialect;
-        this.groupCommit = new GroupCommit(dataSource, dialect, meters);
+        this.groupCommit = new GroupCommit(counted, dialect, meters);
     }
 
     /** The embedded default: an H2 database in file mode (single process) under the data directory. */
@@ -227,20 +229,40 @@ public final class Store implements AutoCloseable {
 
     /** Records how the Enrolee's last CERT_PROV attempt ended. */
     public void recordCommandResult(String enroleeId, StoredEnrolee.CommandResult result) {
-        jdbc.update("record the command result of " + enroleeId, "UPDATE enrolee SET command_result = ? WHERE id = ?", result, enroleeId);
+        jdbc.update("record the command result of " + enroleeId, COMMAND_RESULT, result, enroleeId);
     }
 
+    private static final String ENROLEE_COLUMNS = "id, bootstrap_fingerprint, cert_subject_type, cert_subject_id, suids, command, "
+            + "registered_at, command_result, profiles, instructed_at";
+
     private List<StoredEnrolee> enrolees(String where, Object... params) {
-        String sql = "SELECT id, bootstrap_fingerprint, cert_subject_type, cert_subject_id, suids, command, registered_at, "
-                + "command_result, profiles, instructed_at FROM enrolee " + where;
-        return jdbc.query("read Enrolees", sql, rs -> {
-            Set<Integer> suids = rs.getString(5).isEmpty() ? Set.of()
-                    : Arrays.stream(rs.getString(5).split(",")).map(Integer::valueOf).collect(Collectors.toSet());
-            RegisteredEnrolee enrolee = new RegisteredEnrolee(rs.getString(1), CertSubjectType.fromCode(rs.getInt(3)), rs.getString(4), suids);
-            return new StoredEnrolee(enrolee, rs.getString(2), StoredEnrolee.Command.valueOf(rs.getString(6)), instant(rs, 7),
-                    Optional.ofNullable(rs.getString(8)).map(StoredEnrolee.CommandResult::valueOf), List.of(rs.getString(9).split(",")),
-                    instant(rs, 10));
-        }, params);
+        return jdbc.query("read Enrolees", "SELECT " + ENROLEE_COLUMNS + " FROM enrolee " + where, rs -> enrolee(rs, 0), params);
+    }
+
+    /** The Enrolee in the ten columns of {@link #ENROLEE_COLUMNS} after column {@code offset}. */
+    private static StoredEnrolee enrolee(ResultSet rs, int offset) throws SQLException {
+        Set<Integer> suids = rs.getString(offset + 5).isEmpty() ? Set.of()
+                : Arrays.stream(rs.getString(offset + 5).split(",")).map(Integer::valueOf).collect(Collectors.toSet());
+        RegisteredEnrolee enrolee = new RegisteredEnrolee(rs.getString(offset + 1), CertSubjectType.fromCode(rs.getInt(offset + 3)),
+                rs.getString(offset + 4), suids);
+        return new StoredEnrolee(enrolee, rs.getString(offset + 2), StoredEnrolee.Command.valueOf(rs.getString(offset + 6)),
+                instant(rs, offset + 7), Optional.ofNullable(rs.getString(offset + 8)).map(StoredEnrolee.CommandResult::valueOf),
+                List.of(rs.getString(offset + 9).split(",")), instant(rs, offset + 10));
+    }
+
+    /** A certificate of the ledger and its Enrolee, empty when the Enrolee is no longer registered. */
+    public record IssuedTo(IssuedCertificate certificate, Optional<StoredEnrolee> enrolee) {
+    }
+
+    /**
+     * The ledger entry of this serial and the registration of its Enrolee, in one statement: who a
+     * caller renewing that certificate is.
+     */
+    public Optional<IssuedTo> issuedTo(String serialHex) {
+        String sql = "SELECT " + CERTIFICATE_COLUMNS + ", " + ENROLEE_COLUMNS
+                + " FROM issued_certificate LEFT JOIN enrolee ON enrolee.id = issued_certificate.enrolee_id WHERE serial = ?";
+        return jdbc.first("read certificate " + serialHex + " and its Enrolee", sql, rs -> new IssuedTo(certificate(rs),
+                rs.getString(12) == null ? Optional.empty() : Optional.of(enrolee(rs, 11))), serialHex);
     }
 
     // --- Challenges --------------------------------------------------------------------------
@@ -282,7 +304,9 @@ public final class Store implements AutoCloseable {
     public Claim beginIssuance(String challengeHash, String enroleeId, boolean claimCommand, Instant now,
                                Optional<HeldRequest> hold, int maxPending, Optional<IssuanceReservation> reservation) {
         return jdbc.inTransaction("claim an issuance for " + enroleeId, c -> {
-            if (hold.isPresent() || reservation.isPresent()) {
+            // A reservation alone needs no lock of its own when the command is claimed: that
+            // update locks the row before the reservation counts (one statement less per enrolment).
+            if (hold.isPresent() || (reservation.isPresent() && !claimCommand)) {
                 lockEnrolee(c, enroleeId);
             }
             Claim claim = claim(c, challengeHash, enroleeId, claimCommand, now, hold, maxPending, reservation);
@@ -329,10 +353,10 @@ public final class Store implements AutoCloseable {
     /**
      * Takes a place under the Enrolee's issuance limit (its row locked), unless the certificates
      * issued in the window and the places held there already make the limit. Places older than
-     * the window (left by a process that died) no longer count and are dropped here.
+     * the window (left by a process that died) no longer count; the record of the Enrolee's next
+     * certificate drops them ({@link #recordIssuance}).
      */
     private static boolean reserve(Connection c, String enroleeId, IssuanceReservation r, Instant now) throws SQLException {
-        Jdbc.update(c, "DELETE FROM issuance_reservation WHERE enrolee_id = ? AND reserved_at <= ?", enroleeId, r.windowStart());
         // One statement, so one snapshot: a certificate whose record commits meanwhile (deleting
         // its place in the same transaction) is seen either as the place or as the certificate,
         // never as neither, which two statements could.
@@ -373,13 +397,15 @@ public final class Store implements AutoCloseable {
                         StoredEnrolee.Command.CERT_PROV, enroleeId, enroleeId, claimedAt);
             }
             if (reservation.isPresent()) {
-                Jdbc.update(c, FREE_RESERVATION, reservation.get());
+                Jdbc.update(c, "DELETE FROM issuance_reservation WHERE id = ?", reservation.get());
             }
             return null;
         });
     }
 
-    private static final String FREE_RESERVATION = "DELETE FROM issuance_reservation WHERE id = ?";
+    /** The place of one claim, and the Enrolee's places older than the window. */
+    private static final String FREE_RESERVATION = "DELETE FROM issuance_reservation WHERE id = ? OR (enrolee_id = ? AND reserved_at <= ?)";
+    private static final String COMMAND_RESULT = "UPDATE enrolee SET command_result = ? WHERE id = ?";
 
     // --- Issued-certificate ledger -----------------------------------------------------------
 
@@ -393,15 +419,19 @@ public final class Store implements AutoCloseable {
      * is already in the ledger.
      */
     public CompletionStage<Void> recordIssuance(IssuedCertificate cert) {
-        return recordIssuance(cert, Optional.empty());
+        return recordIssuance(cert, Optional.empty(), false);
     }
 
     /**
      * The same, and the place its claim took under the issuance limit ({@link IssuanceReservation#id()})
      * is freed in the same transaction: from then on the certificate counts instead, never both,
-     * and never neither.
+     * and never neither. The Enrolee's places older than {@code reservationWindowStart} (left by
+     * a process that died) go with it. With {@code completesCommand} (a first enrolment), the
+     * Enrolee's last command result becomes OK in the same transaction, rather than in a
+     * statement of its own after the answer.
      */
-    public CompletionStage<Void> recordIssuance(IssuedCertificate cert, Optional<String> reservation) {
+    public CompletionStage<Void> recordIssuance(IssuedCertificate cert, Optional<IssuanceReservation> reservation,
+                                                boolean completesCommand) {
         String insert = "INSERT INTO issued_certificate (serial, enrolee_id, profile, subject, sans, not_before, not_after, status, issued_at, der, "
                 + "request_key, issuer_key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         String issuerKeyId = IssuerKeyId.ofCertificate(cert.der()).orElse(null);
@@ -410,7 +440,10 @@ public final class Store implements AutoCloseable {
                     cert.subjectAltNames(), cert.notBefore(), cert.notAfter(), cert.status(), cert.issuedAt(), cert.der(),
                     cert.requestKey().orElse(null), issuerKeyId));
             if (reservation.isPresent()) {
-                tx.insert(FREE_RESERVATION, ps -> Jdbc.bind(ps, reservation.get()));
+                tx.insert(FREE_RESERVATION, ps -> Jdbc.bind(ps, reservation.get().id(), cert.enroleeId(), reservation.get().windowStart()));
+            }
+            if (completesCommand) {
+                tx.insert(COMMAND_RESULT, ps -> Jdbc.bind(ps, StoredEnrolee.CommandResult.OK, cert.enroleeId()));
             }
             tx.append(new AuditEvent.Draft(cert.issuedAt(), "certificate.issued", "enrolee:" + cert.enroleeId(),
                     "serial:" + cert.serialHex(), "profile=" + cert.profile() + " subject=" + cert.subject()

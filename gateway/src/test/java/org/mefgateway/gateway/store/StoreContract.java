@@ -240,7 +240,7 @@ abstract class StoreContract {
                     IssuanceReservation place = place(limit, NOW);
                     Store.Claim c = claim(node, "ae-1", place, NOW);
                     if (c == Store.Claim.CLAIMED) {
-                        await(node.recordIssuance(cert(serial, "ae-1", NOW.plusSeconds(3600)), Optional.of(place.id())));
+                        await(node.recordIssuance(cert(serial, "ae-1", NOW.plusSeconds(3600)), Optional.of(place), false));
                     }
                     return c;
                 }));
@@ -298,10 +298,52 @@ abstract class StoreContract {
         IssuanceReservation first = place(2, NOW);
         assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", first, NOW));
 
-        await(store.recordIssuance(cert("f1", "ae-1", NOW.plusSeconds(3600)), Optional.of(first.id())));
+        await(store.recordIssuance(cert("f1", "ae-1", NOW.plusSeconds(3600)), Optional.of(first), false));
 
         assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", place(2, NOW), NOW), "one certificate, one place free");
         assertEquals(Store.Claim.ISSUANCE_LIMIT, claim(store, "ae-1", place(2, NOW), NOW), "the certificate and the new place");
+    }
+
+    /** A renewing caller is found in one statement: the certificate and its Enrolee, or the certificate alone once the Enrolee is gone. */
+    @Test
+    void aCertificateIsFoundWithItsEnroleeWhileTheEnroleeIsRegistered() {
+        await(store.recordIssuance(cert("e1", "ae-1", NOW.plusSeconds(3600))));
+
+        Store.IssuedTo found = store.issuedTo("e1").orElseThrow();
+        assertEquals(store.certificate("e1").orElseThrow().serialHex(), found.certificate().serialHex());
+        assertEquals(store.enrolee("ae-1"), found.enrolee());
+
+        assertTrue(await(store.removeEnrolee("ae-1", audit("enrolee.removed", "ae-1"))));
+        assertEquals(Optional.empty(), store.issuedTo("e1").orElseThrow().enrolee());
+        assertEquals(Optional.empty(), store.issuedTo("ff"));
+    }
+
+    /** A first enrolment's result is written with its certificate, in the same transaction; a renewal's leaves it alone. */
+    @Test
+    void theRecordOfAFirstEnrolmentSetsTheCommandResultOk() {
+        await(store.recordIssuance(cert("c1", "ae-1", NOW.plusSeconds(3600)), Optional.empty(), true));
+        await(store.recordIssuance(cert("c2", "ae-2", NOW.plusSeconds(3600)), Optional.empty(), false));
+
+        assertEquals(Optional.of(StoredEnrolee.CommandResult.OK), store.enrolee("ae-1").orElseThrow().commandResult());
+        assertEquals(Optional.empty(), store.enrolee("ae-2").orElseThrow().commandResult());
+    }
+
+    /** Places a dead process left behind are dropped by the Enrolee's next record; younger ones stay. */
+    @Test
+    void theRecordOfACertificateDropsTheEnroleesPlacesOlderThanTheWindow() throws Exception {
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", place(5, NOW), NOW));
+        Instant dayLater = NOW.plus(Duration.ofDays(1)).plusSeconds(1);
+        IssuanceReservation young = place(5, dayLater);
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", young, dayLater));
+        assertEquals(Store.Claim.CLAIMED, claim(store, "ae-1", place(5, dayLater), dayLater));
+
+        await(store.recordIssuance(cert("d1", "ae-1", dayLater.plusSeconds(3600)), Optional.of(young), false));
+
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url, user(), password());
+             java.sql.ResultSet rs = c.createStatement().executeQuery("SELECT COUNT(*) FROM issuance_reservation")) {
+            rs.next();
+            assertEquals(1, rs.getInt(1), "the stale place and the recorded one are gone, the other young one stays");
+        }
     }
 
     /** A claim nobody recorded or released (the process died while signing) locks the Enrolee out for the window at most. */

@@ -3,6 +3,7 @@ package org.mefgateway.gatling;
 import static io.gatling.javaapi.core.CoreDsl.StringBody;
 import static io.gatling.javaapi.core.CoreDsl.bodyBytes;
 import static io.gatling.javaapi.core.CoreDsl.bodyString;
+import static io.gatling.javaapi.core.CoreDsl.exec;
 import static io.gatling.javaapi.core.CoreDsl.global;
 import static io.gatling.javaapi.core.CoreDsl.rampUsers;
 import static io.gatling.javaapi.core.CoreDsl.scenario;
@@ -10,9 +11,11 @@ import static io.gatling.javaapi.http.HttpDsl.header;
 import static io.gatling.javaapi.http.HttpDsl.http;
 import static io.gatling.javaapi.http.HttpDsl.status;
 
+import io.gatling.javaapi.core.ChainBuilder;
 import io.gatling.javaapi.core.ScenarioBuilder;
 import io.gatling.javaapi.core.Simulation;
 import io.gatling.javaapi.http.HttpProtocolBuilder;
+import io.gatling.javaapi.http.HttpRequestActionBuilder;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -23,7 +26,9 @@ import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.KeyStore;
 import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
 import java.util.Base64;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.KeyManagerFactory;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
@@ -47,8 +52,13 @@ import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
  * bootstrap credential (made and registered in advance by ops/gatling/run: user-N.p12, the
  * Enrolee's AE-ID in user-N.id, and for the throughput scenario a CSR built in advance in
  * user-N.csr), presented through a per-user KeyManagerFactory, so every user opens its own TLS
- * connection(s) with its own client certificate. Each device enrols once, as in a roll-out
- * (the operator's instruction is one certificate per bootstrap credential).
+ * connection with its own client certificate and keeps it for its csrattrs and simpleenroll
+ * (Gatling's default: connections per virtual user, not shared; TLS on OpenSSL, gatling.conf).
+ * The credentials are loaded before the injection starts: a PKCS#12 (PBKDF2) load per arriving
+ * user cost the shared cores more than the enrolment it preceded. Each device enrols once, as in
+ * a roll-out (the operator's instruction is one certificate per bootstrap credential), and like a
+ * device repeats a request the MEF answered 503 (at capacity) after its Retry-After; those 503s
+ * are counted and printed at the end, and are not failures (a 503 without Retry-After is).
  *
  * <ul>
  * <li>{@code procedure}: the real procedure: GET csrattrs (a single-use challenge), a P-256 key and
@@ -70,6 +80,10 @@ public class EnrolmentSimulation extends Simulation {
     final int rampSeconds = Integer.getInteger("mef.rampSeconds", 20);
     final String which = System.getProperty("mef.scenario", "both");
     final int available = countCredentials();
+    /** Every credential's key managers, loaded in advance (index as {@link #index}). */
+    final KeyManagerFactory[] keyManagers = loadKeyManagers();
+    /** 503 answers with Retry-After, each followed by the device's repeat after it. */
+    static final AtomicLong SHED = new AtomicLong();
 
     int countCredentials() {
         try (var files = Files.list(credentials)) {
@@ -84,16 +98,43 @@ public class EnrolmentSimulation extends Simulation {
         return (int) Math.floorMod(userId - 1, (long) available);
     }
 
-    KeyManagerFactory keyManagers(long userId) {
-        try {
-            KeyStore ks = KeyStore.getInstance("PKCS12");
-            ks.load(new ByteArrayInputStream(Files.readAllBytes(credentials.resolve("user-" + index(userId) + ".p12"))), PASSWORD);
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            kmf.init(ks, PASSWORD);
-            return kmf;
-        } catch (Exception e) {
-            throw new IllegalStateException("credential of user " + userId, e);
+    KeyManagerFactory[] loadKeyManagers() {
+        KeyManagerFactory[] all = new KeyManagerFactory[available];
+        for (int i = 0; i < available; i++) {
+            try {
+                KeyStore ks = KeyStore.getInstance("PKCS12");
+                ks.load(new ByteArrayInputStream(Files.readAllBytes(credentials.resolve("user-" + i + ".p12"))), PASSWORD);
+                KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+                kmf.init(ks, PASSWORD);
+                all[i] = kmf;
+            } catch (Exception e) {
+                throw new IllegalStateException("credential user-" + i + ".p12", e);
+            }
         }
+        return all;
+    }
+
+    KeyManagerFactory keyManagers(long userId) {
+        return keyManagers[index(userId)];
+    }
+
+    /**
+     * {@code request}, repeated after Retry-After while the MEF answers 503, as a device does: the
+     * request fails on any status but 200 and 503, and on a 503 without Retry-After.
+     */
+    static ChainBuilder retryingOn503(HttpRequestActionBuilder request) {
+        return exec(session -> session.set("status", 503))
+                .asLongAs(session -> !session.isFailed() && session.getInt("status") == 503).on(
+                        exec(session -> session.remove("retryAfter"))
+                                .exec(request
+                                        .check(status().saveAs("status"), status().in(200, 503))
+                                        .checkIf((response, session) -> response.status().code() == 503)
+                                        .then(header("Retry-After").saveAs("retryAfter")))
+                                .doIf(session -> !session.isFailed() && session.getInt("status") == 503).then(
+                                        exec(session -> {
+                                            SHED.incrementAndGet();
+                                            return session;
+                                        }).pause(session -> Duration.ofSeconds(Long.parseLong(session.getString("retryAfter"))))));
     }
 
     String read(long userId, String ext) {
@@ -114,21 +155,26 @@ public class EnrolmentSimulation extends Simulation {
 
     final ScenarioBuilder procedure = scenario("procedure: csrattrs + CSR + simpleenroll")
             .exec(session -> session.set("aeId", read(session.userId(), "id")))
-            .exec(http("csrattrs").get("/.well-known/est/csrattrs")
-                    .check(status().is(200), bodyString().saveAs("csrattrs")))
+            .exec(retryingOn503(http("csrattrs").get("/.well-known/est/csrattrs")
+                    .check(bodyString().saveAs("csrattrs"))))
             .exitHereIfFailed()
             .exec(session -> session.set("csr", csr(session.getString("aeId"), challengeFrom(session.getString("csrattrs")))))
-            .exec(http("simpleenroll").post("/.well-known/est/simpleenroll")
+            .exec(retryingOn503(http("simpleenroll").post("/.well-known/est/simpleenroll")
                     .header("Content-Type", "application/pkcs10")
                     .body(StringBody("#{csr}"))
-                    .check(status().is(200), header("Content-Type").exists(), bodyBytes().exists()));
+                    .check(header("Content-Type").exists(), bodyBytes().exists())));
 
     final ScenarioBuilder throughput = scenario("throughput: simpleenroll with CSRs built in advance")
             .exec(session -> session.set("csr", read(session.userId(), "csr")))
-            .exec(http("simpleenroll (pre-built CSR)").post("/.well-known/est/tput/simpleenroll")
+            .exec(retryingOn503(http("simpleenroll (pre-built CSR)").post("/.well-known/est/tput/simpleenroll")
                     .header("Content-Type", "application/pkcs10")
                     .body(StringBody("#{csr}"))
-                    .check(status().is(200), bodyBytes().exists()));
+                    .check(bodyBytes().exists())));
+
+    @Override
+    public void after() {
+        System.out.println("MEF 503 answers with Retry-After (each repeated after it, not failures): " + SHED.get());
+    }
 
     {
         if (available < (which.equals("both") ? 2 * users : users)) {

@@ -17,10 +17,12 @@ import org.mefgateway.it.DeviceMaker;
 import org.mefgateway.it.SoftHsm;
 
 /**
- * The CSR verification provider is chosen once per JVM (policy-engine's SignatureVerification),
- * so the fallback is proven on a gateway process of its own: started with {@code MEF_NATIVE_CRYPTO=off}
- * it still enrols and refuses a forged CSR, says so at start, on /health/ready and in
- * {@code mef_crypto_provider_info}; the same node restarted without it reports the native ACCP.
+ * The CSR verification provider and the TLS engine are chosen once per JVM by one switch
+ * (policy-engine's NativeCrypto), so the fallback is proven on a gateway process of its own:
+ * started with {@code MEF_NATIVE_CRYPTO=off} it still enrols (over JSSE) and refuses a forged CSR,
+ * says so at start, on /health/ready and in {@code mef_crypto_provider_info} and
+ * {@code mef_tls_engine_info}; the same node restarted without it reports the native ACCP and
+ * BoringSSL, and authenticates the Enrolee over it.
  */
 class CsrVerifyProviderProcessTest {
 
@@ -48,6 +50,10 @@ class CsrVerifyProviderProcessTest {
             Est.certificate(issued).verify(ca.getPublicKey());
 
             assertEquals("BouncyCastle", readyProvider(node));
+            assertEquals("jdk", ready(node).getString("tls_engine"));
+            assertTrue(metrics(node).contains("mef_tls_engine_info{engine=\"jdk\",listener=\"est\"} 1\n"), "the metric names JSSE");
+            assertTrue(Files.readString(node.log).contains(
+                    "TLS engine of the est listener: jdk (forced off by MEF_NATIVE_CRYPTO=off)"), Files.readString(node.log));
             assertTrue(metrics(node).contains("mef_crypto_provider_info{provider=\"BouncyCastle\",use=\"csr_verify\"} 1\n"),
                     "the metric names the fallback");
             assertTrue(Files.readString(node.log).contains(
@@ -58,15 +64,24 @@ class CsrVerifyProviderProcessTest {
             assertEquals("ACCP", readyProvider(node));
             assertTrue(metrics(node).contains("mef_crypto_provider_info{provider=\"ACCP\",use=\"csr_verify\"} 1\n"),
                     "the metric names the native provider");
+            assertEquals("openssl", ready(node).getString("tls_engine"));
+            assertTrue(metrics(node).contains("mef_tls_engine_info{engine=\"openssl\",listener=\"est\"} 1\n"), "the metric names BoringSSL");
+            DeviceMaker.Device next = maker.device("native");
+            Nodes.register(node.config, next, "native", "//m2m.example.com/CSE1/native");
+            Est.challenge(Est.client(next, ca), node.est("/csrattrs")); // authenticated over BoringSSL
         } finally {
             node.close();
         }
     }
 
     private static String readyProvider(GatewayProcess node) throws Exception {
+        return ready(node).getString("csr_verify_provider");
+    }
+
+    private static JsonObject ready(GatewayProcess node) throws Exception {
         HttpResponse<String> ready = new AdminClient(node.config).get("/health/ready");
         assertEquals(200, ready.statusCode(), ready.body());
-        return new JsonObject(ready.body()).getString("csr_verify_provider");
+        return new JsonObject(ready.body());
     }
 
     private static String metrics(GatewayProcess node) throws Exception {
