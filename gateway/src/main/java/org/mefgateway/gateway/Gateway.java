@@ -227,11 +227,8 @@ public final class Gateway implements AutoCloseable {
             // SCEP (RFC 8894) beside CRL and OCSP: plain HTTP, the messages protect themselves (CMS).
             raKey = RaKey.open(config.hsm());
             WorkerExecutor scepWorkers = vertx.createSharedWorkerExecutor("mef-scep", 2);
-            Router publicationRouter = Router.router(vertx);
-            Routes publicationRoutes = new Routes(publicationRouter);
-            new ScepApi(core, policies, raKey, cas.get(CaKeyConfig.DEFAULT).chain(), scepWorkers).install(publicationRouter, publicationRoutes);
-            ErrorResponses.install(publicationRouter, publicationRoutes);
-            publicationRouter.route("/*").subRouter(new PublicationApi(store, ocsp, caKeys.names(), publicationWorkers).router(vertx));
+            ScepApi scep = new ScepApi(core, policies, raKey, cas.get(CaKeyConfig.DEFAULT).chain(), scepWorkers);
+            Router publicationRouter = new PublicationApi(store, ocsp, caKeys.names(), publicationWorkers).router(vertx, scep::install);
             // Plain HTTP and anonymous: the same connection cap and deadlines as EST (its own count).
             HttpServer publication = listen(vertx, "publication", publicationRouter, new HttpServerOptions(),
                     config.publication().host(), config.publication().port(), limits, meters);
