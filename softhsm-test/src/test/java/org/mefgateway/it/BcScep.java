@@ -77,10 +77,16 @@ final class BcScep {
      */
     static byte[] request(String messageType, byte[] content, X509Certificate recipient, X509Certificate signer, PrivateKey signingKey,
                           String transactionId, byte[] senderNonce) throws Exception {
+        return request(messageType, content, CMSAlgorithm.AES128_CBC, recipient, signer, signingKey, transactionId, senderNonce);
+    }
+
+    /** As above, with the envelope's content encrypted with {@code cipher} (e.g. CMSAlgorithm.DES_EDE3_CBC). */
+    static byte[] request(String messageType, byte[] content, ASN1ObjectIdentifier cipher, X509Certificate recipient,
+                          X509Certificate signer, PrivateKey signingKey, String transactionId, byte[] senderNonce) throws Exception {
         CMSEnvelopedDataGenerator envelope = new CMSEnvelopedDataGenerator();
         envelope.addRecipientInfoGenerator(new JceKeyTransRecipientInfoGenerator(recipient));
         byte[] enveloped = envelope.generate(new CMSProcessableByteArray(content),
-                new JceCMSContentEncryptorBuilder(CMSAlgorithm.AES128_CBC).build()).getEncoded();
+                new JceCMSContentEncryptorBuilder(cipher).build()).getEncoded();
         Hashtable<ASN1ObjectIdentifier, Attribute> attributes = new Hashtable<>();
         attributes.put(MESSAGE_TYPE, new Attribute(MESSAGE_TYPE, new DERSet(new DERPrintableString(messageType))));
         attributes.put(TRANSACTION_ID, new Attribute(TRANSACTION_ID, new DERSet(new DERPrintableString(transactionId))));

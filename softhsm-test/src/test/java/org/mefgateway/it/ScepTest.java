@@ -35,9 +35,12 @@ import org.mefgateway.policy.Oids;
  */
 class ScepTest {
     static final String AE_ID = "//m2m.example.com/CSE17/S0001";
-    /** The profile of label "scep": RSA device keys (SCEP's envelopes need them), like the default otherwise. */
+    /**
+     * The profile of label "scep": RSA device keys (SCEP's envelopes need them), and a renewal signed
+     * with the current certificate needs no new challenge; like the default otherwise.
+     */
     static final String SCEP_PROFILE = "validity: {days: 7}\nchallenge: {lifetimeSeconds: 300}\n"
-            + "keys: {ec: [], rsaMinBits: 2048}\nsignatureAlgorithms: [sha256WithRSAEncryption]\n";
+            + "keys: {ec: [], rsaMinBits: 2048}\nsignatureAlgorithms: [sha256WithRSAEncryption]\nreenrolment: {challenge: none}\n";
 
     static DeviceMaker maker;
     static TestGateway mef;
@@ -154,6 +157,43 @@ class ScepTest {
         X509Certificate other = BcScep.selfSigned(rsa(), "not the RA");
         assertFailure(post(BcScep.request("19", csr(device, device.challenge), other, device.signer, device.keys.getPrivate(),
                 UUID.randomUUID().toString(), BcScep.nonce())), "1");
+        assertEquals(before, mef.issued().size());
+    }
+
+    @Test
+    void renewalReqSignedWithTheCurrentCertificateRenewsWithoutAChallenge() throws Exception {
+        Registered device = register();
+        X509Certificate current = post(BcScep.request("19", csr(device, device.challenge), ra, device.signer, device.keys.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce())).certificate(device.keys.getPrivate());
+        int before = mef.issued().size();
+        // A new key (the profile allows rekey): the same key and request would be a redelivery of the same certificate.
+        Registered rekeyed = new Registered(device.id(), rsa(), current, null);
+        BcScep.CertRep rep = post(BcScep.request("17", csr(rekeyed, null), ra, current, device.keys.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce()));
+        assertEquals("0", rep.pkiStatus(), "SUCCESS");
+        X509Certificate renewed = rep.certificate(device.keys.getPrivate()); // enveloped to the signer: the current certificate
+        renewed.verify(mef.caCertificate.getPublicKey());
+        assertEquals(rekeyed.keys().getPublic(), renewed.getPublicKey());
+        assertEquals(current.getSubjectX500Principal(), renewed.getSubjectX500Principal());
+        assertEquals(before + 1, mef.issued().size());
+    }
+
+    @Test
+    void renewalReqSignedWithACertificateThisCaDidNotIssueFailsWithBadRequest() throws Exception {
+        Registered device = register();
+        int before = mef.issued().size();
+        assertFailure(post(BcScep.request("17", csr(device, null), ra, device.signer, device.keys.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce())), "2");
+        assertEquals(before, mef.issued().size());
+    }
+
+    /** RFC 8894 3.5.2: GetCACaps does not offer DES or 3DES, and an envelope encrypted with them is refused. */
+    @Test
+    void anEnvelopeEncryptedWithTripleDesFailsWithBadAlg() throws Exception {
+        Registered device = register();
+        int before = mef.issued().size();
+        assertFailure(post(BcScep.request("19", csr(device, device.challenge), org.bouncycastle.cms.CMSAlgorithm.DES_EDE3_CBC, ra,
+                device.signer, device.keys.getPrivate(), UUID.randomUUID().toString(), BcScep.nonce())), "0");
         assertEquals(before, mef.issued().size());
     }
 
