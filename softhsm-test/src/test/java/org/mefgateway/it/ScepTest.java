@@ -211,6 +211,14 @@ class ScepTest {
         assertTrue(garbage.body().contains("not a CMS SignedData pkiMessage"), garbage.body());
     }
 
+    /** A GET-encoded pkiMessage is bounded by the listener's request line (4 KiB): beyond, 414 before anything is read. */
+    @Test
+    void aGetEncodedMessageLongerThanTheRequestLineLimitIsA414() throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(scep("?operation=PKIOperation&message=" + "A".repeat(5000))).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(414, r.statusCode());
+    }
+
     /** SCEP shares the publication listener: the CRL is still served beside it. */
     @Test
     void theCrlIsStillServedOnTheSameListener() throws Exception {
