@@ -255,6 +255,39 @@ class AdminApiTest {
         assertEquals(mef.mefBase() + "/.well-known/est", othersCommand.getString("URI"));
     }
 
+    /**
+     * The SCEP instruction's challenge is a real one of the challenge store (the one the pipeline's
+     * claim spends): another Enrolee's CSR cannot use it, its own Enrolee's can, once.
+     */
+    @Test
+    void theScepChallengeServesItsOwnEnroleeOnceAndNoOtherEnrolee() throws Exception {
+        DeviceMaker.Device device = maker.device("scep-once");
+        DeviceMaker.Device other = maker.device("scep-once-other");
+        mef.register(device, "scep-once", "AE-ID", "//m2m.example.com/scep-once", 40);
+        mef.register(other, "scep-once-other", "AE-ID", "//m2m.example.com/scep-once-other", 40);
+        HttpResponse<String> r = operator.postJson("/admin/enrolees/scep-once/instruct", "{\"certProvProtocolID\":\"SCEP\"}");
+        assertEquals(200, r.statusCode(), r.body());
+        String challenge = new JsonObject(r.body()).getString("challenge");
+
+        HttpResponse<String> byOther = enrolWith(other, "//m2m.example.com/scep-once-other", challenge);
+        HttpResponse<String> byItsEnrolee = enrolWith(device, "//m2m.example.com/scep-once", challenge);
+        assertEquals(200, operator.postJson("/admin/enrolees/scep-once/instruct", "{\"certProvProtocolID\":\"SCEP\"}").statusCode());
+        HttpResponse<String> again = enrolWith(device, "//m2m.example.com/scep-once", challenge);
+
+        assertEquals(403, byOther.statusCode(), byOther.body());
+        assertTrue(byOther.body().contains("the challengePassword was issued to another Enrolee, not to scep-once-other"), byOther.body());
+        assertEquals(200, byItsEnrolee.statusCode(), byItsEnrolee.body());
+        PolicyProfilesTest.certificate(byItsEnrolee).verify(mef.caCertificate.getPublicKey());
+        assertEquals(403, again.statusCode(), again.body());
+        assertTrue(again.body().contains("the challengePassword was already used"), "spent, though instructed again: " + again.body());
+    }
+
+    private HttpResponse<String> enrolWith(DeviceMaker.Device device, String aeId, String challenge) throws Exception {
+        KeyPair keys = TestCsr.keys("EC", new ECGenParameterSpec("secp256r1"));
+        return TestGateway.post(mef.client(device), mef.est("/simpleenroll"), "application/pkcs10",
+                TestCsr.p256().keys(keys).challenge(challenge).uri(aeId).eku(Oids.SUID_EKU_ARC + ".40").base64());
+    }
+
     /** An EST instruction is what it was: EST and its URI in the command, and no challenge handed out. */
     @Test
     void anEstInstructionNamesEstAndHandsOutNoChallenge() throws Exception {
