@@ -60,8 +60,6 @@ import org.slf4j.LoggerFactory;
 /** A running MEF: the token, the store, and the EST and admin listeners wired together. */
 public final class Gateway implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
-    /** Where the publication listener serves SCEP (RFC 8894 4.1: the CGI path; issue 17 default). */
-    private static final String SCEP_PATH = "/scep";
     /** TS-0003 10.2 and the brief: TLS 1.2 at least, 1.3 preferred. */
     static final Set<String> TLS_PROTOCOLS = Set.of("TLSv1.2", "TLSv1.3");
     /**
@@ -188,7 +186,7 @@ public final class Gateway implements AutoCloseable {
             EstMetrics estMetrics = new EstMetrics(meters, label -> policies.forLabel(label).isPresent());
             // The SCEP URI that SCEP instructions name (TS-0003 8.3.9.7): as configured, and with the
             // bound port once the publication listener listens (a port of 0 is known only then).
-            AtomicReference<String> scepUri = new AtomicReference<>(config.publication().base(config.publication().port()) + SCEP_PATH);
+            AtomicReference<String> scepUri = new AtomicReference<>(config.publication().base(config.publication().port()) + ScepApi.PATH);
             Router estRouter = new EstApi(core, cpuWorkers, config.est().maxBodyBytes(), config.est().limits(), estMetrics, scepUri::get)
                     .router(vertx);
             // Bootstrap certificates chain to the makers' CAs; certificates being renewed (RFC 7030
@@ -240,7 +238,7 @@ public final class Gateway implements AutoCloseable {
             HttpServer publication = listen(vertx, "publication", publicationRouter, new HttpServerOptions(),
                     config.publication().host(), config.publication().port(), limits, meters);
 
-            scepUri.set(config.publication().base(publication.actualPort()) + SCEP_PATH);
+            scepUri.set(config.publication().base(publication.actualPort()) + ScepApi.PATH);
             Files.createDirectories(data.portsFile().getParent());
             Files.writeString(data.portsFile(), "est=" + est.actualPort() + "\nadmin=" + admin.actualPort()
                     + "\npublication=" + publication.actualPort() + "\n");

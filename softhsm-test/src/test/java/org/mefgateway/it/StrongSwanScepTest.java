@@ -28,6 +28,12 @@ import org.mefgateway.gateway.store.IssuedCertificate;
  * --scep} for a PKCSReq carrying the challengePassword of the operator's SCEP instruction
  * (TS-0003 8.3.6.3: SCEP has no csrattrs). pki enrols RSA keys only, so the profile allows
  * RSA-2048 with sha256WithRSAEncryption beside P-256.
+ *
+ * <p>What pki 5.9.8 needs of the server, seen here: it tests GetCACaps flags with the capability's
+ * index instead of its bit (strongSwan issue 1607), so SHA-256 and AES pass its check only when
+ * SHA-384 (bit 3, the index of SCEPStandard) is advertised; and it verifies a CertRep only when
+ * its SignerInfo names rsaEncryption as the signature algorithm (RFC 5652 allows that or
+ * sha256WithRSAEncryption).
  */
 class StrongSwanScepTest {
     static DeviceMaker maker;
