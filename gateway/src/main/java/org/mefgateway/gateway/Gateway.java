@@ -32,6 +32,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.KeyManagerFactory;
 import org.mefgateway.gateway.admin.AdminApi;
 import org.mefgateway.gateway.ca.CertificateAuthority;
@@ -183,7 +184,11 @@ public final class Gateway implements AutoCloseable {
                         config.est().bootstrapTrustDir());
             }
             EstMetrics estMetrics = new EstMetrics(meters, label -> policies.forLabel(label).isPresent());
-            Router estRouter = new EstApi(core, cpuWorkers, config.est().maxBodyBytes(), config.est().limits(), estMetrics).router(vertx);
+            // The SCEP URI that SCEP instructions name (TS-0003 8.3.9.7): as configured, and with the
+            // bound port once the publication listener listens (a port of 0 is known only then).
+            AtomicReference<String> scepUri = new AtomicReference<>(config.publication().base(config.publication().port()) + ScepApi.PATH);
+            Router estRouter = new EstApi(core, cpuWorkers, config.est().maxBodyBytes(), config.est().limits(), estMetrics, scepUri::get)
+                    .router(vertx);
             // Bootstrap certificates chain to the makers' CAs; certificates being renewed (RFC 7030
             // 4.2.2) chain to one of this gateway's CA keys. The RA tells the two apart.
             List<X509Certificate> estClientAnchors = new java.util.ArrayList<>(bootstrapAnchors);
@@ -218,8 +223,8 @@ public final class Gateway implements AutoCloseable {
             WorkerExecutor publicationWorkers = vertx.createSharedWorkerExecutor("mef-publication", 4);
             RevocationPublisher revocations = RevocationPublisher.start(vertx, publicationWorkers, crls, ocsp,
                     config.publication().crlRefresh());
-            Router adminRouter = new AdminApi(store, caKeys, revocations, policies, core.approvals(), storeWorkers, operators, meters, clock,
-                    estEngine.name())
+            Router adminRouter = new AdminApi(store, caKeys, revocations, policies, core.approvals(), core.challenges(), storeWorkers, operators,
+                    meters, clock, estEngine.name(), scepUri::get)
                     .router(vertx);
             HttpServer admin = listen(vertx, "admin", adminRouter, tls(adminEngine, serverKeys, operators), config.admin().host(), config.admin().port(),
                     limits, meters);
@@ -233,6 +238,7 @@ public final class Gateway implements AutoCloseable {
             HttpServer publication = listen(vertx, "publication", publicationRouter, new HttpServerOptions(),
                     config.publication().host(), config.publication().port(), limits, meters);
 
+            scepUri.set(config.publication().base(publication.actualPort()) + ScepApi.PATH);
             Files.createDirectories(data.portsFile().getParent());
             Files.writeString(data.portsFile(), "est=" + est.actualPort() + "\nadmin=" + admin.actualPort()
                     + "\npublication=" + publication.actualPort() + "\n");
