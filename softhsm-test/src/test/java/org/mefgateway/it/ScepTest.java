@@ -65,7 +65,7 @@ class ScepTest {
         HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(scep("?operation=GetCACaps")).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(200, r.statusCode());
-        assertEquals(List.of("POSTPKIOperation", "SHA-256", "SHA-512", "AES", "SCEPStandard", "Renewal"), r.body().lines().toList());
+        assertEquals(List.of("POSTPKIOperation", "SHA-256", "SHA-384", "SHA-512", "AES", "SCEPStandard", "Renewal"), r.body().lines().toList());
     }
 
     @Test

@@ -56,7 +56,7 @@ public final class ScepApi {
      */
     static final int MAX_MESSAGE_BYTES = 64 * 1024;
     /** RFC 8894 3.5.2: what this server does; no DES, MD5 or SHA-1. */
-    static final List<String> CAPABILITIES = List.of("POSTPKIOperation", "SHA-256", "SHA-512", "AES", "SCEPStandard", "Renewal");
+    static final List<String> CAPABILITIES = List.of("POSTPKIOperation", "SHA-256", "SHA-384", "SHA-512", "AES", "SCEPStandard", "Renewal");
 
     private final EnrolmentCore core;
     private final PolicyDirectory policies;
@@ -146,7 +146,7 @@ public final class ScepApi {
         }
         if (!ScepWire.DIGESTS.contains(request.signerInfo().getDigestAlgorithmID().getAlgorithm())) {
             return Future.failedFuture(new ScepFailure(FailInfo.BAD_ALG, "digest " + request.signerInfo().getDigestAlgOID()
-                    + " is not accepted (GetCACaps: SHA-256, SHA-512)"));
+                    + " is not accepted (GetCACaps: SHA-256, SHA-384, SHA-512)"));
         }
         Optional<MessageType> type = request.type();
         if (type.isEmpty() || (type.get() != MessageType.PKCS_REQ && type.get() != MessageType.RENEWAL_REQ)) {

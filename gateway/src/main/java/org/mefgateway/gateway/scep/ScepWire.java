@@ -11,12 +11,15 @@ import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1PrintableString;
+import org.bouncycastle.asn1.DERNull;
 import org.bouncycastle.asn1.DEROctetString;
 import org.bouncycastle.asn1.DERPrintableString;
 import org.bouncycastle.asn1.DERSet;
 import org.bouncycastle.asn1.cms.Attribute;
 import org.bouncycastle.asn1.cms.AttributeTable;
 import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateHolder;
@@ -60,7 +63,11 @@ final class ScepWire {
     static final String FAILURE = "2";
     static final String PENDING = "3";
 
-    /** The digests GetCACaps advertises (SHA-256, SHA-512) and SHA-384 between them; no MD5 or SHA-1 (RFC 8894 3.5.2). */
+    /**
+     * The digests GetCACaps advertises; no MD5 or SHA-1 (RFC 8894 3.5.2). SHA-384 is advertised
+     * too: strongSwan pki 5.9.8 reads the capabilities such that it takes neither SHA-256 nor AES
+     * from a list without SHA-384 (its issue #1607), and falls back to what we refuse.
+     */
     static final Set<ASN1ObjectIdentifier> DIGESTS = Set.of(NISTObjectIdentifiers.id_sha256, NISTObjectIdentifiers.id_sha384,
             NISTObjectIdentifiers.id_sha512);
     /** AES-CBC, advertised as "AES"; no DES or 3DES (RFC 8894 3.5.2). */
@@ -170,7 +177,11 @@ final class ScepWire {
                 put(attributes, PKI_STATUS, new DERPrintableString(PENDING));
             }
             CMSSignedDataGenerator generator = new CMSSignedDataGenerator();
-            generator.addSignerInfoGenerator(new JcaSignerInfoGeneratorBuilder(new JcaDigestCalculatorProviderBuilder().setProvider(BC).build())
+            // The SignerInfo names the signature algorithm rsaEncryption, as PKCS#7 did (RFC 5652 5.3
+            // allows it, RFC 3370 3.2 says receivers accept it): strongSwan pki 5.9.8 refuses a CertRep
+            // naming sha256WithRSAEncryption ("only RSA digest encryption supported").
+            generator.addSignerInfoGenerator(new JcaSignerInfoGeneratorBuilder(new JcaDigestCalculatorProviderBuilder().setProvider(BC).build(),
+                            signatureAlgorithm -> new AlgorithmIdentifier(PKCSObjectIdentifiers.rsaEncryption, DERNull.INSTANCE))
                     .setSignedAttributeGenerator(new DefaultSignedAttributeTableGenerator(new AttributeTable(attributes)))
                     .build(ra.contentSigner(), ra.certificate()));
             generator.addCertificate(new JcaX509CertificateHolder(ra.certificate()));
