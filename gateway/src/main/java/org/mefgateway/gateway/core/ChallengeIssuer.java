@@ -62,14 +62,7 @@ public final class ChallengeIssuer {
         if (!withChallenge) {
             return Future.succeededFuture(new CsrAttributes(Optional.empty(), profile.keys(), identity, ekus));
         }
-        String challenge = Challenges.next();
-        Instant now = clock.instant();
-        Instant expires = now.plus(profile.challenge().lifetime());
-        return storeWorkers.executeBlocking(() -> {
-            store.saveChallenge(Challenges.hash(challenge), enrolee.enrolee().id(), now, expires);
-            challengesIssued.increment();
-            return new CsrAttributes(Optional.of(challenge), profile.keys(), identity, ekus);
-        }, false);
+        return issue(enrolee, profile).map(challenge -> new CsrAttributes(Optional.of(challenge), profile.keys(), identity, ekus));
     }
 
     /**
@@ -87,6 +80,11 @@ public final class ChallengeIssuer {
         } catch (OperationException e) {
             return Future.failedFuture(e);
         }
+        return issue(enrolee, profile);
+    }
+
+    /** A new challenge for {@code enrolee}, stored (hashed) with the expiry of {@code profile}'s challenge lifetime. */
+    private Future<String> issue(StoredEnrolee enrolee, Profile profile) {
         String challenge = Challenges.next();
         Instant now = clock.instant();
         Instant expires = now.plus(profile.challenge().lifetime());
