@@ -146,7 +146,8 @@ public final class StoreFileBench {
         String challengeHash = HexFormat.of().formatHex(challenge);
         String subjectId = "//m2m.example.com/CSE1/" + id;
         store.registerEnrolee(new StoredEnrolee(new RegisteredEnrolee(id, CertSubjectType.AE_ID, subjectId, Set.of(40)),
-                HexFormat.of().formatHex(fingerprint), StoredEnrolee.Command.CERT_PROV, now, Optional.empty(), List.of("default"), now),
+                HexFormat.of().formatHex(fingerprint), StoredEnrolee.Command.CERT_PROV, now, Optional.empty(), List.of("default"), now,
+                        StoredEnrolee.CertProvProtocol.EST),
                 new AuditEvent.Draft(now, "enrolee.registered", "operator:bench", "enrolee:" + id, "")).toCompletableFuture().join();
         store.saveChallenge(challengeHash, id, now, now.plus(Duration.ofMinutes(10)));
         if (store.beginIssuance(challengeHash, id, true, now) != Store.Claim.CLAIMED) {

@@ -32,6 +32,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.KeyManagerFactory;
 import org.mefgateway.gateway.admin.AdminApi;
 import org.mefgateway.gateway.ca.CertificateAuthority;
@@ -48,6 +49,8 @@ import org.mefgateway.gateway.store.Store;
 import org.mefgateway.hsm.CaKeyConfig;
 import org.mefgateway.hsm.CaKeys;
 import org.mefgateway.hsm.CaSigner;
+import org.mefgateway.hsm.RaKey;
+import org.mefgateway.gateway.scep.ScepApi;
 import org.mefgateway.gateway.core.PolicyDirectory;
 import org.mefgateway.policy.ProfileException;
 import org.mefgateway.policy.SignatureVerification;
@@ -83,10 +86,12 @@ public final class Gateway implements AutoCloseable {
     private final JvmGcMetrics gcMetrics;
     private final List<DelegatedResponder> responders;
     private final EnrolmentSteps enrolmentSteps;
+    private final RaKey raKey;
 
     private Gateway(Vertx vertx, CaKeys caKeys, Store store, HttpServer est, HttpServer admin,
                     HttpServer publication, PrometheusMeterRegistry meters, JvmGcMetrics gcMetrics, List<DelegatedResponder> responders,
-                    EnrolmentSteps enrolmentSteps) {
+                    EnrolmentSteps enrolmentSteps, RaKey raKey) {
+        this.raKey = raKey;
         this.responders = responders;
         this.enrolmentSteps = enrolmentSteps;
         this.publication = publication;
@@ -132,12 +137,15 @@ public final class Gateway implements AutoCloseable {
         Vertx vertx = null;
         Store store = null;
         CaKeys caKeys = null;
+        RaKey raKey = null;
         List<DelegatedResponder> responders = new java.util.ArrayList<>();
         try {
             // Token writes before any signer opens (none while signing): keys added since init get their responder key.
             for (CaKeyConfig key : config.caKeys()) {
                 DelegatedResponder.ensureKey(key, LOG::info);
             }
+            // A data directory made before SCEP has no RA key yet: made here, once (one log line).
+            RaKey.ensure(config.hsm(), LOG::info);
             caKeys = CaKeys.open(config.caKeys(), meters);
             GatewayConfig.StoreConfig storeConfig = config.store();
             store = Store.open(storeConfig.url(data), storeConfig.user(), storeConfig.password(), storeConfig.poolSize(), meters);
@@ -176,7 +184,11 @@ public final class Gateway implements AutoCloseable {
                         config.est().bootstrapTrustDir());
             }
             EstMetrics estMetrics = new EstMetrics(meters, label -> policies.forLabel(label).isPresent());
-            Router estRouter = new EstApi(core, cpuWorkers, config.est().maxBodyBytes(), config.est().limits(), estMetrics).router(vertx);
+            // The SCEP URI that SCEP instructions name (TS-0003 8.3.9.7): as configured, and with the
+            // bound port once the publication listener listens (a port of 0 is known only then).
+            AtomicReference<String> scepUri = new AtomicReference<>(config.publication().base(config.publication().port()) + ScepApi.PATH);
+            Router estRouter = new EstApi(core, cpuWorkers, config.est().maxBodyBytes(), config.est().limits(), estMetrics, scepUri::get)
+                    .router(vertx);
             // Bootstrap certificates chain to the makers' CAs; certificates being renewed (RFC 7030
             // 4.2.2) chain to one of this gateway's CA keys. The RA tells the two apart.
             List<X509Certificate> estClientAnchors = new java.util.ArrayList<>(bootstrapAnchors);
@@ -211,31 +223,37 @@ public final class Gateway implements AutoCloseable {
             WorkerExecutor publicationWorkers = vertx.createSharedWorkerExecutor("mef-publication", 4);
             RevocationPublisher revocations = RevocationPublisher.start(vertx, publicationWorkers, crls, ocsp,
                     config.publication().crlRefresh());
-            Router adminRouter = new AdminApi(store, caKeys, revocations, policies, core.approvals(), storeWorkers, operators, meters, clock,
-                    estEngine.name())
+            Router adminRouter = new AdminApi(store, caKeys, revocations, policies, core.approvals(), core.challenges(), storeWorkers, operators,
+                    meters, clock, estEngine.name(), scepUri::get)
                     .router(vertx);
             HttpServer admin = listen(vertx, "admin", adminRouter, tls(adminEngine, serverKeys, operators), config.admin().host(), config.admin().port(),
                     limits, meters);
 
-            Router publicationRouter = new PublicationApi(store, ocsp, caKeys.names(), publicationWorkers).router(vertx);
+            // SCEP (RFC 8894) beside CRL and OCSP: plain HTTP, the messages protect themselves (CMS).
+            raKey = RaKey.open(config.hsm());
+            WorkerExecutor scepWorkers = vertx.createSharedWorkerExecutor("mef-scep", 2);
+            ScepApi scep = new ScepApi(core, policies, raKey, cas.get(CaKeyConfig.DEFAULT).chain(), scepWorkers);
+            Router publicationRouter = new PublicationApi(store, ocsp, caKeys.names(), publicationWorkers).router(vertx, scep::install);
             // Plain HTTP and anonymous: the same connection cap and deadlines as EST (its own count).
             HttpServer publication = listen(vertx, "publication", publicationRouter, new HttpServerOptions(),
                     config.publication().host(), config.publication().port(), limits, meters);
 
+            scepUri.set(config.publication().base(publication.actualPort()) + ScepApi.PATH);
             Files.createDirectories(data.portsFile().getParent());
             Files.writeString(data.portsFile(), "est=" + est.actualPort() + "\nadmin=" + admin.actualPort()
                     + "\npublication=" + publication.actualPort() + "\n");
             // And after: the files the store and this start created (the H2 database, the ports file).
             data.restrictToOwner();
-            LOG.info("MEF listening: EST https://{}:{}{}, admin https://{}:{}, CRL {} and OCSP {} (CA key '{}' on token '{}', store {})",
+            LOG.info("MEF listening: EST https://{}:{}{}, admin https://{}:{}, SCEP {}, CRL {} and OCSP {} (CA key '{}' on token '{}', store {})",
                     config.est().host(), est.actualPort(), "/.well-known/est", config.admin().host(), admin.actualPort(),
+                    config.publication().base(publication.actualPort()) + ScepApi.PATH,
                     config.publication().base(publication.actualPort()) + GatewayConfig.Publication.CRL_PATH,
                     config.publication().base(publication.actualPort()) + GatewayConfig.Publication.OCSP_PATH,
                     config.hsm().keyLabel(), config.hsm().tokenLabel(), storeConfig.jdbcUrl().isPresent() ? "PostgreSQL" : "H2 " + data.database());
             // Once listening, so that readiness does not wait for it and the start has the CPU to itself.
             caKeys.measureWorkersInBackground();
             LOG.info("started {} ms after the JVM started", ManagementFactory.getRuntimeMXBean().getUptime());
-            return new Gateway(vertx, caKeys, store, est, admin, publication, meters, gcMetrics, responders, core.steps());
+            return new Gateway(vertx, caKeys, store, est, admin, publication, meters, gcMetrics, responders, core.steps(), raKey);
         } catch (Exception | Error e) {
             if (vertx != null) {
                 vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -246,6 +264,9 @@ public final class Gateway implements AutoCloseable {
             }
             if (caKeys != null) {
                 caKeys.close();
+            }
+            if (raKey != null) {
+                raKey.close();
             }
             gcMetrics.close();
             throw e;
@@ -374,6 +395,7 @@ public final class Gateway implements AutoCloseable {
         } finally {
             responders.forEach(DelegatedResponder::close);
             caKeys.close();
+            raKey.close();
             store.close();
             gcMetrics.close();
             meters.close();

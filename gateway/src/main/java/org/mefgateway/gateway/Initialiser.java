@@ -36,11 +36,12 @@ import org.mefgateway.gateway.ca.Serials;
 import org.mefgateway.hsm.CaKey;
 import org.mefgateway.hsm.CaKeyConfig;
 import org.mefgateway.hsm.Pkcs11Token;
+import org.mefgateway.hsm.RaKey;
 
 /**
  * {@code mefgate init}: everything a gateway needs before its first start, created once and kept
  * on later runs. The CA key is generated inside the token, and beside each CA key its OCSP
- * responder's key; the TLS server key and the operator key are ordinary software keys in
+ * responder's key, and beside the default one the SCEP RA key ({@link RaKey}); the TLS server key and the operator key are ordinary software keys in
  * owner-only PKCS#12 files under the data directory.
  */
 public final class Initialiser {
@@ -82,6 +83,7 @@ public final class Initialiser {
         for (CaKeyConfig key : config.caKeys()) {
             DelegatedResponder.ensureKey(key, out);
         }
+        RaKey.ensure(config.hsm(), out);
         if (Files.exists(data.operatorKeyStore())) {
             out.accept("operator credential: kept " + data.operatorKeyStore());
         } else {

@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.mefgateway.gateway.admin.AdminClient;
+import org.mefgateway.gateway.store.StoredEnrolee;
 import org.mefgateway.gateway.token.TokenCommands;
 import picocli.AutoComplete;
 import picocli.CommandLine;
@@ -156,7 +157,10 @@ public final class MefGate implements Callable<Integer> {
                 String type,
                 @Option(names = "--subject-id", required = true, paramLabel = "ID", description = "the CertSubjectID") String subjectId,
                 @Option(names = "--suids", paramLabel = "40,41,...", description = "the SUIDs it may request") String suids,
-                @Option(names = "--profiles", paramLabel = "P1,P2", description = "default: default") String profiles)
+                @Option(names = "--profiles", paramLabel = "P1,P2", description = "default: default") String profiles,
+                @Option(names = "--protocol", paramLabel = "est|scep", defaultValue = "est", converter = ProtocolConverter.class,
+                        description = "what its CERT_PROV command names (default: est); scep also prints its challengePassword")
+                StoredEnrolee.CertProvProtocol protocol)
                 throws Exception {
             AdminClient client = client();
             JsonObject json = new JsonObject().put("id", id).put("certSubjectType", type).put("certSubjectID", subjectId);
@@ -171,7 +175,8 @@ public final class MefGate implements Callable<Integer> {
             if (profiles != null) {
                 json.put("profiles", list(profiles));
             }
-            return mefgate.print(client.postJson("/admin/enrolees", json.encode()), Optional.empty());
+            json.put("certProvProtocolID", protocol.name());
+            return mefgate.printInstruction(client.postJson("/admin/enrolees", json.encode()));
         }
 
         @Command(name = "list-enrolees", description = "the registered Enrolees")
@@ -214,9 +219,13 @@ public final class MefGate implements Callable<Integer> {
                 + "credential (and, with --profiles, under these profiles from now on)")
         int instruct(@Option(names = "--id", required = true, paramLabel = "ID", description = "the registration's id") String id,
                      @Option(names = "--profiles", paramLabel = "P1,P2", description = "the profiles it may use from now on")
-                     String profiles) throws Exception {
+                     String profiles,
+                     @Option(names = "--protocol", paramLabel = "est|scep", defaultValue = "est", converter = ProtocolConverter.class,
+                             description = "what the command names (default: est); scep also prints a one-time challengePassword")
+                     StoredEnrolee.CertProvProtocol protocol) throws Exception {
             JsonObject body = profiles != null ? new JsonObject().put("profiles", list(profiles)) : new JsonObject();
-            return mefgate.print(client().postJson("/admin/enrolees/" + pathSegment(id) + "/instruct", body.encode()), Optional.empty());
+            body.put("certProvProtocolID", protocol.name());
+            return mefgate.printInstruction(client().postJson("/admin/enrolees/" + pathSegment(id) + "/instruct", body.encode()));
         }
 
         @Command(name = "remove-enrolee", description = "delete the registration (issued certificates stay in the ledger)")
@@ -338,6 +347,35 @@ public final class MefGate implements Callable<Integer> {
             out.println(response.body().strip());
         }
         return 0;
+    }
+
+    /**
+     * An instruction's answer; a SCEP one's challengePassword on a line of its own, {@code challenge:
+     * <value>}, for the operator's provisioning system to give the device (TS-0003 8.3.6.3).
+     */
+    private int printInstruction(HttpResponse<String> response) throws IOException {
+        if (response.statusCode() / 100 != 2) {
+            return print(response, Optional.empty());
+        }
+        JsonObject answer = new JsonObject(response.body());
+        Object challenge = answer.remove("challenge");
+        out.println(answer.encodePrettily());
+        if (challenge != null) {
+            out.println("challenge: " + challenge);
+        }
+        return 0;
+    }
+
+    /** --protocol: est or scep (TS-0003 12.3.2.5 certProvProtocolID 1 and 2). */
+    static final class ProtocolConverter implements CommandLine.ITypeConverter<StoredEnrolee.CertProvProtocol> {
+        @Override
+        public StoredEnrolee.CertProvProtocol convert(String value) {
+            return switch (value) {
+                case "est" -> StoredEnrolee.CertProvProtocol.EST;
+                case "scep" -> StoredEnrolee.CertProvProtocol.SCEP;
+                default -> throw new CommandLine.TypeConversionException("expected est or scep, not '" + value + "'");
+            };
+        }
     }
 
     private static String encode(String s) {

@@ -63,13 +63,26 @@ public final class Pkcs11Token implements AutoCloseable {
      * module itself lost the token, after initialising the module again: {@link Pkcs11Module}).
      */
     public static Pkcs11Token open(HsmConfig config) throws HsmException {
+        return open(config, false);
+    }
+
+    /**
+     * As {@link #open(HsmConfig)}, but RSA keys generated through this instance may decrypt as
+     * well as sign: the SCEP RA key, which takes the content-encryption key of a pkcsPKIEnvelope
+     * by RSA key transport (RFC 8894 3.2.2) and signs CertRep. Still not unwrap, not extractable.
+     */
+    public static Pkcs11Token openForDecryptingKey(HsmConfig config) throws HsmException {
+        return open(config, true);
+    }
+
+    private static Pkcs11Token open(HsmConfig config, boolean rsaDecrypts) throws HsmException {
         String library = libraryPath(config);
         long slot = TokenSlots.slotOf(library, config.tokenLabel());
         char[] pin = Pin.read(config);
         try {
             // SunPKCS11 fails with a ProviderException (the PKCS#11 code as its cause) when the token
             // is gone between the slot lookup and here: the signer's recovery reads that code.
-            Provider provider = Security.getProvider("SunPKCS11").configure("--" + providerConfig(library, slot, config));
+            Provider provider = Security.getProvider("SunPKCS11").configure("--" + providerConfig(library, slot, config, rsaDecrypts));
             KeyStore ks = KeyStore.getInstance("PKCS11", provider);
             ks.load(null, pin);
             return new Pkcs11Token(config, slot, provider, ks);
@@ -91,7 +104,7 @@ public final class Pkcs11Token implements AutoCloseable {
      * The key template gives the CA key nothing but CKA_SIGN (SoftHSM would otherwise also allow
      * decrypt and unwrap) and labels both halves so that operators' tools show what they are.
      */
-    private static String providerConfig(String library, long slot, HsmConfig config) {
+    private static String providerConfig(String library, long slot, HsmConfig config, boolean rsaDecrypts) {
         String name = "MEF-" + config.tokenLabel().replaceAll("[^A-Za-z0-9]", "_");
         String label = "0h" + java.util.HexFormat.of().formatHex(config.keyLabel().getBytes(java.nio.charset.StandardCharsets.UTF_8));
         return String.join("\n",
@@ -120,7 +133,7 @@ public final class Pkcs11Token implements AutoCloseable {
                 "  CKA_SENSITIVE = true",
                 "  CKA_EXTRACTABLE = false",
                 "  CKA_SIGN = true",
-                "  CKA_DECRYPT = false",
+                "  CKA_DECRYPT = " + rsaDecrypts,
                 "  CKA_UNWRAP = false",
                 "  CKA_LABEL = " + label,
                 "}",
@@ -320,6 +333,23 @@ public final class Pkcs11Token implements AutoCloseable {
                 throw new HsmException("certificate " + i + " of the chain is not signed by certificate " + (i + 1));
             }
         }
+        return replaceCertificates(key, chain);
+    }
+
+    /**
+     * Replaces the self-signed placeholder stored beside a non-CA key (see {@link #createSigningKey})
+     * with the certificate a CA key issued for it; refused unless it is for exactly this key.
+     */
+    public CaKey storeCertificate(X509Certificate issued) throws HsmException {
+        CaKey key = caKey();
+        if (!issued.getPublicKey().equals(key.publicKey())) {
+            throw new HsmException("the certificate for " + issued.getSubjectX500Principal().getName()
+                    + " is not for key '" + key.label() + "' (its public key differs)");
+        }
+        return replaceCertificates(key, List.of(issued));
+    }
+
+    private CaKey replaceCertificates(CaKey key, List<X509Certificate> chain) throws HsmException {
         try {
             // SunPKCS11 sees an entry whose certificate has the same public key and replaces the
             // certificate objects, keeping the private key object itself untouched.

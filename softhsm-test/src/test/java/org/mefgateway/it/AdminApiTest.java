@@ -16,6 +16,8 @@ import java.security.KeyPair;
 import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -26,6 +28,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mefgateway.gateway.Pem;
 import org.mefgateway.gateway.admin.AdminClient;
+import org.mefgateway.gateway.core.Challenges;
+import org.mefgateway.policy.IssuedChallenge;
 import org.mefgateway.policy.Oids;
 import org.mefgateway.policy.SignatureVerification;
 
@@ -213,6 +217,131 @@ class AdminApiTest {
         assertEquals(409, sameCert.statusCode(), sameCert.body());
         assertEquals(409, sameId.statusCode(), sameId.body());
         assertTrue(sameId.body().contains("twice-1"), sameId.body());
+    }
+
+    /**
+     * TS-0003 8.3.9.7 / 12.3.2.5: a SCEP instruction names certProvProtocolID SCEP and the SCEP URI
+     * in the Enrolee's command, and hands the operator a challengePassword (SCEP has no csrattrs)
+     * stored for that Enrolee alone, unused, expiring after the profile's challenge lifetime (300 s).
+     */
+    @Test
+    void aScepInstructionNamesScepAndItsUriAndHandsOutAChallengeForThatEnroleeOnly() throws Exception {
+        DeviceMaker.Device device = maker.device("scep-api");
+        DeviceMaker.Device other = maker.device("scep-api-other");
+        mef.register(device, "scep-api", "AE-ID", "//m2m.example.com/scep-api", 40);
+        mef.register(other, "scep-api-other", "AE-ID", "//m2m.example.com/scep-api-other", 40);
+        String scepUri = mef.publicationBase() + "/scep";
+
+        Instant before = Instant.now();
+        HttpResponse<String> r = operator.postJson("/admin/enrolees/scep-api/instruct", "{\"certProvProtocolID\":\"SCEP\"}");
+        Instant after = Instant.now();
+
+        assertEquals(200, r.statusCode(), r.body());
+        JsonObject answer = new JsonObject(r.body());
+        assertEquals("SCEP", answer.getString("certProvProtocolID"));
+        assertEquals(scepUri, answer.getString("URI"));
+        IssuedChallenge stored = mef.gateway.store().challenge(Challenges.hash(answer.getString("challenge"))).orElseThrow();
+        assertEquals("scep-api", stored.enroleeId());
+        assertFalse(stored.used());
+        assertFalse(stored.expiresAt().isBefore(before.plusSeconds(300).truncatedTo(ChronoUnit.MILLIS)), stored.toString());
+        assertFalse(stored.expiresAt().isAfter(after.plusSeconds(300)), stored.toString());
+
+        JsonObject command = new JsonObject(TestGateway.get(mef.client(device), mef.mefBase().resolve("/mef/command")).body());
+        assertEquals("CERT_PROV", command.getString("command"));
+        assertEquals("SCEP", command.getString("certProvProtocolID"));
+        assertEquals(scepUri, command.getString("URI"));
+        JsonObject othersCommand = new JsonObject(TestGateway.get(mef.client(other), mef.mefBase().resolve("/mef/command")).body());
+        assertEquals("EST", othersCommand.getString("certProvProtocolID"), "only the instructed Enrolee moved to SCEP");
+        assertEquals(mef.mefBase() + "/.well-known/est", othersCommand.getString("URI"));
+    }
+
+    /**
+     * The SCEP instruction's challenge is a real one of the challenge store (the one the pipeline's
+     * claim spends): another Enrolee's CSR cannot use it, its own Enrolee's can, once.
+     */
+    @Test
+    void theScepChallengeServesItsOwnEnroleeOnceAndNoOtherEnrolee() throws Exception {
+        DeviceMaker.Device device = maker.device("scep-once");
+        DeviceMaker.Device other = maker.device("scep-once-other");
+        mef.register(device, "scep-once", "AE-ID", "//m2m.example.com/scep-once", 40);
+        mef.register(other, "scep-once-other", "AE-ID", "//m2m.example.com/scep-once-other", 40);
+        HttpResponse<String> r = operator.postJson("/admin/enrolees/scep-once/instruct", "{\"certProvProtocolID\":\"SCEP\"}");
+        assertEquals(200, r.statusCode(), r.body());
+        String challenge = new JsonObject(r.body()).getString("challenge");
+
+        HttpResponse<String> byOther = enrolWith(other, "//m2m.example.com/scep-once-other", challenge);
+        HttpResponse<String> byItsEnrolee = enrolWith(device, "//m2m.example.com/scep-once", challenge);
+        assertEquals(200, operator.postJson("/admin/enrolees/scep-once/instruct", "{\"certProvProtocolID\":\"SCEP\"}").statusCode());
+        HttpResponse<String> again = enrolWith(device, "//m2m.example.com/scep-once", challenge);
+
+        assertEquals(403, byOther.statusCode(), byOther.body());
+        assertTrue(byOther.body().contains("the challengePassword was issued to another Enrolee, not to scep-once-other"), byOther.body());
+        assertEquals(200, byItsEnrolee.statusCode(), byItsEnrolee.body());
+        PolicyProfilesTest.certificate(byItsEnrolee).verify(mef.caCertificate.getPublicKey());
+        assertEquals(403, again.statusCode(), again.body());
+        assertTrue(again.body().contains("the challengePassword was already used"), "spent, though instructed again: " + again.body());
+    }
+
+    private HttpResponse<String> enrolWith(DeviceMaker.Device device, String aeId, String challenge) throws Exception {
+        KeyPair keys = TestCsr.keys("EC", new ECGenParameterSpec("secp256r1"));
+        return TestGateway.post(mef.client(device), mef.est("/simpleenroll"), "application/pkcs10",
+                TestCsr.p256().keys(keys).challenge(challenge).uri(aeId).eku(Oids.SUID_EKU_ARC + ".40").base64());
+    }
+
+    /** An EST instruction is what it was: EST and its URI in the command, and no challenge handed out. */
+    @Test
+    void anEstInstructionNamesEstAndHandsOutNoChallenge() throws Exception {
+        DeviceMaker.Device device = maker.device("est-again");
+        mef.register(device, "est-again", "AE-ID", "//m2m.example.com/est-again", 40);
+        assertEquals(200, operator.postJson("/admin/enrolees/est-again/instruct", "{\"certProvProtocolID\":\"SCEP\"}").statusCode());
+
+        HttpResponse<String> r = operator.postJson("/admin/enrolees/est-again/instruct", "");
+
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(new JsonObject().put("id", "est-again").put("command", "CERT_PROV").put("certProvProtocolID", "EST"),
+                new JsonObject(r.body()));
+        JsonObject command = new JsonObject(TestGateway.get(mef.client(device), mef.mefBase().resolve("/mef/command")).body());
+        assertEquals("EST", command.getString("certProvProtocolID"));
+        assertEquals(mef.mefBase() + "/.well-known/est", command.getString("URI"));
+    }
+
+    @Test
+    void anInstructionForAnUnknownProtocolIsRefusedWithTheReason() throws Exception {
+        mef.register(maker.device("proto-x"), "proto-x", "AE-ID", "//m2m.example.com/proto-x", 40);
+
+        HttpResponse<String> r = operator.postJson("/admin/enrolees/proto-x/instruct", "{\"certProvProtocolID\":\"CMP\"}");
+
+        assertEquals(400, r.statusCode(), r.body());
+        assertTrue(r.body().contains("certProvProtocolID must be EST or SCEP, not 'CMP'"), r.body());
+    }
+
+    /** mefgate admin instruct/register-enrolee --protocol scep print the challenge on its own line; anything but est|scep is a usage error. */
+    @Test
+    void mefgateAdminCliInstructsForScepAndPrintsTheChallenge() throws Exception {
+        Path cert = mef.dataDir.resolve("cli-scep.pem");
+        Pem.write(cert, maker.device("cli-scep").certificate());
+        mef.register(maker.device("cli-scep-2"), "cli-scep-2", "AE-ID", "//m2m.example.com/cli-scep-2", 40);
+
+        CliResult registered = mefgate("admin", "register-enrolee", "--id", "cli-scep", "--bootstrap-cert", cert.toString(),
+                "--type", "AE-ID", "--subject-id", "//m2m.example.com/cli-scep", "--protocol", "scep");
+        CliResult instructed = mefgate("admin", "instruct", "--id", "cli-scep-2", "--protocol", "scep");
+        CliResult wrong = mefgate("admin", "instruct", "--id", "cli-scep-2", "--protocol", "cmp");
+
+        assertEquals(0, registered.exit, registered.toString());
+        assertEquals("cli-scep", storedChallengeOwner(registered));
+        assertEquals(0, instructed.exit, instructed.toString());
+        assertEquals("cli-scep-2", storedChallengeOwner(instructed));
+        assertTrue(instructed.out.contains("\"certProvProtocolID\" : \"SCEP\""), instructed.toString());
+        assertEquals(2, wrong.exit, wrong.toString());
+        assertTrue(wrong.err.contains("expected est or scep, not 'cmp'"), wrong.toString());
+    }
+
+    /** The Enrolee the challenge printed on the CLI's {@code challenge: } line is stored for (the line is the last, and only once). */
+    private static String storedChallengeOwner(CliResult result) {
+        List<String> lines = result.out.lines().filter(l -> l.startsWith("challenge: ")).toList();
+        assertEquals(1, lines.size(), result.toString());
+        assertTrue(result.out.strip().endsWith(lines.get(0)), result.toString());
+        return mef.gateway.store().challenge(Challenges.hash(lines.get(0).substring("challenge: ".length()))).orElseThrow().enroleeId();
     }
 
     /** The operator's CLI, run as its own process against the running gateway. */

@@ -31,7 +31,12 @@ import org.mefgateway.policy.Oids;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LimitsAndOverloadTest {
     static final String AE_ID = "//m2m.example.com/CSE3219/C0500";
-    static final int MAX_CONNECTIONS = 40;
+    /**
+     * Above what the later tests keep open at once: the 27 keep-alive connections of the burst test
+     * may still be open (the JDK client keeps them) when the next test opens its 13, and a cap
+     * reached there closed a raw connection before its request (a flaky "input is shutdown").
+     */
+    static final int MAX_CONNECTIONS = 64;
     static DeviceMaker maker;
     static TestGateway mef;
     static int registered;

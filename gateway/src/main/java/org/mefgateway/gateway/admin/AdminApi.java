@@ -21,6 +21,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.mefgateway.gateway.LogText;
 import org.mefgateway.gateway.Pem;
@@ -30,6 +31,7 @@ import org.mefgateway.gateway.TlsMaterial;
 import org.mefgateway.gateway.core.PolicyDirectory;
 import org.mefgateway.gateway.publication.RevocationPublisher;
 import org.mefgateway.gateway.core.ApprovalQueue;
+import org.mefgateway.gateway.core.ChallengeIssuer;
 import org.mefgateway.gateway.store.HeldRequest;
 import org.mefgateway.policy.ProfileException;
 import org.mefgateway.gateway.store.AuditChain;
@@ -74,11 +76,16 @@ public final class AdminApi {
     private final Set<String> operatorFingerprints;
     private final PrometheusMeterRegistry meters;
     private final Clock clock;
+    private final ChallengeIssuer challenges;
+    /** The SCEP URI a SCEP instruction names (on the publication listener; its bound port once it listens). */
+    private final Supplier<String> scepUri;
 
     public AdminApi(Store store, CaKeys caKeys, RevocationPublisher revocations, PolicyDirectory policies, ApprovalQueue approvals,
-                    WorkerExecutor storeWorkers, List<X509Certificate> operators, PrometheusMeterRegistry meters, Clock clock,
-                    String tlsEngine) {
+                    ChallengeIssuer challenges, WorkerExecutor storeWorkers, List<X509Certificate> operators, PrometheusMeterRegistry meters,
+                    Clock clock, String tlsEngine, Supplier<String> scepUri) {
         this.tlsEngine = tlsEngine;
+        this.challenges = challenges;
+        this.scepUri = scepUri;
         this.policies = policies;
         this.approvals = approvals;
         this.meters = meters;
@@ -181,14 +188,18 @@ public final class AdminApi {
     /**
      * Re-instructs an Enrolee (TS-0003 8.3.9.7): a new CERT_PROV command lets its bootstrap
      * credential enrol once more. A body {@code {"profiles": [...]}} also moves it to those
-     * profiles (the first is the one the command names).
+     * profiles (the first is the one the command names); {@code "certProvProtocolID": "SCEP"}
+     * names SCEP instead of EST, and the answer carries the SCEP URI and the challengePassword
+     * for the device.
      */
     private void instruct(RoutingContext ctx) {
         String id = ctx.pathParam("id");
         Optional<List<String>> profiles;
+        StoredEnrolee.CertProvProtocol protocol;
         try {
             JsonObject body = ctx.body().isEmpty() ? new JsonObject() : ctx.body().asJsonObject();
             profiles = body.containsKey("profiles") ? Optional.of(profiles(body)) : Optional.empty();
+            protocol = protocol(body);
         } catch (DecodeException | ClassCastException e) {
             ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, "the body is not a JSON object"));
             return;
@@ -197,18 +208,41 @@ public final class AdminApi {
             return;
         }
         AuditEvent.Draft audit = audit(ctx, "enrolee.instructed", "enrolee:" + id,
-                "command=CERT_PROV" + profiles.map(p -> " profiles=" + p).orElse(""));
-        Future.fromCompletionStage(store.instruct(id, profiles, clock.instant(), audit)).compose(found -> {
+                "command=CERT_PROV protocol=" + protocol + profiles.map(p -> " profiles=" + p).orElse(""));
+        Future.fromCompletionStage(store.instruct(id, profiles, protocol, clock.instant(), audit)).compose(found -> {
             if (!found) {
                 return Future.failedFuture(OperationException.of(ErrorCode.NOT_FOUND, "no Enrolee '" + LogText.safe(id) + "'"));
             }
-            LOG.info("operator instructed enrolee={} (CERT_PROV){}", LogText.safe(id), profiles.map(p -> " profiles=" + p).orElse(""));
-            return Future.succeededFuture();
-        }).onSuccess(v -> {
-            JsonObject answer = new JsonObject().put("id", id).put("command", StoredEnrolee.Command.CERT_PROV.name());
+            LOG.info("operator instructed enrolee={} (CERT_PROV {}){}", LogText.safe(id), protocol, profiles.map(p -> " profiles=" + p).orElse(""));
+            JsonObject answer = new JsonObject().put("id", id).put("command", StoredEnrolee.Command.CERT_PROV.name())
+                    .put("certProvProtocolID", protocol.name());
             profiles.ifPresent(p -> answer.put("profiles", new JsonArray(p)));
-            json(ctx, 200, answer);
-        }).onFailure(ctx::fail);
+            if (protocol == StoredEnrolee.CertProvProtocol.EST) {
+                return Future.succeededFuture(answer);
+            }
+            return storeWorkers.executeBlocking(() -> store.enrolee(id).orElseThrow(
+                            () -> OperationException.of(ErrorCode.NOT_FOUND, "no Enrolee '" + LogText.safe(id) + "'")), false)
+                    .compose(enrolee -> withScepChallenge(answer, enrolee));
+        }).onSuccess(answer -> json(ctx, 200, answer)).onFailure(ctx::fail);
+    }
+
+    /** certProvProtocolID of an instruction or registration (TS-0003 12.3.2.5): EST unless the body says SCEP. */
+    private static StoredEnrolee.CertProvProtocol protocol(JsonObject body) {
+        Object value = body.getValue("certProvProtocolID", "EST");
+        for (StoredEnrolee.CertProvProtocol p : StoredEnrolee.CertProvProtocol.values()) {
+            if (p.name().equals(value)) {
+                return p;
+            }
+        }
+        throw OperationException.of(ErrorCode.BAD_REQUEST, "certProvProtocolID must be EST or SCEP, not '" + LogText.safe(String.valueOf(value)) + "'");
+    }
+
+    /**
+     * A SCEP instruction's answer: the SCEP URI and the one-time challengePassword the operator's
+     * provisioning system gives the device (TS-0003 8.3.6.3; SCEP has no csrattrs to fetch it).
+     */
+    private Future<JsonObject> withScepChallenge(JsonObject answer, StoredEnrolee enrolee) {
+        return challenges.issueFor(enrolee).map(challenge -> answer.put("URI", scepUri.get()).put("challenge", challenge));
     }
 
     /**
@@ -336,7 +370,7 @@ public final class AdminApi {
     private void register(RoutingContext ctx, StoredEnrolee e) {
         AuditEvent.Draft audit = audit(ctx, "enrolee.registered", "enrolee:" + e.enrolee().id(),
                 "type=" + e.enrolee().type() + " subject=" + e.enrolee().certSubjectId() + " suids=" + e.enrolee().suids()
-                        + " profiles=" + e.profiles() + " bootstrap=" + e.bootstrapFingerprint());
+                        + " profiles=" + e.profiles() + " protocol=" + e.protocol() + " bootstrap=" + e.bootstrapFingerprint());
         Future.fromCompletionStage(store.registerEnrolee(e, audit)).onSuccess(registration -> {
             switch (registration) {
                 case ID_TAKEN -> ctx.fail(OperationException.of(ErrorCode.CONFLICT,
@@ -344,9 +378,13 @@ public final class AdminApi {
                 case FINGERPRINT_TAKEN -> ctx.fail(OperationException.of(ErrorCode.CONFLICT,
                         "this bootstrap certificate is already registered for another Enrolee"));
                 case REGISTERED -> {
-                    LOG.info("operator registered enrolee={} type={} subject={} suids={} profiles={}", e.enrolee().id(), e.enrolee().type(),
-                            LogText.safe(e.enrolee().certSubjectId()), e.enrolee().suids(), e.profiles());
-                    json(ctx, 201, toJson(e));
+                    LOG.info("operator registered enrolee={} type={} subject={} suids={} profiles={} protocol={}", e.enrolee().id(),
+                            e.enrolee().type(), LogText.safe(e.enrolee().certSubjectId()), e.enrolee().suids(), e.profiles(), e.protocol());
+                    if (e.protocol() == StoredEnrolee.CertProvProtocol.EST) {
+                        json(ctx, 201, toJson(e));
+                    } else {
+                        withScepChallenge(toJson(e), e).onSuccess(answer -> json(ctx, 201, answer)).onFailure(ctx::fail);
+                    }
                 }
             }
         }).onFailure(failure -> ctx.fail(failure instanceof DuplicateException d ? OperationException.of(ErrorCode.CONFLICT, d.getMessage())
@@ -393,7 +431,7 @@ public final class AdminApi {
         List<String> profiles = body.containsKey("profiles") ? profiles(body) : List.of(PolicyDirectory.profileOf(""));
         Instant now = clock.instant();
         return new StoredEnrolee(new RegisteredEnrolee(id, type, subjectId, suids), fingerprint,
-                StoredEnrolee.Command.CERT_PROV, now, Optional.empty(), profiles, now);
+                StoredEnrolee.Command.CERT_PROV, now, Optional.empty(), profiles, now, protocol(body));
     }
 
     private static String required(JsonObject body, String key) {
@@ -561,6 +599,7 @@ public final class AdminApi {
                 .put("suids", new JsonArray(e.enrolee().suids().stream().sorted().toList()))
                 .put("profiles", new JsonArray(e.profiles()))
                 .put("command", e.command().name())
+                .put("certProvProtocolID", e.protocol().name())
                 .put("lastResult", e.commandResult().map(Enum::name).orElse(null))
                 .put("registeredAt", e.registeredAt().toString())
                 .put("instructedAt", e.instructedAt().toString());

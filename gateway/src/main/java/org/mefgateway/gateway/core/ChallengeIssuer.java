@@ -35,7 +35,7 @@ public final class ChallengeIssuer {
         this.storeWorkers = storeWorkers;
         this.clock = clock;
         this.challengesIssued = Counter.builder("mef.challenges.issued")
-                .description("challengePasswords handed out by csrattrs (stored, single use, expiring)")
+                .description("challengePasswords handed out by csrattrs or with an operator's SCEP instruction (stored, single use, expiring)")
                 .register(meters);
     }
 
@@ -62,13 +62,36 @@ public final class ChallengeIssuer {
         if (!withChallenge) {
             return Future.succeededFuture(new CsrAttributes(Optional.empty(), profile.keys(), identity, ekus));
         }
+        return issue(enrolee, profile).map(challenge -> new CsrAttributes(Optional.of(challenge), profile.keys(), identity, ekus));
+    }
+
+    /**
+     * The challengePassword an operator's SCEP instruction hands out (TS-0003 8.3.6.3: SCEP has no
+     * csrattrs, so the provisioning system gives it to the device, whose CSR carries it, RFC 8894
+     * 2.2 and 3.3.1). Bound to the Enrolee like a csrattrs challenge, single use (the pipeline's
+     * claim spends it) and expiring after the challenge lifetime of the profile its CERT_PROV
+     * command names. Issued whether or not that profile requires a challenge: a SCEP request names
+     * its Enrolee by it.
+     */
+    public Future<String> issueFor(StoredEnrolee enrolee) {
+        Profile profile;
+        try {
+            profile = profiles.policy(enrolee.instructedProfile().map(PolicyDirectory::labelOf).orElse("")).profile();
+        } catch (OperationException e) {
+            return Future.failedFuture(e);
+        }
+        return issue(enrolee, profile);
+    }
+
+    /** A new challenge for {@code enrolee}, stored (hashed) with the expiry of {@code profile}'s challenge lifetime. */
+    private Future<String> issue(StoredEnrolee enrolee, Profile profile) {
         String challenge = Challenges.next();
         Instant now = clock.instant();
         Instant expires = now.plus(profile.challenge().lifetime());
         return storeWorkers.executeBlocking(() -> {
             store.saveChallenge(Challenges.hash(challenge), enrolee.enrolee().id(), now, expires);
             challengesIssued.increment();
-            return new CsrAttributes(Optional.of(challenge), profile.keys(), identity, ekus);
+            return challenge;
         }, false);
     }
 }

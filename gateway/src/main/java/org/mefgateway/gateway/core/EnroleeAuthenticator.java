@@ -4,6 +4,7 @@ import io.vertx.core.Future;
 import io.vertx.core.WorkerExecutor;
 import java.security.GeneralSecurityException;
 import java.security.cert.X509Certificate;
+import java.time.Clock;
 import java.util.Locale;
 import java.util.Optional;
 import org.mefgateway.gateway.TlsMaterial;
@@ -11,6 +12,7 @@ import org.mefgateway.gateway.ca.CertificateAuthority;
 import org.mefgateway.gateway.store.IssuedCertificate;
 import org.mefgateway.gateway.store.Store;
 import org.mefgateway.gateway.store.StoredEnrolee;
+import org.mefgateway.policy.IssuedChallenge;
 
 /**
  * The Enrolee behind a TLS client certificate. TS-0003 8.3.6.2.1: the Enrolee is authenticated by
@@ -26,8 +28,10 @@ public final class EnroleeAuthenticator {
     private final Profiles profiles;
     private final WorkerExecutor storeWorkers;
     private final EnrolmentSteps steps;
+    private final Clock clock;
 
-    public EnroleeAuthenticator(Store store, Profiles profiles, WorkerExecutor storeWorkers, EnrolmentSteps steps) {
+    public EnroleeAuthenticator(Store store, Profiles profiles, WorkerExecutor storeWorkers, EnrolmentSteps steps, Clock clock) {
+        this.clock = clock;
         this.store = store;
         this.profiles = profiles;
         this.storeWorkers = storeWorkers;
@@ -43,6 +47,26 @@ public final class EnroleeAuthenticator {
         return storeWorkers.executeBlocking(() -> {
             steps.ran(EnrolmentSteps.Step.AUTHENTICATE);
             return issuedByThisCa(cert) ? renewing(cert) : bootstrap(cert);
+        }, false);
+    }
+
+    /**
+     * The Enrolee a challengePassword was issued to, for a protocol that has no client
+     * authentication of its own: a SCEP PKCSReq is signed with a self-signed certificate of the
+     * device's new key (RFC 8894 2.3), so the challenge in its CSR is the only credential (RFC
+     * 8894 2.5). Only an unused, unexpired challenge names a caller; the pipeline then claims it
+     * as for EST, so it is spent once.
+     */
+    public Future<Caller> byChallenge(String challengePassword) {
+        return storeWorkers.executeBlocking(() -> {
+            steps.ran(EnrolmentSteps.Step.AUTHENTICATE);
+            IssuedChallenge issued = store.challenge(Challenges.hash(challengePassword))
+                    .filter(c -> !c.used() && c.expiresAt().isAfter(clock.instant()))
+                    .orElseThrow(() -> OperationException.of(ErrorCode.NOT_AUTHENTICATED,
+                            "the challengePassword is not one this MEF issued, or it was used or has expired: ask the operator for a new one"));
+            StoredEnrolee enrolee = store.enrolee(issued.enroleeId()).orElseThrow(() -> OperationException.of(ErrorCode.NOT_AUTHENTICATED,
+                    "the Enrolee of this challengePassword is no longer registered"));
+            return new Caller(enrolee, Optional.empty(), Optional.empty());
         }, false);
     }
 

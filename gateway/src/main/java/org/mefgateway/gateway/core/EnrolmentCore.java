@@ -32,7 +32,7 @@ public record EnrolmentCore(Profiles profiles, EnroleeAuthenticator authenticato
         CertificateIssuer issuer = new CertificateIssuer(store, cpuWorkers, steps, meters, clock);
         ApprovalQueue approvals = new ApprovalQueue(store, profiles, refusals, claims, issuer, storeWorkers, cpuWorkers, steps, clock);
         return new EnrolmentCore(profiles,
-                new EnroleeAuthenticator(store, profiles, storeWorkers, steps),
+                new EnroleeAuthenticator(store, profiles, storeWorkers, steps, clock),
                 new ChallengeIssuer(store, profiles, commands, storeWorkers, meters, clock),
                 new IssuancePipeline(store, profiles, refusals, commands, claims, issuer, approvals,
                         new Repeats(store, profiles, refusals, meters, clock), storeWorkers, cpuWorkers, steps, clock),

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import java.util.Optional;
 import org.mefgateway.gateway.ChannelBinding;
 import org.mefgateway.gateway.GatewayConfig;
@@ -52,9 +53,13 @@ public final class EstApi {
     private final int maxBodyBytes;
     private final GatewayConfig.Limits limits;
     private final EstMetrics metrics;
+    /** The SCEP URI a SCEP Enrolee's command names (on the publication listener; its bound port once it listens). */
+    private final Supplier<String> scepUri;
 
-    public EstApi(EnrolmentCore core, WorkerExecutor cpuWorkers, int maxBodyBytes, GatewayConfig.Limits limits, EstMetrics metrics) {
+    public EstApi(EnrolmentCore core, WorkerExecutor cpuWorkers, int maxBodyBytes, GatewayConfig.Limits limits, EstMetrics metrics,
+                  Supplier<String> scepUri) {
         this.core = core;
+        this.scepUri = scepUri;
         this.cpuWorkers = cpuWorkers;
         this.metrics = metrics;
         this.maxBodyBytes = maxBodyBytes;
@@ -201,15 +206,15 @@ public final class EstApi {
 
     /**
      * The MEF Client Command pending for the Enrolee (TS-0003 8.3.9.7): CERT_PROV with where and
-     * what to enrol, or NO_MORE_COMMANDS once its certificate was issued. The URI is the EST base
-     * the Enrolee reached this MEF at.
+     * what to enrol, or NO_MORE_COMMANDS once its certificate was issued. For EST the URI is the
+     * EST base the Enrolee reached this MEF at; for SCEP, the SCEP URI on the publication listener.
      */
     private void command(RoutingContext ctx) {
         core.authenticator().authenticate(TlsMaterial.clientCertificate(ctx.request()))
                 .onSuccess(caller -> {
                     if (!ctx.response().ended()) {
                         Responses.end(ctx.response(), "application/json",
-                                command(caller.enrolee(), "https://" + authority(ctx.request()) + EST).encode());
+                                command(caller.enrolee(), "https://" + authority(ctx.request()) + EST, scepUri.get()).encode());
                     }
                 })
                 .onFailure(ctx::fail);
@@ -231,15 +236,22 @@ public final class EstApi {
         return request.localAddress().hostAddress() + ":" + request.localAddress().port();
     }
 
-    /** {@code estBase} is the EST base the Enrolee reached; the URI adds the label of the profile it was instructed for. */
-    static JsonObject command(StoredEnrolee stored, String estBase) {
+    /**
+     * {@code estBase} is the EST base the Enrolee reached; an EST URI adds the label of the profile
+     * it was instructed for. certProvProtocolID names the protocol (TS-0003 12.3.2.5: EST or SCEP).
+     */
+    static JsonObject command(StoredEnrolee stored, String estBase, String scepUri) {
         JsonObject json = new JsonObject()
                 .put("enroleeId", stored.enrolee().id())
                 .put("command", stored.command().name());
         if (stored.command() == StoredEnrolee.Command.CERT_PROV) {
             String label = stored.instructedProfile().map(PolicyDirectory::labelOf).orElse(DEFAULT_LABEL);
-            json.put("certProvProtocolID", "EST")
-                    .put("URI", label.isEmpty() ? estBase : estBase + "/" + label)
+            String uri = switch (stored.protocol()) {
+                case EST -> label.isEmpty() ? estBase : estBase + "/" + label;
+                case SCEP -> scepUri;
+            };
+            json.put("certProvProtocolID", stored.protocol().name())
+                    .put("URI", uri)
                     .put("certSubjectType", stored.enrolee().type().code())
                     .put("certSubjectID", stored.enrolee().certSubjectId());
         }

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
+import java.util.function.BiConsumer;
 import org.mefgateway.gateway.GatewayConfig;
 import org.mefgateway.gateway.Responses;
 import org.mefgateway.gateway.Routes;
@@ -57,9 +58,14 @@ public final class PublicationApi {
         return caKey.equals(CaKeyConfig.DEFAULT) ? GatewayConfig.Publication.CRL_PATH : "/crl/" + caKey + ".crl";
     }
 
-    public Router router(Vertx vertx) {
+    /**
+     * {@code alsoServed} adds the routes of another edge on this plain-HTTP listener (SCEP), before
+     * the error handlers, so that their 404 and 405 (with Allow) know every route of the listener.
+     */
+    public Router router(Vertx vertx, BiConsumer<Router, Routes> alsoServed) {
         Router router = Router.router(vertx);
         Routes routes = new Routes(router);
+        alsoServed.accept(router, routes);
         routes.get("/crl/:file").handler(this::crl);
         routes.post(GatewayConfig.Publication.OCSP_PATH)
                 .handler(BodyHandler.create(false).setBodyLimit(MAX_OCSP_REQUEST_BYTES))

@@ -165,7 +165,7 @@ public final class Store implements AutoCloseable {
      */
     public CompletionStage<Registration> registerEnrolee(StoredEnrolee e, AuditEvent.Draft audit) {
         String insert = "INSERT INTO enrolee (id, bootstrap_fingerprint, cert_subject_type, cert_subject_id, suids, command, registered_at, "
-                + "profiles, instructed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                + "profiles, instructed_at, cert_prov_protocol) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         return groupCommit.submit("register Enrolee " + e.enrolee().id(), tx -> {
             if (Jdbc.exists(tx.connection(), "SELECT 1 FROM enrolee WHERE id = ?", e.enrolee().id())) {
                 return Registration.ID_TAKEN;
@@ -175,7 +175,7 @@ public final class Store implements AutoCloseable {
             }
             tx.insert(insert, ps -> Jdbc.bind(ps, e.enrolee().id(), e.bootstrapFingerprint(), e.enrolee().type().code(),
                     e.enrolee().certSubjectId(), new TreeSet<>(e.enrolee().suids()).stream().map(String::valueOf).collect(Collectors.joining(",")),
-                    e.command(), e.registeredAt(), String.join(",", e.profiles()), e.instructedAt()));
+                    e.command(), e.registeredAt(), String.join(",", e.profiles()), e.instructedAt(), e.protocol()));
             tx.append(audit);
             return Registration.REGISTERED;
         });
@@ -196,13 +196,15 @@ public final class Store implements AutoCloseable {
     /**
      * The operator instructs the Enrolee (again): its command becomes CERT_PROV, so its bootstrap
      * certificate may obtain one more certificate; with {@code profiles}, those become the ones it
-     * may use (the first is the one the command names). The change and the operator's audit event
+     * may use (the first is the one the command names); {@code protocol} is the one the command
+     * names. The change and the operator's audit event
      * commit together, durably. False when there is no such Enrolee (nothing is audited then).
      */
-    public CompletionStage<Boolean> instruct(String enroleeId, Optional<List<String>> profiles, Instant now, AuditEvent.Draft audit) {
-        String sql = "UPDATE enrolee SET command = ?, command_result = NULL, instructed_at = ?"
+    public CompletionStage<Boolean> instruct(String enroleeId, Optional<List<String>> profiles, StoredEnrolee.CertProvProtocol protocol,
+                                             Instant now, AuditEvent.Draft audit) {
+        String sql = "UPDATE enrolee SET command = ?, command_result = NULL, instructed_at = ?, cert_prov_protocol = ?"
                 + (profiles.isPresent() ? ", profiles = ?" : "") + " WHERE id = ?";
-        List<Object> params = new ArrayList<>(List.of(StoredEnrolee.Command.CERT_PROV, now));
+        List<Object> params = new ArrayList<>(List.of(StoredEnrolee.Command.CERT_PROV, now, protocol));
         profiles.ifPresent(p -> params.add(String.join(",", p)));
         params.add(enroleeId);
         return groupCommit.submit("instruct Enrolee " + enroleeId,
@@ -233,13 +235,13 @@ public final class Store implements AutoCloseable {
     }
 
     private static final String ENROLEE_COLUMNS = "id, bootstrap_fingerprint, cert_subject_type, cert_subject_id, suids, command, "
-            + "registered_at, command_result, profiles, instructed_at";
+            + "registered_at, command_result, profiles, instructed_at, cert_prov_protocol";
 
     private List<StoredEnrolee> enrolees(String where, Object... params) {
         return jdbc.query("read Enrolees", "SELECT " + ENROLEE_COLUMNS + " FROM enrolee " + where, rs -> enrolee(rs, 0), params);
     }
 
-    /** The Enrolee in the ten columns of {@link #ENROLEE_COLUMNS} after column {@code offset}. */
+    /** The Enrolee in the eleven columns of {@link #ENROLEE_COLUMNS} after column {@code offset}. */
     private static StoredEnrolee enrolee(ResultSet rs, int offset) throws SQLException {
         Set<Integer> suids = rs.getString(offset + 5).isEmpty() ? Set.of()
                 : Arrays.stream(rs.getString(offset + 5).split(",")).map(Integer::valueOf).collect(Collectors.toSet());
@@ -247,7 +249,8 @@ public final class Store implements AutoCloseable {
                 rs.getString(offset + 4), suids);
         return new StoredEnrolee(enrolee, rs.getString(offset + 2), StoredEnrolee.Command.valueOf(rs.getString(offset + 6)),
                 instant(rs, offset + 7), Optional.ofNullable(rs.getString(offset + 8)).map(StoredEnrolee.CommandResult::valueOf),
-                List.of(rs.getString(offset + 9).split(",")), instant(rs, offset + 10));
+                List.of(rs.getString(offset + 9).split(",")), instant(rs, offset + 10),
+                StoredEnrolee.CertProvProtocol.valueOf(rs.getString(offset + 11)));
     }
 
     /** A certificate of the ledger and its Enrolee, empty when the Enrolee is no longer registered. */

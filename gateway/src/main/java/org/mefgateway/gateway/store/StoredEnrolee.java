@@ -13,9 +13,11 @@ import org.mefgateway.policy.RegisteredEnrolee;
  *                     use, the one its CERT_PROV command names first; {@link #ANY_PROFILE} alone for a
  *                     registration made before profiles were bound
  * @param instructedAt when the operator last instructed it (its registration counts as the first)
+ * @param protocol     the certificate provisioning protocol its CERT_PROV command names
  */
 public record StoredEnrolee(RegisteredEnrolee enrolee, String bootstrapFingerprint, Command command, Instant registeredAt,
-                            Optional<CommandResult> commandResult, List<String> profiles, Instant instructedAt) {
+                            Optional<CommandResult> commandResult, List<String> profiles, Instant instructedAt,
+                            CertProvProtocol protocol) {
 
     /** A registration from before profiles were bound to Enrolees: any profile may serve it. */
     public static final String ANY_PROFILE = "*";
@@ -29,6 +31,13 @@ public record StoredEnrolee(RegisteredEnrolee enrolee, String bootstrapFingerpri
 
     /** The MEF Client Command (TS-0003 8.3.9.7) waiting for the Enrolee. */
     public enum Command { CERT_PROV, NO_MORE_COMMANDS }
+
+    /**
+     * certProvProtocolID of the CERT_PROV command (TS-0003 12.3.2.5: 1 = EST, 2 = SCEP). An EST
+     * Enrolee asks csrattrs for its challenge; a SCEP one has no csrattrs (RFC 8894), so the
+     * operator hands it the challengePassword issued when instructing it.
+     */
+    public enum CertProvProtocol { EST, SCEP }
 
     /** How the Enrolee's last attempt at its CERT_PROV command ended (TS-0003 8.3.9.7 result codes). */
     public enum CommandResult { OK, CERT_PROV_SERVER_ERROR, CERT_PROV_CLIENT_ERROR }

@@ -113,7 +113,8 @@ abstract class StoreContract {
 
     static StoredEnrolee enrolee(String id, String fingerprint) {
         return new StoredEnrolee(new RegisteredEnrolee(id, CertSubjectType.AE_ID, "//m2m.example.com/" + id, Set.of(40)),
-                fingerprint, StoredEnrolee.Command.CERT_PROV, NOW, java.util.Optional.empty(), java.util.List.of("default"), NOW);
+                fingerprint, StoredEnrolee.Command.CERT_PROV, NOW, java.util.Optional.empty(), java.util.List.of("default"), NOW,
+                StoredEnrolee.CertProvProtocol.EST);
     }
 
     /** An operator's audit event for {@code type} about the Enrolee {@code id}. */
@@ -388,7 +389,7 @@ abstract class StoreContract {
         AuditRefusal refusal = AuditRefusal.of("enrolee.instructed", url, user(), password());
         Instant later = NOW.plusSeconds(60);
         CompletionException failed = assertThrows(CompletionException.class,
-                () -> await(store.instruct("ae-1", Optional.of(List.of("iot")), later, audit("enrolee.instructed", "ae-1"))));
+                () -> await(store.instruct("ae-1", Optional.of(List.of("iot")), StoredEnrolee.CertProvProtocol.EST, later, audit("enrolee.instructed", "ae-1"))));
         assertInstanceOf(StoreException.class, failed.getCause());
         StoredEnrolee unchanged = store.enrolee("ae-1").orElseThrow();
         assertEquals(StoredEnrolee.Command.NO_MORE_COMMANDS, unchanged.command(), "the instruction went with its audit event");
@@ -396,12 +397,22 @@ abstract class StoreContract {
         assertEquals(NOW, unchanged.instructedAt());
 
         refusal.lift();
-        assertTrue(await(store.instruct("ae-1", Optional.of(List.of("iot")), later, audit("enrolee.instructed", "ae-1"))));
+        assertTrue(await(store.instruct("ae-1", Optional.of(List.of("iot")), StoredEnrolee.CertProvProtocol.EST, later, audit("enrolee.instructed", "ae-1"))));
         StoredEnrolee instructed = store.enrolee("ae-1").orElseThrow();
         assertEquals(StoredEnrolee.Command.CERT_PROV, instructed.command());
         assertEquals(List.of("iot"), instructed.profiles());
         assertEquals(later, instructed.instructedAt());
         assertEquals(List.of("enrolee.instructed enrolee:ae-1"), events());
+    }
+
+    @Test
+    void anInstructionKeepsTheProtocolItNamesUntilTheNext() throws Exception {
+        assertEquals(StoredEnrolee.CertProvProtocol.EST, store.enrolee("ae-1").orElseThrow().protocol(), "registered for EST");
+        assertTrue(await(store.instruct("ae-1", Optional.empty(), StoredEnrolee.CertProvProtocol.SCEP, NOW, audit("enrolee.instructed", "ae-1"))));
+        assertEquals(StoredEnrolee.CertProvProtocol.SCEP, store.enrolee("ae-1").orElseThrow().protocol());
+        assertEquals(StoredEnrolee.CertProvProtocol.EST, store.enrolee("ae-2").orElseThrow().protocol(), "only the instructed Enrolee");
+        assertTrue(await(store.instruct("ae-1", Optional.empty(), StoredEnrolee.CertProvProtocol.EST, NOW, audit("enrolee.instructed", "ae-1"))));
+        assertEquals(StoredEnrolee.CertProvProtocol.EST, store.enrolee("ae-1").orElseThrow().protocol());
     }
 
     @Test
@@ -420,7 +431,7 @@ abstract class StoreContract {
 
     @Test
     void instructingOrRemovingNoSuchEnroleeChangesAndAuditsNothing() {
-        assertFalse(await(store.instruct("ae-9", Optional.empty(), NOW, audit("enrolee.instructed", "ae-9"))));
+        assertFalse(await(store.instruct("ae-9", Optional.empty(), StoredEnrolee.CertProvProtocol.EST, NOW, audit("enrolee.instructed", "ae-9"))));
         assertFalse(await(store.removeEnrolee("ae-9", audit("enrolee.removed", "ae-9"))));
         assertEquals(List.of(), store.auditEvents(0, 10));
     }

@@ -1,0 +1,219 @@
+package org.mefgateway.gateway.scep;
+
+import io.vertx.core.Future;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.security.cert.X509Certificate;
+import java.security.interfaces.RSAPublicKey;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1String;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.pkcs.Attribute;
+import org.bouncycastle.cms.CMSException;
+import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.mefgateway.gateway.Responses;
+import org.mefgateway.gateway.Routes;
+import org.mefgateway.gateway.core.Caller;
+import org.mefgateway.gateway.core.EnrolmentCore;
+import org.mefgateway.gateway.core.EnrolmentRequest;
+import org.mefgateway.gateway.core.ErrorCode;
+import org.mefgateway.gateway.core.FailureOutcomes;
+import org.mefgateway.gateway.core.Operation;
+import org.mefgateway.gateway.core.OperationException;
+import org.mefgateway.gateway.core.Outcome;
+import org.mefgateway.gateway.core.PolicyDirectory;
+import org.mefgateway.hsm.RaKey;
+
+/**
+ * The SCEP protocol front end (RFC 8894; oneM2M TS-0003 8.3.6.3, certProvProtocolID 2) on the
+ * publication listener: plain HTTP, since CMS protects the messages. It reads and writes SCEP
+ * messages and answers the core's outcomes as CertRep; what to issue is the
+ * {@link EnrolmentCore}'s business, exactly as for EST.
+ *
+ * <p>Who asks: a PKCSReq is signed with a self-signed certificate of the device's new key, so the
+ * Enrolee is the one its CSR's challengePassword was issued to; a RenewalReq is signed with a
+ * certificate this CA issued, which authenticates it as for an EST re-enrolment. Requests are
+ * served by the profile of label {@value #LABEL} when the policy directory has one, else by the
+ * default profile.
+ *
+ * <p>Token work (decrypting the envelope, signing CertRep) runs on {@code raWorkers}, CMS parsing
+ * on them too; nothing blocks the event loop.
+ */
+public final class ScepApi {
+    public static final String PATH = "/scep";
+    /** The profile label SCEP requests are served by, when a profile of that name exists. */
+    public static final String LABEL = "scep";
+    /**
+     * Longest pkiMessage POSTed: an RSA-4096 PKCSReq is about 5 KiB. A GET-encoded one is bounded
+     * by the listener's request line (est.limits.maxInitialLineBytes, 4 KiB: 414 beyond), enough
+     * for an RSA-2048 PKCSReq; clients POST when GetCACaps says POSTPKIOperation (RFC 8894 3.5.2).
+     */
+    static final int MAX_MESSAGE_BYTES = 64 * 1024;
+    /** RFC 8894 3.5.2: what this server does; no DES, MD5 or SHA-1. */
+    static final List<String> CAPABILITIES = List.of("POSTPKIOperation", "SHA-256", "SHA-384", "SHA-512", "AES", "SCEPStandard", "Renewal");
+
+    private final EnrolmentCore core;
+    private final PolicyDirectory policies;
+    private final RaKey ra;
+    private final WorkerExecutor raWorkers;
+    private final Buffer caRaCertificates;
+
+    /** {@code caChain}: the chain of the CA key that certified the RA key. */
+    public ScepApi(EnrolmentCore core, PolicyDirectory policies, RaKey ra, List<X509Certificate> caChain, WorkerExecutor raWorkers) {
+        this.core = core;
+        this.policies = policies;
+        this.ra = ra;
+        this.raWorkers = raWorkers;
+        this.caRaCertificates = Buffer.buffer(ScepWire.caRaCertificates(ra.certificate(), caChain));
+    }
+
+    /** Adds the SCEP routes at {@value #PATH} to a listener's router. */
+    public void install(Router router, Routes routes) {
+        routes.get(PATH).handler(this::get);
+        routes.post(PATH).handler(BodyHandler.create(false).setBodyLimit(MAX_MESSAGE_BYTES)).handler(this::post);
+    }
+
+    /** RFC 8894 4.1: the operation is a query parameter; GetCACaps, GetCACert and PKIOperation by GET. */
+    private void get(RoutingContext ctx) {
+        String operation = ctx.request().getParam("operation");
+        if ("GetCACaps".equals(operation)) {
+            // RFC 8894 3.5.2: one keyword a line.
+            Responses.end(ctx.response(), "text/plain; charset=us-ascii", String.join("\n", CAPABILITIES) + "\n");
+        } else if ("GetCACert".equals(operation)) {
+            Responses.end(ctx.response(), ScepWire.CA_RA_CERT, caRaCertificates);
+        } else if ("PKIOperation".equals(operation)) {
+            String message = ctx.request().getParam("message");
+            if (message == null || message.isEmpty()) {
+                ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, "PKIOperation by GET needs the base64 pkiMessage in 'message' (RFC 8894 4.1)"));
+                return;
+            }
+            byte[] der;
+            try {
+                der = Base64.getMimeDecoder().decode(message);
+            } catch (IllegalArgumentException e) {
+                ctx.fail(OperationException.of(ErrorCode.BAD_REQUEST, "the 'message' parameter is not base64: " + e.getMessage()));
+                return;
+            }
+            pkiOperation(ctx, der);
+        } else {
+            ctx.fail(unknownOperation(operation));
+        }
+    }
+
+    /** RFC 8894 4.1 (POSTPKIOperation): PKIOperation with the DER pkiMessage as the body. */
+    private void post(RoutingContext ctx) {
+        String operation = ctx.request().getParam("operation");
+        if (!"PKIOperation".equals(operation)) {
+            ctx.fail(unknownOperation(operation));
+            return;
+        }
+        pkiOperation(ctx, ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes());
+    }
+
+    private static OperationException unknownOperation(String operation) {
+        return OperationException.of(ErrorCode.BAD_REQUEST, (operation == null ? "no operation" : "unknown operation '" + operation + "'")
+                + ": GetCACaps, GetCACert or PKIOperation (RFC 8894 4)");
+    }
+
+    /**
+     * RFC 8894 3.3: a PKCSReq or RenewalReq, answered with a CertRep. A body that is no signed SCEP
+     * message is a 400 (there is nobody to answer); a signed message that cannot be served gets a
+     * CertRep FAILURE; an issued certificate only ever goes out enveloped to the requester.
+     */
+    private void pkiOperation(RoutingContext ctx, byte[] der) {
+        raWorkers.executeBlocking(() -> ScepWire.read(der), false).onSuccess(request ->
+                serve(request).recover(ScepApi::refusal)
+                        .compose(reply -> raWorkers.executeBlocking(() -> ScepWire.certRep(ra, request, reply), false))
+                        .onSuccess(certRep -> {
+                            if (!ctx.response().ended()) {
+                                Responses.end(ctx.response(), ScepWire.PKI_MESSAGE, Buffer.buffer(certRep));
+                            }
+                        })
+                        .onFailure(ctx::fail))
+                .onFailure(ctx::fail);
+    }
+
+    /** The checks of RFC 8894 3.2 in order (signature, algorithms, type, envelope), then the core. */
+    private Future<ScepWire.Reply> serve(PkiMessage request) {
+        if (!request.signatureVerifies()) {
+            return Future.failedFuture(new ScepFailure(FailInfo.BAD_MESSAGE_CHECK, "the pkiMessage signature does not verify"));
+        }
+        if (!ScepWire.DIGESTS.contains(request.signerInfo().getDigestAlgorithmID().getAlgorithm())) {
+            return Future.failedFuture(new ScepFailure(FailInfo.BAD_ALG, "digest " + request.signerInfo().getDigestAlgOID()
+                    + " is not accepted (GetCACaps: SHA-256, SHA-384, SHA-512)"));
+        }
+        Optional<MessageType> type = request.type();
+        if (type.isEmpty() || (type.get() != MessageType.PKCS_REQ && type.get() != MessageType.RENEWAL_REQ)) {
+            return Future.failedFuture(new ScepFailure(FailInfo.BAD_REQUEST, "only PKCSReq and RenewalReq are served"));
+        }
+        if (!(request.signer().getPublicKey() instanceof RSAPublicKey)) {
+            // The issued certificate is enveloped to the signer certificate by RSA key transport (RFC 8894 3.2.2).
+            return Future.failedFuture(new ScepFailure(FailInfo.BAD_ALG, "the signer certificate's key must be RSA"));
+        }
+        return raWorkers.executeBlocking(() -> {
+            try {
+                return ra.decrypt(ScepWire.envelope(request));
+            } catch (CMSException e) {
+                throw new ScepFailure(FailInfo.BAD_MESSAGE_CHECK, "the pkcsPKIEnvelope does not decrypt with the RA key: " + e.getMessage());
+            }
+        }, false).compose(csr -> {
+            boolean renewal = type.get() == MessageType.RENEWAL_REQ;
+            Future<Caller> caller = renewal ? core.authenticator().authenticate(Optional.of(request.signer()))
+                    : core.authenticator().byChallenge(challengePassword(csr));
+            String label = policies.forLabel(LABEL).isPresent() ? LABEL : "";
+            return caller.compose(c -> core.pipeline().enrol(new EnrolmentRequest(c, label,
+                    renewal ? Operation.REENROL : Operation.ENROL, () -> csr, Optional.empty())));
+        }).compose(ScepApi::reply);
+    }
+
+    /** RFC 8894 2.5: the challengePassword of the PKCS#10 inside the envelope. */
+    private static String challengePassword(byte[] csr) {
+        try {
+            for (Attribute a : new PKCS10CertificationRequest(csr).getAttributes(PKCSObjectIdentifiers.pkcs_9_at_challengePassword)) {
+                ASN1Encodable value = a.getAttrValues().getObjectAt(0);
+                if (value instanceof ASN1String s) {
+                    return s.getString();
+                }
+            }
+        } catch (Exception e) {
+            throw new ScepFailure(FailInfo.BAD_REQUEST, "the pkcsPKIEnvelope does not hold a PKCS#10 request");
+        }
+        throw new ScepFailure(FailInfo.BAD_REQUEST, "a PKCSReq needs the challengePassword the operator was given (RFC 8894 2.5)");
+    }
+
+    /** The one place an enrolment's outcome becomes a CertRep status. */
+    private static Future<ScepWire.Reply> reply(Outcome outcome) {
+        if (outcome instanceof Outcome.Issued issued) {
+            return Future.succeededFuture(new ScepWire.Reply.Issued(issued.certificate()));
+        } else if (outcome instanceof Outcome.Held) {
+            return Future.succeededFuture(new ScepWire.Reply.Pending());
+        } else if (outcome instanceof Outcome.Refused refused) {
+            return Future.failedFuture(refused.exception());
+        }
+        Outcome.Unavailable unavailable = (Outcome.Unavailable) outcome;
+        return Future.failedFuture(OperationException.unavailable(unavailable.reason(), unavailable.retryAfter()));
+    }
+
+    /**
+     * A FAILURE for a refusal (RFC 8894 3.2.1.4.5): a CSR without proof of possession is a failed
+     * integrity check; any other refusal (unknown challenge, policy) a badRequest. The MEF being
+     * unable to serve now is not the client's fault: HTTP 503 with Retry-After, as on every
+     * listener, and anything else an internal error.
+     */
+    private static Future<ScepWire.Reply> refusal(Throwable failure) {
+        Throwable cause = FailureOutcomes.unwrap(failure);
+        if (cause instanceof ScepFailure f) {
+            return Future.succeededFuture(new ScepWire.Reply.Failed(f.failInfo()));
+        }
+        if (cause instanceof OperationException o && o.code() != ErrorCode.UNAVAILABLE) {
+            return Future.succeededFuture(new ScepWire.Reply.Failed(o.code() == ErrorCode.BAD_POP ? FailInfo.BAD_MESSAGE_CHECK : FailInfo.BAD_REQUEST));
+        }
+        return Future.failedFuture(cause);
+    }
+}

@@ -1,0 +1,245 @@
+package org.mefgateway.gateway.scep;
+
+import java.security.Provider;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.util.Collection;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Set;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.ASN1OctetString;
+import org.bouncycastle.asn1.ASN1PrintableString;
+import org.bouncycastle.asn1.DERNull;
+import org.bouncycastle.asn1.DEROctetString;
+import org.bouncycastle.asn1.DERPrintableString;
+import org.bouncycastle.asn1.DERSet;
+import org.bouncycastle.asn1.cms.Attribute;
+import org.bouncycastle.asn1.cms.AttributeTable;
+import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateHolder;
+import org.bouncycastle.cms.CMSAbsentContent;
+import org.bouncycastle.cms.CMSAlgorithm;
+import org.bouncycastle.cms.CMSEnvelopedData;
+import org.bouncycastle.cms.CMSEnvelopedDataGenerator;
+import org.bouncycastle.cms.CMSException;
+import org.bouncycastle.cms.CMSProcessableByteArray;
+import org.bouncycastle.cms.CMSSignedData;
+import org.bouncycastle.cms.CMSSignedDataGenerator;
+import org.bouncycastle.cms.CMSTypedData;
+import org.bouncycastle.cms.DefaultSignedAttributeTableGenerator;
+import org.bouncycastle.cms.SignerInformation;
+import org.bouncycastle.cms.jcajce.JcaSignerInfoGeneratorBuilder;
+import org.bouncycastle.cms.jcajce.JcaSimpleSignerInfoVerifierBuilder;
+import org.bouncycastle.cms.jcajce.JceCMSContentEncryptorBuilder;
+import org.bouncycastle.cms.jcajce.JceKeyTransRecipientInfoGenerator;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
+import org.mefgateway.gateway.core.ErrorCode;
+import org.mefgateway.gateway.core.OperationException;
+import org.mefgateway.gateway.est.EstWire;
+import org.mefgateway.hsm.RaKey;
+
+/** The SCEP message format (RFC 8894 3): reading a request's SignedData, writing CertRep. */
+final class ScepWire {
+    static final String CA_RA_CERT = "application/x-x509-ca-ra-cert";
+    static final String PKI_MESSAGE = "application/x-pki-message";
+
+    // RFC 8894 3.2.1: the SCEP signed attributes, under id-VeriSign 2.16.840.1.113733.1.9.
+    static final ASN1ObjectIdentifier MESSAGE_TYPE = new ASN1ObjectIdentifier("2.16.840.1.113733.1.9.2");
+    static final ASN1ObjectIdentifier PKI_STATUS = new ASN1ObjectIdentifier("2.16.840.1.113733.1.9.3");
+    static final ASN1ObjectIdentifier FAIL_INFO = new ASN1ObjectIdentifier("2.16.840.1.113733.1.9.4");
+    static final ASN1ObjectIdentifier SENDER_NONCE = new ASN1ObjectIdentifier("2.16.840.1.113733.1.9.5");
+    static final ASN1ObjectIdentifier RECIPIENT_NONCE = new ASN1ObjectIdentifier("2.16.840.1.113733.1.9.6");
+    static final ASN1ObjectIdentifier TRANSACTION_ID = new ASN1ObjectIdentifier("2.16.840.1.113733.1.9.7");
+
+    /** RFC 8894 3.2.1.3: pkiStatus values. */
+    static final String SUCCESS = "0";
+    static final String FAILURE = "2";
+    static final String PENDING = "3";
+
+    /**
+     * The digests GetCACaps advertises; no MD5 or SHA-1 (RFC 8894 3.5.2). SHA-384 is advertised
+     * too: strongSwan pki 5.9.8 reads the capabilities such that it takes neither SHA-256 nor AES
+     * from a list without SHA-384 (its issue #1607), and falls back to what we refuse.
+     */
+    static final Set<ASN1ObjectIdentifier> DIGESTS = Set.of(NISTObjectIdentifiers.id_sha256, NISTObjectIdentifiers.id_sha384,
+            NISTObjectIdentifiers.id_sha512);
+    /** AES-CBC, advertised as "AES"; no DES or 3DES (RFC 8894 3.5.2). */
+    static final Set<ASN1ObjectIdentifier> CONTENT_CIPHERS = Set.of(NISTObjectIdentifiers.id_aes128_CBC,
+            NISTObjectIdentifiers.id_aes192_CBC, NISTObjectIdentifiers.id_aes256_CBC);
+
+    private static final Provider BC = new BouncyCastleProvider();
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private ScepWire() {
+    }
+
+    /** RFC 8894 4.2.1.2: the RA certificate and the CA certificate in a degenerate SignedData. */
+    static byte[] caRaCertificates(X509Certificate ra, List<X509Certificate> caChain) {
+        List<byte[]> ders = new java.util.ArrayList<>();
+        ders.add(EstWire.der(ra));
+        caChain.forEach(c -> ders.add(EstWire.der(c)));
+        return EstWire.certsOnly(ders);
+    }
+
+    /**
+     * Reads a pkiMessage (RFC 8894 3.2): one signer, its certificate carried in the message, the
+     * signed attributes transactionID, messageType and senderNonce. What is not that is a 400: with
+     * no signer certificate or no transactionID there is nobody a CertRep could answer.
+     */
+    static PkiMessage read(byte[] der) {
+        try {
+            CMSSignedData signed = new CMSSignedData(der);
+            Collection<SignerInformation> signers = signed.getSignerInfos().getSigners();
+            if (signers.size() != 1) {
+                throw badRequest("a pkiMessage has exactly one signer (RFC 8894 3.2), this one has " + signers.size());
+            }
+            SignerInformation signer = signers.iterator().next();
+            @SuppressWarnings("unchecked")
+            Collection<X509CertificateHolder> certs = signed.getCertificates().getMatches(signer.getSID());
+            if (certs.isEmpty()) {
+                throw badRequest("the pkiMessage does not carry its signer's certificate (RFC 8894 3.2)");
+            }
+            X509CertificateHolder signerCert = certs.iterator().next();
+            AttributeTable attributes = signer.getSignedAttributes();
+            if (attributes == null) {
+                throw badRequest("the pkiMessage has no signed attributes (RFC 8894 3.2.1)");
+            }
+            String transactionId = printable(attributes, TRANSACTION_ID, "transactionID");
+            String messageType = printable(attributes, MESSAGE_TYPE, "messageType");
+            byte[] senderNonce = octets(attributes, SENDER_NONCE, "senderNonce");
+            return new PkiMessage(MessageType.of(messageType), transactionId, senderNonce,
+                    new JcaX509CertificateConverter().getCertificate(signerCert), verifies(signer, signerCert), signer, signed);
+        } catch (CMSException | java.security.cert.CertificateException | RuntimeException e) {
+            if (e instanceof OperationException o) {
+                throw o;
+            }
+            throw badRequest("the body is not a CMS SignedData pkiMessage (RFC 8894 3.2): " + e.getMessage());
+        }
+    }
+
+    private static boolean verifies(SignerInformation signer, X509CertificateHolder cert) {
+        try {
+            return signer.verify(new JcaSimpleSignerInfoVerifierBuilder().setProvider(BC).build(cert));
+        } catch (Exception e) {
+            return false; // a signature that cannot be checked is one that does not verify
+        }
+    }
+
+    /** The pkcsPKIEnvelope the SignedData carries (RFC 8894 3.2.2), with AES-CBC content encryption. */
+    static CMSEnvelopedData envelope(PkiMessage message) {
+        Object content = message.signedData().getSignedContent() == null ? null : message.signedData().getSignedContent().getContent();
+        if (!(content instanceof byte[] bytes)) {
+            throw new ScepFailure(FailInfo.BAD_REQUEST, "the pkiMessage carries no pkcsPKIEnvelope (RFC 8894 3.2.2)");
+        }
+        CMSEnvelopedData envelope;
+        try {
+            envelope = new CMSEnvelopedData(bytes);
+        } catch (CMSException e) {
+            throw new ScepFailure(FailInfo.BAD_REQUEST, "the pkcsPKIEnvelope is not a CMS EnvelopedData (RFC 8894 3.2.2)");
+        }
+        if (!CONTENT_CIPHERS.contains(new ASN1ObjectIdentifier(envelope.getEncryptionAlgOID()))) {
+            throw new ScepFailure(FailInfo.BAD_ALG, "the pkcsPKIEnvelope is encrypted with " + envelope.getEncryptionAlgOID()
+                    + ": only AES-CBC is accepted (GetCACaps: AES)");
+        }
+        return envelope;
+    }
+
+    /**
+     * CertRep (RFC 8894 3.3.2), signed with the RA key on the token: messageType 3, the request's
+     * transactionID, its senderNonce as recipientNonce, a fresh senderNonce, the pkiStatus and for a
+     * FAILURE the failInfo. For SUCCESS the content is a pkcsPKIEnvelope, encrypted to the
+     * requester's signer certificate, of a degenerate SignedData holding the issued certificate.
+     */
+    static byte[] certRep(RaKey ra, PkiMessage request, Reply reply) {
+        try {
+            Hashtable<ASN1ObjectIdentifier, Attribute> attributes = new Hashtable<>();
+            put(attributes, MESSAGE_TYPE, new DERPrintableString(MessageType.CERT_REP.value()));
+            put(attributes, TRANSACTION_ID, new DERPrintableString(request.transactionId()));
+            put(attributes, RECIPIENT_NONCE, new DEROctetString(request.senderNonce()));
+            byte[] nonce = new byte[16];
+            RANDOM.nextBytes(nonce);
+            put(attributes, SENDER_NONCE, new DEROctetString(nonce));
+            CMSTypedData content = new CMSAbsentContent();
+            if (reply instanceof Reply.Issued issued) {
+                put(attributes, PKI_STATUS, new DERPrintableString(SUCCESS));
+                content = new CMSProcessableByteArray(issuedEnvelope(issued.certificate(), request.signer()));
+            } else if (reply instanceof Reply.Failed failed) {
+                put(attributes, PKI_STATUS, new DERPrintableString(FAILURE));
+                put(attributes, FAIL_INFO, new DERPrintableString(failed.failInfo().value()));
+            } else {
+                put(attributes, PKI_STATUS, new DERPrintableString(PENDING));
+            }
+            CMSSignedDataGenerator generator = new CMSSignedDataGenerator();
+            // The SignerInfo names the signature algorithm rsaEncryption, as PKCS#7 did (RFC 5652 5.3
+            // allows it, RFC 3370 3.2 says receivers accept it): strongSwan pki 5.9.8 refuses a CertRep
+            // naming sha256WithRSAEncryption ("only RSA digest encryption supported").
+            generator.addSignerInfoGenerator(new JcaSignerInfoGeneratorBuilder(new JcaDigestCalculatorProviderBuilder().setProvider(BC).build(),
+                            signatureAlgorithm -> new AlgorithmIdentifier(PKCSObjectIdentifiers.rsaEncryption, DERNull.INSTANCE))
+                    .setSignedAttributeGenerator(new DefaultSignedAttributeTableGenerator(new AttributeTable(attributes)))
+                    .build(ra.contentSigner(), ra.certificate()));
+            generator.addCertificate(new JcaX509CertificateHolder(ra.certificate()));
+            return generator.generate(content, true).getEncoded();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot build CertRep: " + e.getMessage(), e);
+        }
+    }
+
+    /** The degenerate SignedData of the certificate, enveloped to the requester (RSA key transport, AES-128-CBC). */
+    private static byte[] issuedEnvelope(byte[] certificate, X509Certificate requester) throws Exception {
+        CMSEnvelopedDataGenerator generator = new CMSEnvelopedDataGenerator();
+        generator.addRecipientInfoGenerator(new JceKeyTransRecipientInfoGenerator(requester).setProvider(BC));
+        return generator.generate(new CMSProcessableByteArray(EstWire.certsOnly(List.of(certificate))),
+                new JceCMSContentEncryptorBuilder(CMSAlgorithm.AES128_CBC).setProvider(BC).build()).getEncoded();
+    }
+
+    private static void put(Hashtable<ASN1ObjectIdentifier, Attribute> attributes, ASN1ObjectIdentifier type, ASN1Encodable value) {
+        attributes.put(type, new Attribute(type, new DERSet(value)));
+    }
+
+    private static String printable(AttributeTable attributes, ASN1ObjectIdentifier type, String name) {
+        ASN1Encodable value = single(attributes, type, name);
+        if (!(value instanceof ASN1PrintableString s)) {
+            throw badRequest("the " + name + " attribute is not a PrintableString (RFC 8894 3.2.1)");
+        }
+        return s.getString();
+    }
+
+    private static byte[] octets(AttributeTable attributes, ASN1ObjectIdentifier type, String name) {
+        ASN1Encodable value = single(attributes, type, name);
+        if (!(value instanceof ASN1OctetString s) || s.getOctets().length != 16) {
+            throw badRequest("the " + name + " attribute is not a 16-octet OCTET STRING (RFC 8894 3.2.1.5)");
+        }
+        return s.getOctets();
+    }
+
+    private static ASN1Encodable single(AttributeTable attributes, ASN1ObjectIdentifier type, String name) {
+        Attribute attribute = attributes.get(type);
+        if (attribute == null || attribute.getAttrValues().size() != 1) {
+            throw badRequest("the pkiMessage has no single " + name + " signed attribute (RFC 8894 3.2.1)");
+        }
+        return attribute.getAttrValues().getObjectAt(0);
+    }
+
+    private static OperationException badRequest(String reason) {
+        return OperationException.of(ErrorCode.BAD_REQUEST, reason);
+    }
+
+    /** What a CertRep answers. */
+    sealed interface Reply {
+        record Issued(byte[] certificate) implements Reply {
+        }
+
+        record Failed(FailInfo failInfo) implements Reply {
+        }
+
+        record Pending() implements Reply {
+        }
+    }
+}
