@@ -114,11 +114,36 @@ class ScepTest {
         assertTrue(mef.issued().stream().anyMatch(c -> c.serialHex().equalsIgnoreCase(issued.getSerialNumber().toString(16))
                 && c.profile().equals("scep")), "in the ledger under profile scep");
 
-        // The challenge is spent: the same CSR in a new transaction is refused, and nothing is issued.
-        BcScep.CertRep again = post(BcScep.request("19", csr(device, device.challenge), ra, device.signer, device.keys.getPrivate(),
-                UUID.randomUUID().toString(), BcScep.nonce()));
-        assertFailure(again, "2");
+        // The challenge is spent: another key's request with it is refused, and nothing is issued.
+        KeyPair other = rsa();
+        Registered intruder = new Registered(device.id, other, BcScep.selfSigned(other, "intruder"), device.challenge);
+        assertFailure(post(BcScep.request("19", csr(intruder, device.challenge), ra, intruder.signer, other.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce())), "2");
         assertEquals(before + 1, mef.issued().size());
+    }
+
+    /**
+     * The issue's redelivery: the CertRep was lost and the device sends its PKCSReq again (the same
+     * transaction, CSR and key, a new senderNonce); its challenge was spent by the first, yet it gets
+     * the same certificate, signed once, in a new CertRep answering the new nonce.
+     */
+    @Test
+    void aRepeatedPkcsReqGetsTheSameCertificateAgainWithoutASecondSignature() throws Exception {
+        Registered device = register();
+        int before = mef.issued().size();
+        String transactionId = UUID.randomUUID().toString();
+        byte[] csr = csr(device, device.challenge);
+        X509Certificate first = post(BcScep.request("19", csr, ra, device.signer, device.keys.getPrivate(), transactionId, BcScep.nonce()))
+                .certificate(device.keys.getPrivate());
+
+        byte[] nonce = BcScep.nonce();
+        BcScep.CertRep again = post(BcScep.request("19", csr, ra, device.signer, device.keys.getPrivate(), transactionId, nonce));
+
+        assertEquals("0", again.pkiStatus(), "SUCCESS");
+        assertEquals(transactionId, again.transactionId());
+        assertArrayEquals(nonce, again.recipientNonce());
+        assertArrayEquals(first.getEncoded(), again.certificate(device.keys.getPrivate()).getEncoded(), "the same certificate");
+        assertEquals(before + 1, mef.issued().size(), "signed once");
     }
 
     @Test
