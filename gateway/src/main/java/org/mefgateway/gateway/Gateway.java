@@ -232,7 +232,8 @@ public final class Gateway implements AutoCloseable {
             // SCEP (RFC 8894) beside CRL and OCSP: plain HTTP, the messages protect themselves (CMS).
             raKey = RaKey.open(config.hsm());
             WorkerExecutor scepWorkers = vertx.createSharedWorkerExecutor("mef-scep", 2);
-            ScepApi scep = new ScepApi(core, policies, raKey, cas.get(CaKeyConfig.DEFAULT).chain(), scepWorkers, store, storeWorkers, clock);
+            ScepApi scep = new ScepApi(core, policies, raKey, cas.get(CaKeyConfig.DEFAULT).chain(), scepWorkers, store, storeWorkers, clock,
+                    Duration.ofMinutes(10), false);
             Router publicationRouter = new PublicationApi(store, ocsp, caKeys.names(), publicationWorkers).router(vertx, scep::install);
             // Plain HTTP and anonymous: the same connection cap and deadlines as EST (its own count).
             HttpServer publication = listen(vertx, "publication", publicationRouter, new HttpServerOptions(),

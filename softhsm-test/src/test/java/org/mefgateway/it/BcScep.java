@@ -20,6 +20,8 @@ import org.bouncycastle.asn1.DERSequence;
 import org.bouncycastle.asn1.DERSet;
 import org.bouncycastle.asn1.cms.Attribute;
 import org.bouncycastle.asn1.cms.AttributeTable;
+import org.bouncycastle.asn1.cms.CMSAttributes;
+import org.bouncycastle.asn1.cms.Time;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
@@ -85,6 +87,16 @@ final class BcScep {
     /** As above, with the envelope's content encrypted with {@code cipher} (e.g. CMSAlgorithm.DES_EDE3_CBC). */
     static byte[] request(String messageType, byte[] content, ASN1ObjectIdentifier cipher, X509Certificate recipient,
                           X509Certificate signer, PrivateKey signingKey, String transactionId, byte[] senderNonce) throws Exception {
+        return request(messageType, content, cipher, "SHA256withRSA", Instant.now(), recipient, signer, signingKey, transactionId, senderNonce);
+    }
+
+    /**
+     * As above, signed with {@code signatureAlgorithm} (e.g. SHA1withRSA) and with {@code signingTime}
+     * as the CMS signingTime attribute (Bouncy Castle adds one of now when it is not given).
+     */
+    static byte[] request(String messageType, byte[] content, ASN1ObjectIdentifier cipher, String signatureAlgorithm, Instant signingTime,
+                          X509Certificate recipient, X509Certificate signer, PrivateKey signingKey, String transactionId,
+                          byte[] senderNonce) throws Exception {
         CMSEnvelopedDataGenerator envelope = new CMSEnvelopedDataGenerator();
         envelope.addRecipientInfoGenerator(new JceKeyTransRecipientInfoGenerator(recipient));
         byte[] enveloped = envelope.generate(new CMSProcessableByteArray(content),
@@ -93,10 +105,11 @@ final class BcScep {
         attributes.put(MESSAGE_TYPE, new Attribute(MESSAGE_TYPE, new DERSet(new DERPrintableString(messageType))));
         attributes.put(TRANSACTION_ID, new Attribute(TRANSACTION_ID, new DERSet(new DERPrintableString(transactionId))));
         attributes.put(SENDER_NONCE, new Attribute(SENDER_NONCE, new DERSet(new DEROctetString(senderNonce))));
+        attributes.put(CMSAttributes.signingTime, new Attribute(CMSAttributes.signingTime, new DERSet(new Time(Date.from(signingTime)))));
         CMSSignedDataGenerator signed = new CMSSignedDataGenerator();
         signed.addSignerInfoGenerator(new JcaSignerInfoGeneratorBuilder(new JcaDigestCalculatorProviderBuilder().build())
                 .setSignedAttributeGenerator(new DefaultSignedAttributeTableGenerator(new AttributeTable(attributes)))
-                .build(new JcaContentSignerBuilder("SHA256withRSA").build(signingKey), signer));
+                .build(new JcaContentSignerBuilder(signatureAlgorithm).build(signingKey), signer));
         signed.addCertificate(new JcaX509CertificateHolder(signer));
         return signed.generate(new CMSProcessableByteArray(enveloped), true).getEncoded();
     }

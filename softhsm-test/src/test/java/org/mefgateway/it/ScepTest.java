@@ -14,6 +14,7 @@ import java.security.cert.X509Certificate;
 import java.security.interfaces.RSAPublicKey;
 import java.security.spec.RSAKeyGenParameterSpec;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Base64;
 import java.util.Collection;
 import java.util.List;
@@ -21,6 +22,7 @@ import java.util.Map;
 import java.util.UUID;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cms.CMSAlgorithm;
 import org.bouncycastle.cms.CMSSignedData;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -144,6 +146,62 @@ class ScepTest {
         assertArrayEquals(nonce, again.recipientNonce());
         assertArrayEquals(first.getEncoded(), again.certificate(device.keys.getPrivate()).getEncoded(), "the same certificate");
         assertEquals(before + 1, mef.issued().size(), "signed once");
+
+        // The very same message again (its senderNonce too) is a retransmission, not a replay.
+        byte[] same = BcScep.request("19", csr, ra, device.signer, device.keys.getPrivate(), transactionId, nonce);
+        assertEquals("0", post(same).pkiStatus());
+        assertEquals("0", post(same).pkiStatus());
+        assertEquals(before + 1, mef.issued().size(), "signed once");
+    }
+
+    /**
+     * The issue's "Bad input": a signingTime further from the MEF's time than the skew allowed (10
+     * minutes), in the past or in the future, is FAILURE badTime (RFC 8894 3.2.1.4.5), before
+     * anything is spent: the same request signed now gets the certificate with the same challenge.
+     */
+    @Test
+    void aStaleOrFutureSigningTimeFailsWithBadTimeAndSpendsNothing() throws Exception {
+        Registered device = register();
+        int before = mef.issued().size();
+        for (Instant signingTime : List.of(Instant.now().minus(Duration.ofMinutes(11)), Instant.now().plus(Duration.ofMinutes(11)))) {
+            assertFailure(post(BcScep.request("19", csr(device, device.challenge), CMSAlgorithm.AES128_CBC, "SHA256withRSA", signingTime, ra,
+                    device.signer, device.keys.getPrivate(), UUID.randomUUID().toString(), BcScep.nonce())), "3");
+        }
+        assertEquals(before, mef.issued().size());
+
+        BcScep.CertRep now = post(BcScep.request("19", csr(device, device.challenge), CMSAlgorithm.AES128_CBC, "SHA256withRSA",
+                Instant.now().minus(Duration.ofMinutes(4)), ra, device.signer, device.keys.getPrivate(), UUID.randomUUID().toString(),
+                BcScep.nonce()));
+        // (Within the signer certificate's validity, which starts 5 minutes ago: the signature is checked at the signingTime.)
+        assertEquals("0", now.pkiStatus(), "within the skew, with the challenge still unspent");
+        assertEquals(before + 1, mef.issued().size());
+    }
+
+    /** A senderNonce seen before, in another transaction from another key, is a replay: FAILURE badRequest, nothing spent. */
+    @Test
+    void aReplayedSenderNonceInAnotherTransactionFailsWithBadRequest() throws Exception {
+        Registered first = register();
+        Registered second = register();
+        byte[] nonce = BcScep.nonce();
+        assertEquals("0", post(BcScep.request("19", csr(first, first.challenge), ra, first.signer, first.keys.getPrivate(),
+                UUID.randomUUID().toString(), nonce)).pkiStatus());
+        int before = mef.issued().size();
+
+        assertFailure(post(BcScep.request("19", csr(second, second.challenge), ra, second.signer, second.keys.getPrivate(),
+                UUID.randomUUID().toString(), nonce)), "2");
+        assertEquals(before, mef.issued().size());
+        assertEquals("0", post(BcScep.request("19", csr(second, second.challenge), ra, second.signer, second.keys.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce())).pkiStatus(), "its challenge unspent, with a fresh nonce");
+    }
+
+    /** RFC 8894 3.5.2: without the legacy switch, GetCACaps offers no SHA-1 and a message signed with a SHA-1 digest is refused. */
+    @Test
+    void aSha1DigestFailsWithBadAlgWithoutTheLegacySwitch() throws Exception {
+        Registered device = register();
+        int before = mef.issued().size();
+        assertFailure(post(BcScep.request("19", csr(device, device.challenge), CMSAlgorithm.AES128_CBC, "SHA1withRSA", Instant.now(), ra,
+                device.signer, device.keys.getPrivate(), UUID.randomUUID().toString(), BcScep.nonce())), "0");
+        assertEquals(before, mef.issued().size());
     }
 
     @Test

@@ -9,6 +9,8 @@ import io.vertx.ext.web.handler.BodyHandler;
 import java.security.cert.X509Certificate;
 import java.security.interfaces.RSAPublicKey;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
@@ -63,6 +65,9 @@ public final class ScepApi {
     static final int MAX_MESSAGE_BYTES = 64 * 1024;
     /** RFC 8894 3.5.2: what this server does; no DES, MD5 or SHA-1. */
     static final List<String> CAPABILITIES = List.of("POSTPKIOperation", "SHA-256", "SHA-384", "SHA-512", "AES", "SCEPStandard", "Renewal");
+    /** The same with the operator's legacy switch on: also 3DES and SHA-1 (never single DES or MD5). */
+    static final List<String> LEGACY_CAPABILITIES = List.of("POSTPKIOperation", "SHA-256", "SHA-384", "SHA-512", "AES", "SCEPStandard",
+            "Renewal", "DES3", "SHA-1");
 
     private final EnrolmentCore core;
     private final PolicyDirectory policies;
@@ -70,19 +75,29 @@ public final class ScepApi {
     private final WorkerExecutor raWorkers;
     private final Buffer caRaCertificates;
     private final PendingTransactions pending;
+    private final Clock clock;
+    private final Duration maxClockSkew;
+    private final SenderNonces nonces;
+    private final boolean legacyAlgorithms;
 
     /**
      * {@code caChain}: the chain of the CA key that certified the RA key; {@code store} on
-     * {@code storeWorkers}: where held transactions are found again (CertPoll).
+     * {@code storeWorkers}: where held transactions are found again (CertPoll);
+     * {@code maxClockSkew}: how far a message's signingTime may be from now, and how long a
+     * senderNonce is remembered; {@code legacyAlgorithms}: also 3DES envelopes and SHA-1 digests.
      */
     public ScepApi(EnrolmentCore core, PolicyDirectory policies, RaKey ra, List<X509Certificate> caChain, WorkerExecutor raWorkers,
-                   Store store, WorkerExecutor storeWorkers, Clock clock) {
+                   Store store, WorkerExecutor storeWorkers, Clock clock, Duration maxClockSkew, boolean legacyAlgorithms) {
         this.core = core;
         this.policies = policies;
         this.ra = ra;
         this.raWorkers = raWorkers;
         this.caRaCertificates = Buffer.buffer(ScepWire.caRaCertificates(ra.certificate(), caChain));
         this.pending = new PendingTransactions(store, storeWorkers, clock);
+        this.clock = clock;
+        this.maxClockSkew = maxClockSkew;
+        this.nonces = new SenderNonces(maxClockSkew);
+        this.legacyAlgorithms = legacyAlgorithms;
     }
 
     /** Adds the SCEP routes at {@value #PATH} to a listener's router. */
@@ -96,7 +111,7 @@ public final class ScepApi {
         String operation = ctx.request().getParam("operation");
         if ("GetCACaps".equals(operation)) {
             // RFC 8894 3.5.2: one keyword a line.
-            Responses.end(ctx.response(), "text/plain; charset=us-ascii", String.join("\n", CAPABILITIES) + "\n");
+            Responses.end(ctx.response(), "text/plain; charset=us-ascii", String.join("\n", legacyAlgorithms ? LEGACY_CAPABILITIES : CAPABILITIES) + "\n");
         } else if ("GetCACert".equals(operation)) {
             Responses.end(ctx.response(), ScepWire.CA_RA_CERT, caRaCertificates);
         } else if ("PKIOperation".equals(operation)) {
@@ -151,14 +166,34 @@ public final class ScepApi {
                 .onFailure(ctx::fail);
     }
 
-    /** The checks of RFC 8894 3.2 in order (signature, algorithms, type, envelope), then the core. */
+    /**
+     * The checks of RFC 8894 3.2 in order (signingTime, signature, algorithms, nonce, type,
+     * envelope), then the core. All come before the core: a message refused here spends nothing.
+     * The signingTime comes first: verifying the signature also requires the signer certificate
+     * to be valid at the signingTime (Bouncy Castle's SignerInformation.verify), so a stale time
+     * would otherwise read as a bad signature; a FAILURE reveals nothing either way.
+     */
     private Future<ScepWire.Reply> serve(PkiMessage request) {
-        if (!request.signatureVerifies()) {
-            return Future.failedFuture(new ScepFailure(FailInfo.BAD_MESSAGE_CHECK, "the pkiMessage signature does not verify"));
+        Instant now = clock.instant();
+        try {
+            Optional<Instant> signingTime = ScepWire.signingTime(request);
+            if (signingTime.isPresent() && Duration.between(signingTime.get(), now).abs().compareTo(maxClockSkew) > 0) {
+                // RFC 8894 3.2.1.4.5 badTime: the signingTime is not sufficiently close to the system time.
+                throw new ScepFailure(FailInfo.BAD_TIME, "the signingTime " + signingTime.get() + " is more than "
+                        + maxClockSkew.toSeconds() + " s from the MEF's time " + now);
+            }
+            if (!request.signatureVerifies()) {
+                throw new ScepFailure(FailInfo.BAD_MESSAGE_CHECK, "the pkiMessage signature does not verify");
+            }
+            ScepWire.checkDigest(request, legacyAlgorithms);
+        } catch (ScepFailure f) {
+            return Future.failedFuture(f);
         }
-        if (!ScepWire.DIGESTS.contains(request.signerInfo().getDigestAlgorithmID().getAlgorithm())) {
-            return Future.failedFuture(new ScepFailure(FailInfo.BAD_ALG, "digest " + request.signerInfo().getDigestAlgOID()
-                    + " is not accepted (GetCACaps: SHA-256, SHA-384, SHA-512)"));
+        if (!nonces.accept(request.senderNonce(), request.transactionId(), PendingTransactions.keyOf(request.signer()), now)) {
+            // RFC 8894 3.2.1.5: the senderNonce protects against replay; the same message again in its own
+            // transaction from its own key is a retransmission, answered as the first (redelivery, CertPoll).
+            return Future.failedFuture(new ScepFailure(FailInfo.BAD_REQUEST, "replayed: this senderNonce came in another transaction "
+                    + "or from another key within the last " + maxClockSkew.toSeconds() + " s"));
         }
         Optional<MessageType> type = request.type();
         if (type.isEmpty() || !(type.get() == MessageType.PKCS_REQ || type.get() == MessageType.RENEWAL_REQ
@@ -171,7 +206,7 @@ public final class ScepApi {
         }
         Future<byte[]> content = raWorkers.executeBlocking(() -> {
             try {
-                return ra.decrypt(ScepWire.envelope(request));
+                return ra.decrypt(ScepWire.envelope(request, legacyAlgorithms));
             } catch (CMSException e) {
                 throw new ScepFailure(FailInfo.BAD_MESSAGE_CHECK, "the pkcsPKIEnvelope does not decrypt with the RA key: " + e.getMessage());
             }
