@@ -21,8 +21,10 @@ import org.bouncycastle.asn1.DERSet;
 import org.bouncycastle.asn1.cms.Attribute;
 import org.bouncycastle.asn1.cms.AttributeTable;
 import org.bouncycastle.asn1.cms.CMSAttributes;
+import org.bouncycastle.asn1.cms.IssuerAndSerialNumber;
 import org.bouncycastle.asn1.cms.Time;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.cert.X509CRLHolder;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateHolder;
@@ -45,7 +47,7 @@ import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
 
 /**
  * A SCEP client written for the tests with Bouncy Castle's CMS classes (RFC 8894 3), independent
- * of the gateway's own SCEP code: it builds PKCSReq and CertPoll messages, including broken ones, and reads CertRep.
+ * of the gateway's own SCEP code: it builds PKCSReq, CertPoll, GetCert and GetCRL messages, including broken ones, and reads CertRep.
  */
 final class BcScep {
     static final ASN1ObjectIdentifier MESSAGE_TYPE = new ASN1ObjectIdentifier("2.16.840.1.113733.1.9.2");
@@ -120,6 +122,11 @@ final class BcScep {
                 new X500Name(subject)}).getEncoded();
     }
 
+    /** RFC 8894 3.3.4: the content of GetCert and GetCRL, IssuerAndSerialNumber. */
+    static byte[] issuerAndSerialNumber(X509Certificate issuer, BigInteger serial) throws Exception {
+        return new IssuerAndSerialNumber(X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded()), serial).getEncoded();
+    }
+
     /** A CertRep as the client reads it, after checking its signature under the RA certificate. */
     record CertRep(String messageType, String pkiStatus, String failInfo, String transactionId, byte[] recipientNonce,
                    CMSSignedData signedData) {
@@ -143,14 +150,28 @@ final class BcScep {
 
         /** SUCCESS: the certificate in the pkcsPKIEnvelope, decrypted with the device's key. */
         X509Certificate certificate(PrivateKey deviceKey) throws Exception {
-            CMSEnvelopedData envelope = new CMSEnvelopedData((byte[]) signedData.getSignedContent().getContent());
-            byte[] certsOnly = envelope.getRecipientInfos().getRecipients().iterator().next()
-                    .getContent(new JceKeyTransEnvelopedRecipient(deviceKey));
-            Collection<X509CertificateHolder> certs = new CMSSignedData(certsOnly).getCertificates().getMatches(null);
+            Collection<X509CertificateHolder> certs = degenerate(deviceKey).getCertificates().getMatches(null);
             if (certs.size() != 1) {
                 throw new AssertionError("the envelope holds " + certs.size() + " certificates");
             }
             return new JcaX509CertificateConverter().getCertificate(certs.iterator().next());
+        }
+
+        /** SUCCESS of GetCRL (RFC 8894 3.3.4): the one CRL in the pkcsPKIEnvelope, decrypted with the device's key. */
+        X509CRLHolder crl(PrivateKey deviceKey) throws Exception {
+            CMSSignedData crlsOnly = degenerate(deviceKey);
+            Collection<X509CRLHolder> crls = crlsOnly.getCRLs().getMatches(null);
+            if (crls.size() != 1 || !crlsOnly.getCertificates().getMatches(null).isEmpty()) {
+                throw new AssertionError("the envelope holds " + crls.size() + " CRLs and some certificates");
+            }
+            return crls.iterator().next();
+        }
+
+        /** The degenerate SignedData in the pkcsPKIEnvelope. */
+        private CMSSignedData degenerate(PrivateKey deviceKey) throws Exception {
+            CMSEnvelopedData envelope = new CMSEnvelopedData((byte[]) signedData.getSignedContent().getContent());
+            return new CMSSignedData(envelope.getRecipientInfos().getRecipients().iterator().next()
+                    .getContent(new JceKeyTransEnvelopedRecipient(deviceKey)));
         }
 
         private static String printable(AttributeTable a, ASN1ObjectIdentifier type) {

@@ -303,6 +303,73 @@ class ScepTest {
     }
 
     /** SCEP shares the publication listener: the CRL is still served beside it. */
+    /**
+     * RFC 8894 3.3.4 GetCert: the owner of a certificate (a message signed with its key, or with
+     * another certificate this CA issued to the same Enrolee) gets it, enveloped to the signer.
+     */
+    @Test
+    void getCertGivesACertificateToItsOwner() throws Exception {
+        Registered device = register();
+        X509Certificate issued = post(BcScep.request("19", csr(device, device.challenge), ra, device.signer, device.keys.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce())).certificate(device.keys.getPrivate());
+        byte[] wanted = BcScep.issuerAndSerialNumber(mef.caCertificate, issued.getSerialNumber());
+
+        BcScep.CertRep bySameKey = post(BcScep.request("21", wanted, ra, device.signer, device.keys.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce()));
+        assertEquals("0", bySameKey.pkiStatus(), "SUCCESS");
+        assertArrayEquals(issued.getEncoded(), bySameKey.certificate(device.keys.getPrivate()).getEncoded());
+
+        BcScep.CertRep byIssuedCertificate = post(BcScep.request("21", wanted, ra, issued, device.keys.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce()));
+        assertArrayEquals(issued.getEncoded(), byIssuedCertificate.certificate(device.keys.getPrivate()).getEncoded());
+
+        // Renewed with a new key: the new certificate, issued to the same Enrolee, may fetch the old one.
+        Registered rekeyed = new Registered(device.id(), rsa(), issued, null);
+        X509Certificate renewed = post(BcScep.request("17", csr(rekeyed, null), ra, issued, device.keys.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce())).certificate(device.keys.getPrivate());
+        BcScep.CertRep byRenewed = post(BcScep.request("21", wanted, ra, renewed, rekeyed.keys().getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce()));
+        assertArrayEquals(issued.getEncoded(), byRenewed.certificate(rekeyed.keys().getPrivate()).getEncoded());
+    }
+
+    /** GetCert by someone else, or of a serial the ledger does not hold: the same badCertId, nothing revealed. */
+    @Test
+    void getCertByAnotherKeyOrOfAnUnknownSerialFailsWithBadCertId() throws Exception {
+        Registered device = register();
+        X509Certificate issued = post(BcScep.request("19", csr(device, device.challenge), ra, device.signer, device.keys.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce())).certificate(device.keys.getPrivate());
+        KeyPair other = rsa();
+        X509Certificate stranger = BcScep.selfSigned(other, "stranger");
+
+        assertFailure(post(BcScep.request("21", BcScep.issuerAndSerialNumber(mef.caCertificate, issued.getSerialNumber()), ra, stranger,
+                other.getPrivate(), UUID.randomUUID().toString(), BcScep.nonce())), "4");
+        assertFailure(post(BcScep.request("21", BcScep.issuerAndSerialNumber(mef.caCertificate, java.math.BigInteger.valueOf(7)), ra,
+                device.signer, device.keys.getPrivate(), UUID.randomUUID().toString(), BcScep.nonce())), "4");
+        assertFailure(post(BcScep.request("21", BcScep.issuerAndSerialNumber(ra, issued.getSerialNumber()), ra, device.signer,
+                device.keys.getPrivate(), UUID.randomUUID().toString(), BcScep.nonce())), "4");
+    }
+
+    /** RFC 8894 3.3.4 GetCRL: the CRL published at /crl/ca.crl, signed by the CA, in a degenerate SignedData enveloped to the signer. */
+    @Test
+    void getCrlGivesTheCrlOfTheCaAndAnotherIssuerFailsWithBadCertId() throws Exception {
+        Registered device = register();
+        X509Certificate issued = post(BcScep.request("19", csr(device, device.challenge), ra, device.signer, device.keys.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce())).certificate(device.keys.getPrivate());
+
+        BcScep.CertRep rep = post(BcScep.request("22", BcScep.issuerAndSerialNumber(mef.caCertificate, issued.getSerialNumber()), ra,
+                issued, device.keys.getPrivate(), UUID.randomUUID().toString(), BcScep.nonce()));
+        assertEquals("0", rep.pkiStatus(), "SUCCESS");
+        org.bouncycastle.cert.X509CRLHolder crl = rep.crl(device.keys.getPrivate());
+        assertTrue(crl.isSignatureValid(new org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder()
+                .build(mef.caCertificate.getPublicKey())));
+        HttpResponse<byte[]> published = HTTP.send(HttpRequest.newBuilder(mef.publicationBase().resolve("/crl/ca.crl")).GET().build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertArrayEquals(published.body(), crl.getEncoded(), "the CRL served at /crl/ca.crl");
+
+        assertFailure(post(BcScep.request("22", BcScep.issuerAndSerialNumber(ra, issued.getSerialNumber()), ra, issued,
+                device.keys.getPrivate(), UUID.randomUUID().toString(), BcScep.nonce())), "4");
+    }
+
     @Test
     void theCrlIsStillServedOnTheSameListener() throws Exception {
         HttpResponse<byte[]> r = HTTP.send(HttpRequest.newBuilder(mef.publicationBase().resolve("/crl/ca.crl")).GET().build(),

@@ -75,6 +75,7 @@ public final class ScepApi {
     private final WorkerExecutor raWorkers;
     private final Buffer caRaCertificates;
     private final PendingTransactions pending;
+    private final LedgerQueries ledger;
     private final Clock clock;
     private final Duration maxClockSkew;
     private final SenderNonces nonces;
@@ -82,7 +83,8 @@ public final class ScepApi {
 
     /**
      * {@code caChain}: the chain of the CA key that certified the RA key; {@code store} on
-     * {@code storeWorkers}: where held transactions are found again (CertPoll);
+     * {@code storeWorkers}: where held transactions are found again (CertPoll), certificates and
+     * the CRL read (GetCert, GetCRL);
      * {@code maxClockSkew}: how far a message's signingTime may be from now, and how long a
      * senderNonce is remembered; {@code legacyAlgorithms}: also 3DES envelopes and SHA-1 digests.
      */
@@ -94,6 +96,7 @@ public final class ScepApi {
         this.raWorkers = raWorkers;
         this.caRaCertificates = Buffer.buffer(ScepWire.caRaCertificates(ra.certificate(), caChain));
         this.pending = new PendingTransactions(store, storeWorkers, clock);
+        this.ledger = new LedgerQueries(store, storeWorkers, caChain.get(0));
         this.clock = clock;
         this.maxClockSkew = maxClockSkew;
         this.nonces = new SenderNonces(maxClockSkew);
@@ -149,7 +152,7 @@ public final class ScepApi {
     }
 
     /**
-     * RFC 8894 3.3: a PKCSReq, RenewalReq or CertPoll, answered with a CertRep. A body that is no signed SCEP
+     * RFC 8894 3.3: a PKCSReq, RenewalReq, CertPoll, GetCert or GetCRL, answered with a CertRep. A body that is no signed SCEP
      * message is a 400 (there is nobody to answer); a signed message that cannot be served gets a
      * CertRep FAILURE; an issued certificate only ever goes out enveloped to the requester.
      */
@@ -196,9 +199,8 @@ public final class ScepApi {
                     + "or from another key within the last " + maxClockSkew.toSeconds() + " s"));
         }
         Optional<MessageType> type = request.type();
-        if (type.isEmpty() || !(type.get() == MessageType.PKCS_REQ || type.get() == MessageType.RENEWAL_REQ
-                || type.get() == MessageType.CERT_POLL)) {
-            return Future.failedFuture(new ScepFailure(FailInfo.BAD_REQUEST, "only PKCSReq, RenewalReq and CertPoll are served"));
+        if (type.isEmpty() || type.get() == MessageType.CERT_REP) {
+            return Future.failedFuture(new ScepFailure(FailInfo.BAD_REQUEST, "only PKCSReq, RenewalReq, CertPoll, GetCert and GetCRL are served"));
         }
         if (!(request.signer().getPublicKey() instanceof RSAPublicKey)) {
             // The issued certificate is enveloped to the signer certificate by RSA key transport (RFC 8894 3.2.2).
@@ -211,6 +213,12 @@ public final class ScepApi {
                 throw new ScepFailure(FailInfo.BAD_MESSAGE_CHECK, "the pkcsPKIEnvelope does not decrypt with the RA key: " + e.getMessage());
             }
         }, false);
+        if (type.get() == MessageType.GET_CERT) {
+            return content.compose(wanted -> ledger.certificate(request.signer(), ScepWire.issuerAndSerialNumber(wanted)));
+        }
+        if (type.get() == MessageType.GET_CRL) {
+            return content.compose(about -> ledger.crl(ScepWire.issuerAndSerialNumber(about)));
+        }
         if (type.get() == MessageType.CERT_POLL) {
             return content.compose(issuerAndSubject -> {
                 ScepWire.issuerAndSubject(issuerAndSubject);

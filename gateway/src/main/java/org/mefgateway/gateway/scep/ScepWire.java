@@ -22,12 +22,14 @@ import org.bouncycastle.asn1.DERSet;
 import org.bouncycastle.asn1.cms.Attribute;
 import org.bouncycastle.asn1.cms.AttributeTable;
 import org.bouncycastle.asn1.cms.CMSAttributes;
+import org.bouncycastle.asn1.cms.IssuerAndSerialNumber;
 import org.bouncycastle.asn1.cms.Time;
 import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
 import org.bouncycastle.asn1.oiw.OIWObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
+import org.bouncycastle.cert.X509CRLHolder;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateHolder;
@@ -165,6 +167,16 @@ final class ScepWire {
         }
     }
 
+    /** RFC 8894 3.3.4: the content of GetCert and GetCRL, IssuerAndSerialNumber (RFC 5652 10.2.4). */
+    static IssuerAndSerialNumber issuerAndSerialNumber(byte[] content) {
+        try {
+            return IssuerAndSerialNumber.getInstance(ASN1Sequence.getInstance(content));
+        } catch (RuntimeException e) {
+            throw new ScepFailure(FailInfo.BAD_REQUEST, "the pkcsPKIEnvelope of GetCert or GetCRL holds an IssuerAndSerialNumber "
+                    + "(RFC 8894 3.3.4)");
+        }
+    }
+
     /** The DER of an ASN.1 object this gateway just parsed, so it encodes. */
     static byte[] der(ASN1Encodable object) {
         try {
@@ -250,6 +262,9 @@ final class ScepWire {
             if (reply instanceof Reply.Issued issued) {
                 put(attributes, PKI_STATUS, new DERPrintableString(SUCCESS));
                 content = new CMSProcessableByteArray(issuedEnvelope(issued.certificate(), request));
+            } else if (reply instanceof Reply.Crl crl) {
+                put(attributes, PKI_STATUS, new DERPrintableString(SUCCESS));
+                content = new CMSProcessableByteArray(envelopeTo(request, crlOnly(crl.crl())));
             } else if (reply instanceof Reply.Failed failed) {
                 put(attributes, PKI_STATUS, new DERPrintableString(FAILURE));
                 put(attributes, FAIL_INFO, new DERPrintableString(failed.failInfo().value()));
@@ -277,12 +292,24 @@ final class ScepWire {
      * legacy switch on): a client that encrypts with 3DES may have nothing else to decrypt with.
      */
     private static byte[] issuedEnvelope(byte[] certificate, PkiMessage request) throws Exception {
+        return envelopeTo(request, EstWire.certsOnly(List.of(certificate)));
+    }
+
+    /** RFC 8894 3.3.2: {@code content} in a pkcsPKIEnvelope to the requester's signer certificate. */
+    private static byte[] envelopeTo(PkiMessage request, byte[] content) throws Exception {
         CMSEnvelopedDataGenerator generator = new CMSEnvelopedDataGenerator();
         generator.addRecipientInfoGenerator(new JceKeyTransRecipientInfoGenerator(request.signer()).setProvider(BC));
         ASN1ObjectIdentifier cipher = PKCSObjectIdentifiers.des_EDE3_CBC.getId().equals(envelope(request, true).getEncryptionAlgOID())
                 ? CMSAlgorithm.DES_EDE3_CBC : CMSAlgorithm.AES128_CBC;
-        return generator.generate(new CMSProcessableByteArray(EstWire.certsOnly(List.of(certificate))),
+        return generator.generate(new CMSProcessableByteArray(content),
                 new JceCMSContentEncryptorBuilder(cipher).setProvider(BC).build()).getEncoded();
+    }
+
+    /** RFC 8894 3.3.4: a CRL in a degenerate SignedData, as GetCRL answers it. */
+    private static byte[] crlOnly(byte[] crl) throws Exception {
+        CMSSignedDataGenerator generator = new CMSSignedDataGenerator();
+        generator.addCRL(new X509CRLHolder(crl));
+        return generator.generate(new CMSAbsentContent()).getEncoded(ASN1Encoding.DER);
     }
 
     private static void put(Hashtable<ASN1ObjectIdentifier, Attribute> attributes, ASN1ObjectIdentifier type, ASN1Encodable value) {
@@ -320,6 +347,10 @@ final class ScepWire {
     /** What a CertRep answers. */
     sealed interface Reply {
         record Issued(byte[] certificate) implements Reply {
+        }
+
+        /** GetCRL: the CRL's DER. */
+        record Crl(byte[] crl) implements Reply {
         }
 
         record Failed(FailInfo failInfo) implements Reply {
