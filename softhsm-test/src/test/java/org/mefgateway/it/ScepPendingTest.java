@@ -87,6 +87,26 @@ class ScepPendingTest {
         assertArrayEquals(ledger.get(0).der(), cert.getEncoded(), "the certificate of the ledger row");
     }
 
+    /**
+     * A PKCSReq of a held request sent again (its PENDING was lost; its challenge spent by the
+     * first) is answered from the held request: PENDING, then, once approved, the certificate
+     * signed at approval, not a second one.
+     */
+    @Test
+    void aRepeatedPkcsReqOfAHeldRequestIsPendingThenGetsTheApprovedCertificate() throws Exception {
+        Held device = held();
+        assertEquals("3", post(device.pkcsReq(BcScep.nonce())).pkiStatus(), "still PENDING");
+
+        HttpResponse<String> approved = admin.postJson("/admin/requests/" + heldRequestOf(device.id) + "/approve", "{}");
+        assertEquals(200, approved.statusCode(), approved.body());
+        BcScep.CertRep rep = post(device.pkcsReq(BcScep.nonce()));
+
+        assertEquals("0", rep.pkiStatus(), "SUCCESS");
+        assertEquals(new JsonObject(approved.body()).getString("serial"),
+                rep.certificate(device.keys.getPrivate()).getSerialNumber().toString(16));
+        assertEquals(1, issuedTo(device).size(), "signed once, at approval");
+    }
+
     @Test
     void certPollOfARejectedRequestFailsWithBadRequest() throws Exception {
         Held device = held();
@@ -112,7 +132,7 @@ class ScepPendingTest {
     @Test
     void certPollOfATransactionNeverHeldFailsWithBadRequest() throws Exception {
         Held device = held();
-        Held unknown = new Held(device.id, device.keys, device.signer, UUID.randomUUID().toString());
+        Held unknown = new Held(device.id, device.keys, device.signer, UUID.randomUUID().toString(), device.csr);
         assertFailure(certPoll(unknown, device.keys, device.signer, BcScep.nonce()), "2");
     }
 
@@ -134,7 +154,11 @@ class ScepPendingTest {
     }
 
     /** A registered device whose PKCSReq was answered PENDING: its key, its self-signed signer certificate, the transaction. */
-    private record Held(String id, KeyPair keys, X509Certificate signer, String transactionId) {
+    private record Held(String id, KeyPair keys, X509Certificate signer, String transactionId, byte[] csr) {
+        /** The device's PKCSReq again, in its transaction, with a new senderNonce. */
+        byte[] pkcsReq(byte[] nonce) throws Exception {
+            return BcScep.request("19", csr, ra, signer, keys.getPrivate(), transactionId, nonce);
+        }
     }
 
     private static Held held() throws Exception {
@@ -154,7 +178,7 @@ class ScepPendingTest {
         assertEquals(transactionId, rep.transactionId());
         assertArrayEquals(nonce, rep.recipientNonce());
         assertNull(rep.signedData().getSignedContent(), "no certificate");
-        return new Held(name, keys, signer, transactionId);
+        return new Held(name, keys, signer, transactionId, csr);
     }
 
     /** RFC 8894 3.3.3: CertPoll (messageType 20) of the device's transaction, signed with {@code keys} under {@code signer}. */

@@ -294,6 +294,20 @@ class ScepTest {
         assertTrue(garbage.body().contains("not a CMS SignedData pkiMessage"), garbage.body());
     }
 
+    /** A transactionID longer than the 256 characters the MEF keeps (for CertPoll) is a 400, with nothing spent. */
+    @Test
+    void aTransactionIdLongerThan256CharactersIsA400() throws Exception {
+        Registered device = register();
+        int before = mef.issued().size();
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(scep("?operation=PKIOperation"))
+                .header("Content-Type", "application/x-pki-message")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(BcScep.request("19", csr(device, device.challenge), ra, device.signer,
+                        device.keys.getPrivate(), "T".repeat(257), BcScep.nonce()))).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(400, r.statusCode());
+        assertTrue(r.body().contains("the transactionID has 257 characters"), r.body());
+        assertEquals(before, mef.issued().size());
+    }
+
     /** A GET-encoded pkiMessage is bounded by the listener's request line (4 KiB): beyond, 414 before anything is read. */
     @Test
     void aGetEncodedMessageLongerThanTheRequestLineLimitIsA414() throws Exception {
