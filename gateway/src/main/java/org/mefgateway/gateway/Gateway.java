@@ -232,7 +232,7 @@ public final class Gateway implements AutoCloseable {
             // SCEP (RFC 8894) beside CRL and OCSP: plain HTTP, the messages protect themselves (CMS).
             raKey = RaKey.open(config.hsm());
             WorkerExecutor scepWorkers = vertx.createSharedWorkerExecutor("mef-scep", 2);
-            ScepApi scep = new ScepApi(core, policies, raKey, cas.get(CaKeyConfig.DEFAULT).chain(), scepWorkers);
+            ScepApi scep = new ScepApi(core, policies, raKey, cas.get(CaKeyConfig.DEFAULT).chain(), scepWorkers, store, storeWorkers, clock);
             Router publicationRouter = new PublicationApi(store, ocsp, caKeys.names(), publicationWorkers).router(vertx, scep::install);
             // Plain HTTP and anonymous: the same connection cap and deadlines as EST (its own count).
             HttpServer publication = listen(vertx, "publication", publicationRouter, new HttpServerOptions(),

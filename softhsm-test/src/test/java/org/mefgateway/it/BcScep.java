@@ -10,11 +10,13 @@ import java.time.Instant;
 import java.util.Collection;
 import java.util.Date;
 import java.util.Hashtable;
+import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1PrintableString;
 import org.bouncycastle.asn1.DEROctetString;
 import org.bouncycastle.asn1.DERPrintableString;
+import org.bouncycastle.asn1.DERSequence;
 import org.bouncycastle.asn1.DERSet;
 import org.bouncycastle.asn1.cms.Attribute;
 import org.bouncycastle.asn1.cms.AttributeTable;
@@ -41,7 +43,7 @@ import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
 
 /**
  * A SCEP client written for the tests with Bouncy Castle's CMS classes (RFC 8894 3), independent
- * of the gateway's own SCEP code: it builds PKCSReq messages, including broken ones, and reads CertRep.
+ * of the gateway's own SCEP code: it builds PKCSReq and CertPoll messages, including broken ones, and reads CertRep.
  */
 final class BcScep {
     static final ASN1ObjectIdentifier MESSAGE_TYPE = new ASN1ObjectIdentifier("2.16.840.1.113733.1.9.2");
@@ -97,6 +99,12 @@ final class BcScep {
                 .build(new JcaContentSignerBuilder("SHA256withRSA").build(signingKey), signer));
         signed.addCertificate(new JcaX509CertificateHolder(signer));
         return signed.generate(new CMSProcessableByteArray(enveloped), true).getEncoded();
+    }
+
+    /** RFC 8894 3.3.3: the content of a CertPoll, IssuerAndSubject ::= SEQUENCE { issuer Name, subject Name }. */
+    static byte[] issuerAndSubject(X509Certificate issuer, String subject) throws Exception {
+        return new DERSequence(new ASN1Encodable[] {X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded()),
+                new X500Name(subject)}).getEncoded();
     }
 
     /** A CertRep as the client reads it, after checking its signature under the RA certificate. */

@@ -8,6 +8,8 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.security.cert.X509Certificate;
 import java.security.interfaces.RSAPublicKey;
+import java.time.Clock;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
@@ -28,6 +30,7 @@ import org.mefgateway.gateway.core.Operation;
 import org.mefgateway.gateway.core.OperationException;
 import org.mefgateway.gateway.core.Outcome;
 import org.mefgateway.gateway.core.PolicyDirectory;
+import org.mefgateway.gateway.store.Store;
 import org.mefgateway.hsm.RaKey;
 
 /**
@@ -41,6 +44,9 @@ import org.mefgateway.hsm.RaKey;
  * certificate this CA issued, which authenticates it as for an EST re-enrolment. Requests are
  * served by the profile of label {@value #LABEL} when the policy directory has one, else by the
  * default profile.
+ *
+ * <p>A request held for approval is answered PENDING; the client polls it with CertPoll (RFC 8894
+ * 3.3.3) and is answered from the held request ({@link PendingTransactions}).
  *
  * <p>Token work (decrypting the envelope, signing CertRep) runs on {@code raWorkers}, CMS parsing
  * on them too; nothing blocks the event loop.
@@ -63,14 +69,20 @@ public final class ScepApi {
     private final RaKey ra;
     private final WorkerExecutor raWorkers;
     private final Buffer caRaCertificates;
+    private final PendingTransactions pending;
 
-    /** {@code caChain}: the chain of the CA key that certified the RA key. */
-    public ScepApi(EnrolmentCore core, PolicyDirectory policies, RaKey ra, List<X509Certificate> caChain, WorkerExecutor raWorkers) {
+    /**
+     * {@code caChain}: the chain of the CA key that certified the RA key; {@code store} on
+     * {@code storeWorkers}: where held transactions are found again (CertPoll).
+     */
+    public ScepApi(EnrolmentCore core, PolicyDirectory policies, RaKey ra, List<X509Certificate> caChain, WorkerExecutor raWorkers,
+                   Store store, WorkerExecutor storeWorkers, Clock clock) {
         this.core = core;
         this.policies = policies;
         this.ra = ra;
         this.raWorkers = raWorkers;
         this.caRaCertificates = Buffer.buffer(ScepWire.caRaCertificates(ra.certificate(), caChain));
+        this.pending = new PendingTransactions(store, storeWorkers, clock);
     }
 
     /** Adds the SCEP routes at {@value #PATH} to a listener's router. */
@@ -122,7 +134,7 @@ public final class ScepApi {
     }
 
     /**
-     * RFC 8894 3.3: a PKCSReq or RenewalReq, answered with a CertRep. A body that is no signed SCEP
+     * RFC 8894 3.3: a PKCSReq, RenewalReq or CertPoll, answered with a CertRep. A body that is no signed SCEP
      * message is a 400 (there is nobody to answer); a signed message that cannot be served gets a
      * CertRep FAILURE; an issued certificate only ever goes out enveloped to the requester.
      */
@@ -149,50 +161,75 @@ public final class ScepApi {
                     + " is not accepted (GetCACaps: SHA-256, SHA-384, SHA-512)"));
         }
         Optional<MessageType> type = request.type();
-        if (type.isEmpty() || (type.get() != MessageType.PKCS_REQ && type.get() != MessageType.RENEWAL_REQ)) {
-            return Future.failedFuture(new ScepFailure(FailInfo.BAD_REQUEST, "only PKCSReq and RenewalReq are served"));
+        if (type.isEmpty() || !(type.get() == MessageType.PKCS_REQ || type.get() == MessageType.RENEWAL_REQ
+                || type.get() == MessageType.CERT_POLL)) {
+            return Future.failedFuture(new ScepFailure(FailInfo.BAD_REQUEST, "only PKCSReq, RenewalReq and CertPoll are served"));
         }
         if (!(request.signer().getPublicKey() instanceof RSAPublicKey)) {
             // The issued certificate is enveloped to the signer certificate by RSA key transport (RFC 8894 3.2.2).
             return Future.failedFuture(new ScepFailure(FailInfo.BAD_ALG, "the signer certificate's key must be RSA"));
         }
-        return raWorkers.executeBlocking(() -> {
+        Future<byte[]> content = raWorkers.executeBlocking(() -> {
             try {
                 return ra.decrypt(ScepWire.envelope(request));
             } catch (CMSException e) {
                 throw new ScepFailure(FailInfo.BAD_MESSAGE_CHECK, "the pkcsPKIEnvelope does not decrypt with the RA key: " + e.getMessage());
             }
-        }, false).compose(csr -> {
+        }, false);
+        if (type.get() == MessageType.CERT_POLL) {
+            return content.compose(issuerAndSubject -> {
+                ScepWire.issuerAndSubject(issuerAndSubject);
+                return pending.poll(request.signer(), request.transactionId());
+            });
+        }
+        return content.compose(csr -> {
             boolean renewal = type.get() == MessageType.RENEWAL_REQ;
-            Future<Caller> caller = renewal ? core.authenticator().authenticate(Optional.of(request.signer()))
-                    : core.authenticator().byChallenge(challengePassword(csr));
+            PKCS10CertificationRequest pkcs10 = pkcs10(csr);
+            Future<Caller> caller;
+            if (renewal) {
+                caller = core.authenticator().authenticate(Optional.of(request.signer()));
+            } else {
+                // RFC 8894 2.3: a PKCSReq is signed with a self-signed certificate of the CSR's own
+                // key; that key is then what a CertPoll of this transaction is recognised by.
+                if (!Arrays.equals(ScepWire.der(pkcs10.getSubjectPublicKeyInfo()), request.signer().getPublicKey().getEncoded())) {
+                    throw new ScepFailure(FailInfo.BAD_REQUEST, "a PKCSReq is signed with the key of its CSR (RFC 8894 2.3), this one is not");
+                }
+                caller = core.authenticator().byChallenge(challengePassword(pkcs10));
+            }
             String label = policies.forLabel(LABEL).isPresent() ? LABEL : "";
             return caller.compose(c -> core.pipeline().enrol(new EnrolmentRequest(c, label,
                     renewal ? Operation.REENROL : Operation.ENROL, () -> csr, Optional.empty())));
-        }).compose(ScepApi::reply);
+        }).compose(outcome -> reply(request, outcome));
+    }
+
+    private static PKCS10CertificationRequest pkcs10(byte[] csr) {
+        try {
+            return new PKCS10CertificationRequest(csr);
+        } catch (Exception e) {
+            throw new ScepFailure(FailInfo.BAD_REQUEST, "the pkcsPKIEnvelope does not hold a PKCS#10 request");
+        }
     }
 
     /** RFC 8894 2.5: the challengePassword of the PKCS#10 inside the envelope. */
-    private static String challengePassword(byte[] csr) {
-        try {
-            for (Attribute a : new PKCS10CertificationRequest(csr).getAttributes(PKCSObjectIdentifiers.pkcs_9_at_challengePassword)) {
-                ASN1Encodable value = a.getAttrValues().getObjectAt(0);
-                if (value instanceof ASN1String s) {
-                    return s.getString();
-                }
+    private static String challengePassword(PKCS10CertificationRequest csr) {
+        for (Attribute a : csr.getAttributes(PKCSObjectIdentifiers.pkcs_9_at_challengePassword)) {
+            ASN1Encodable value = a.getAttrValues().size() == 1 ? a.getAttrValues().getObjectAt(0) : null;
+            if (value instanceof ASN1String s) {
+                return s.getString();
             }
-        } catch (Exception e) {
-            throw new ScepFailure(FailInfo.BAD_REQUEST, "the pkcsPKIEnvelope does not hold a PKCS#10 request");
         }
         throw new ScepFailure(FailInfo.BAD_REQUEST, "a PKCSReq needs the challengePassword the operator was given (RFC 8894 2.5)");
     }
 
-    /** The one place an enrolment's outcome becomes a CertRep status. */
-    private static Future<ScepWire.Reply> reply(Outcome outcome) {
+    /**
+     * The one place an enrolment's outcome becomes a CertRep status. A held request is recorded
+     * under the signer's key and transactionID first, for the CertPoll that follows PENDING.
+     */
+    private Future<ScepWire.Reply> reply(PkiMessage request, Outcome outcome) {
         if (outcome instanceof Outcome.Issued issued) {
             return Future.succeededFuture(new ScepWire.Reply.Issued(issued.certificate()));
-        } else if (outcome instanceof Outcome.Held) {
-            return Future.succeededFuture(new ScepWire.Reply.Pending());
+        } else if (outcome instanceof Outcome.Held held) {
+            return pending.held(request.signer(), request.transactionId(), held.requestId()).map(v -> new ScepWire.Reply.Pending());
         } else if (outcome instanceof Outcome.Refused refused) {
             return Future.failedFuture(refused.exception());
         }
@@ -213,6 +250,11 @@ public final class ScepApi {
         }
         if (cause instanceof OperationException o && o.code() != ErrorCode.UNAVAILABLE) {
             return Future.succeededFuture(new ScepWire.Reply.Failed(o.code() == ErrorCode.BAD_POP ? FailInfo.BAD_MESSAGE_CHECK : FailInfo.BAD_REQUEST));
+        }
+        // A store that cannot serve a CertPoll now is the MEF's trouble, answered as the core answers it.
+        Optional<Outcome> outcome = FailureOutcomes.of(cause);
+        if (outcome.isPresent() && outcome.get() instanceof Outcome.Unavailable u) {
+            return Future.failedFuture(OperationException.unavailable(u.reason(), u.retryAfter()));
         }
         return Future.failedFuture(cause);
     }

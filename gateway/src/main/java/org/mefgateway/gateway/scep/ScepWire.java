@@ -8,6 +8,8 @@ import java.util.Hashtable;
 import java.util.List;
 import java.util.Set;
 import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1Encoding;
+import org.bouncycastle.asn1.ASN1Sequence;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1PrintableString;
@@ -19,6 +21,7 @@ import org.bouncycastle.asn1.cms.Attribute;
 import org.bouncycastle.asn1.cms.AttributeTable;
 import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
@@ -74,6 +77,9 @@ final class ScepWire {
     static final Set<ASN1ObjectIdentifier> CONTENT_CIPHERS = Set.of(NISTObjectIdentifiers.id_aes128_CBC,
             NISTObjectIdentifiers.id_aes192_CBC, NISTObjectIdentifiers.id_aes256_CBC);
 
+    /** Longest transactionID accepted (the store keeps it for CertPoll). */
+    static final int MAX_TRANSACTION_ID = 256;
+
     private static final Provider BC = new BouncyCastleProvider();
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -112,6 +118,11 @@ final class ScepWire {
                 throw badRequest("the pkiMessage has no signed attributes (RFC 8894 3.2.1)");
             }
             String transactionId = printable(attributes, TRANSACTION_ID, "transactionID");
+            if (transactionId.isEmpty() || transactionId.length() > MAX_TRANSACTION_ID) {
+                // RFC 8894 3.2.1.1 sets no length; clients send a hash of the key (hex or base64), far shorter.
+                throw badRequest("the transactionID has " + transactionId.length() + " characters: 1 to " + MAX_TRANSACTION_ID
+                        + " are accepted (RFC 8894 3.2.1.1)");
+            }
             String messageType = printable(attributes, MESSAGE_TYPE, "messageType");
             byte[] senderNonce = octets(attributes, SENDER_NONCE, "senderNonce");
             return new PkiMessage(MessageType.of(messageType), transactionId, senderNonce,
@@ -121,6 +132,32 @@ final class ScepWire {
                 throw o;
             }
             throw badRequest("the body is not a CMS SignedData pkiMessage (RFC 8894 3.2): " + e.getMessage());
+        }
+    }
+
+    /**
+     * RFC 8894 3.3.3: a CertPoll's content is IssuerAndSubject, SEQUENCE { issuer Name, subject
+     * Name }. It is only checked to be one: the transaction is found by its key and transactionID.
+     */
+    static void issuerAndSubject(byte[] content) {
+        try {
+            ASN1Sequence sequence = ASN1Sequence.getInstance(content);
+            if (sequence.size() != 2) {
+                throw new IllegalArgumentException("not two Names");
+            }
+            X500Name.getInstance(sequence.getObjectAt(0));
+            X500Name.getInstance(sequence.getObjectAt(1));
+        } catch (RuntimeException e) {
+            throw new ScepFailure(FailInfo.BAD_REQUEST, "a CertPoll's pkcsPKIEnvelope holds an IssuerAndSubject (RFC 8894 3.3.3)");
+        }
+    }
+
+    /** The DER of an ASN.1 object this gateway just parsed, so it encodes. */
+    static byte[] der(ASN1Encodable object) {
+        try {
+            return object.toASN1Primitive().getEncoded(ASN1Encoding.DER);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("a parsed ASN.1 object does not encode", e);
         }
     }
 
