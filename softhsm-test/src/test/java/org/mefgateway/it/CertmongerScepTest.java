@@ -84,7 +84,7 @@ class CertmongerScepTest {
      * certmonger's daemon builds the PKCSReq itself (RFC 8894 3.3.1: a new RSA key, a self-signed
      * certificate for it, the CSR with the challengePassword, enveloped to the RA certificate it
      * fetched with GetCACert) and hands it to scep-submit. The daemon runs here without a D-Bus
-     * bus, on a private socket ({@code -L -P}), with its own state directories, and runs getcert
+     * bus, on a private socket ({@code -L -P}), with its own state directories (nothing of the host's /var/lib/certmonger), and runs getcert
      * ({@code -c}) against it: add-scep-ca, then request with the challenge of the operator's SCEP
      * instruction for a CSE-ID (certmonger puts DNS names in the CSR, not URIs).
      */
@@ -96,7 +96,7 @@ class CertmongerScepTest {
         HttpResponse<String> instructed = admin.postJson("/admin/enrolees/" + id + "/instruct", "{\"certProvProtocolID\":\"SCEP\"}");
         assertEquals(200, instructed.statusCode(), instructed.body());
         JsonObject instruction = new JsonObject(instructed.body());
-        for (String state : List.of("requests", "cas", "tmp")) {
+        for (String state : List.of("requests", "cas", "local", "tmp")) {
             Files.createDirectories(dir.resolve(state));
         }
         Files.writeString(dir.resolve("getcert.sh"), String.join("\n",
@@ -113,6 +113,7 @@ class CertmongerScepTest {
                 .redirectOutput(dir.resolve("certmonger.out").toFile());
         daemon.environment().put("CERTMONGER_REQUESTS_DIR", dir.resolve("requests").toString());
         daemon.environment().put("CERTMONGER_CAS_DIR", dir.resolve("cas").toString());
+        daemon.environment().put("CERTMONGER_LOCAL_CA_DIR", dir.resolve("local").toString());
         daemon.environment().put("CERTMONGER_TMPDIR", dir.resolve("tmp").toString());
         Process p = daemon.start();
         if (!p.waitFor(120, TimeUnit.SECONDS)) {
