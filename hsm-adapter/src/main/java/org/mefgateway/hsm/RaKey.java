@@ -79,7 +79,7 @@ public final class RaKey implements AutoCloseable {
     }
 
     /** RFC 8894 2.1: "CN=<CA's CN> SCEP RA", keyUsage digitalSignature (CertRep) and keyEncipherment (the envelope). */
-    private static X509Certificate certify(CaKey raKey, CaKey ca) throws HsmException {
+    static X509Certificate certify(CaKey raKey, CaKey ca) throws HsmException {
         try {
             X509Certificate caCert = ca.certificate();
             X500Name issuer = X500Name.getInstance(caCert.getSubjectX500Principal().getEncoded());
