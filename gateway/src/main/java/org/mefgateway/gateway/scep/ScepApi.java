@@ -46,7 +46,6 @@ import org.mefgateway.hsm.RaKey;
  * on them too; nothing blocks the event loop.
  */
 public final class ScepApi {
-    public static final String PATH = "/scep";
     /** The profile label SCEP requests are served by, when a profile of that name exists. */
     public static final String LABEL = "scep";
     /**
@@ -63,20 +62,38 @@ public final class ScepApi {
     private final RaKey ra;
     private final WorkerExecutor raWorkers;
     private final Buffer caRaCertificates;
+    private final String path;
+    private final ScepAdmission admission;
+    private final ScepMetrics metrics;
 
-    /** {@code caChain}: the chain of the CA key that certified the RA key. */
-    public ScepApi(EnrolmentCore core, PolicyDirectory policies, RaKey ra, List<X509Certificate> caChain, WorkerExecutor raWorkers) {
+    /**
+     * {@code caChain}: the chain of the CA key that certified the RA key; {@code path}: where SCEP
+     * is served (scep.path); {@code admission} and {@code metrics}: one each per gateway, shared by
+     * the listeners SCEP is served on.
+     */
+    public ScepApi(EnrolmentCore core, PolicyDirectory policies, RaKey ra, List<X509Certificate> caChain, WorkerExecutor raWorkers,
+                   String path, ScepAdmission admission, ScepMetrics metrics) {
         this.core = core;
         this.policies = policies;
         this.ra = ra;
         this.raWorkers = raWorkers;
         this.caRaCertificates = Buffer.buffer(ScepWire.caRaCertificates(ra.certificate(), caChain));
+        this.path = path;
+        this.admission = admission;
+        this.metrics = metrics;
     }
 
-    /** Adds the SCEP routes at {@value #PATH} to a listener's router. */
+    /**
+     * Adds the SCEP routes at the configured path to a listener's router: counted and timed first,
+     * then admission (the client's rate at the head; the in-flight bound for a POST once its
+     * bounded body is read, for a GET at once), before any CMS is parsed.
+     */
     public void install(Router router, Routes routes) {
-        routes.get(PATH).handler(this::get);
-        routes.post(PATH).handler(BodyHandler.create(false).setBodyLimit(MAX_MESSAGE_BYTES)).handler(this::post);
+        router.route(path).handler(metrics::handle);
+        routes.get(path).handler(admission::perClient).handler(admission::inFlight).handler(this::get);
+        routes.post(path).handler(admission::perClient);
+        // Separate routes: Vert.x Web allows no handler before a BodyHandler within one route.
+        routes.post(path).handler(BodyHandler.create(false).setBodyLimit(MAX_MESSAGE_BYTES)).handler(admission::inFlight).handler(this::post);
     }
 
     /** RFC 8894 4.1: the operation is a query parameter; GetCACaps, GetCACert and PKIOperation by GET. */
@@ -127,16 +144,20 @@ public final class ScepApi {
      * CertRep FAILURE; an issued certificate only ever goes out enveloped to the requester.
      */
     private void pkiOperation(RoutingContext ctx, byte[] der) {
-        raWorkers.executeBlocking(() -> ScepWire.read(der), false).onSuccess(request ->
-                serve(request).recover(ScepApi::refusal)
-                        .compose(reply -> raWorkers.executeBlocking(() -> ScepWire.certRep(ra, request, reply), false))
+        raWorkers.executeBlocking(() -> ScepWire.read(der), false).onSuccess(request -> {
+            ScepMetrics.messageType(ctx, request.type());
+            serve(request).recover(ScepApi::refusal)
+                        .compose(reply -> {
+                            ScepMetrics.certRep(ctx, reply);
+                            return raWorkers.executeBlocking(() -> ScepWire.certRep(ra, request, reply), false);
+                        })
                         .onSuccess(certRep -> {
                             if (!ctx.response().ended()) {
                                 Responses.end(ctx.response(), ScepWire.PKI_MESSAGE, Buffer.buffer(certRep));
                             }
                         })
-                        .onFailure(ctx::fail))
-                .onFailure(ctx::fail);
+                        .onFailure(ctx::fail);
+        }).onFailure(ctx::fail);
     }
 
     /** The checks of RFC 8894 3.2 in order (signature, algorithms, type, envelope), then the core. */
