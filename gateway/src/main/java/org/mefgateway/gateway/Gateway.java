@@ -147,8 +147,11 @@ public final class Gateway implements AutoCloseable {
             for (CaKeyConfig key : config.caKeys()) {
                 DelegatedResponder.ensureKey(key, LOG::info);
             }
-            // A data directory made before SCEP has no RA key yet: made here, once (one log line).
-            RaKey.ensure(config.hsm(), LOG::info);
+            // A data directory made before SCEP has no RA key yet: made here, once (one log line);
+            // with SCEP disabled the token is left as it is.
+            if (config.scep().enabled()) {
+                RaKey.ensure(config.hsm(), LOG::info);
+            }
             caKeys = CaKeys.open(config.caKeys(), meters);
             GatewayConfig.StoreConfig storeConfig = config.store();
             store = Store.open(storeConfig.url(data), storeConfig.user(), storeConfig.password(), storeConfig.poolSize(), meters);
