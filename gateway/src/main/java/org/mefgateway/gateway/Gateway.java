@@ -147,10 +147,12 @@ public final class Gateway implements AutoCloseable {
             for (CaKeyConfig key : config.caKeys()) {
                 DelegatedResponder.ensureKey(key, LOG::info);
             }
-            // A data directory made before SCEP has no RA key yet: made here, once (one log line);
-            // with SCEP disabled the token is left as it is.
+            // The RA key belongs to the CA key that serves SCEP. A data directory made before SCEP,
+            // or a CA key added since, has none yet: made here, once (one log line); with SCEP
+            // disabled the token is left as it is.
+            CaKeyConfig scepCaKey = scepCaKey(config, policies);
             if (config.scep().enabled()) {
-                RaKey.ensure(config.hsm(), LOG::info);
+                RaKey.ensure(scepCaKey.primary(), LOG::info);
             }
             caKeys = CaKeys.open(config.caKeys(), meters);
             GatewayConfig.StoreConfig storeConfig = config.store();
@@ -196,8 +198,8 @@ public final class Gateway implements AutoCloseable {
             ScepConfig scepConfig = config.scep();
             ScepApi scep = null;
             if (scepConfig.enabled()) {
-                raKey = RaKey.open(config.hsm());
-                scep = new ScepApi(core, policies, raKey, cas.get(CaKeyConfig.DEFAULT).chain(), vertx.createSharedWorkerExecutor("mef-scep", 2),
+                raKey = RaKey.open(scepCaKey.primary());
+                scep = new ScepApi(core, policies, raKey, cas.get(scepCaKey.name()).chain(), vertx.createSharedWorkerExecutor("mef-scep", 2),
                         scepConfig.path(), new ScepAdmission(scepConfig, meters), new ScepMetrics(meters));
             }
             // The SCEP URI that SCEP instructions name (TS-0003 8.3.9.7): as configured, and with the
@@ -284,6 +286,18 @@ public final class Gateway implements AutoCloseable {
             gcMetrics.close();
             throw e;
         }
+    }
+
+    /**
+     * The CA key SCEP requests are issued by: the one the profile of label {@code scep} names (or,
+     * without that profile, the default profile), as ScepApi serves them. Chosen at start: its RA
+     * key decrypts and its chain is GetCACert's, so a profile reload that names another CA key
+     * takes effect for SCEP at the next start.
+     */
+    private static CaKeyConfig scepCaKey(GatewayConfig config, PolicyDirectory policies) {
+        String name = policies.forLabel(ScepApi.LABEL).or(() -> policies.forLabel(""))
+                .map(engine -> engine.profile().caKey()).orElse(CaKeyConfig.DEFAULT);
+        return config.caKeys().stream().filter(key -> key.name().equals(name)).findFirst().orElseThrow();
     }
 
     /** The SCEP routes on {@code listener}'s router, when SCEP is enabled and served there. */
