@@ -156,8 +156,21 @@ public final class ScepApi {
                                 Responses.end(ctx.response(), ScepWire.PKI_MESSAGE, Buffer.buffer(certRep));
                             }
                         })
-                        .onFailure(ctx::fail);
+                        .onFailure(failure -> ctx.fail(unavailableOr(failure)));
         }).onFailure(ctx::fail);
+    }
+
+    /**
+     * The HSM (the RA key decrypting or signing CertRep, or the CA key) or the store unable to
+     * serve now: 503 + Retry-After as on every listener, and no CertRep, since it is not the
+     * client's fault. Anything else stays as it is.
+     */
+    private static Throwable unavailableOr(Throwable failure) {
+        Optional<Outcome> outcome = FailureOutcomes.of(failure);
+        if (outcome.isPresent() && outcome.get() instanceof Outcome.Unavailable unavailable) {
+            return OperationException.unavailable(unavailable.reason(), unavailable.retryAfter());
+        }
+        return failure;
     }
 
     /** The checks of RFC 8894 3.2 in order (signature, algorithms, type, envelope), then the core. */
