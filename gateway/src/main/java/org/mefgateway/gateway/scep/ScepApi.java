@@ -147,16 +147,16 @@ public final class ScepApi {
         raWorkers.executeBlocking(() -> ScepWire.read(der), false).onSuccess(request -> {
             ScepMetrics.messageType(ctx, request.type());
             serve(request).recover(ScepApi::refusal)
-                        .compose(reply -> {
-                            ScepMetrics.certRep(ctx, reply);
-                            return raWorkers.executeBlocking(() -> ScepWire.certRep(ra, request, reply), false);
-                        })
-                        .onSuccess(certRep -> {
-                            if (!ctx.response().ended()) {
-                                Responses.end(ctx.response(), ScepWire.PKI_MESSAGE, Buffer.buffer(certRep));
-                            }
-                        })
-                        .onFailure(failure -> ctx.fail(unavailableOr(failure)));
+                    .compose(reply -> {
+                        ScepMetrics.certRep(ctx, reply);
+                        return raWorkers.executeBlocking(() -> ScepWire.certRep(ra, request, reply), false);
+                    })
+                    .onSuccess(certRep -> {
+                        if (!ctx.response().ended()) {
+                            Responses.end(ctx.response(), ScepWire.PKI_MESSAGE, Buffer.buffer(certRep));
+                        }
+                    })
+                    .onFailure(failure -> ctx.fail(unavailableOr(failure)));
         }).onFailure(ctx::fail);
     }
 
