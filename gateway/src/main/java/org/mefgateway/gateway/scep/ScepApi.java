@@ -54,7 +54,6 @@ import org.mefgateway.hsm.RaKey;
  * on them too; nothing blocks the event loop.
  */
 public final class ScepApi {
-    public static final String PATH = "/scep";
     /** The profile label SCEP requests are served by, when a profile of that name exists. */
     public static final String LABEL = "scep";
     /**
@@ -80,16 +79,22 @@ public final class ScepApi {
     private final Duration maxClockSkew;
     private final SenderNonces nonces;
     private final boolean legacyAlgorithms;
+    private final String path;
+    private final ScepAdmission admission;
+    private final ScepMetrics metrics;
 
     /**
      * {@code caChain}: the chain of the CA key that certified the RA key; {@code store} on
      * {@code storeWorkers}: where held transactions are found again (CertPoll), certificates and
      * the CRL read (GetCert, GetCRL);
      * {@code maxClockSkew}: how far a message's signingTime may be from now, and how long a
-     * senderNonce is remembered; {@code legacyAlgorithms}: also 3DES envelopes and SHA-1 digests.
+     * senderNonce is remembered; {@code legacyAlgorithms}: also 3DES envelopes and SHA-1 digests;
+     * {@code path}: where SCEP is served (scep.path); {@code admission} and {@code metrics}: one
+     * each per gateway, shared by the listeners SCEP is served on.
      */
     public ScepApi(EnrolmentCore core, PolicyDirectory policies, RaKey ra, List<X509Certificate> caChain, WorkerExecutor raWorkers,
-                   Store store, WorkerExecutor storeWorkers, Clock clock, Duration maxClockSkew, boolean legacyAlgorithms) {
+                   Store store, WorkerExecutor storeWorkers, Clock clock, Duration maxClockSkew, boolean legacyAlgorithms,
+                   String path, ScepAdmission admission, ScepMetrics metrics) {
         this.core = core;
         this.policies = policies;
         this.ra = ra;
@@ -101,12 +106,22 @@ public final class ScepApi {
         this.maxClockSkew = maxClockSkew;
         this.nonces = new SenderNonces(maxClockSkew);
         this.legacyAlgorithms = legacyAlgorithms;
+        this.path = path;
+        this.admission = admission;
+        this.metrics = metrics;
     }
 
-    /** Adds the SCEP routes at {@value #PATH} to a listener's router. */
+    /**
+     * Adds the SCEP routes at the configured path to a listener's router: counted and timed first,
+     * then admission (the client's rate at the head; the in-flight bound for a POST once its
+     * bounded body is read, for a GET at once), before any CMS is parsed.
+     */
     public void install(Router router, Routes routes) {
-        routes.get(PATH).handler(this::get);
-        routes.post(PATH).handler(BodyHandler.create(false).setBodyLimit(MAX_MESSAGE_BYTES)).handler(this::post);
+        router.route(path).handler(metrics::handle);
+        routes.get(path).handler(admission::perClient).handler(admission::inFlight).handler(this::get);
+        routes.post(path).handler(admission::perClient);
+        // Separate routes: Vert.x Web allows no handler before a BodyHandler within one route.
+        routes.post(path).handler(BodyHandler.create(false).setBodyLimit(MAX_MESSAGE_BYTES)).handler(admission::inFlight).handler(this::post);
     }
 
     /** RFC 8894 4.1: the operation is a query parameter; GetCACaps, GetCACert and PKIOperation by GET. */
@@ -157,16 +172,33 @@ public final class ScepApi {
      * CertRep FAILURE; an issued certificate only ever goes out enveloped to the requester.
      */
     private void pkiOperation(RoutingContext ctx, byte[] der) {
-        raWorkers.executeBlocking(() -> ScepWire.read(der), false).onSuccess(request ->
-                serve(request).recover(ScepApi::refusal)
-                        .compose(reply -> raWorkers.executeBlocking(() -> ScepWire.certRep(ra, request, reply), false))
-                        .onSuccess(certRep -> {
-                            if (!ctx.response().ended()) {
-                                Responses.end(ctx.response(), ScepWire.PKI_MESSAGE, Buffer.buffer(certRep));
-                            }
-                        })
-                        .onFailure(ctx::fail))
-                .onFailure(ctx::fail);
+        raWorkers.executeBlocking(() -> ScepWire.read(der), false).onSuccess(request -> {
+            ScepMetrics.messageType(ctx, request.type());
+            serve(request).recover(ScepApi::refusal)
+                    .compose(reply -> {
+                        ScepMetrics.certRep(ctx, reply);
+                        return raWorkers.executeBlocking(() -> ScepWire.certRep(ra, request, reply), false);
+                    })
+                    .onSuccess(certRep -> {
+                        if (!ctx.response().ended()) {
+                            Responses.end(ctx.response(), ScepWire.PKI_MESSAGE, Buffer.buffer(certRep));
+                        }
+                    })
+                    .onFailure(failure -> ctx.fail(unavailableOr(failure)));
+        }).onFailure(ctx::fail);
+    }
+
+    /**
+     * The HSM (the RA key decrypting or signing CertRep, or the CA key) or the store unable to
+     * serve now: 503 + Retry-After as on every listener, and no CertRep, since it is not the
+     * client's fault. Anything else stays as it is.
+     */
+    private static Throwable unavailableOr(Throwable failure) {
+        Optional<Outcome> outcome = FailureOutcomes.of(failure);
+        if (outcome.isPresent() && outcome.get() instanceof Outcome.Unavailable unavailable) {
+            return OperationException.unavailable(unavailable.reason(), unavailable.retryAfter());
+        }
+        return failure;
     }
 
     /**
