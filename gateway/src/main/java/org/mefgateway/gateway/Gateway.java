@@ -243,7 +243,7 @@ public final class Gateway implements AutoCloseable {
             RevocationPublisher revocations = RevocationPublisher.start(vertx, publicationWorkers, crls, ocsp,
                     config.publication().crlRefresh());
             Router adminRouter = new AdminApi(store, caKeys, revocations, policies, core.approvals(), core.challenges(), storeWorkers, operators,
-                    meters, clock, estEngine.name(), scepUri::get)
+                    meters, clock, estEngine.name(), scepConfig.enabled() ? scepUri::get : () -> null)
                     .router(vertx);
             HttpServer admin = listen(vertx, "admin", adminRouter, tls(adminEngine, serverKeys, operators), config.admin().host(), config.admin().port(),
                     limits, meters);

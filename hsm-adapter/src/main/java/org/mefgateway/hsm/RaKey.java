@@ -207,16 +207,29 @@ public final class RaKey implements AutoCloseable {
      * The content of a pkcsPKIEnvelope addressed to this RA certificate: the content-encryption key
      * is taken by RSA PKCS#1 v1.5 key transport on the token, the content decrypted in software.
      *
+     * <p>An envelope addressed to an earlier certificate of this key (issued by the same CA, before
+     * {@code mefgate token renew-scep-ra} certified the same key again under a new serial) is taken
+     * too: the key behind it is the same, so a device that kept the old RA certificate keeps
+     * enrolling. Only a single key-transport recipient of this issuer is tried that way; an envelope
+     * for another of the CA's certificates does not decrypt and is refused as one that does not.
+     *
      * @throws CMSException when the envelope has no recipient for this certificate or does not decrypt
      */
     public byte[] decrypt(CMSEnvelopedData envelope) throws CMSException, HsmUnavailableException {
-        RecipientInformation recipient = envelope.getRecipientInfos().get(new KeyTransRecipientId(
-                X500Name.getInstance(certificate().getIssuerX500Principal().getEncoded()), certificate().getSerialNumber()));
+        X500Name issuer = X500Name.getInstance(certificate().getIssuerX500Principal().getEncoded());
+        RecipientInformation recipient = envelope.getRecipientInfos().get(new KeyTransRecipientId(issuer, certificate().getSerialNumber()));
         if (recipient == null) {
-            throw new CMSException("the envelope is not encrypted to the RA certificate (serial "
-                    + certificate().getSerialNumber().toString(16) + ")");
+            java.util.List<RecipientInformation> ofThisIssuer = envelope.getRecipientInfos().getRecipients().stream()
+                    .filter(r -> r.getRID() instanceof KeyTransRecipientId id && issuer.equals(id.getIssuer()))
+                    .toList();
+            if (ofThisIssuer.size() != 1) {
+                throw new CMSException("the envelope is not encrypted to the RA certificate (serial "
+                        + certificate().getSerialNumber().toString(16) + ")");
+            }
+            recipient = ofThisIssuer.get(0);
         }
-        return use(key -> recipient.getContent(new JceKeyTransEnvelopedRecipient(key.privateKey())
+        RecipientInformation addressed = recipient;
+        return use(key -> addressed.getContent(new JceKeyTransEnvelopedRecipient(key.privateKey())
                 .setProvider(key.provider())
                 .setContentProvider(CONTENT)));
     }

@@ -2,6 +2,7 @@ package org.mefgateway.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -11,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.mefgateway.gateway.Gateway;
+import org.mefgateway.gateway.admin.AdminClient;
 
 /** scep.enabled: false against a real gateway and token. */
 class ScepDisabledTest {
@@ -23,6 +25,21 @@ class ScepDisabledTest {
         try {
             assertEquals(404, send(HTTP, HttpRequest.newBuilder(off.publicationBase().resolve("/scep?operation=GetCACaps")).GET().build())
                     .statusCode());
+            // An instruction naming SCEP would send the device to a protocol this MEF does not serve:
+            // refused, and nothing registered; the same Enrolee over EST is.
+            AdminClient admin = new AdminClient(off.config);
+            String enrolee = "{\"id\":\"scep-off\",\"bootstrapFingerprint\":\"" + "ab".repeat(32)
+                    + "\",\"certSubjectType\":3,\"certSubjectID\":\"//m2m.example.com/scep-off\"";
+            HttpResponse<String> refused = admin.postJson("/admin/enrolees", enrolee + ",\"certProvProtocolID\":\"SCEP\"}");
+            assertEquals(400, refused.statusCode(), refused.body());
+            assertTrue(refused.body().contains("does not serve SCEP"), refused.body());
+            assertFalse(admin.get("/admin/enrolees").body().contains("scep-off"), "not registered");
+            assertEquals(201, admin.postJson("/admin/enrolees", enrolee + "}").statusCode());
+            HttpResponse<String> instruct = admin.postJson("/admin/enrolees/scep-off/instruct", "{\"certProvProtocolID\":\"SCEP\"}");
+            assertEquals(400, instruct.statusCode(), instruct.body());
+            io.vertx.core.json.JsonObject listed = new io.vertx.core.json.JsonArray(admin.get("/admin/enrolees").body()).stream()
+                    .map(io.vertx.core.json.JsonObject.class::cast).filter(e -> "scep-off".equals(e.getString("id"))).findFirst().orElseThrow();
+            assertEquals("EST", listed.getString("certProvProtocolID"), "the refused instruction changed nothing");
         } finally {
             off.close();
         }

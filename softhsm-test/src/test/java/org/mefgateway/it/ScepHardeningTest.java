@@ -171,8 +171,11 @@ class ScepHardeningTest {
         Registered device = register();
         assertEquals(200, send(HTTP, HttpRequest.newBuilder(http("?operation=GetCACaps")).GET().build()).statusCode());
         assertEquals("0", BcScep.CertRep.read(send(HTTP, post(http("?operation=PKIOperation"), pkcsReq(device))).body(), ra).pkiStatus());
-        // The challenge is spent: the same request again is a FAILURE badRequest.
-        assertEquals("2", BcScep.CertRep.read(send(HTTP, post(http("?operation=PKIOperation"), pkcsReq(device))).body(), ra).failInfo());
+        // The challenge is spent: another key's request with it is a FAILURE badRequest (the same
+        // request again would be a redelivery of the same certificate, a success).
+        KeyPair other = TestCsr.keys("RSA", new RSAKeyGenParameterSpec(2048, RSAKeyGenParameterSpec.F4));
+        Registered thief = new Registered(device.id(), other, BcScep.selfSigned(other, "scep-hard-other"), device.challenge());
+        assertEquals("2", BcScep.CertRep.read(send(HTTP, post(http("?operation=PKIOperation"), pkcsReq(thief))).body(), ra).failInfo());
         assertEquals(400, send(HTTP, HttpRequest.newBuilder(http("?operation=GetNextCACert")).GET().build()).statusCode());
 
         String after = scrape();

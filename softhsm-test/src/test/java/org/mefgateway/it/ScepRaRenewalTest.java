@@ -73,28 +73,36 @@ class ScepRaRenewalTest {
                     "the listing after the renewal showed it: " + listed);
 
             // A device that fetched the new RA certificate enrols: the token's RA key decrypts what is encrypted to it.
-            String aeId = "//m2m.example.com/scep-ra-renewed";
-            mef.register(maker.device("scep-ra-renewed"), "scep-ra-renewed", "AE-ID", aeId, List.of("scep"), 40);
-            String challenge = new org.mefgateway.gateway.admin.AdminClient(mef.config).postJson(
-                    "/admin/enrolees/scep-ra-renewed/instruct", "{\"certProvProtocolID\":\"SCEP\"}").body();
-            KeyPair keys = TestCsr.keys("RSA", new RSAKeyGenParameterSpec(2048, RSAKeyGenParameterSpec.F4));
-            byte[] csr = new TestCsr().keys(keys).subject("CN=" + aeId).uri(aeId).eku(Oids.SUID_EKU_ARC + ".40")
-                    .challenge(new io.vertx.core.json.JsonObject(challenge).getString("challenge")).der();
-            HttpResponse<byte[]> answer = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                    URI.create("http://127.0.0.1:" + restarted.publicationPort() + "/scep?operation=PKIOperation"))
-                    .header("Content-Type", "application/x-pki-message").timeout(Duration.ofSeconds(30))
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(BcScep.request("19", csr, after, BcScep.selfSigned(keys, "scep-ra-renewed"),
-                            keys.getPrivate(), UUID.randomUUID().toString(), BcScep.nonce()))).build(),
-                    HttpResponse.BodyHandlers.ofByteArray());
-            assertEquals(200, answer.statusCode());
-            BcScep.CertRep rep = BcScep.CertRep.read(answer.body(), after);
-            assertEquals("0", rep.pkiStatus(), "SUCCESS, failInfo " + rep.failInfo());
-            X509Certificate issued = rep.certificate(keys.getPrivate());
-            issued.verify(mef.caCertificate.getPublicKey());
-            assertArrayEquals(issued.getEncoded(), restarted.store().certificates().stream()
-                    .filter(c -> c.serialHex().equalsIgnoreCase(issued.getSerialNumber().toString(16))).findFirst()
-                    .orElseThrow(() -> new AssertionError("not in the ledger")).der());
+            enrol(mef, maker, restarted, after, "scep-ra-renewed");
+            // So does a device that still holds the old one: the envelope names the old serial, but
+            // the key behind it is the same, so the RA key takes it (no GetCACert needed again).
+            enrol(mef, maker, restarted, before, "scep-ra-old-cert");
         }
+    }
+
+    /** Registers {@code id}, has it instructed for SCEP, and enrols it with a PKCSReq encrypted to {@code raCertificate}. */
+    private static void enrol(TestGateway mef, DeviceMaker maker, Gateway restarted, X509Certificate raCertificate, String id) throws Exception {
+        String aeId = "//m2m.example.com/" + id;
+        mef.register(maker.device(id), id, "AE-ID", aeId, List.of("scep"), 40);
+        String challenge = new org.mefgateway.gateway.admin.AdminClient(mef.config).postJson(
+                "/admin/enrolees/" + id + "/instruct", "{\"certProvProtocolID\":\"SCEP\"}").body();
+        KeyPair keys = TestCsr.keys("RSA", new RSAKeyGenParameterSpec(2048, RSAKeyGenParameterSpec.F4));
+        byte[] csr = new TestCsr().keys(keys).subject("CN=" + aeId).uri(aeId).eku(Oids.SUID_EKU_ARC + ".40")
+                .challenge(new io.vertx.core.json.JsonObject(challenge).getString("challenge")).der();
+        HttpResponse<byte[]> answer = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + restarted.publicationPort() + "/scep?operation=PKIOperation"))
+                .header("Content-Type", "application/x-pki-message").timeout(Duration.ofSeconds(30))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(BcScep.request("19", csr, raCertificate, BcScep.selfSigned(keys, id),
+                        keys.getPrivate(), UUID.randomUUID().toString(), BcScep.nonce()))).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(200, answer.statusCode());
+        BcScep.CertRep rep = BcScep.CertRep.read(answer.body(), raCertificate);
+        assertEquals("0", rep.pkiStatus(), id + ": SUCCESS, failInfo " + rep.failInfo());
+        X509Certificate issued = rep.certificate(keys.getPrivate());
+        issued.verify(mef.caCertificate.getPublicKey());
+        assertArrayEquals(issued.getEncoded(), restarted.store().certificates().stream()
+                .filter(c -> c.serialHex().equalsIgnoreCase(issued.getSerialNumber().toString(16))).findFirst()
+                .orElseThrow(() -> new AssertionError(id + ": not in the ledger")).der());
     }
 
     /** Runs {@code mefgate token ARGS} on the gateway's configuration; its output, which never holds the PIN. */

@@ -109,8 +109,8 @@ public final class TokenCommands {
         out.println("renewed the certificate of SCEP RA key '" + RaRenewal.raKeyLabel(hsm.keyLabel()) + "' on token '" + hsm.tokenLabel()
                 + "': " + c.getSubjectX500Principal().getName() + "  serial=" + c.getSerialNumber().toString(16)
                 + "  notAfter=" + c.getNotAfter().toInstant() + "  issued by CA key '" + hsm.keyLabel() + "'");
-        // The envelope names the RA certificate by issuer and serial (RFC 5652 6.2.1), so the new serial needs the new certificate.
-        out.println("the key is the same; devices holding the old RA certificate fetch GetCACert again;"
+        // The key is the same, so envelopes addressed to the old certificate's serial still decrypt (RaKey.decrypt).
+        out.println("the key is the same: devices holding the old RA certificate keep enrolling with it;"
                 + " a running gateway serves the new certificate from its next start");
         return 0;
     }
