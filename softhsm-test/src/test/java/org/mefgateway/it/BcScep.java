@@ -1,5 +1,10 @@
 package org.mefgateway.it;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
 import java.math.BigInteger;
 import java.security.KeyPair;
 import java.security.PrivateKey;
@@ -60,6 +65,32 @@ final class BcScep {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private BcScep() {
+    }
+
+    /** GetCACert at {@code scep} (the SCEP URL, RFC 8894 4.2.1.2): 200 and the certificates of its degenerate SignedData. */
+    static List<X509Certificate> caRaCertificates(URI scep) throws Exception {
+        HttpResponse<byte[]> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(scep + "?operation=GetCACert")).GET().build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() != 200) {
+            throw new AssertionError("GetCACert answered " + r.statusCode());
+        }
+        return certificates(r.body());
+    }
+
+    /** The RA certificate of GetCACert at {@code scep}: the one that is no CA. */
+    static X509Certificate raCertificate(URI scep) throws Exception {
+        return caRaCertificates(scep).stream().filter(c -> c.getBasicConstraints() < 0).findFirst()
+                .orElseThrow(() -> new AssertionError("GetCACert holds no RA certificate"));
+    }
+
+    /** The certificates of a degenerate SignedData (GetCACert, GetCert). */
+    static List<X509Certificate> certificates(byte[] degenerateSignedData) throws Exception {
+        JcaX509CertificateConverter converter = new JcaX509CertificateConverter();
+        List<X509Certificate> certs = new java.util.ArrayList<>();
+        for (Object holder : new CMSSignedData(degenerateSignedData).getCertificates().getMatches(null)) {
+            certs.add(converter.getCertificate((X509CertificateHolder) holder));
+        }
+        return certs;
     }
 
     /** RFC 8894 2.3: the self-signed certificate a device signs its PKCSReq with, for its new key. */

@@ -12,14 +12,9 @@ import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.security.spec.RSAKeyGenParameterSpec;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.bouncycastle.cert.X509CertificateHolder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cms.CMSSignedData;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -92,16 +87,7 @@ class ScepCaKeyTest {
     }
 
     private static List<X509Certificate> caRaCertificates() throws Exception {
-        HttpResponse<byte[]> r = HTTP.send(HttpRequest.newBuilder(scep("?operation=GetCACert")).GET().build(),
-                HttpResponse.BodyHandlers.ofByteArray());
-        assertEquals(200, r.statusCode());
-        @SuppressWarnings("unchecked")
-        Collection<X509CertificateHolder> holders = new CMSSignedData(r.body()).getCertificates().getMatches(null);
-        List<X509Certificate> certs = new ArrayList<>();
-        for (X509CertificateHolder h : holders) {
-            certs.add(new JcaX509CertificateConverter().getCertificate(h));
-        }
-        return certs;
+        return BcScep.caRaCertificates(scep(""));
     }
 
     private static URI scep(String query) {

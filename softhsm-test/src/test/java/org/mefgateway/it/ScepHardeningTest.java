@@ -18,7 +18,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -26,9 +25,6 @@ import java.util.concurrent.CompletableFuture;
 import org.bouncycastle.asn1.DEROctetString;
 import org.bouncycastle.asn1.cms.CMSObjectIdentifiers;
 import org.bouncycastle.asn1.cms.ContentInfo;
-import org.bouncycastle.cert.X509CertificateHolder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cms.CMSSignedData;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -247,13 +243,7 @@ class ScepHardeningTest {
     }
 
     private static List<X509Certificate> certificates(byte[] degenerateSignedData) throws Exception {
-        @SuppressWarnings("unchecked")
-        Collection<X509CertificateHolder> holders = new CMSSignedData(degenerateSignedData).getCertificates().getMatches(null);
-        List<X509Certificate> certs = new ArrayList<>();
-        for (X509CertificateHolder h : holders) {
-            certs.add(new JcaX509CertificateConverter().getCertificate(h));
-        }
-        return certs;
+        return BcScep.certificates(degenerateSignedData);
     }
 
     private static URI http(String query) {

@@ -18,9 +18,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.bouncycastle.cert.X509CertificateHolder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cms.CMSSignedData;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,9 +28,9 @@ import org.mefgateway.policy.Oids;
 
 /**
  * A certificate issued over SCEP is a certificate of the ledger like any other (issue 17, "Done
- * when"): the admin export lists it under its Enrolee and profile, OCSP answers it good, the
- * operator revokes it, and then openssl (not our code) finds it in the CA-signed CRL and OCSP
- * answers it revoked.
+ * when"): {@code mefgate admin list-certs} (the CLI, in its own process) lists it under its Enrolee
+ * and profile, OCSP answers it good, the operator revokes it with {@code mefgate admin revoke}, and
+ * then openssl (not our code) finds it in the CA-signed CRL and OCSP answers it revoked.
  */
 class ScepLedgerTest {
     static DeviceMaker maker;
@@ -60,21 +57,19 @@ class ScepLedgerTest {
         Pem.write(dir.resolve("ca.pem"), mef.caCertificate);
         Pem.write(dir.resolve("scep.pem"), cert);
 
-        HttpResponse<String> listed = admin.get("/admin/certificates?enrolee=scep-ledger-1");
-        assertEquals(200, listed.statusCode(), listed.body());
-        JsonArray rows = new JsonArray(listed.body());
-        assertEquals(1, rows.size(), listed.body());
+        // The operator's CLI, in its own process, as the issue names it: admin list-certs.
+        String listed = mefgate(dir, "admin", "list-certs", "--enrolee", "scep-ledger-1");
+        JsonArray rows = new JsonArray(listed);
+        assertEquals(1, rows.size(), listed);
         assertEquals(serial, rows.getJsonObject(0).getString("serial"));
         assertEquals("scep", rows.getJsonObject(0).getString("profile"));
         assertEquals("ISSUED", rows.getJsonObject(0).getString("status"));
-        assertEquals(List.of(cert), Pem.parse(admin.get("/admin/certificates?enrolee=scep-ledger-1&format=pem").body(), "export"));
+        assertEquals(List.of(cert), Pem.parse(mefgate(dir, "admin", "list-certs", "--enrolee", "scep-ledger-1", "--format", "pem"), "export"));
 
         String good = ocsp(dir);
         assertTrue(good.contains("Response verify OK") && good.contains("scep.pem: good"), good);
 
-        HttpResponse<String> revoked = admin.postJson("/admin/certificates/" + serial + "/revoke", "{\"reason\":\"keyCompromise\"}");
-        assertEquals(200, revoked.statusCode(), revoked.body());
-        assertEquals("REVOKED", new JsonObject(revoked.body()).getString("status"));
+        assertEquals("REVOKED", new JsonObject(mefgate(dir, "admin", "revoke", serial, "--reason", "keyCompromise")).getString("status"));
 
         String after = ocsp(dir);
         assertTrue(after.contains("Response verify OK") && after.contains("scep.pem: revoked") && after.contains("Reason: keyCompromise"), after);
@@ -88,7 +83,22 @@ class ScepLedgerTest {
         assertTrue(text.lines().anyMatch(l -> l.strip().equalsIgnoreCase("Serial Number: " + opensslHex(serial))), text);
         String rejected = openssl(dir, 2, "verify", "-crl_check", "-CAfile", "ca.pem", "-CRLfile", "crl.pem", "scep.pem");
         assertTrue(rejected.contains("certificate revoked"), rejected);
-        assertEquals("REVOKED", new JsonArray(admin.get("/admin/certificates?enrolee=scep-ledger-1").body()).getJsonObject(0).getString("status"));
+        assertEquals("REVOKED", new JsonArray(mefgate(dir, "admin", "list-certs", "--enrolee", "scep-ledger-1")).getJsonObject(0)
+                .getString("status"));
+    }
+
+    /** {@code mefgate ARGS} in its own process (the gateway's CLI jar) on the gateway's configuration; exit 0, its stdout. */
+    private static String mefgate(Path dir, String... args) throws Exception {
+        Path jar = Path.of(System.getProperty("gateway.cli.jar", "../gateway/target/gateway-0.1.0-SNAPSHOT-cli.jar"));
+        List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+                jar.toString(), "--config", mef.configFile.toString()));
+        command.addAll(List.of(args));
+        Path out = Files.createTempFile(dir, "mefgate", ".out");
+        Path err = Files.createTempFile(dir, "mefgate", ".err");
+        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), command + " finished in 60 s");
+        assertEquals(0, p.exitValue(), command + ": " + Files.readString(err));
+        return Files.readString(out);
     }
 
     /** openssl ocsp against the gateway's responder for scep.pem, verified up to ca.pem. */
@@ -136,17 +146,7 @@ class ScepLedgerTest {
 
     /** The RA certificate of GetCACert (RFC 8894 4.2.1.2): the one that is no CA. */
     private static X509Certificate raCertificate() throws Exception {
-        HttpResponse<byte[]> r = HTTP.send(HttpRequest.newBuilder(scep("?operation=GetCACert")).GET().build(),
-                HttpResponse.BodyHandlers.ofByteArray());
-        assertEquals(200, r.statusCode());
-        JcaX509CertificateConverter converter = new JcaX509CertificateConverter();
-        for (Object holder : new CMSSignedData(r.body()).getCertificates().getMatches(null)) {
-            X509Certificate cert = converter.getCertificate((X509CertificateHolder) holder);
-            if (cert.getBasicConstraints() < 0) {
-                return cert;
-            }
-        }
-        throw new AssertionError("GetCACert has no RA certificate");
+        return BcScep.raCertificate(scep(""));
     }
 
     private static URI scep(String query) {

@@ -13,13 +13,9 @@ import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.security.spec.RSAKeyGenParameterSpec;
 import java.time.Duration;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.bouncycastle.cert.X509CertificateHolder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cms.CMSSignedData;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -223,16 +219,6 @@ class ScepPendingTest {
     }
 
     private static X509Certificate ra() throws Exception {
-        HttpResponse<byte[]> r = HTTP.send(HttpRequest.newBuilder(mef.publicationBase().resolve("/scep?operation=GetCACert")).GET().build(),
-                HttpResponse.BodyHandlers.ofByteArray());
-        @SuppressWarnings("unchecked")
-        Collection<X509CertificateHolder> holders = new CMSSignedData(r.body()).getCertificates().getMatches(null);
-        for (X509CertificateHolder h : holders) {
-            X509Certificate c = new JcaX509CertificateConverter().getCertificate(h);
-            if (c.getBasicConstraints() < 0) {
-                return c;
-            }
-        }
-        throw new AssertionError("no RA certificate");
+        return BcScep.raCertificate(mef.publicationBase().resolve("/scep"));
     }
 }

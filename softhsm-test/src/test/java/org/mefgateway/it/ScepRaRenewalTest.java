@@ -22,9 +22,6 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.bouncycastle.cert.X509CertificateHolder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cms.CMSSignedData;
 import org.junit.jupiter.api.Test;
 import org.mefgateway.gateway.Gateway;
 import org.mefgateway.gateway.token.TokenCommands;
@@ -116,16 +113,6 @@ class ScepRaRenewalTest {
 
     /** The RA certificate (the one that is no CA) GetCACert serves. */
     private static X509Certificate ra(int port) throws Exception {
-        HttpResponse<byte[]> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + port + "/scep?operation=GetCACert")).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
-        assertEquals(200, r.statusCode());
-        JcaX509CertificateConverter converter = new JcaX509CertificateConverter();
-        for (Object holder : new CMSSignedData(r.body()).getCertificates().getMatches(null)) {
-            X509Certificate c = converter.getCertificate((X509CertificateHolder) holder);
-            if (c.getBasicConstraints() < 0) {
-                return c;
-            }
-        }
-        throw new AssertionError("GetCACert holds no RA certificate");
+        return BcScep.raCertificate(URI.create("http://127.0.0.1:" + port + "/scep"));
     }
 }
