@@ -50,7 +50,10 @@ import org.mefgateway.hsm.CaKeyConfig;
 import org.mefgateway.hsm.CaKeys;
 import org.mefgateway.hsm.CaSigner;
 import org.mefgateway.hsm.RaKey;
+import org.mefgateway.gateway.scep.ScepAdmission;
 import org.mefgateway.gateway.scep.ScepApi;
+import org.mefgateway.gateway.scep.ScepConfig;
+import org.mefgateway.gateway.scep.ScepMetrics;
 import org.mefgateway.gateway.core.PolicyDirectory;
 import org.mefgateway.policy.ProfileException;
 import org.mefgateway.policy.SignatureVerification;
@@ -144,8 +147,13 @@ public final class Gateway implements AutoCloseable {
             for (CaKeyConfig key : config.caKeys()) {
                 DelegatedResponder.ensureKey(key, LOG::info);
             }
-            // A data directory made before SCEP has no RA key yet: made here, once (one log line).
-            RaKey.ensure(config.hsm(), LOG::info);
+            // The RA key belongs to the CA key that serves SCEP. A data directory made before SCEP,
+            // or a CA key added since, has none yet: made here, once (one log line); with SCEP
+            // disabled the token is left as it is.
+            CaKeyConfig scepCaKey = scepCaKey(config, policies);
+            if (config.scep().enabled()) {
+                RaKey.ensure(scepCaKey.primary(), LOG::info);
+            }
             caKeys = CaKeys.open(config.caKeys(), meters);
             GatewayConfig.StoreConfig storeConfig = config.store();
             store = Store.open(storeConfig.url(data), storeConfig.user(), storeConfig.password(), storeConfig.poolSize(), meters);
@@ -184,11 +192,22 @@ public final class Gateway implements AutoCloseable {
                         config.est().bootstrapTrustDir());
             }
             EstMetrics estMetrics = new EstMetrics(meters, label -> policies.forLabel(label).isPresent());
+            // SCEP (RFC 8894), by default beside CRL and OCSP: plain HTTP, the messages protect
+            // themselves (CMS); over HTTPS on the EST listener where scep.listeners says so.
+            // Disabled, it has no routes and its RA key is not opened.
+            ScepConfig scepConfig = config.scep();
+            ScepApi scep = null;
+            if (scepConfig.enabled()) {
+                raKey = RaKey.open(scepCaKey.primary());
+                scep = new ScepApi(core, policies, raKey, cas.get(scepCaKey.name()).chain(), vertx.createSharedWorkerExecutor("mef-scep", 2),
+                        store, storeWorkers, clock, scepConfig.maxClockSkew(), scepConfig.legacyAlgorithms(),
+                        scepConfig.path(), new ScepAdmission(scepConfig, meters), new ScepMetrics(meters));
+            }
             // The SCEP URI that SCEP instructions name (TS-0003 8.3.9.7): as configured, and with the
-            // bound port once the publication listener listens (a port of 0 is known only then).
-            AtomicReference<String> scepUri = new AtomicReference<>(config.publication().base(config.publication().port()) + ScepApi.PATH);
+            // bound port once its listener listens (a port of 0 is known only then).
+            AtomicReference<String> scepUri = new AtomicReference<>(scepUri(config, config.est().port(), config.publication().port()));
             Router estRouter = new EstApi(core, cpuWorkers, config.est().maxBodyBytes(), config.est().limits(), estMetrics, scepUri::get)
-                    .router(vertx);
+                    .router(vertx, scepOn(scep, scepConfig, ScepConfig.Listener.EST));
             // Bootstrap certificates chain to the makers' CAs; certificates being renewed (RFC 7030
             // 4.2.2) chain to one of this gateway's CA keys. The RA tells the two apart.
             List<X509Certificate> estClientAnchors = new java.util.ArrayList<>(bootstrapAnchors);
@@ -224,21 +243,18 @@ public final class Gateway implements AutoCloseable {
             RevocationPublisher revocations = RevocationPublisher.start(vertx, publicationWorkers, crls, ocsp,
                     config.publication().crlRefresh());
             Router adminRouter = new AdminApi(store, caKeys, revocations, policies, core.approvals(), core.challenges(), storeWorkers, operators,
-                    meters, clock, estEngine.name(), scepUri::get)
+                    meters, clock, estEngine.name(), scepConfig.enabled() ? scepUri::get : () -> null)
                     .router(vertx);
             HttpServer admin = listen(vertx, "admin", adminRouter, tls(adminEngine, serverKeys, operators), config.admin().host(), config.admin().port(),
                     limits, meters);
 
-            // SCEP (RFC 8894) beside CRL and OCSP: plain HTTP, the messages protect themselves (CMS).
-            raKey = RaKey.open(config.hsm());
-            WorkerExecutor scepWorkers = vertx.createSharedWorkerExecutor("mef-scep", 2);
-            ScepApi scep = new ScepApi(core, policies, raKey, cas.get(CaKeyConfig.DEFAULT).chain(), scepWorkers);
-            Router publicationRouter = new PublicationApi(store, ocsp, caKeys.names(), publicationWorkers).router(vertx, scep::install);
+            Router publicationRouter = new PublicationApi(store, ocsp, caKeys.names(), publicationWorkers)
+                    .router(vertx, scepOn(scep, scepConfig, ScepConfig.Listener.PUBLICATION));
             // Plain HTTP and anonymous: the same connection cap and deadlines as EST (its own count).
             HttpServer publication = listen(vertx, "publication", publicationRouter, new HttpServerOptions(),
                     config.publication().host(), config.publication().port(), limits, meters);
 
-            scepUri.set(config.publication().base(publication.actualPort()) + ScepApi.PATH);
+            scepUri.set(scepUri(config, est.actualPort(), publication.actualPort()));
             Files.createDirectories(data.portsFile().getParent());
             Files.writeString(data.portsFile(), "est=" + est.actualPort() + "\nadmin=" + admin.actualPort()
                     + "\npublication=" + publication.actualPort() + "\n");
@@ -246,7 +262,7 @@ public final class Gateway implements AutoCloseable {
             data.restrictToOwner();
             LOG.info("MEF listening: EST https://{}:{}{}, admin https://{}:{}, SCEP {}, CRL {} and OCSP {} (CA key '{}' on token '{}', store {})",
                     config.est().host(), est.actualPort(), "/.well-known/est", config.admin().host(), admin.actualPort(),
-                    config.publication().base(publication.actualPort()) + ScepApi.PATH,
+                    scepConfig.enabled() ? scepUri.get() : "disabled",
                     config.publication().base(publication.actualPort()) + GatewayConfig.Publication.CRL_PATH,
                     config.publication().base(publication.actualPort()) + GatewayConfig.Publication.OCSP_PATH,
                     config.hsm().keyLabel(), config.hsm().tokenLabel(), storeConfig.jdbcUrl().isPresent() ? "PostgreSQL" : "H2 " + data.database());
@@ -271,6 +287,39 @@ public final class Gateway implements AutoCloseable {
             gcMetrics.close();
             throw e;
         }
+    }
+
+    /**
+     * The CA key SCEP requests are issued by: the one the profile of label {@code scep} names (or,
+     * without that profile, the default profile), as ScepApi serves them. Chosen at start: its RA
+     * key decrypts and its chain is GetCACert's, so a profile reload that names another CA key
+     * takes effect for SCEP at the next start.
+     */
+    private static CaKeyConfig scepCaKey(GatewayConfig config, PolicyDirectory policies) {
+        String name = policies.forLabel(ScepApi.LABEL).or(() -> policies.forLabel(""))
+                .map(engine -> engine.profile().caKey()).orElse(CaKeyConfig.DEFAULT);
+        return config.caKeys().stream().filter(key -> key.name().equals(name)).findFirst().orElseThrow();
+    }
+
+    /** The SCEP routes on {@code listener}'s router, when SCEP is enabled and served there. */
+    private static java.util.function.BiConsumer<Router, Routes> scepOn(ScepApi scep, ScepConfig config, ScepConfig.Listener listener) {
+        return (router, routes) -> {
+            if (scep != null && config.listeners().contains(listener)) {
+                scep.install(router, routes);
+            }
+        };
+    }
+
+    /**
+     * Where devices reach SCEP: on the publication listener when it serves SCEP (plain HTTP, what
+     * SCEP clients expect), else on the EST listener by the first of its TLS server names (what
+     * the server certificate is checked against).
+     */
+    static String scepUri(GatewayConfig config, int estPort, int publicationPort) {
+        if (config.scep().listeners().contains(ScepConfig.Listener.PUBLICATION)) {
+            return config.publication().base(publicationPort) + config.scep().path();
+        }
+        return "https://" + config.est().serverNames().get(0) + ":" + estPort + config.scep().path();
     }
 
     /**
@@ -395,7 +444,9 @@ public final class Gateway implements AutoCloseable {
         } finally {
             responders.forEach(DelegatedResponder::close);
             caKeys.close();
-            raKey.close();
+            if (raKey != null) {
+                raKey.close();
+            }
             store.close();
             gcMetrics.close();
             meters.close();

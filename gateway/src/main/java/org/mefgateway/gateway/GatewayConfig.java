@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.mefgateway.gateway.scep.ScepConfig;
 import org.mefgateway.hsm.CaKeyConfig;
 import org.mefgateway.hsm.HsmConfig;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -27,7 +28,7 @@ import org.yaml.snakeyaml.nodes.Tag;
  * names of the environment variables or files that hold them.
  */
 public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm, List<CaKeyConfig> caKeys, Ca ca,
-                            Path policyDir, StoreConfig store, Publication publication) {
+                            Path policyDir, StoreConfig store, Publication publication, ScepConfig scep) {
 
     /** The EST listener that Enrolees reach. */
     public record Est(String host, int port, List<String> serverNames, Path bootstrapTrustDir, int maxBodyBytes, Limits limits) {
@@ -212,7 +213,40 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
                 publication.optionalString("baseUrl").filter(u -> !u.isBlank()), Duration.ofHours(crlValidityHours),
                 Duration.ofMinutes(crlRefreshMinutes));
         return new GatewayConfig(dataDir, estConfig, adminConfig, hsmConfig, caKeys, caConfig, policyDir, storeConfig,
-                publicationConfig);
+                publicationConfig, scep(root.section("scep")));
+    }
+
+    /**
+     * The SCEP edge (RFC 8894): served on the publication listener at /scep unless configured
+     * otherwise. Its own admission bounds, because anyone can sign a pkiMessage with a self-signed
+     * certificate and so make the RA key decrypt (README "SCEP", "Configuration and limits").
+     */
+    private static ScepConfig scep(Section scep) throws ConfigException {
+        boolean enabled = scep.bool("enabled", true);
+        String path = scep.string("path", ScepConfig.DEFAULT_PATH);
+        if (!path.matches("(/[A-Za-z0-9._~-]+)+")) {
+            throw scep.error("path", "expected an absolute path of plain segments such as /scep or /cgi-bin/pkiclient.exe, got '" + path + "'");
+        }
+        java.util.Set<ScepConfig.Listener> listeners = java.util.EnumSet.noneOf(ScepConfig.Listener.class);
+        for (String name : scep.strings("listeners", List.of(ScepConfig.Listener.PUBLICATION.configName()))) {
+            ScepConfig.Listener listener = java.util.Arrays.stream(ScepConfig.Listener.values())
+                    .filter(l -> l.configName().equals(name)).findFirst()
+                    .orElseThrow(() -> scep.error("listeners", "expected publication (plain HTTP) and/or est (HTTPS), got '" + name + "'"));
+            if (!listeners.add(listener)) {
+                throw scep.error("listeners", "'" + name + "' is given twice");
+            }
+        }
+        if (listeners.isEmpty()) {
+            throw scep.error("listeners", "expected publication and/or est; to serve no SCEP, set enabled: false");
+        }
+        Section rate = scep.section("rateLimit");
+        int perSecond = rate.integer("perClientPerSecond", 10);
+        if (perSecond < 0) {
+            throw rate.error("perClientPerSecond", "expected 0 (off) or more, got " + perSecond);
+        }
+        return new ScepConfig(enabled, path, java.util.Collections.unmodifiableSet(listeners), scep.positive("maxInFlight", 16),
+                perSecond, rate.positive("perClientBurst", 20), rate.positive("maxTrackedClients", 100_000),
+                scep.bool("legacyAlgorithms", false), Duration.ofSeconds(scep.positive("maxClockSkewSeconds", 600)));
     }
 
     /**
@@ -437,6 +471,17 @@ public record GatewayConfig(DataDir dataDir, Est est, Admin admin, HsmConfig hsm
                 return HsmConfig.AUTO_THREADS;
             }
             return integer(key, fallback);
+        }
+
+        boolean bool(String key, boolean fallback) throws ConfigException {
+            Object v = scalar(key);
+            if (v == null) {
+                return fallback;
+            }
+            if (!(v instanceof Boolean b)) {
+                throw error(key, "expected true or false, got '" + v + "'");
+            }
+            return b;
         }
 
         String string(String key, String fallback) throws ConfigException {

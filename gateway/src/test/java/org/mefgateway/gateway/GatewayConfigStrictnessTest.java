@@ -28,7 +28,7 @@ class GatewayConfigStrictnessTest {
                 Arguments.of("est:\n  port: 8443\n  maxInflight: 3",
                         "3: est.maxInflight: unknown key; valid keys here: " + EST_KEYS),
                 Arguments.of("esst:\n  port: 8443",
-                        "1: esst: unknown key; valid keys here: [admin, ca, dataDir, est, hsm, policyDir, publication, store]"),
+                        "1: esst: unknown key; valid keys here: [admin, ca, dataDir, est, hsm, policyDir, publication, scep, store]"),
                 Arguments.of("hsm:\n  queueCapacty: 2048",
                         "2: hsm.queueCapacty: unknown key; valid keys here: " + HSM_KEYS),
                 Arguments.of("est:\n  rateLimit: {perClientPerSec: 5}",
@@ -56,7 +56,20 @@ class GatewayConfigStrictnessTest {
                         "3: publication.crlRefreshMinutes: must be shorter than crlValidityHours (1 h), "
                                 + "or relying parties hold an expired CRL before the next one"),
                 Arguments.of("store:\n  poolSize: 0",
-                        "2: store.poolSize: expected a whole number of at least 1, got 0"));
+                        "2: store.poolSize: expected a whole number of at least 1, got 0"),
+                Arguments.of("scep:\n  maxInflight: 3",
+                        "2: scep.maxInflight: unknown key; valid keys here: [enabled, legacyAlgorithms, listeners, maxClockSkewSeconds, "
+                                + "maxInFlight, path, rateLimit]"),
+                Arguments.of("scep:\n  listeners: [publication, https]",
+                        "2: scep.listeners: expected publication (plain HTTP) and/or est (HTTPS), got 'https'"),
+                Arguments.of("scep:\n  listeners: []",
+                        "2: scep.listeners: expected publication and/or est; to serve no SCEP, set enabled: false"),
+                Arguments.of("scep:\n  path: scep",
+                        "2: scep.path: expected an absolute path of plain segments such as /scep or /cgi-bin/pkiclient.exe, got 'scep'"),
+                Arguments.of("scep:\n  enabled: yes please",
+                        "2: scep.enabled: expected true or false, got 'yes please'"),
+                Arguments.of("scep:\n  maxInFlight: 0",
+                        "2: scep.maxInFlight: expected a whole number of at least 1, got 0"));
     }
 
     @ParameterizedTest

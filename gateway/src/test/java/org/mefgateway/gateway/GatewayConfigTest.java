@@ -8,7 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.mefgateway.gateway.scep.ScepConfig;
 import org.junit.jupiter.api.io.TempDir;
 
 class GatewayConfigTest {
@@ -55,6 +57,30 @@ class GatewayConfigTest {
         assertTrue(e.getMessage().contains("est.maxBodyReadsPerClient"), e.getMessage());
         e = assertThrows(ConfigException.class, () -> GatewayConfig.load(write(dir, "est: {rateLimit: {perClientPerSecond: -1}}")));
         assertTrue(e.getMessage().contains("est.rateLimit.perClientPerSecond"), e.getMessage());
+    }
+
+    /** The defaults: SCEP at http://HOST:8080/scep on the publication listener, modern algorithms only. */
+    @Test
+    void scepHasSafeDefaults(@TempDir Path dir) throws Exception {
+        GatewayConfig c = GatewayConfig.load(write(dir, "hsm: {signerThreads: auto}"));
+
+        assertEquals(new ScepConfig(true, "/scep", Set.of(ScepConfig.Listener.PUBLICATION), 16, 10, 20, 100_000, false,
+                Duration.ofSeconds(600)), c.scep());
+        assertEquals("http://127.0.0.1:8080/scep", Gateway.scepUri(c, 8443, 8080));
+    }
+
+    @Test
+    void scepIsConfigurableAndItsUriFollowsPathAndListener(@TempDir Path dir) throws Exception {
+        GatewayConfig c = GatewayConfig.load(write(dir, "est: {serverNames: [mef.example.com]}\n"
+                + "scep: {enabled: false, path: /cgi-bin/pkiclient.exe, listeners: [est], maxInFlight: 4, "
+                + "rateLimit: {perClientPerSecond: 0, perClientBurst: 3, maxTrackedClients: 7}, legacyAlgorithms: true, maxClockSkewSeconds: 60}"));
+
+        assertEquals(new ScepConfig(false, "/cgi-bin/pkiclient.exe", Set.of(ScepConfig.Listener.EST), 4, 0, 3, 7, true,
+                Duration.ofSeconds(60)), c.scep());
+        assertEquals("https://mef.example.com:8443/cgi-bin/pkiclient.exe", Gateway.scepUri(c, 8443, 8080));
+
+        GatewayConfig both = GatewayConfig.load(write(dir, "scep: {listeners: [est, publication]}"));
+        assertEquals("http://127.0.0.1:8080/scep", Gateway.scepUri(both, 8443, 8080), "plain HTTP is preferred where it is served");
     }
 
     @Test

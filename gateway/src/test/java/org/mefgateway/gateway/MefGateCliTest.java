@@ -135,7 +135,8 @@ class MefGateCliTest {
                 List.of("token", "init-key", "--algorithm", "ec-p256", "--key", "issuing", "--subject", "CN=X", "--validity-days", "30",
                         "--out", "ca.pem"),
                 List.of("token", "csr", "--out", "var/ca/ca.csr"),
-                List.of("token", "import-cert", "--cert", "issued-chain.pem"));
+                List.of("token", "import-cert", "--cert", "issued-chain.pem"),
+                List.of("token", "renew-scep-ra", "--key", "default"));
         for (List<String> command : documented) {
             List<String> args = new ArrayList<>(List.of("--config", missing));
             args.addAll(command);

@@ -14,9 +14,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.bouncycastle.cert.X509CertificateHolder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cms.CMSSignedData;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -82,16 +79,6 @@ class ScepInstructionTest {
 
     /** The RA certificate of GetCACert (RFC 8894 4.2.1.2): the one that is no CA. */
     private static X509Certificate raCertificate(URI scep) throws Exception {
-        HttpResponse<byte[]> r = HTTP.send(HttpRequest.newBuilder(URI.create(scep + "?operation=GetCACert")).GET().build(),
-                HttpResponse.BodyHandlers.ofByteArray());
-        assertEquals(200, r.statusCode());
-        JcaX509CertificateConverter converter = new JcaX509CertificateConverter();
-        for (Object holder : new CMSSignedData(r.body()).getCertificates().getMatches(null)) {
-            X509Certificate cert = converter.getCertificate((X509CertificateHolder) holder);
-            if (cert.getBasicConstraints() < 0) {
-                return cert;
-            }
-        }
-        throw new AssertionError("GetCACert has no RA certificate");
+        return BcScep.raCertificate(scep);
     }
 }

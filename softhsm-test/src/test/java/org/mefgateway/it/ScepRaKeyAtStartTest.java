@@ -10,9 +10,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.security.cert.X509Certificate;
 import java.util.List;
-import org.bouncycastle.cert.X509CertificateHolder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cms.CMSSignedData;
 import org.junit.jupiter.api.Test;
 import org.mefgateway.gateway.Gateway;
 
@@ -46,18 +43,6 @@ class ScepRaKeyAtStartTest {
 
     /** The RA certificate (the one that is not a CA certificate) GetCACert serves. */
     private static X509Certificate ra(int port) throws Exception {
-        HttpResponse<byte[]> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + port + "/scep?operation=GetCACert")).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
-        assertEquals(200, r.statusCode());
-        @SuppressWarnings("unchecked")
-        java.util.Collection<X509CertificateHolder> holders = new CMSSignedData(r.body()).getCertificates().getMatches(null);
-        JcaX509CertificateConverter converter = new JcaX509CertificateConverter();
-        for (X509CertificateHolder h : holders) {
-            X509Certificate c = converter.getCertificate(h);
-            if (c.getBasicConstraints() < 0) {
-                return c;
-            }
-        }
-        throw new AssertionError("GetCACert holds no RA certificate");
+        return BcScep.raCertificate(URI.create("http://127.0.0.1:" + port + "/scep"));
     }
 }

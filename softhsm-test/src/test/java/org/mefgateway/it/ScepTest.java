@@ -14,6 +14,7 @@ import java.security.cert.X509Certificate;
 import java.security.interfaces.RSAPublicKey;
 import java.security.spec.RSAKeyGenParameterSpec;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Base64;
 import java.util.Collection;
 import java.util.List;
@@ -21,6 +22,7 @@ import java.util.Map;
 import java.util.UUID;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cms.CMSAlgorithm;
 import org.bouncycastle.cms.CMSSignedData;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -114,11 +116,92 @@ class ScepTest {
         assertTrue(mef.issued().stream().anyMatch(c -> c.serialHex().equalsIgnoreCase(issued.getSerialNumber().toString(16))
                 && c.profile().equals("scep")), "in the ledger under profile scep");
 
-        // The challenge is spent: the same CSR in a new transaction is refused, and nothing is issued.
-        BcScep.CertRep again = post(BcScep.request("19", csr(device, device.challenge), ra, device.signer, device.keys.getPrivate(),
-                UUID.randomUUID().toString(), BcScep.nonce()));
-        assertFailure(again, "2");
+        // The challenge is spent: another key's request with it is refused, and nothing is issued.
+        KeyPair other = rsa();
+        Registered intruder = new Registered(device.id, other, BcScep.selfSigned(other, "intruder"), device.challenge);
+        assertFailure(post(BcScep.request("19", csr(intruder, device.challenge), ra, intruder.signer, other.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce())), "2");
         assertEquals(before + 1, mef.issued().size());
+    }
+
+    /**
+     * The issue's redelivery: the CertRep was lost and the device sends its PKCSReq again (the same
+     * transaction, CSR and key, a new senderNonce); its challenge was spent by the first, yet it gets
+     * the same certificate, signed once, in a new CertRep answering the new nonce.
+     */
+    @Test
+    void aRepeatedPkcsReqGetsTheSameCertificateAgainWithoutASecondSignature() throws Exception {
+        Registered device = register();
+        int before = mef.issued().size();
+        String transactionId = UUID.randomUUID().toString();
+        byte[] csr = csr(device, device.challenge);
+        X509Certificate first = post(BcScep.request("19", csr, ra, device.signer, device.keys.getPrivate(), transactionId, BcScep.nonce()))
+                .certificate(device.keys.getPrivate());
+
+        byte[] nonce = BcScep.nonce();
+        BcScep.CertRep again = post(BcScep.request("19", csr, ra, device.signer, device.keys.getPrivate(), transactionId, nonce));
+
+        assertEquals("0", again.pkiStatus(), "SUCCESS");
+        assertEquals(transactionId, again.transactionId());
+        assertArrayEquals(nonce, again.recipientNonce());
+        assertArrayEquals(first.getEncoded(), again.certificate(device.keys.getPrivate()).getEncoded(), "the same certificate");
+        assertEquals(before + 1, mef.issued().size(), "signed once");
+
+        // The very same message again (its senderNonce too) is a retransmission, not a replay.
+        byte[] same = BcScep.request("19", csr, ra, device.signer, device.keys.getPrivate(), transactionId, nonce);
+        assertEquals("0", post(same).pkiStatus());
+        assertEquals("0", post(same).pkiStatus());
+        assertEquals(before + 1, mef.issued().size(), "signed once");
+    }
+
+    /**
+     * The issue's "Bad input": a signingTime further from the MEF's time than the skew allowed (10
+     * minutes), in the past or in the future, is FAILURE badTime (RFC 8894 3.2.1.4.5), before
+     * anything is spent: the same request signed now gets the certificate with the same challenge.
+     */
+    @Test
+    void aStaleOrFutureSigningTimeFailsWithBadTimeAndSpendsNothing() throws Exception {
+        Registered device = register();
+        int before = mef.issued().size();
+        for (Instant signingTime : List.of(Instant.now().minus(Duration.ofMinutes(11)), Instant.now().plus(Duration.ofMinutes(11)))) {
+            assertFailure(post(BcScep.request("19", csr(device, device.challenge), CMSAlgorithm.AES128_CBC, "SHA256withRSA", signingTime, ra,
+                    device.signer, device.keys.getPrivate(), UUID.randomUUID().toString(), BcScep.nonce())), "3");
+        }
+        assertEquals(before, mef.issued().size());
+
+        BcScep.CertRep now = post(BcScep.request("19", csr(device, device.challenge), CMSAlgorithm.AES128_CBC, "SHA256withRSA",
+                Instant.now().minus(Duration.ofMinutes(4)), ra, device.signer, device.keys.getPrivate(), UUID.randomUUID().toString(),
+                BcScep.nonce()));
+        // (Within the signer certificate's validity, which starts 5 minutes ago: the signature is checked at the signingTime.)
+        assertEquals("0", now.pkiStatus(), "within the skew, with the challenge still unspent");
+        assertEquals(before + 1, mef.issued().size());
+    }
+
+    /** A senderNonce seen before, in another transaction from another key, is a replay: FAILURE badRequest, nothing spent. */
+    @Test
+    void aReplayedSenderNonceInAnotherTransactionFailsWithBadRequest() throws Exception {
+        Registered first = register();
+        Registered second = register();
+        byte[] nonce = BcScep.nonce();
+        assertEquals("0", post(BcScep.request("19", csr(first, first.challenge), ra, first.signer, first.keys.getPrivate(),
+                UUID.randomUUID().toString(), nonce)).pkiStatus());
+        int before = mef.issued().size();
+
+        assertFailure(post(BcScep.request("19", csr(second, second.challenge), ra, second.signer, second.keys.getPrivate(),
+                UUID.randomUUID().toString(), nonce)), "2");
+        assertEquals(before, mef.issued().size());
+        assertEquals("0", post(BcScep.request("19", csr(second, second.challenge), ra, second.signer, second.keys.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce())).pkiStatus(), "its challenge unspent, with a fresh nonce");
+    }
+
+    /** RFC 8894 3.5.2: without the legacy switch, GetCACaps offers no SHA-1 and a message signed with a SHA-1 digest is refused. */
+    @Test
+    void aSha1DigestFailsWithBadAlgWithoutTheLegacySwitch() throws Exception {
+        Registered device = register();
+        int before = mef.issued().size();
+        assertFailure(post(BcScep.request("19", csr(device, device.challenge), CMSAlgorithm.AES128_CBC, "SHA1withRSA", Instant.now(), ra,
+                device.signer, device.keys.getPrivate(), UUID.randomUUID().toString(), BcScep.nonce())), "0");
+        assertEquals(before, mef.issued().size());
     }
 
     @Test
@@ -211,6 +294,20 @@ class ScepTest {
         assertTrue(garbage.body().contains("not a CMS SignedData pkiMessage"), garbage.body());
     }
 
+    /** A transactionID longer than the 256 characters the MEF keeps (for CertPoll) is a 400, with nothing spent. */
+    @Test
+    void aTransactionIdLongerThan256CharactersIsA400() throws Exception {
+        Registered device = register();
+        int before = mef.issued().size();
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(scep("?operation=PKIOperation"))
+                .header("Content-Type", "application/x-pki-message")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(BcScep.request("19", csr(device, device.challenge), ra, device.signer,
+                        device.keys.getPrivate(), "T".repeat(257), BcScep.nonce()))).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(400, r.statusCode());
+        assertTrue(r.body().contains("the transactionID has 257 characters"), r.body());
+        assertEquals(before, mef.issued().size());
+    }
+
     /** A GET-encoded pkiMessage is bounded by the listener's request line (4 KiB): beyond, 414 before anything is read. */
     @Test
     void aGetEncodedMessageLongerThanTheRequestLineLimitIsA414() throws Exception {
@@ -220,6 +317,73 @@ class ScepTest {
     }
 
     /** SCEP shares the publication listener: the CRL is still served beside it. */
+    /**
+     * RFC 8894 3.3.4 GetCert: the owner of a certificate (a message signed with its key, or with
+     * another certificate this CA issued to the same Enrolee) gets it, enveloped to the signer.
+     */
+    @Test
+    void getCertGivesACertificateToItsOwner() throws Exception {
+        Registered device = register();
+        X509Certificate issued = post(BcScep.request("19", csr(device, device.challenge), ra, device.signer, device.keys.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce())).certificate(device.keys.getPrivate());
+        byte[] wanted = BcScep.issuerAndSerialNumber(mef.caCertificate, issued.getSerialNumber());
+
+        BcScep.CertRep bySameKey = post(BcScep.request("21", wanted, ra, device.signer, device.keys.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce()));
+        assertEquals("0", bySameKey.pkiStatus(), "SUCCESS");
+        assertArrayEquals(issued.getEncoded(), bySameKey.certificate(device.keys.getPrivate()).getEncoded());
+
+        BcScep.CertRep byIssuedCertificate = post(BcScep.request("21", wanted, ra, issued, device.keys.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce()));
+        assertArrayEquals(issued.getEncoded(), byIssuedCertificate.certificate(device.keys.getPrivate()).getEncoded());
+
+        // Renewed with a new key: the new certificate, issued to the same Enrolee, may fetch the old one.
+        Registered rekeyed = new Registered(device.id(), rsa(), issued, null);
+        X509Certificate renewed = post(BcScep.request("17", csr(rekeyed, null), ra, issued, device.keys.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce())).certificate(device.keys.getPrivate());
+        BcScep.CertRep byRenewed = post(BcScep.request("21", wanted, ra, renewed, rekeyed.keys().getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce()));
+        assertArrayEquals(issued.getEncoded(), byRenewed.certificate(rekeyed.keys().getPrivate()).getEncoded());
+    }
+
+    /** GetCert by someone else, or of a serial the ledger does not hold: the same badCertId, nothing revealed. */
+    @Test
+    void getCertByAnotherKeyOrOfAnUnknownSerialFailsWithBadCertId() throws Exception {
+        Registered device = register();
+        X509Certificate issued = post(BcScep.request("19", csr(device, device.challenge), ra, device.signer, device.keys.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce())).certificate(device.keys.getPrivate());
+        KeyPair other = rsa();
+        X509Certificate stranger = BcScep.selfSigned(other, "stranger");
+
+        assertFailure(post(BcScep.request("21", BcScep.issuerAndSerialNumber(mef.caCertificate, issued.getSerialNumber()), ra, stranger,
+                other.getPrivate(), UUID.randomUUID().toString(), BcScep.nonce())), "4");
+        assertFailure(post(BcScep.request("21", BcScep.issuerAndSerialNumber(mef.caCertificate, java.math.BigInteger.valueOf(7)), ra,
+                device.signer, device.keys.getPrivate(), UUID.randomUUID().toString(), BcScep.nonce())), "4");
+        assertFailure(post(BcScep.request("21", BcScep.issuerAndSerialNumber(ra, issued.getSerialNumber()), ra, device.signer,
+                device.keys.getPrivate(), UUID.randomUUID().toString(), BcScep.nonce())), "4");
+    }
+
+    /** RFC 8894 3.3.4 GetCRL: the CRL published at /crl/ca.crl, signed by the CA, in a degenerate SignedData enveloped to the signer. */
+    @Test
+    void getCrlGivesTheCrlOfTheCaAndAnotherIssuerFailsWithBadCertId() throws Exception {
+        Registered device = register();
+        X509Certificate issued = post(BcScep.request("19", csr(device, device.challenge), ra, device.signer, device.keys.getPrivate(),
+                UUID.randomUUID().toString(), BcScep.nonce())).certificate(device.keys.getPrivate());
+
+        BcScep.CertRep rep = post(BcScep.request("22", BcScep.issuerAndSerialNumber(mef.caCertificate, issued.getSerialNumber()), ra,
+                issued, device.keys.getPrivate(), UUID.randomUUID().toString(), BcScep.nonce()));
+        assertEquals("0", rep.pkiStatus(), "SUCCESS");
+        org.bouncycastle.cert.X509CRLHolder crl = rep.crl(device.keys.getPrivate());
+        assertTrue(crl.isSignatureValid(new org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder()
+                .build(mef.caCertificate.getPublicKey())));
+        HttpResponse<byte[]> published = HTTP.send(HttpRequest.newBuilder(mef.publicationBase().resolve("/crl/ca.crl")).GET().build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertArrayEquals(published.body(), crl.getEncoded(), "the CRL served at /crl/ca.crl");
+
+        assertFailure(post(BcScep.request("22", BcScep.issuerAndSerialNumber(ra, issued.getSerialNumber()), ra, issued,
+                device.keys.getPrivate(), UUID.randomUUID().toString(), BcScep.nonce())), "4");
+    }
+
     @Test
     void theCrlIsStillServedOnTheSameListener() throws Exception {
         HttpResponse<byte[]> r = HTTP.send(HttpRequest.newBuilder(mef.publicationBase().resolve("/crl/ca.crl")).GET().build(),

@@ -101,8 +101,23 @@ public final class TestGateway implements AutoCloseable {
         return start(database, "", "", profiles, extraKeys, trustedMakers);
     }
 
+    /**
+     * A gateway with a {@code scep:} block (YAML flow-mapping entries such as
+     * {@code "path: /cgi-bin/pkiclient.exe, maxInFlight: 2"}) and further CA keys as
+     * {@link #start(TestDatabase, Map, List, DeviceMaker...)} makes them.
+     */
+    public static TestGateway startWithScep(String scepSettings, Map<String, String> profiles, List<String> extraKeys,
+                                            DeviceMaker... trustedMakers) throws Exception {
+        return start(TestDatabase.fromSystemProperty(), "", "", scepSettings, profiles, extraKeys, trustedMakers);
+    }
+
     private static TestGateway start(TestDatabase database, String estSettings, String publicationSettings, Map<String, String> profiles,
                                      List<String> extraKeys, DeviceMaker... trustedMakers) throws Exception {
+        return start(database, estSettings, publicationSettings, "", profiles, extraKeys, trustedMakers);
+    }
+
+    private static TestGateway start(TestDatabase database, String estSettings, String publicationSettings, String scepSettings,
+                                     Map<String, String> profiles, List<String> extraKeys, DeviceMaker... trustedMakers) throws Exception {
         SoftHsm hsm = SoftHsm.fresh("mef-test");
         Path dir = hsm.dir.resolve("var");
         Path trust = Files.createDirectories(dir.resolve("bootstrap-trust"));
@@ -124,6 +139,7 @@ public final class TestGateway implements AutoCloseable {
                 "ca: {subject: 'CN=Test MEF Root CA,O=MEF Gateway Tests', validityDays: 3650}",
                 "policyDir: " + policies,
                 "publication: {host: 127.0.0.1, port: 0" + (publicationSettings.isEmpty() ? "" : ", " + publicationSettings) + "}",
+                "scep: {" + scepSettings + "}",
                 database.storeYaml(hsm.dir),
                 ""));
         GatewayConfig config = GatewayConfig.load(configFile);

@@ -77,7 +77,7 @@ public final class AdminApi {
     private final PrometheusMeterRegistry meters;
     private final Clock clock;
     private final ChallengeIssuer challenges;
-    /** The SCEP URI a SCEP instruction names (on the publication listener; its bound port once it listens). */
+    /** The SCEP URI a SCEP instruction names (its listener's bound port once it listens); null when SCEP is disabled. */
     private final Supplier<String> scepUri;
 
     public AdminApi(Store store, CaKeys caKeys, RevocationPublisher revocations, PolicyDirectory policies, ApprovalQueue approvals,
@@ -226,11 +226,19 @@ public final class AdminApi {
         }).onSuccess(answer -> json(ctx, 200, answer)).onFailure(ctx::fail);
     }
 
-    /** certProvProtocolID of an instruction or registration (TS-0003 12.3.2.5): EST unless the body says SCEP. */
-    private static StoredEnrolee.CertProvProtocol protocol(JsonObject body) {
+    /**
+     * certProvProtocolID of an instruction or registration (TS-0003 12.3.2.5): EST unless the body
+     * says SCEP. SCEP only where this MEF serves it: an instruction naming a protocol the device
+     * cannot reach would strand it.
+     */
+    private StoredEnrolee.CertProvProtocol protocol(JsonObject body) {
         Object value = body.getValue("certProvProtocolID", "EST");
         for (StoredEnrolee.CertProvProtocol p : StoredEnrolee.CertProvProtocol.values()) {
             if (p.name().equals(value)) {
+                if (p == StoredEnrolee.CertProvProtocol.SCEP && scepUri.get() == null) {
+                    throw OperationException.of(ErrorCode.BAD_REQUEST, "this MEF does not serve SCEP (scep.enabled: false): "
+                            + "instruct with certProvProtocolID EST, or enable SCEP");
+                }
                 return p;
             }
         }

@@ -54,16 +54,19 @@ public final class EnroleeAuthenticator {
      * The Enrolee a challengePassword was issued to, for a protocol that has no client
      * authentication of its own: a SCEP PKCSReq is signed with a self-signed certificate of the
      * device's new key (RFC 8894 2.3), so the challenge in its CSR is the only credential (RFC
-     * 8894 2.5). Only an unused, unexpired challenge names a caller; the pipeline then claims it
-     * as for EST, so it is spent once.
+     * 8894 2.5). Only an unexpired challenge names a caller; the pipeline then claims it as for
+     * EST, so it is spent once. A used one still names its Enrolee: a PKCSReq repeated after its
+     * CertRep was lost carries the challenge its first attempt spent, and the pipeline answers
+     * that repeat from what the first became (the same certificate, or the held request's state);
+     * any other request with a used challenge is refused there (challenge.unused), before a claim.
      */
     public Future<Caller> byChallenge(String challengePassword) {
         return storeWorkers.executeBlocking(() -> {
             steps.ran(EnrolmentSteps.Step.AUTHENTICATE);
             IssuedChallenge issued = store.challenge(Challenges.hash(challengePassword))
-                    .filter(c -> !c.used() && c.expiresAt().isAfter(clock.instant()))
+                    .filter(c -> c.expiresAt().isAfter(clock.instant()))
                     .orElseThrow(() -> OperationException.of(ErrorCode.NOT_AUTHENTICATED,
-                            "the challengePassword is not one this MEF issued, or it was used or has expired: ask the operator for a new one"));
+                            "the challengePassword is not one this MEF issued, or it has expired: ask the operator for a new one"));
             StoredEnrolee enrolee = store.enrolee(issued.enroleeId()).orElseThrow(() -> OperationException.of(ErrorCode.NOT_AUTHENTICATED,
                     "the Enrolee of this challengePassword is no longer registered"));
             return new Caller(enrolee, Optional.empty(), Optional.empty());

@@ -10,6 +10,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.util.List;
+import java.util.function.BiConsumer;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -66,13 +67,19 @@ public final class EstApi {
         this.limits = limits;
     }
 
-    public Router router(Vertx vertx) {
+    /**
+     * {@code alsoServed} adds the routes of another edge on this listener (SCEP over HTTPS), behind
+     * the listener's per-client limit and deadline and before the error handlers, so that their
+     * 404 and 405 know every route of the listener.
+     */
+    public Router router(Vertx vertx, BiConsumer<Router, Routes> alsoServed) {
         Router router = Router.router(vertx);
         Routes routes = new Routes(router);
         // First, so every request is counted and timed, including the ones routing or the body handler refuse.
         router.route().handler(metrics::handle);
         Admission admission = new Admission(vertx, limits, metrics.meters());
         router.route().handler(admission::perClient).handler(admission::deadline);
+        alsoServed.accept(router, routes);
         // RFC 7030 3.2.2: each operation without a label and under /<label>/ (the label selects the profile).
         for (String base : List.of(EST, EST + "/:label")) {
             // RFC 9110 9.3.2: HEAD wherever GET is served (Vert.x sends the headers of the GET, no body).

@@ -8,9 +8,9 @@ import java.util.Map;
  * {@code perSecond} up to {@code burst}; a bucket that has refilled completely is the same as a
  * new one, so it is evicted first. The map is kept in least-recently-used order: when it is full
  * and even the least recently seen client is still refilling, every tracked client is active and
- * a new one is refused rather than memory growing.
+ * a new one is refused rather than memory growing. EST's and SCEP's admission each keep their own.
  */
-final class TokenBuckets {
+public final class TokenBuckets {
     private static final long NANOS = 1_000_000_000L;
 
     private final double perNano;
@@ -32,14 +32,14 @@ final class TokenBuckets {
         }
     }
 
-    TokenBuckets(int perSecond, int burst, int maxClients) {
+    public TokenBuckets(int perSecond, int burst, int maxClients) {
         this.perNano = (double) perSecond / NANOS;
         this.burst = burst;
         this.maxClients = maxClients;
     }
 
     /** Takes one token for {@code client} at {@code now} (nanoseconds): 0 when allowed, else nanoseconds until one is there. */
-    synchronized long take(String client, long now) {
+    public synchronized long take(String client, long now) {
         Bucket bucket = buckets.get(client);
         if (bucket == null) {
             if (buckets.size() >= maxClients && !evictIdle(now)) {

@@ -3,11 +3,15 @@ package org.mefgateway.gateway.scep;
 import java.security.Provider;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
+import java.time.Instant;
 import java.util.Collection;
 import java.util.Hashtable;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1Encoding;
+import org.bouncycastle.asn1.ASN1Sequence;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1PrintableString;
@@ -17,9 +21,15 @@ import org.bouncycastle.asn1.DERPrintableString;
 import org.bouncycastle.asn1.DERSet;
 import org.bouncycastle.asn1.cms.Attribute;
 import org.bouncycastle.asn1.cms.AttributeTable;
+import org.bouncycastle.asn1.cms.CMSAttributes;
+import org.bouncycastle.asn1.cms.IssuerAndSerialNumber;
+import org.bouncycastle.asn1.cms.Time;
 import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
+import org.bouncycastle.asn1.oiw.OIWObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
+import org.bouncycastle.cert.X509CRLHolder;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateHolder;
@@ -73,6 +83,17 @@ final class ScepWire {
     /** AES-CBC, advertised as "AES"; no DES or 3DES (RFC 8894 3.5.2). */
     static final Set<ASN1ObjectIdentifier> CONTENT_CIPHERS = Set.of(NISTObjectIdentifiers.id_aes128_CBC,
             NISTObjectIdentifiers.id_aes192_CBC, NISTObjectIdentifiers.id_aes256_CBC);
+    /**
+     * With the operator's legacy switch on, also what older clients can only do (RFC 8894 3.5.2:
+     * "DES3", "SHA-1"): 3DES-CBC envelopes and SHA-1 digests. Never single DES or MD5, which are broken.
+     */
+    static final Set<ASN1ObjectIdentifier> LEGACY_DIGESTS = Set.of(NISTObjectIdentifiers.id_sha256, NISTObjectIdentifiers.id_sha384,
+            NISTObjectIdentifiers.id_sha512, OIWObjectIdentifiers.idSHA1);
+    static final Set<ASN1ObjectIdentifier> LEGACY_CONTENT_CIPHERS = Set.of(NISTObjectIdentifiers.id_aes128_CBC,
+            NISTObjectIdentifiers.id_aes192_CBC, NISTObjectIdentifiers.id_aes256_CBC, PKCSObjectIdentifiers.des_EDE3_CBC);
+
+    /** Longest transactionID accepted (the store keeps it for CertPoll). */
+    static final int MAX_TRANSACTION_ID = 256;
 
     private static final Provider BC = new BouncyCastleProvider();
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -112,6 +133,11 @@ final class ScepWire {
                 throw badRequest("the pkiMessage has no signed attributes (RFC 8894 3.2.1)");
             }
             String transactionId = printable(attributes, TRANSACTION_ID, "transactionID");
+            if (transactionId.isEmpty() || transactionId.length() > MAX_TRANSACTION_ID) {
+                // RFC 8894 3.2.1.1 sets no length; clients send a hash of the key (hex or base64), far shorter.
+                throw badRequest("the transactionID has " + transactionId.length() + " characters: 1 to " + MAX_TRANSACTION_ID
+                        + " are accepted (RFC 8894 3.2.1.1)");
+            }
             String messageType = printable(attributes, MESSAGE_TYPE, "messageType");
             byte[] senderNonce = octets(attributes, SENDER_NONCE, "senderNonce");
             return new PkiMessage(MessageType.of(messageType), transactionId, senderNonce,
@@ -124,6 +150,69 @@ final class ScepWire {
         }
     }
 
+    /**
+     * RFC 8894 3.3.3: a CertPoll's content is IssuerAndSubject, SEQUENCE { issuer Name, subject
+     * Name }. It is only checked to be one: the transaction is found by its key and transactionID.
+     */
+    static void issuerAndSubject(byte[] content) {
+        try {
+            ASN1Sequence sequence = ASN1Sequence.getInstance(content);
+            if (sequence.size() != 2) {
+                throw new IllegalArgumentException("not two Names");
+            }
+            X500Name.getInstance(sequence.getObjectAt(0));
+            X500Name.getInstance(sequence.getObjectAt(1));
+        } catch (RuntimeException e) {
+            throw new ScepFailure(FailInfo.BAD_REQUEST, "a CertPoll's pkcsPKIEnvelope holds an IssuerAndSubject (RFC 8894 3.3.3)");
+        }
+    }
+
+    /** RFC 8894 3.3.4: the content of GetCert and GetCRL, IssuerAndSerialNumber (RFC 5652 10.2.4). */
+    static IssuerAndSerialNumber issuerAndSerialNumber(byte[] content) {
+        try {
+            return IssuerAndSerialNumber.getInstance(ASN1Sequence.getInstance(content));
+        } catch (RuntimeException e) {
+            throw new ScepFailure(FailInfo.BAD_REQUEST, "the pkcsPKIEnvelope of GetCert or GetCRL holds an IssuerAndSerialNumber "
+                    + "(RFC 8894 3.3.4)");
+        }
+    }
+
+    /** The DER of an ASN.1 object this gateway just parsed, so it encodes. */
+    static byte[] der(ASN1Encodable object) {
+        try {
+            return object.toASN1Primitive().getEncoded(ASN1Encoding.DER);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("a parsed ASN.1 object does not encode", e);
+        }
+    }
+
+    /** RFC 8894 3.5.2: the message digest is one GetCACaps offers, else FAILURE badAlg. */
+    static void checkDigest(PkiMessage message, boolean legacy) {
+        if (!(legacy ? LEGACY_DIGESTS : DIGESTS).contains(message.signerInfo().getDigestAlgorithmID().getAlgorithm())) {
+            throw new ScepFailure(FailInfo.BAD_ALG, "digest " + message.signerInfo().getDigestAlgOID()
+                    + " is not accepted (GetCACaps: SHA-256, SHA-384, SHA-512" + (legacy ? ", SHA-1)" : ")"));
+        }
+    }
+
+    /**
+     * The CMS signingTime signed attribute (RFC 5652 11.3), which RFC 8894 3.2.1 allows and does not
+     * require: empty when the message has none.
+     */
+    static Optional<Instant> signingTime(PkiMessage message) {
+        Attribute attribute = message.signerInfo().getSignedAttributes().get(CMSAttributes.signingTime);
+        if (attribute == null) {
+            return Optional.empty();
+        }
+        try {
+            if (attribute.getAttrValues().size() != 1) {
+                throw new IllegalArgumentException("not one value");
+            }
+            return Optional.of(Time.getInstance(attribute.getAttrValues().getObjectAt(0)).getDate().toInstant());
+        } catch (RuntimeException e) {
+            throw new ScepFailure(FailInfo.BAD_TIME, "the signingTime attribute is not one UTCTime or GeneralizedTime (RFC 5652 11.3)");
+        }
+    }
+
     private static boolean verifies(SignerInformation signer, X509CertificateHolder cert) {
         try {
             return signer.verify(new JcaSimpleSignerInfoVerifierBuilder().setProvider(BC).build(cert));
@@ -132,8 +221,11 @@ final class ScepWire {
         }
     }
 
-    /** The pkcsPKIEnvelope the SignedData carries (RFC 8894 3.2.2), with AES-CBC content encryption. */
-    static CMSEnvelopedData envelope(PkiMessage message) {
+    /**
+     * The pkcsPKIEnvelope the SignedData carries (RFC 8894 3.2.2), with AES-CBC content encryption,
+     * or with {@code legacy} also 3DES-CBC.
+     */
+    static CMSEnvelopedData envelope(PkiMessage message, boolean legacy) {
         Object content = message.signedData().getSignedContent() == null ? null : message.signedData().getSignedContent().getContent();
         if (!(content instanceof byte[] bytes)) {
             throw new ScepFailure(FailInfo.BAD_REQUEST, "the pkiMessage carries no pkcsPKIEnvelope (RFC 8894 3.2.2)");
@@ -144,9 +236,9 @@ final class ScepWire {
         } catch (CMSException e) {
             throw new ScepFailure(FailInfo.BAD_REQUEST, "the pkcsPKIEnvelope is not a CMS EnvelopedData (RFC 8894 3.2.2)");
         }
-        if (!CONTENT_CIPHERS.contains(new ASN1ObjectIdentifier(envelope.getEncryptionAlgOID()))) {
+        if (!(legacy ? LEGACY_CONTENT_CIPHERS : CONTENT_CIPHERS).contains(new ASN1ObjectIdentifier(envelope.getEncryptionAlgOID()))) {
             throw new ScepFailure(FailInfo.BAD_ALG, "the pkcsPKIEnvelope is encrypted with " + envelope.getEncryptionAlgOID()
-                    + ": only AES-CBC is accepted (GetCACaps: AES)");
+                    + (legacy ? ": only AES-CBC and 3DES-CBC are accepted (GetCACaps: AES, DES3)" : ": only AES-CBC is accepted (GetCACaps: AES)"));
         }
         return envelope;
     }
@@ -169,7 +261,10 @@ final class ScepWire {
             CMSTypedData content = new CMSAbsentContent();
             if (reply instanceof Reply.Issued issued) {
                 put(attributes, PKI_STATUS, new DERPrintableString(SUCCESS));
-                content = new CMSProcessableByteArray(issuedEnvelope(issued.certificate(), request.signer()));
+                content = new CMSProcessableByteArray(issuedEnvelope(issued.certificate(), request));
+            } else if (reply instanceof Reply.Crl crl) {
+                put(attributes, PKI_STATUS, new DERPrintableString(SUCCESS));
+                content = new CMSProcessableByteArray(envelopeTo(request, crlOnly(crl.crl())));
             } else if (reply instanceof Reply.Failed failed) {
                 put(attributes, PKI_STATUS, new DERPrintableString(FAILURE));
                 put(attributes, FAIL_INFO, new DERPrintableString(failed.failInfo().value()));
@@ -191,12 +286,30 @@ final class ScepWire {
         }
     }
 
-    /** The degenerate SignedData of the certificate, enveloped to the requester (RSA key transport, AES-128-CBC). */
-    private static byte[] issuedEnvelope(byte[] certificate, X509Certificate requester) throws Exception {
+    /**
+     * The degenerate SignedData of the certificate, enveloped to the requester (RSA key transport):
+     * AES-128-CBC, or 3DES-CBC for a request that came in a 3DES envelope (accepted only with the
+     * legacy switch on): a client that encrypts with 3DES may have nothing else to decrypt with.
+     */
+    private static byte[] issuedEnvelope(byte[] certificate, PkiMessage request) throws Exception {
+        return envelopeTo(request, EstWire.certsOnly(List.of(certificate)));
+    }
+
+    /** RFC 8894 3.3.2: {@code content} in a pkcsPKIEnvelope to the requester's signer certificate. */
+    private static byte[] envelopeTo(PkiMessage request, byte[] content) throws Exception {
         CMSEnvelopedDataGenerator generator = new CMSEnvelopedDataGenerator();
-        generator.addRecipientInfoGenerator(new JceKeyTransRecipientInfoGenerator(requester).setProvider(BC));
-        return generator.generate(new CMSProcessableByteArray(EstWire.certsOnly(List.of(certificate))),
-                new JceCMSContentEncryptorBuilder(CMSAlgorithm.AES128_CBC).setProvider(BC).build()).getEncoded();
+        generator.addRecipientInfoGenerator(new JceKeyTransRecipientInfoGenerator(request.signer()).setProvider(BC));
+        ASN1ObjectIdentifier cipher = PKCSObjectIdentifiers.des_EDE3_CBC.getId().equals(envelope(request, true).getEncryptionAlgOID())
+                ? CMSAlgorithm.DES_EDE3_CBC : CMSAlgorithm.AES128_CBC;
+        return generator.generate(new CMSProcessableByteArray(content),
+                new JceCMSContentEncryptorBuilder(cipher).setProvider(BC).build()).getEncoded();
+    }
+
+    /** RFC 8894 3.3.4: a CRL in a degenerate SignedData, as GetCRL answers it. */
+    private static byte[] crlOnly(byte[] crl) throws Exception {
+        CMSSignedDataGenerator generator = new CMSSignedDataGenerator();
+        generator.addCRL(new X509CRLHolder(crl));
+        return generator.generate(new CMSAbsentContent()).getEncoded(ASN1Encoding.DER);
     }
 
     private static void put(Hashtable<ASN1ObjectIdentifier, Attribute> attributes, ASN1ObjectIdentifier type, ASN1Encodable value) {
@@ -234,6 +347,10 @@ final class ScepWire {
     /** What a CertRep answers. */
     sealed interface Reply {
         record Issued(byte[] certificate) implements Reply {
+        }
+
+        /** GetCRL: the CRL's DER. */
+        record Crl(byte[] crl) implements Reply {
         }
 
         record Failed(FailInfo failInfo) implements Reply {

@@ -609,6 +609,24 @@ public final class Store implements AutoCloseable {
                 HeldRequest.Status.PENDING, id, serialHex);
     }
 
+    /**
+     * SCEP (RFC 8894 3.3.3): the request held for approval that a PKCSReq signed with the key of
+     * SHA-256 {@code signerKey} (hex of its SubjectPublicKeyInfo) in transaction
+     * {@code transactionId} became, for the CertPoll that names them again. Kept once: a repeat of
+     * the same transaction keeps the first record.
+     */
+    public void saveScepTransaction(String signerKey, String transactionId, String requestId, Instant now) {
+        jdbc.update("record SCEP transaction " + transactionId, "INSERT INTO scep_transaction (signer_key, transaction_id, request_id, "
+                + "created_at) SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM scep_transaction WHERE signer_key = ? AND transaction_id = ?)",
+                signerKey, transactionId, requestId, now, signerKey, transactionId);
+    }
+
+    /** The held request a SCEP transaction of this signer key became ({@link #saveScepTransaction}). */
+    public Optional<HeldRequest> scepHeldRequest(String signerKey, String transactionId) {
+        return jdbc.first("read SCEP transaction " + transactionId, "SELECT request_id FROM scep_transaction WHERE signer_key = ? "
+                + "AND transaction_id = ?", rs -> rs.getString(1), signerKey, transactionId).flatMap(this::heldRequest);
+    }
+
     private List<HeldRequest> selectHeld(String where, Object... params) {
         String sql = "SELECT id, enrolee_id, label, reenrol, csr_hash, request_key, csr, status, reason, serial, created_at, decided_at, "
                 + "renews_serial FROM pending_request " + where;

@@ -18,13 +18,15 @@ import org.mefgateway.hsm.HsmConfig;
 import org.mefgateway.hsm.HsmException;
 import org.mefgateway.hsm.KeyAlgorithm;
 import org.mefgateway.hsm.Pkcs11Token;
+import org.mefgateway.hsm.RaRenewal;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
  * {@code mefgate token ...}: the operator's tools for the CA keys on the token of a configured key
- * ({@code --key NAME}, default {@value CaKeyConfig#DEFAULT}). Keys are generated inside the token
+ * ({@code --key NAME}, default {@value CaKeyConfig#DEFAULT}), and for the SCEP RA key beside it
+ * (listing and renewal of its certificate, RFC 8894 2.1). Keys are generated inside the token
  * (sensitive, never extractable, sign-only). The PIN comes from the configured file or environment
  * variable and is never printed, nor taken as an argument.
  */
@@ -53,7 +55,7 @@ public final class TokenCommands {
         }
     }
 
-    @Command(name = "list-keys", description = "CA keys on the key's token: label, algorithm, certificate")
+    @Command(name = "list-keys", description = "CA keys and SCEP RA keys on the key's token: label, algorithm, certificate")
     int listKeys(@Option(names = "--key", paramLabel = "NAME", defaultValue = CaKeyConfig.DEFAULT,
             description = "the configured CA key (default: " + CaKeyConfig.DEFAULT + ")") String key) throws Exception {
         listKeys(hsm(key));
@@ -98,16 +100,43 @@ public final class TokenCommands {
         return 0;
     }
 
+    @Command(name = "renew-scep-ra", description = "certify the SCEP RA key again with the CA key (same key, new certificate); "
+            + "the gateway serves it from its next start")
+    int renewScepRa(@Option(names = "--key", paramLabel = "NAME", defaultValue = CaKeyConfig.DEFAULT,
+            description = "the configured CA key (default: " + CaKeyConfig.DEFAULT + ")") String key) throws Exception {
+        HsmConfig hsm = hsm(key);
+        X509Certificate c = RaRenewal.renew(hsm);
+        out.println("renewed the certificate of SCEP RA key '" + RaRenewal.raKeyLabel(hsm.keyLabel()) + "' on token '" + hsm.tokenLabel()
+                + "': " + c.getSubjectX500Principal().getName() + "  serial=" + c.getSerialNumber().toString(16)
+                + "  notAfter=" + c.getNotAfter().toInstant() + "  issued by CA key '" + hsm.keyLabel() + "'");
+        // The key is the same, so envelopes addressed to the old certificate's serial still decrypt (RaKey.decrypt).
+        out.println("the key is the same: devices holding the old RA certificate keep enrolling with it;"
+                + " a running gateway serves the new certificate from its next start");
+        return 0;
+    }
+
     private void listKeys(HsmConfig hsm) throws HsmException {
         try (Pkcs11Token token = Pkcs11Token.open(hsm)) {
-            List<CaKey> keys = token.caKeys();
-            out.println("token '" + hsm.tokenLabel() + "' (slot " + token.slot() + "): " + keys.size() + " CA key(s)");
+            List<CaKey> all = token.caKeys();
+            List<String> raLabels = all.stream().map(k -> RaRenewal.raKeyLabel(k.label())).toList();
+            List<CaKey> keys = all.stream().filter(k -> !raLabels.contains(k.label())).toList();
+            List<CaKey> raKeys = all.stream().filter(k -> raLabels.contains(k.label())).toList();
+            out.println("token '" + hsm.tokenLabel() + "' (slot " + token.slot() + "): " + keys.size() + " CA key(s), "
+                    + raKeys.size() + " SCEP RA key(s)");
             for (CaKey k : keys) {
                 X509Certificate c = k.certificate();
                 boolean selfSigned = c.getSubjectX500Principal().equals(c.getIssuerX500Principal());
                 out.println("  " + k.label() + "  " + k.algorithm().cliName() + "  subject=" + c.getSubjectX500Principal().getName()
                         + "  " + (selfSigned ? "self-signed" : "issuer=" + c.getIssuerX500Principal().getName())
                         + "  notAfter=" + c.getNotAfter().toInstant() + "  chain=" + k.chain().size());
+            }
+            // RFC 8894 2.1: the RA certificate a CA key issued, which SCEP clients encrypt to and verify CertRep with.
+            for (CaKey ra : raKeys) {
+                X509Certificate c = ra.certificate();
+                String caKey = keys.stream().filter(k -> RaRenewal.raKeyLabel(k.label()).equals(ra.label())).findFirst().orElseThrow().label();
+                out.println("  " + ra.label() + "  " + ra.algorithm().cliName() + "  SCEP RA key of CA key '" + caKey + "'  subject="
+                        + c.getSubjectX500Principal().getName() + "  serial=" + c.getSerialNumber().toString(16)
+                        + "  notAfter=" + c.getNotAfter().toInstant());
             }
         }
     }

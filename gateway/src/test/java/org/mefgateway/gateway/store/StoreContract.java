@@ -553,6 +553,23 @@ abstract class StoreContract {
     }
 
     @Test
+    void aScepTransactionFindsItsHeldRequestByKeyAndTransactionIdOnlyAndTheFirstRecordStays() {
+        HeldRequest held = new HeldRequest("0".repeat(31) + "1", "ae-1", "scep", false, Optional.empty(), "c".repeat(64), "k".repeat(64),
+                new byte[] {1}, HeldRequest.Status.PENDING, Optional.empty(), Optional.empty(), NOW, Optional.empty());
+        HeldRequest other = new HeldRequest("0".repeat(31) + "2", "ae-1", "scep", false, Optional.empty(), "d".repeat(64), "l".repeat(64),
+                new byte[] {2}, HeldRequest.Status.PENDING, Optional.empty(), Optional.empty(), NOW, Optional.empty());
+        assertEquals(Store.Claim.CLAIMED, store.beginIssuance(null, "ae-1", false, NOW, Optional.of(held), 5, Optional.empty()));
+        assertEquals(Store.Claim.CLAIMED, store.beginIssuance(null, "ae-1", false, NOW, Optional.of(other), 5, Optional.empty()));
+
+        store.saveScepTransaction("a".repeat(64), "tx-1", held.id(), NOW);
+        store.saveScepTransaction("a".repeat(64), "tx-1", other.id(), NOW.plusSeconds(1));
+
+        assertEquals(held.id(), store.scepHeldRequest("a".repeat(64), "tx-1").orElseThrow().id(), "the first record stays");
+        assertTrue(store.scepHeldRequest("b".repeat(64), "tx-1").isEmpty(), "another key");
+        assertTrue(store.scepHeldRequest("a".repeat(64), "tx-2").isEmpty(), "another transaction");
+    }
+
+    @Test
     void eachCaKeyHasItsOwnCrlNumbers() {
         assertTrue(store.saveCrl("default", new StoredCrl(1, NOW, NOW.plusSeconds(60), new byte[] {1})));
         assertTrue(store.saveCrl("default", new StoredCrl(2, NOW, NOW.plusSeconds(60), new byte[] {2})));

@@ -37,6 +37,7 @@ import org.mefgateway.gateway.GatewayConfig;
 import org.mefgateway.gateway.Pem;
 import org.mefgateway.gateway.token.TokenCommands;
 import org.mefgateway.hsm.HsmException;
+import org.mefgateway.hsm.KeyNotFoundException;
 import org.mefgateway.it.SoftHsm;
 
 /** {@code mefgate token ...} on a real token: an RSA CA key certified by an external root, and an EC self-signed one. */
@@ -120,6 +121,15 @@ class TokenCommandsTest {
         assertTrue(e.getMessage().contains("public key differs"), e.getMessage());
         String list = run("list-keys");
         assertTrue(list.contains("root-p256  ec-p256  subject=CN=Tools Test Root,O=MEF Gateway Tests  self-signed"), list);
+    }
+
+    /** Renewal re-certifies an RA key the gateway made; a token without one gets a clear error, and nothing is generated. */
+    @Test
+    void renewingAnRaKeyThatIsNotOnTheTokenSaysSoAndMakesNone() throws Exception {
+        KeyNotFoundException e = assertThrows(KeyNotFoundException.class, () -> run("renew-scep-ra", "--key", "issuing"));
+        assertEquals("no SCEP RA key 'issuing-rsa-scep-ra' on token 'tools-test' (the gateway generates it when it starts,"
+                + " as 'mefgate init' does)", e.getMessage());
+        assertFalse(run("list-keys", "--key", "issuing").contains("scep-ra"), "no RA key was made");
     }
 
     private static X509Certificate certificate(X509v3CertificateBuilder builder, KeyPair signer) throws Exception {
