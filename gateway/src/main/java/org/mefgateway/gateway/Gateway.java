@@ -199,8 +199,8 @@ public final class Gateway implements AutoCloseable {
             ScepApi scep = null;
             if (scepConfig.enabled()) {
                 raKey = RaKey.open(scepCaKey.primary());
-                scep = new ScepApi(core, policies, raKey, cas.get(scepCaKey.name()).chain(), vertx.createSharedWorkerExecutor("mef-scep", 2),
-                        store, storeWorkers, clock, scepConfig.maxClockSkew(), scepConfig.legacyAlgorithms(),
+                scep = new ScepApi(core, policies, raKey, scepCaKey.name(), cas.get(scepCaKey.name()).chain(),
+                        vertx.createSharedWorkerExecutor("mef-scep", 2), store, storeWorkers, clock, scepConfig.maxClockSkew(), scepConfig.legacyAlgorithms(),
                         scepConfig.path(), new ScepAdmission(scepConfig, meters), new ScepMetrics(meters));
             }
             // The SCEP URI that SCEP instructions name (TS-0003 8.3.9.7): as configured, and with the

@@ -82,6 +82,27 @@ class ScepCaKeyTest {
         assertEquals(iotCa.getSubjectX500Principal(), issued.getIssuerX500Principal());
     }
 
+    /** GetCRL for the scep profile's CA answers with that CA key's CRL (/crl/iot.crl), not the default key's. */
+    @Test
+    void getCrlAnswersWithTheScepProfilesCaKeysCrl() throws Exception {
+        X509Certificate ra = ra(caRaCertificates());
+        KeyPair keys = TestCsr.keys("RSA", new RSAKeyGenParameterSpec(2048, RSAKeyGenParameterSpec.F4));
+        byte[] message = BcScep.request("22", BcScep.issuerAndSerialNumber(iotCa, java.math.BigInteger.ONE), ra,
+                BcScep.selfSigned(keys, "scep-iot-crl"), keys.getPrivate(), UUID.randomUUID().toString(), BcScep.nonce());
+        HttpResponse<byte[]> r = HTTP.send(HttpRequest.newBuilder(scep("?operation=PKIOperation"))
+                .header("Content-Type", "application/x-pki-message").timeout(Duration.ofSeconds(60))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(message)).build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(200, r.statusCode());
+        BcScep.CertRep rep = BcScep.CertRep.read(r.body(), ra);
+        assertEquals("0", rep.pkiStatus(), "SUCCESS, failInfo " + rep.failInfo());
+        org.bouncycastle.cert.X509CRLHolder crl = rep.crl(keys.getPrivate());
+        assertTrue(crl.isSignatureValid(new org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder().build(iotCa.getPublicKey())),
+                "signed by the iot CA key");
+        HttpResponse<byte[]> published = HTTP.send(HttpRequest.newBuilder(mef.publicationBase().resolve("/crl/iot.crl")).GET().build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(published.body(), crl.getEncoded(), "the CRL served at /crl/iot.crl");
+    }
+
     private static X509Certificate ra(List<X509Certificate> certs) {
         return certs.stream().filter(c -> c.getBasicConstraints() < 0).findFirst().orElseThrow();
     }

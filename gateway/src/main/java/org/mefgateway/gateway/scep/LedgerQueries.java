@@ -11,7 +11,6 @@ import org.bouncycastle.cert.X509CertificateHolder;
 import org.mefgateway.gateway.est.EstWire;
 import org.mefgateway.gateway.store.IssuedCertificate;
 import org.mefgateway.gateway.store.Store;
-import org.mefgateway.hsm.CaKeyConfig;
 
 /**
  * GetCert and GetCRL (RFC 8894 3.3.4): a certificate of the ledger for the one it was issued to,
@@ -20,12 +19,15 @@ import org.mefgateway.hsm.CaKeyConfig;
 final class LedgerQueries {
     private final Store store;
     private final WorkerExecutor storeWorkers;
-    /** The CA of GetCACert, whose CRL (CA key {@value CaKeyConfig#DEFAULT}) GetCRL answers with. */
+    /** The CA key SCEP issues with (the scep profile's), whose CRL GetCRL answers with. */
+    private final String caKey;
+    /** That CA key's name, as GetCACert gives it. */
     private final X500Name caName;
 
-    LedgerQueries(Store store, WorkerExecutor storeWorkers, X509Certificate caCertificate) {
+    LedgerQueries(Store store, WorkerExecutor storeWorkers, String caKey, X509Certificate caCertificate) {
         this.store = store;
         this.storeWorkers = storeWorkers;
+        this.caKey = caKey;
         this.caName = X500Name.getInstance(caCertificate.getSubjectX500Principal().getEncoded());
     }
 
@@ -47,12 +49,12 @@ final class LedgerQueries {
         }, false);
     }
 
-    /** RFC 8894 3.3.4 GetCRL: the CRL served at /crl of the CA of GetCACert; another issuer is badCertId. */
+    /** RFC 8894 3.3.4 GetCRL: the CRL served at /crl/{caKey}.crl, of the CA of GetCACert; another issuer is badCertId. */
     Future<ScepWire.Reply> crl(IssuerAndSerialNumber about) {
         if (!caName.equals(about.getName())) {
             return Future.failedFuture(new ScepFailure(FailInfo.BAD_CERT_ID, "this MEF's SCEP CA is " + caName + ", not " + about.getName()));
         }
-        return storeWorkers.executeBlocking(() -> new ScepWire.Reply.Crl(store.latestCrl(CaKeyConfig.DEFAULT)
+        return storeWorkers.executeBlocking(() -> new ScepWire.Reply.Crl(store.latestCrl(caKey)
                 .orElseThrow(() -> new ScepFailure(FailInfo.BAD_CERT_ID, "no CRL of " + caName + " has been signed yet")).der()), false);
     }
 

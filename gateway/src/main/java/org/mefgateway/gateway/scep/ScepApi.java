@@ -84,7 +84,8 @@ public final class ScepApi {
     private final ScepMetrics metrics;
 
     /**
-     * {@code caChain}: the chain of the CA key that certified the RA key; {@code store} on
+     * {@code caKey} and {@code caChain}: the CA key that certified the RA key (the one SCEP issues
+     * with) and its chain; {@code store} on
      * {@code storeWorkers}: where held transactions are found again (CertPoll), certificates and
      * the CRL read (GetCert, GetCRL);
      * {@code maxClockSkew}: how far a message's signingTime may be from now, and how long a
@@ -92,7 +93,7 @@ public final class ScepApi {
      * {@code path}: where SCEP is served (scep.path); {@code admission} and {@code metrics}: one
      * each per gateway, shared by the listeners SCEP is served on.
      */
-    public ScepApi(EnrolmentCore core, PolicyDirectory policies, RaKey ra, List<X509Certificate> caChain, WorkerExecutor raWorkers,
+    public ScepApi(EnrolmentCore core, PolicyDirectory policies, RaKey ra, String caKey, List<X509Certificate> caChain, WorkerExecutor raWorkers,
                    Store store, WorkerExecutor storeWorkers, Clock clock, Duration maxClockSkew, boolean legacyAlgorithms,
                    String path, ScepAdmission admission, ScepMetrics metrics) {
         this.core = core;
@@ -101,7 +102,7 @@ public final class ScepApi {
         this.raWorkers = raWorkers;
         this.caRaCertificates = Buffer.buffer(ScepWire.caRaCertificates(ra.certificate(), caChain));
         this.pending = new PendingTransactions(store, storeWorkers, clock);
-        this.ledger = new LedgerQueries(store, storeWorkers, caChain.get(0));
+        this.ledger = new LedgerQueries(store, storeWorkers, caKey, caChain.get(0));
         this.clock = clock;
         this.maxClockSkew = maxClockSkew;
         this.nonces = new SenderNonces(maxClockSkew);
