@@ -200,8 +200,8 @@ public final class Gateway implements AutoCloseable {
             if (scepConfig.enabled()) {
                 raKey = RaKey.open(scepCaKey.primary());
                 scep = new ScepApi(core, policies, raKey, scepCaKey.name(), cas.get(scepCaKey.name()).chain(),
-                        vertx.createSharedWorkerExecutor("mef-scep", 2), store, storeWorkers, clock, scepConfig.maxClockSkew(), scepConfig.legacyAlgorithms(),
-                        scepConfig.path(), new ScepAdmission(scepConfig, meters), new ScepMetrics(meters));
+                        vertx.createSharedWorkerExecutor("mef-scep", 2), store, storeWorkers, clock, scepConfig,
+                        new ScepAdmission(scepConfig, meters), new ScepMetrics(meters));
             }
             // The SCEP URI that SCEP instructions name (TS-0003 8.3.9.7): as configured, and with the
             // bound port once its listener listens (a port of 0 is known only then).

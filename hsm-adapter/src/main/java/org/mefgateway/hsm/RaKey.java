@@ -77,10 +77,15 @@ public final class RaKey implements AutoCloseable {
         this.certificate = binding.key().certificate();
     }
 
-    /** The RA key's place: the CA key's token, under the CA key's label + {@value #LABEL_SUFFIX}. */
+    /** The RA key's place: the CA key's token, under {@link #label} of the CA key's label. */
     public static HsmConfig config(HsmConfig caToken) {
-        return new HsmConfig(caToken.library(), caToken.tokenLabel(), caToken.keyLabel() + LABEL_SUFFIX, caToken.pinEnv(),
+        return new HsmConfig(caToken.library(), caToken.tokenLabel(), label(caToken.keyLabel()), caToken.pinEnv(),
                 caToken.pinFile(), 1, caToken.queueCapacity());
+    }
+
+    /** The label of the RA key of the CA key labelled {@code caKeyLabel}: that label + {@value #LABEL_SUFFIX}. */
+    public static String label(String caKeyLabel) {
+        return caKeyLabel + LABEL_SUFFIX;
     }
 
     /**
@@ -93,7 +98,7 @@ public final class RaKey implements AutoCloseable {
             if (token.hasCaKey()) {
                 return;
             }
-            Optional<CaKey> ca = token.caKeys().stream().filter(k -> k.label().equals(caToken.keyLabel())).findFirst();
+            Optional<CaKey> ca = caKey(token, caToken);
             if (ca.isEmpty()) {
                 return;
             }
@@ -106,8 +111,35 @@ public final class RaKey implements AutoCloseable {
         }
     }
 
+    /**
+     * Renewal (issue 17: "{@code mefgate token} lists and renews it"): the CA key of
+     * {@code caToken} certifies the same RA key again, with a new serial and {@link #VALIDITY}
+     * bounded by the CA certificate, and the new certificate replaces the old one on the token. The
+     * key stays, so what a device encrypts to it still decrypts (also under the old serial, see
+     * {@link #decrypt}); the gateway reads the RA certificate when it starts and serves the new one
+     * (GetCACert, RFC 8894 4.2.1.2) from then on. Returns the new certificate.
+     *
+     * @throws KeyNotFoundException when the token holds no RA key or no CA key of that label
+     */
+    public static X509Certificate renew(HsmConfig caToken) throws HsmException {
+        try (Pkcs11Token token = Pkcs11Token.openForDecryptingKey(config(caToken))) {
+            if (!token.hasCaKey()) {
+                throw new KeyNotFoundException("no SCEP RA key '" + token.config().keyLabel() + "' on token '" + caToken.tokenLabel()
+                        + "' (the gateway generates it when it starts, as 'mefgate init' does)");
+            }
+            CaKey ca = caKey(token, caToken).orElseThrow(() -> new KeyNotFoundException("no CA key '" + caToken.keyLabel()
+                    + "' on token '" + caToken.tokenLabel() + "' to certify the SCEP RA key"));
+            return token.storeCertificate(certify(token.caKey(), ca)).certificate();
+        }
+    }
+
+    /** The CA key of {@code caToken} among the keys of {@code token} (opened for its RA key). */
+    private static Optional<CaKey> caKey(Pkcs11Token token, HsmConfig caToken) throws HsmException {
+        return token.caKeys().stream().filter(k -> k.label().equals(caToken.keyLabel())).findFirst();
+    }
+
     /** RFC 8894 2.1: "CN=<CA's CN> SCEP RA", keyUsage digitalSignature (CertRep) and keyEncipherment (the envelope). */
-    static X509Certificate certify(CaKey raKey, CaKey ca) throws HsmException {
+    private static X509Certificate certify(CaKey raKey, CaKey ca) throws HsmException {
         try {
             X509Certificate caCert = ca.certificate();
             X500Name issuer = X500Name.getInstance(caCert.getSubjectX500Principal().getEncoded());

@@ -87,15 +87,12 @@ public final class ScepApi {
      * {@code caKey} and {@code caChain}: the CA key that certified the RA key (the one SCEP issues
      * with) and its chain; {@code store} on
      * {@code storeWorkers}: where held transactions are found again (CertPoll), certificates and
-     * the CRL read (GetCert, GetCRL);
-     * {@code maxClockSkew}: how far a message's signingTime may be from now, and how long a
-     * senderNonce is remembered; {@code legacyAlgorithms}: also 3DES envelopes and SHA-1 digests;
-     * {@code path}: where SCEP is served (scep.path); {@code admission} and {@code metrics}: one
-     * each per gateway, shared by the listeners SCEP is served on.
+     * the CRL read (GetCert, GetCRL); {@code config}: the path, the signingTime skew (also how
+     * long a senderNonce is remembered) and the legacy switch; {@code admission} and
+     * {@code metrics}: one each per gateway, shared by the listeners SCEP is served on.
      */
     public ScepApi(EnrolmentCore core, PolicyDirectory policies, RaKey ra, String caKey, List<X509Certificate> caChain, WorkerExecutor raWorkers,
-                   Store store, WorkerExecutor storeWorkers, Clock clock, Duration maxClockSkew, boolean legacyAlgorithms,
-                   String path, ScepAdmission admission, ScepMetrics metrics) {
+                   Store store, WorkerExecutor storeWorkers, Clock clock, ScepConfig config, ScepAdmission admission, ScepMetrics metrics) {
         this.core = core;
         this.policies = policies;
         this.ra = ra;
@@ -104,10 +101,10 @@ public final class ScepApi {
         this.pending = new PendingTransactions(store, storeWorkers, clock);
         this.ledger = new LedgerQueries(store, storeWorkers, caKey, caChain.get(0));
         this.clock = clock;
-        this.maxClockSkew = maxClockSkew;
+        this.maxClockSkew = config.maxClockSkew();
         this.nonces = new SenderNonces(maxClockSkew);
-        this.legacyAlgorithms = legacyAlgorithms;
-        this.path = path;
+        this.legacyAlgorithms = config.legacyAlgorithms();
+        this.path = config.path();
         this.admission = admission;
         this.metrics = metrics;
     }

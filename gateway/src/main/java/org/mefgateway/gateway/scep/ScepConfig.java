@@ -15,7 +15,7 @@ import java.util.Set;
  * @param perClientPerSecond PKIOperations per source address per second (token bucket; 0: off)
  * @param perClientBurst     the bucket's size
  * @param maxTrackedClients  buckets kept; a new client while all are refilling is refused (429)
- * @param legacyAlgorithms   DES/3DES, MD5 and SHA-1 accepted (RFC 8894 3.5.2 lets a server offer them)
+ * @param legacyAlgorithms   3DES envelopes and SHA-1 digests accepted and offered (RFC 8894 3.5.2); never DES or MD5
  * @param maxClockSkew       how far a request's signingTime may be from the MEF's clock (badTime)
  */
 public record ScepConfig(boolean enabled, String path, Set<Listener> listeners, int maxInFlight, int perClientPerSecond,

@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -69,7 +68,7 @@ public final class ScepMetrics {
         if (reply instanceof ScepWire.Reply.Pending) {
             status = "pending";
         } else if (reply instanceof ScepWire.Reply.Failed failed) {
-            status = "failure:" + failInfoName(failed.failInfo());
+            status = "failure:" + failed.failInfo().rfcName();
         }
         ctx.put(CERT_REP, status);
     }
@@ -82,14 +81,7 @@ public final class ScepMetrics {
     private static String operation(RoutingContext ctx) {
         MessageType type = ctx.get(MESSAGE_TYPE);
         if (type != null) {
-            return switch (type) {
-                case PKCS_REQ -> "PKCSReq";
-                case RENEWAL_REQ -> "RenewalReq";
-                case CERT_POLL -> "CertPoll";
-                case GET_CERT -> "GetCert";
-                case GET_CRL -> "GetCRL";
-                case CERT_REP -> "unknown";
-            };
+            return type == MessageType.CERT_REP ? "unknown" : type.rfcName(); // a CertRep is not a request
         }
         String query = ctx.request().getParam("operation");
         return QUERY_OPERATIONS.contains(query) ? query : "unknown";
@@ -108,15 +100,5 @@ public final class ScepMetrics {
             return "unavailable";
         }
         return status >= 400 && status < 500 ? "rejected" : "error";
-    }
-
-    /** RFC 8894 3.2.1.4.5's name: BAD_MESSAGE_CHECK is badMessageCheck. */
-    static String failInfoName(FailInfo failInfo) {
-        String[] words = failInfo.name().toLowerCase(Locale.ROOT).split("_");
-        StringBuilder name = new StringBuilder(words[0]);
-        for (int i = 1; i < words.length; i++) {
-            name.append(Character.toUpperCase(words[i].charAt(0))).append(words[i].substring(1));
-        }
-        return name.toString();
     }
 }

@@ -18,7 +18,7 @@ import org.mefgateway.hsm.HsmConfig;
 import org.mefgateway.hsm.HsmException;
 import org.mefgateway.hsm.KeyAlgorithm;
 import org.mefgateway.hsm.Pkcs11Token;
-import org.mefgateway.hsm.RaRenewal;
+import org.mefgateway.hsm.RaKey;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -105,8 +105,8 @@ public final class TokenCommands {
     int renewScepRa(@Option(names = "--key", paramLabel = "NAME", defaultValue = CaKeyConfig.DEFAULT,
             description = "the configured CA key (default: " + CaKeyConfig.DEFAULT + ")") String key) throws Exception {
         HsmConfig hsm = hsm(key);
-        X509Certificate c = RaRenewal.renew(hsm);
-        out.println("renewed the certificate of SCEP RA key '" + RaRenewal.raKeyLabel(hsm.keyLabel()) + "' on token '" + hsm.tokenLabel()
+        X509Certificate c = RaKey.renew(hsm);
+        out.println("renewed the certificate of SCEP RA key '" + RaKey.label(hsm.keyLabel()) + "' on token '" + hsm.tokenLabel()
                 + "': " + c.getSubjectX500Principal().getName() + "  serial=" + c.getSerialNumber().toString(16)
                 + "  notAfter=" + c.getNotAfter().toInstant() + "  issued by CA key '" + hsm.keyLabel() + "'");
         // The key is the same, so envelopes addressed to the old certificate's serial still decrypt (RaKey.decrypt).
@@ -118,7 +118,7 @@ public final class TokenCommands {
     private void listKeys(HsmConfig hsm) throws HsmException {
         try (Pkcs11Token token = Pkcs11Token.open(hsm)) {
             List<CaKey> all = token.caKeys();
-            List<String> raLabels = all.stream().map(k -> RaRenewal.raKeyLabel(k.label())).toList();
+            List<String> raLabels = all.stream().map(k -> RaKey.label(k.label())).toList();
             List<CaKey> keys = all.stream().filter(k -> !raLabels.contains(k.label())).toList();
             List<CaKey> raKeys = all.stream().filter(k -> raLabels.contains(k.label())).toList();
             out.println("token '" + hsm.tokenLabel() + "' (slot " + token.slot() + "): " + keys.size() + " CA key(s), "
@@ -133,7 +133,7 @@ public final class TokenCommands {
             // RFC 8894 2.1: the RA certificate a CA key issued, which SCEP clients encrypt to and verify CertRep with.
             for (CaKey ra : raKeys) {
                 X509Certificate c = ra.certificate();
-                String caKey = keys.stream().filter(k -> RaRenewal.raKeyLabel(k.label()).equals(ra.label())).findFirst().orElseThrow().label();
+                String caKey = keys.stream().filter(k -> RaKey.label(k.label()).equals(ra.label())).findFirst().orElseThrow().label();
                 out.println("  " + ra.label() + "  " + ra.algorithm().cliName() + "  SCEP RA key of CA key '" + caKey + "'  subject="
                         + c.getSubjectX500Principal().getName() + "  serial=" + c.getSerialNumber().toString(16)
                         + "  notAfter=" + c.getNotAfter().toInstant());
